@@ -1,0 +1,60 @@
+// swift-tools-version: 6.2
+// The module layout of ../shared/docs/design.md. Arrows point one way:
+// IKEWire <- IKECrypto <- IKEv1/IKEv2 <- TunnelManager; Kernel <- Netlink;
+// UCI, Kernel <- TunnelManager; Platform is used by the executable and Netlink only.
+// The shipped binary is built by scripts/build-static in Embedded Swift from these
+// same sources; keep them in the Embedded subset (README, "Contributing").
+import PackageDescription
+
+let embeddedRules: [SwiftSetting] = [
+    .treatWarning("EmbeddedRestrictions", as: .error),
+]
+
+let package = Package(
+    name: "ike",
+    products: [
+        .executable(name: "ike", targets: ["ike"]),
+        .executable(name: "ike-bench", targets: ["ike-bench"]),
+    ],
+    targets: [
+        // C libraries, reached only through these adapter targets.
+        .target(name: "CLibc", path: "Sources/CLibc"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .systemLibrary(name: "CNetlink", path: "Sources/CNetlink", pkgConfig: "libnl-xfrm-3.0"),
+
+        // Protocol cores: no I/O, no Platform, no Netlink, no Foundation.
+        .target(name: "IKEWire", swiftSettings: embeddedRules),
+        .target(name: "IKECrypto", dependencies: ["IKEWire", "COpenSSL"], swiftSettings: embeddedRules),
+        .target(name: "IKEv1", dependencies: ["IKEWire", "IKECrypto"], swiftSettings: embeddedRules),
+        .target(name: "IKEv2", dependencies: ["IKEWire", "IKECrypto"], swiftSettings: embeddedRules),
+        .target(name: "CertificateProxy", dependencies: ["IKECrypto", "COpenSSL"], swiftSettings: embeddedRules),
+
+        // The kernel boundary and the components around the cores.
+        .target(name: "Kernel", swiftSettings: embeddedRules),
+        .target(name: "Platform", dependencies: ["CLibc", "IKEWire"], swiftSettings: embeddedRules),
+        .target(name: "Netlink", dependencies: ["Kernel", "Platform", "CNetlink"], swiftSettings: embeddedRules),
+        .target(name: "UCI", swiftSettings: embeddedRules),
+        .target(
+            name: "TunnelManager",
+            dependencies: ["UCI", "Kernel", "IKEv1", "IKEv2", "CertificateProxy"],
+            swiftSettings: embeddedRules),
+        .target(name: "Control", swiftSettings: embeddedRules),
+
+        // The executable that wires the components together.
+        .executableTarget(
+            name: "ike",
+            dependencies: ["Platform", "Netlink", "TunnelManager", "Control", "IKECrypto", "IKEWire"],
+            swiftSettings: embeddedRules),
+
+        // Benchmarks: a malloc counter interposed in a separate executable, never shipped.
+        .target(name: "CAllocCounter", path: "Benchmarks/CAllocCounter"),
+        .executableTarget(
+            name: "ike-bench",
+            dependencies: ["Platform", "IKEWire", "CAllocCounter"],
+            path: "Benchmarks/ike-bench"),
+
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(name: "IKEWireTests", dependencies: ["IKEWire"]),
+        .testTarget(name: "ikeTests", dependencies: ["Platform"]),
+    ]
+)

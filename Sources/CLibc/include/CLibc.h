@@ -1,0 +1,100 @@
+// The libc surface the Platform module uses, plus small helpers for what Swift cannot
+// express directly: errno, packed epoll_event, control messages (IP_PKTINFO,
+// IPV6_PKTINFO), sockaddr_un, variadic syslog. Nothing else in the project includes libc.
+#pragma once
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <syslog.h>
+
+static inline int ike_errno(void) { return errno; }
+
+/// An IPv4 or IPv6 transport address in a flat, Swift-friendly form. `family` is
+/// AF_INET or AF_INET6; an IPv4 address is in the first 4 bytes of `addr`. `ifindex`
+/// is the interface a datagram arrived on (0 when unknown or when sending).
+struct ike_endpoint {
+    uint8_t addr[16];
+    uint32_t ifindex;
+    uint32_t scope_id;
+    uint16_t port;
+    uint8_t family;
+};
+
+/// epoll: register `fd` for `events` with an opaque 64-bit token.
+int ike_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token);
+/// epoll_wait into parallel arrays; returns the count or -errno.
+int ike_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max, int timeout_ms);
+
+/// Nanoseconds on CLOCK_MONOTONIC.
+uint64_t ike_monotonic_ns(void);
+/// Arms a timerfd for the absolute CLOCK_MONOTONIC time `deadline_ns`; 0 disarms.
+int ike_timerfd_arm(int fd, uint64_t deadline_ns);
+/// Reads and discards a timerfd's expiration count; returns 0 or -errno.
+int ike_timerfd_drain(int fd);
+
+/// Blocks `signals` for the process and returns a non-blocking signalfd for them, or -errno.
+int ike_signalfd_open(const int *signals, int count);
+/// Reads one signal from a signalfd: the signal number, 0 when none is pending, or -errno.
+int ike_signalfd_read(int fd);
+
+/// A non-blocking UDP socket bound to `local` (family, address, port), reporting each
+/// datagram's local address (IP_PKTINFO / IPV6_RECVPKTINFO). IPv6 sockets are
+/// IPV6_V6ONLY. Returns the fd or -errno.
+int ike_udp_open(const struct ike_endpoint *local);
+/// The port a socket is bound to, or -errno.
+int ike_socket_port(int fd);
+/// recvmsg into `buf`; fills the sender and the local address it was sent to.
+/// Returns the datagram length, -EAGAIN when none is waiting, or -errno. A datagram
+/// longer than `cap` is reported as -EMSGSIZE (and consumed).
+long ike_udp_recv(int fd, void *buf, size_t cap, struct ike_endpoint *from,
+                  struct ike_endpoint *local);
+/// sendmsg of `len` bytes to `to`, from `from`'s address when `from` is not NULL.
+/// Returns the byte count or -errno.
+long ike_udp_send(int fd, const void *buf, size_t len, const struct ike_endpoint *to,
+                  const struct ike_endpoint *from);
+
+/// A non-blocking Unix stream listener at `path` (an old socket there is replaced),
+/// with file mode `mode`. Returns the fd or -errno.
+int ike_unix_listen(const char *path, unsigned mode);
+/// A blocking Unix stream connection to `path`; the fd or -errno.
+int ike_unix_connect(const char *path);
+/// accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; the fd or -errno.
+int ike_accept(int fd);
+
+/// openlog with ident "ike" and LOG_PID at `facility`.
+void ike_openlog(int facility);
+/// syslog(priority, "%s", message).
+void ike_syslog(int priority, const char *message);
+/// Looks up a syslog facility by name ("daemon", "local0", ...); -1 when unknown.
+int ike_syslog_facility(const char *name);
+
+/// The process's arguments, saved by an init_array constructor (glibc passes argc and
+/// argv to it, in static executables too), since Embedded Swift has no CommandLine.
+int ike_argc(void);
+const char *ike_argv(int index);
+
+/// fork, setsid, stdio to /dev/null: the parent exits 0 once the child runs.
+/// Returns 0 in the child or -errno.
+int ike_daemonize(void);
+
+/// open(2) without varargs: O_CLOEXEC is added; `mode` matters with O_CREAT.
+static inline int ike_open(const char *path, int flags, unsigned mode) {
+    return open(path, flags | O_CLOEXEC, (mode_t)mode);
+}

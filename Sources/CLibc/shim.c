@@ -1,0 +1,302 @@
+#define _GNU_SOURCE
+#include "CLibc.h"
+#include <netinet/in.h>
+#include <sys/un.h>
+
+int ike_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token) {
+    struct epoll_event ev = { .events = events, .data = { .u64 = token } };
+    return epoll_ctl(epfd, op, fd, &ev) == 0 ? 0 : -errno;
+}
+
+int ike_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max, int timeout_ms) {
+    struct epoll_event evs[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    if (n < 0) return -errno;
+    for (int i = 0; i < n; i++) {
+        tokens[i] = evs[i].data.u64;
+        events[i] = evs[i].events;
+    }
+    return n;
+}
+
+uint64_t ike_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int ike_timerfd_arm(int fd, uint64_t deadline_ns) {
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    if (deadline_ns != 0) {
+        its.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ull);
+        its.it_value.tv_nsec = (long)(deadline_ns % 1000000000ull);
+    }
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) == 0 ? 0 : -errno;
+}
+
+int ike_timerfd_drain(int fd) {
+    uint64_t count;
+    return read(fd, &count, sizeof count) == (ssize_t)sizeof count ? 0 : -errno;
+}
+
+int ike_signalfd_open(const int *signals, int count) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -errno;
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return fd >= 0 ? fd : -errno;
+}
+
+int ike_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n == (ssize_t)sizeof info) return (int)info.ssi_signo;
+    if (n < 0 && errno == EAGAIN) return 0;
+    return n < 0 ? -errno : -EIO;
+}
+
+static socklen_t to_sockaddr(const struct ike_endpoint *e, struct sockaddr_storage *ss) {
+    memset(ss, 0, sizeof *ss);
+    if (e->family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(e->port);
+        memcpy(&sin->sin_addr, e->addr, 4);
+        return sizeof *sin;
+    }
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(e->port);
+    sin6->sin6_scope_id = e->scope_id;
+    memcpy(&sin6->sin6_addr, e->addr, 16);
+    return sizeof *sin6;
+}
+
+static void from_sockaddr(const struct sockaddr_storage *ss, struct ike_endpoint *e) {
+    memset(e, 0, sizeof *e);
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+        e->family = AF_INET;
+        e->port = ntohs(sin->sin_port);
+        memcpy(e->addr, &sin->sin_addr, 4);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+        e->family = AF_INET6;
+        e->port = ntohs(sin6->sin6_port);
+        e->scope_id = sin6->sin6_scope_id;
+        memcpy(e->addr, &sin6->sin6_addr, 16);
+    }
+}
+
+int ike_udp_open(const struct ike_endpoint *local) {
+    int fd = socket(local->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0) return -errno;
+    int one = 1;
+    int ok;
+    if (local->family == AF_INET) {
+        ok = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    } else {
+        ok = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        if (ok == 0) ok = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+    }
+    if (ok == 0) ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_storage ss;
+    socklen_t len = to_sockaddr(local, &ss);
+    if (ok == 0) ok = bind(fd, (struct sockaddr *)&ss, len);
+    if (ok != 0) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    return fd;
+}
+
+int ike_socket_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -errno;
+    struct ike_endpoint e;
+    from_sockaddr(&ss, &e);
+    return e.port;
+}
+
+long ike_udp_recv(int fd, void *buf, size_t cap, struct ike_endpoint *from,
+                  struct ike_endpoint *local) {
+    struct sockaddr_storage ss;
+    union {
+        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = { .iov_base = buf, .iov_len = cap };
+    struct msghdr msg = {
+        .msg_name = &ss, .msg_namelen = sizeof ss,
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.buf, .msg_controllen = sizeof control.buf,
+    };
+    ssize_t n = recvmsg(fd, &msg, 0);
+    if (n < 0) return -errno;
+    from_sockaddr(&ss, from);
+    memset(local, 0, sizeof *local);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            local->family = AF_INET;
+            memcpy(local->addr, &pi.ipi_addr, 4);
+            local->ifindex = (uint32_t)pi.ipi_ifindex;
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            local->family = AF_INET6;
+            memcpy(local->addr, &pi.ipi6_addr, 16);
+            local->ifindex = pi.ipi6_ifindex;
+        }
+    }
+    if (msg.msg_flags & MSG_TRUNC) return -EMSGSIZE;
+    return (long)n;
+}
+
+long ike_udp_send(int fd, const void *buf, size_t len, const struct ike_endpoint *to,
+                  const struct ike_endpoint *from) {
+    struct sockaddr_storage ss;
+    socklen_t sslen = to_sockaddr(to, &ss);
+    union {
+        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    struct msghdr msg = {
+        .msg_name = &ss, .msg_namelen = sslen,
+        .msg_iov = &iov, .msg_iovlen = 1,
+    };
+    if (from != NULL) {
+        msg.msg_control = control.buf;
+        struct cmsghdr *c = (struct cmsghdr *)control.buf;
+        if (from->family == AF_INET) {
+            struct in_pktinfo pi;
+            memset(&pi, 0, sizeof pi);
+            memcpy(&pi.ipi_spec_dst, from->addr, 4);
+            c->cmsg_level = IPPROTO_IP;
+            c->cmsg_type = IP_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof pi);
+            memcpy(CMSG_DATA(c), &pi, sizeof pi);
+            msg.msg_controllen = CMSG_SPACE(sizeof pi);
+        } else {
+            struct in6_pktinfo pi;
+            memset(&pi, 0, sizeof pi);
+            memcpy(&pi.ipi6_addr, from->addr, 16);
+            pi.ipi6_ifindex = from->ifindex;
+            c->cmsg_level = IPPROTO_IPV6;
+            c->cmsg_type = IPV6_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof pi);
+            memcpy(CMSG_DATA(c), &pi, sizeof pi);
+            msg.msg_controllen = CMSG_SPACE(sizeof pi);
+        }
+    }
+    ssize_t n = sendmsg(fd, &msg, 0);
+    return n < 0 ? -errno : (long)n;
+}
+
+static int unix_address(const char *path, struct sockaddr_un *sun) {
+    memset(sun, 0, sizeof *sun);
+    sun->sun_family = AF_UNIX;
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof sun->sun_path) return -ENAMETOOLONG;
+    memcpy(sun->sun_path, path, n);
+    return 0;
+}
+
+int ike_unix_listen(const char *path, unsigned mode) {
+    struct sockaddr_un sun;
+    int err = unix_address(path, &sun);
+    if (err != 0) return err;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path);
+    mode_t old = umask(0177);
+    int ok = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+    umask(old);
+    if (ok == 0) ok = chmod(path, (mode_t)mode);
+    if (ok == 0) ok = listen(fd, 16);
+    if (ok != 0) {
+        err = errno;
+        close(fd);
+        return -err;
+    }
+    return fd;
+}
+
+int ike_unix_connect(const char *path) {
+    struct sockaddr_un sun;
+    int err = unix_address(path, &sun);
+    if (err != 0) return err;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+        err = errno;
+        close(fd);
+        return -err;
+    }
+    return fd;
+}
+
+int ike_accept(int fd) {
+    int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    return c >= 0 ? c : -errno;
+}
+
+void ike_openlog(int facility) {
+    openlog("ike", LOG_PID | LOG_NDELAY, facility);
+}
+
+void ike_syslog(int priority, const char *message) {
+    syslog(priority, "%s", message);
+}
+
+int ike_syslog_facility(const char *name) {
+    static const struct { const char *name; int value; } table[] = {
+        { "daemon", LOG_DAEMON }, { "user", LOG_USER }, { "auth", LOG_AUTH },
+        { "authpriv", LOG_AUTHPRIV }, { "syslog", LOG_SYSLOG },
+        { "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+        { "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+        { "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(table[i].name, name) == 0) return table[i].value;
+    return -1;
+}
+
+static int saved_argc;
+static char **saved_argv;
+
+__attribute__((constructor)) static void ike_save_arguments(int argc, char **argv, char **envp) {
+    (void)envp;
+    saved_argc = argc;
+    saved_argv = argv;
+}
+
+int ike_argc(void) { return saved_argc; }
+
+const char *ike_argv(int index) {
+    return index >= 0 && index < saved_argc ? saved_argv[index] : NULL;
+}
+
+int ike_daemonize(void) {
+    pid_t pid = fork();
+    if (pid < 0) return -errno;
+    if (pid > 0) _exit(0);
+    if (setsid() < 0) return -errno;
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (null > 2) close(null);
+    }
+    return 0;
+}

@@ -1,0 +1,120 @@
+import CLibc
+
+/// The log levels of interface.md, least to most verbose. A line is written when its
+/// level is at or below the configured one; `none` writes nothing.
+public enum LogLevel: Int, Comparable, CaseIterable, CustomStringConvertible, Sendable {
+    case none = 0, error, event, information, debug
+
+    public init?(name: String) {
+        for level in LogLevel.allCases where level.description == name {
+            self = level
+            return
+        }
+        return nil
+    }
+
+    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+
+    public var description: String {
+        switch self {
+        case .none: return "none"
+        case .error: return "error"
+        case .event: return "event"
+        case .information: return "information"
+        case .debug: return "debug"
+        }
+    }
+
+    /// The syslog priority the level maps to (interface.md, "Logs").
+    public var syslogPriority: Int32 {
+        switch self {
+        case .none, .debug: return LOG_DEBUG
+        case .error: return LOG_ERR
+        case .event: return LOG_NOTICE
+        case .information: return LOG_INFO
+        }
+    }
+}
+
+/// The AIX daemons that make up `ike`; every log line names the one it comes from.
+public enum Component: CaseIterable, CustomStringConvertible, Sendable {
+    case tmd, iked, isakmpd, ikev2d, cpsd
+
+    public var description: String {
+        switch self {
+        case .tmd: return "tmd"
+        case .iked: return "iked"
+        case .isakmpd: return "isakmpd"
+        case .ikev2d: return "ikev2d"
+        case .cpsd: return "cpsd"
+        }
+    }
+}
+
+/// Where log lines go. `line` is `component: message`, without a level or newline.
+public protocol LogSink: AnyObject {
+    func write(_ level: LogLevel, _ line: String)
+}
+
+/// syslog(3), ident `ike`, with the configured facility.
+public final class SyslogSink: LogSink {
+    /// Opens the log at `facility` ("daemon", "local0", ...); nil for an unknown name.
+    public init?(facility: String) {
+        let value = facility.withCString { ike_syslog_facility($0) }
+        guard value >= 0 else { return nil }
+        ike_openlog(value)
+    }
+
+    public func write(_ level: LogLevel, _ line: String) {
+        line.withCString { ike_syslog(level.syslogPriority, $0) }
+    }
+}
+
+/// Standard error, for `--foreground`: `LEVEL component: message`.
+public final class StderrSink: LogSink {
+    public init() {}
+
+    public func write(_ level: LogLevel, _ line: String) {
+        Process.printError(level.description + " " + line)
+    }
+}
+
+/// The daemon's logger: filters by level, then hands each line to every sink.
+/// Messages are built only when they pass the filter.
+public final class Logger {
+    public var level: LogLevel
+    private var sinks: [any LogSink]
+
+    public init(level: LogLevel, sinks: [any LogSink]) {
+        self.level = level
+        self.sinks = sinks
+    }
+
+    public func enabled(_ lineLevel: LogLevel) -> Bool {
+        lineLevel != .none && lineLevel <= level
+    }
+
+    public func log(_ lineLevel: LogLevel, _ component: Component, _ message: @autoclosure () -> String) {
+        guard enabled(lineLevel) else { return }
+        var line = component.description
+        line += ": "
+        line += message()
+        for sink in sinks { sink.write(lineLevel, line) }
+    }
+
+    public func error(_ component: Component, _ message: @autoclosure () -> String) {
+        log(.error, component, message())
+    }
+
+    public func event(_ component: Component, _ message: @autoclosure () -> String) {
+        log(.event, component, message())
+    }
+
+    public func information(_ component: Component, _ message: @autoclosure () -> String) {
+        log(.information, component, message())
+    }
+
+    public func debug(_ component: Component, _ message: @autoclosure () -> String) {
+        log(.debug, component, message())
+    }
+}

@@ -1,0 +1,79 @@
+import CLibc
+
+/// The running process: its arguments, environment, exit, files it owns.
+public enum Process {
+    /// argv, including the program name as element 0.
+    public static var arguments: [String] {
+        var all: [String] = []
+        for i in 0..<ike_argc() {
+            if let arg = ike_argv(i) { all.append(String(cString: arg)) }
+        }
+        return all
+    }
+
+    public static func environment(_ name: String) -> String? {
+        guard let value = name.withCString({ getenv($0) }) else { return nil }
+        return String(cString: value)
+    }
+
+    public static var id: Int32 { getpid() }
+
+    public static func exit(_ status: Int32) -> Never { CLibc.exit(status) }
+
+    /// Detaches from the terminal (`ike daemon` without `--foreground`).
+    public static func daemonize() throws(SystemError) {
+        let result = ike_daemonize()
+        guard result == 0 else { throw SystemError("fork", result: Int(result)) }
+    }
+
+    /// Writes a line to standard output.
+    public static func printOut(_ text: String) { writeAll(1, text + "\n") }
+
+    /// Writes a line to standard error.
+    public static func printError(_ text: String) { writeAll(2, text + "\n") }
+
+    private static func writeAll(_ fd: Int32, _ text: String) {
+        var copy = text
+        copy.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+}
+
+/// Whole-file reads and writes for configuration and pid files.
+public enum FileSystem {
+    /// The file's bytes, or the error (ENOENT when it does not exist).
+    public static func read(_ path: String, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
+        let fd = path.withCString { ike_open($0, O_RDONLY, 0) }
+        guard fd >= 0 else { throw .last("open") }
+        defer { closeDescriptor(fd) }
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { CLibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { throw .last("read") }
+            if n == 0 { return data }
+            data.append(contentsOf: chunk[0..<n])
+            if data.count > limit { throw SystemError("read", errno: EFBIG) }
+        }
+    }
+
+    /// Replaces the file's content with `text` (mode 0644).
+    public static func write(_ path: String, _ text: String) throws(SystemError) {
+        let fd = path.withCString { ike_open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
+        guard fd >= 0 else { throw .last("open") }
+        defer { closeDescriptor(fd) }
+        var copy = text
+        let ok = copy.withUTF8 { bytes in CLibc.write(fd, bytes.baseAddress, bytes.count) == bytes.count }
+        guard ok else { throw .last("write") }
+    }
+
+    public static func remove(_ path: String) {
+        _ = path.withCString { unlink($0) }
+    }
+}

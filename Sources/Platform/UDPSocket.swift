@@ -1,0 +1,125 @@
+import CLibc
+import IKEWire
+
+/// An IP address and UDP port.
+public struct Endpoint: Hashable, CustomStringConvertible, Sendable {
+    public var address: IPAddress
+    public var port: UInt16
+
+    public init(_ address: IPAddress, _ port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+
+    /// `192.0.2.1:500`, `[2001:db8::1]:500`.
+    public var description: String {
+        address.isV4 ? "\(address):\(port)" : "[\(address)]:\(port)"
+    }
+
+    var raw: ike_endpoint {
+        var e = ike_endpoint()
+        e.port = port
+        switch address {
+        case .v4:
+            e.family = UInt8(AF_INET)
+        case .v6:
+            e.family = UInt8(AF_INET6)
+        }
+        withUnsafeMutableBytes(of: &e.addr) { dst in
+            for (i, b) in address.bytes.enumerated() { dst[i] = b }
+        }
+        return e
+    }
+
+    init?(raw: ike_endpoint) {
+        let length: Int
+        switch Int32(raw.family) {
+        case AF_INET: length = 4
+        case AF_INET6: length = 16
+        default: return nil
+        }
+        var copy = raw.addr
+        let address = withUnsafeBytes(of: &copy) { IPAddress(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+        guard let address else { return nil }
+        self.init(address, raw.port)
+    }
+}
+
+/// One received datagram: its bytes in a pool buffer, who sent it, and the local
+/// address it was sent to (so the answer leaves from that address).
+public struct Datagram {
+    public let payload: PacketView
+    public let source: Endpoint
+    public let destination: Endpoint
+    /// The interface index it arrived on.
+    public let interface: UInt32
+}
+
+/// What a non-blocking receive produced.
+public enum ReceiveResult {
+    case datagram(Datagram)
+    /// Nothing is waiting.
+    case empty
+    /// A datagram arrived and was dropped: no pool buffer was free, or it was larger
+    /// than a buffer.
+    case dropped(SystemError?)
+    case failed(SystemError)
+}
+
+/// A non-blocking UDP socket bound to one address and port that reports each
+/// datagram's local address (IP_PKTINFO / IPV6_RECVPKTINFO) and sends from a chosen one.
+public final class UDPSocket {
+    public let fd: Int32
+    /// The bound address and the actual port (when 0 was asked for).
+    public let local: Endpoint
+
+    public init(bind endpoint: Endpoint) throws(SystemError) {
+        var raw = endpoint.raw
+        let fd = ike_udp_open(&raw)
+        guard fd >= 0 else { throw SystemError("bind", result: Int(fd)) }
+        let port = ike_socket_port(fd)
+        guard port >= 0 else {
+            closeDescriptor(fd)
+            throw SystemError("getsockname", result: Int(port))
+        }
+        self.fd = fd
+        self.local = Endpoint(endpoint.address, UInt16(port))
+    }
+
+    deinit { closeDescriptor(fd) }
+
+    /// Receives one datagram straight into a buffer from `pool`; no allocation.
+    public func receive(into pool: PacketBufferPool) -> ReceiveResult {
+        var from = ike_endpoint()
+        var to = ike_endpoint()
+        guard let buffer = pool.acquire() else {
+            let n = ike_udp_recv(fd, pool.drain.storage.baseAddress, pool.drain.storage.count, &from, &to)
+            return n == -Int(EAGAIN) ? .empty : .dropped(nil)
+        }
+        let n = ike_udp_recv(fd, buffer.storage.baseAddress, buffer.storage.count, &from, &to)
+        if n < 0 {
+            if n == -Int(EAGAIN) { return .empty }
+            if n == -Int(EMSGSIZE) { return .dropped(SystemError("recvmsg", result: n)) }
+            return .failed(SystemError("recvmsg", result: n))
+        }
+        buffer.count = n
+        guard let source = Endpoint(raw: from) else { return .dropped(nil) }
+        to.port = local.port
+        let destination = Endpoint(raw: to) ?? local
+        return .datagram(Datagram(payload: buffer.view, source: source, destination: destination,
+                                  interface: to.ifindex))
+    }
+
+    /// Sends `bytes` to `destination`, from local address `source` when given.
+    public func send(_ bytes: UnsafeRawBufferPointer, to destination: Endpoint, from source: IPAddress? = nil) throws(SystemError) {
+        var to = destination.raw
+        let n: Int
+        if let source {
+            var from = Endpoint(source, local.port).raw
+            n = ike_udp_send(fd, bytes.baseAddress, bytes.count, &to, &from)
+        } else {
+            n = ike_udp_send(fd, bytes.baseAddress, bytes.count, &to, nil)
+        }
+        guard n >= 0 else { throw SystemError("sendmsg", result: n) }
+    }
+}

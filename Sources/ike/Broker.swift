@@ -1,0 +1,68 @@
+import IKEWire
+import IKEv1
+import IKEv2
+import Platform
+
+/// The IKE broker (iked of the AIX flow): the one receive path for UDP 500 and 4500.
+/// It strips the RFC 3948 non-ESP marker on the NAT-T port, reads the ISAKMP header and
+/// routes the datagram by major version to the IKEv1 or IKEv2 engine. Every datagram
+/// it does not pass on is counted by reason.
+final class Broker {
+    struct Counters {
+        var received: UInt64 = 0
+        var ikev1: UInt64 = 0
+        var ikev2: UInt64 = 0
+        var unsupportedVersion: UInt64 = 0
+        var malformed: UInt64 = 0
+        var natKeepalives: UInt64 = 0
+        var notIKE: UInt64 = 0
+    }
+
+    private let log: Logger
+    private(set) var counters = Counters()
+
+    init(log: Logger) { self.log = log }
+
+    /// Handles one datagram received on the IKE port (`natt` false) or the NAT-T port.
+    func handle(_ datagram: Datagram, natt: Bool) {
+        counters.received += 1
+        var message = datagram.payload
+        if natt {
+            // RFC 3948 §2.2: a single 0xFF octet is a NAT-keepalive, to be ignored.
+            if message.count == 1 && message[0] == 0xff {
+                counters.natKeepalives += 1
+                return
+            }
+            // RFC 3948 §2.2: IKE on port 4500 is preceded by four zero octets.
+            guard message.count >= 4, message[0] == 0, message[1] == 0, message[2] == 0, message[3] == 0 else {
+                counters.notIKE += 1
+                return
+            }
+            message = message.slice(from: 4, count: message.count - 4)
+        }
+        let header: ISAKMPHeader
+        do throws(WireError) {
+            var reader = ByteReader(message.bytes)
+            header = try ISAKMPHeader(from: &reader)
+        } catch {
+            counters.malformed += 1
+            log.debug(.iked, "dropped datagram from \(datagram.source): \(error)")
+            return
+        }
+        route(header, datagram)
+    }
+
+    private func route(_ header: ISAKMPHeader, _ datagram: Datagram) {
+        switch header.majorVersion {
+        case IKEv2.majorVersion:
+            counters.ikev2 += 1
+            log.debug(.ikev2d, "message from \(datagram.source) to \(datagram.destination), \(header.length) bytes")
+        case IKEv1.majorVersion:
+            counters.ikev1 += 1
+            log.debug(.isakmpd, "message from \(datagram.source) to \(datagram.destination), \(header.length) bytes")
+        default:
+            counters.unsupportedVersion += 1
+            log.debug(.iked, "unsupported IKE major version \(header.majorVersion) from \(datagram.source)")
+        }
+    }
+}
