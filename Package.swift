@@ -1,7 +1,8 @@
 // swift-tools-version: 6.2
 // The module layout of ../shared/docs/design.md. Arrows point one way:
 // IKEWire <- IKECrypto <- IKEv1/IKEv2 <- TunnelManager; Kernel <- Netlink;
-// UCI, Kernel <- TunnelManager; Platform is used by the executable and Netlink only.
+// UCI, Kernel <- TunnelManager; Platform is used by the executable, the Broker (iked)
+// and Netlink only, never by the protocol cores.
 // The shipped binary is built by scripts/build-static in Embedded Swift from these
 // same sources; keep them in the Embedded subset (README, "Contributing").
 import PackageDescription
@@ -39,22 +40,24 @@ let package = Package(
             dependencies: ["UCI", "Kernel", "IKEv1", "IKEv2", "CertificateProxy"],
             swiftSettings: embeddedRules),
         .target(name: "Control", swiftSettings: embeddedRules),
+        .target(name: "Broker", dependencies: ["IKEWire", "IKEv1", "IKEv2", "Platform"], swiftSettings: embeddedRules),
 
         // The executable that wires the components together.
         .executableTarget(
             name: "ike",
-            dependencies: ["Platform", "Netlink", "TunnelManager", "Control", "IKECrypto", "IKEWire"],
+            dependencies: ["Platform", "Broker", "Netlink", "TunnelManager", "Control", "IKECrypto", "IKEWire"],
             swiftSettings: embeddedRules),
 
         // Benchmarks: a malloc counter interposed in a separate executable, never shipped.
         .target(name: "CAllocCounter", path: "Benchmarks/CAllocCounter"),
         .executableTarget(
             name: "ike-bench",
-            dependencies: ["Platform", "IKEWire", "CAllocCounter"],
+            dependencies: ["Platform", "Broker", "IKEWire", "CAllocCounter"],
             path: "Benchmarks/ike-bench"),
 
-        .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform", "CLibc"]),
         .testTarget(name: "IKEWireTests", dependencies: ["IKEWire"]),
-        .testTarget(name: "ikeTests", dependencies: ["Platform"]),
+        .testTarget(name: "BrokerTests", dependencies: ["Broker", "Platform"]),
+        .testTarget(name: "ikeTests", dependencies: ["ike"], swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

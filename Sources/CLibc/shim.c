@@ -102,7 +102,6 @@ int ike_udp_open(const struct ike_endpoint *local) {
         ok = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
         if (ok == 0) ok = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
     }
-    if (ok == 0) ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_storage ss;
     socklen_t len = to_sockaddr(local, &ss);
     if (ok == 0) ok = bind(fd, (struct sockaddr *)&ss, len);

@@ -5,8 +5,10 @@
 /// so a buffer returns to the pool exactly when its last view is gone.
 public final class PacketBuffer {
     public let storage: UnsafeMutableRawBufferPointer
-    /// How many bytes of `storage` hold the datagram.
-    public internal(set) var count: Int = 0
+    /// How many bytes of `storage` hold the datagram (or the message being built).
+    public var count: Int = 0 {
+        didSet { precondition(count >= 0 && count <= storage.count, "buffer count out of range") }
+    }
 
     init(storage: UnsafeMutableRawBufferPointer) { self.storage = storage }
 
@@ -20,7 +22,8 @@ public struct PacketView {
     public let offset: Int
     public let count: Int
 
-    init(buffer: PacketBuffer, offset: Int, count: Int) {
+    public init(buffer: PacketBuffer, offset: Int, count: Int) {
+        precondition(offset >= 0 && count >= 0 && offset + count <= buffer.storage.count, "view out of range")
         self.buffer = buffer
         self.offset = offset
         self.count = count
@@ -45,15 +48,16 @@ public struct PacketView {
 }
 
 /// A fixed set of datagram buffers allocated at start, so that receiving never
-/// allocates. When every buffer is in use, `acquire()` returns nil and counts the drop:
-/// under overload the daemon sheds datagrams, it never blocks or grows.
+/// allocates. When every buffer is in use, `acquire()` returns nil and the receive path
+/// drops the datagram and counts it in `exhausted`: under overload the daemon sheds
+/// datagrams, it never blocks or grows.
 public final class PacketBufferPool {
     public let bufferSize: Int
     private let slab: UnsafeMutableRawBufferPointer
     private var buffers: [PacketBuffer]
     private var cursor = 0
     /// Datagrams dropped because no buffer was free.
-    public private(set) var exhausted: UInt64 = 0
+    public internal(set) var exhausted: UInt64 = 0
     /// A buffer outside the pool, for draining a datagram that is being dropped.
     public let drain: PacketBuffer
 
@@ -83,7 +87,7 @@ public final class PacketBufferPool {
         return free
     }
 
-    /// A free buffer, or nil (counted in `exhausted`) when all are in use. Buffers are
+    /// A free buffer, or nil when all are in use. Buffers are
     /// handed out round-robin, so the usual case finds the next one free at once.
     public func acquire() -> PacketBuffer? {
         let n = buffers.count
@@ -95,7 +99,6 @@ public final class PacketBufferPool {
                 return buffers[i]
             }
         }
-        exhausted += 1
         return nil
     }
 }

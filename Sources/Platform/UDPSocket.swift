@@ -94,7 +94,9 @@ public final class UDPSocket {
         var to = ike_endpoint()
         guard let buffer = pool.acquire() else {
             let n = ike_udp_recv(fd, pool.drain.storage.baseAddress, pool.drain.storage.count, &from, &to)
-            return n == -Int(EAGAIN) ? .empty : .dropped(nil)
+            if n == -Int(EAGAIN) { return .empty }
+            pool.exhausted += 1
+            return .dropped(nil)
         }
         let n = ike_udp_recv(fd, buffer.storage.baseAddress, buffer.storage.count, &from, &to)
         if n < 0 {

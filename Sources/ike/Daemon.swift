@@ -1,3 +1,4 @@
+import Broker
 import Control
 import IKEWire
 import Platform
@@ -32,7 +33,7 @@ final class Daemon {
         self.log = log
         loop = try EventLoop()
         pool = PacketBufferPool(count: Daemon.poolBuffers, bufferSize: Daemon.bufferSize)
-        broker = Broker(log: log)
+        broker = Broker(log: log, pool: pool)
     }
 
     /// Loads the configuration; false (logged) when it exists but cannot be read.
@@ -78,7 +79,7 @@ final class Daemon {
     private func openUDP(_ endpoint: Endpoint) throws(SystemError) {
         let socket = try UDPSocket(bind: endpoint)
         let natt = endpoint.port == Daemon.nattPort
-        try loop.watch(socket.fd) { [self] in self.drain(socket, natt: natt) }
+        try loop.watch(socket.fd) { [broker] in broker.receiveAll(from: socket, natt: natt) }
         sockets.append(socket)
         log.information(.iked, "listening on UDP \(socket.local)")
     }
@@ -98,23 +99,6 @@ final class Daemon {
         }
         control = listener
         log.information(.tmd, "control socket \(options.socketPath)")
-    }
-
-    /// Receives every waiting datagram on `socket` and hands it to the broker.
-    private func drain(_ socket: UDPSocket, natt: Bool) {
-        while true {
-            switch socket.receive(into: pool) {
-            case let .datagram(datagram):
-                broker.handle(datagram, natt: natt)
-            case .empty:
-                return
-            case .dropped:
-                continue
-            case let .failed(error):
-                log.error(.iked, "receive on \(socket.local): \(error)")
-                return
-            }
-        }
     }
 
     private func received(_ signal: Signal) {

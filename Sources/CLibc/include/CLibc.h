@@ -2,9 +2,6 @@
 // express directly: errno, packed epoll_event, control messages (IP_PKTINFO,
 // IPV6_PKTINFO), sockaddr_un, variadic syslog. Nothing else in the project includes libc.
 #pragma once
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,6 +17,7 @@
 #include <sys/timerfd.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <syslog.h>

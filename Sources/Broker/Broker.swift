@@ -7,24 +7,52 @@ import Platform
 /// It strips the RFC 3948 non-ESP marker on the NAT-T port, reads the ISAKMP header and
 /// routes the datagram by major version to the IKEv1 or IKEv2 engine. Every datagram
 /// it does not pass on is counted by reason.
-final class Broker {
-    struct Counters {
-        var received: UInt64 = 0
-        var ikev1: UInt64 = 0
-        var ikev2: UInt64 = 0
-        var unsupportedVersion: UInt64 = 0
-        var malformed: UInt64 = 0
-        var natKeepalives: UInt64 = 0
-        var notIKE: UInt64 = 0
+public final class Broker {
+    /// Datagrams seen, by where they went or why they were dropped.
+    public struct Counters {
+        public var received: UInt64 = 0
+        public var ikev1: UInt64 = 0
+        public var ikev2: UInt64 = 0
+        public var unsupportedVersion: UInt64 = 0
+        public var malformed: UInt64 = 0
+        public var natKeepalives: UInt64 = 0
+        public var notIKE: UInt64 = 0
+        /// Dropped on receive: no pool buffer free, or larger than a buffer.
+        public var receiveDrops: UInt64 = 0
+        public var receiveErrors: UInt64 = 0
     }
 
     private let log: Logger
-    private(set) var counters = Counters()
+    private let pool: PacketBufferPool
+    public private(set) var counters = Counters()
 
-    init(log: Logger) { self.log = log }
+    public init(log: Logger, pool: PacketBufferPool) {
+        self.log = log
+        self.pool = pool
+    }
+
+    /// Receives every datagram waiting on `socket` into the pool and handles it; the
+    /// loop calls this when the socket is readable. Allocation-free unless debug
+    /// logging is on (scripts/bench-receive measures it).
+    public func receiveAll(from socket: UDPSocket, natt: Bool) {
+        while true {
+            switch socket.receive(into: pool) {
+            case let .datagram(datagram):
+                handle(datagram, natt: natt)
+            case .empty:
+                return
+            case .dropped:
+                counters.receiveDrops += 1
+            case let .failed(error):
+                counters.receiveErrors += 1
+                log.error(.iked, "receive on \(socket.local): \(error)")
+                return
+            }
+        }
+    }
 
     /// Handles one datagram received on the IKE port (`natt` false) or the NAT-T port.
-    func handle(_ datagram: Datagram, natt: Bool) {
+    public func handle(_ datagram: Datagram, natt: Bool) {
         counters.received += 1
         var message = datagram.payload
         if natt {

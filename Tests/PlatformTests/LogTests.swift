@@ -1,0 +1,84 @@
+import CLibc
+import Platform
+import Testing
+
+/// Collects lines in memory; the syslog test below checks the real sink.
+final class MemorySink: LogSink {
+    var lines: [String] = []
+    func write(_ level: LogLevel, _ line: String) { lines.append("\(level) \(line)") }
+}
+
+@Suite struct LogTests {
+    @Test func linesAboveTheLevelAreFilteredOut() {
+        let sink = MemorySink()
+        let log = Logger(level: .event, sinks: [sink])
+        log.error(.tmd, "e")
+        log.event(.ikev2d, "v")
+        log.information(.iked, "i")
+        log.debug(.cpsd, "d")
+        #expect(sink.lines == ["error tmd: e", "event ikev2d: v"])
+        log.level = .debug
+        log.debug(.isakmpd, "now")
+        #expect(sink.lines.last == "debug isakmpd: now")
+    }
+
+    @Test func levelNoneWritesNothing() {
+        let sink = MemorySink()
+        let log = Logger(level: .none, sinks: [sink])
+        for level in LogLevel.allCases { log.log(level, .tmd, "x") }
+        #expect(sink.lines.isEmpty)
+    }
+
+    @Test func filteredMessagesAreNeverBuilt() {
+        let log = Logger(level: .error, sinks: [MemorySink()])
+        var built = 0
+        func expensive() -> String { built += 1; return "x" }
+        log.debug(.tmd, expensive())
+        log.error(.tmd, expensive())
+        #expect(built == 1)
+    }
+
+    @Test func levelNamesAndSyslogPriorities() {
+        #expect(LogLevel.allCases.map(\.description) == ["none", "error", "event", "information", "debug"])
+        #expect(LogLevel(name: "information") == .information)
+        #expect(LogLevel(name: "info") == nil)
+        #expect(LogLevel.error.syslogPriority == LOG_ERR)
+        #expect(LogLevel.event.syslogPriority == LOG_NOTICE)
+        #expect(LogLevel.information.syslogPriority == LOG_INFO)
+        #expect(LogLevel.debug.syslogPriority == LOG_DEBUG)
+        #expect(SyslogSink(facility: "nonsense") == nil)
+    }
+
+    /// The real syslog(3) path: with no syslog daemon on the machine (CI), the test
+    /// plays one by binding /dev/log, and reads what `ike` sends.
+    @Test(.enabled(if: getuid() == 0 && access("/dev/log", F_OK) != 0, "needs root and a free /dev/log"))
+    func syslogLinesCarryIdentFacilityPriorityAndComponent() throws {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd); unlink("/dev/log") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { path in
+            for (i, b) in "/dev/log".utf8.enumerated() { path[i] = b }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        try #require(bound == 0)
+        let sink = try #require(SyslogSink(facility: "local3"))
+        let log = Logger(level: .event, sinks: [sink])
+        log.event(.tmd, "phase 1 started for tunnel 1")
+        log.debug(.tmd, "not sent")
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        try #require(n > 0)
+        let message = String(decoding: buffer[0..<n], as: UTF8.self)
+        // <PRI> = facility local3 (19) * 8 + notice (5) = 157.
+        #expect(message.hasPrefix("<157>"))
+        #expect(message.contains("ike[\(getpid())]: tmd: phase 1 started for tunnel 1"))
+        let more = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        #expect(more < 0)
+    }
+}

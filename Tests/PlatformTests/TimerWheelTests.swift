@@ -1,0 +1,78 @@
+import IKEWire
+import Platform
+import Testing
+
+@Suite struct TimerWheelTests {
+    let clock = ManualClock(start: Instant(nanoseconds: 1_000_000_000))
+
+    func ms(_ n: UInt64) -> Instant { clock.now + .milliseconds(n) }
+
+    @Test func dueTimersFireInDeadlineOrderTiesInSchedulingOrder() {
+        var wheel = TimerWheel<String>(start: clock.now)
+        _ = wheel.schedule(at: ms(30), "c")
+        _ = wheel.schedule(at: ms(10), "a")
+        _ = wheel.schedule(at: ms(20), "b1")
+        _ = wheel.schedule(at: ms(20), "b2")
+        _ = wheel.schedule(at: ms(500), "later")
+        clock.advance(by: .milliseconds(30))
+        #expect(wheel.expire(upTo: clock.now).map(\.event) == ["a", "b1", "b2", "c"])
+        #expect(wheel.count == 1)
+        #expect(wheel.nextDeadline == Instant(nanoseconds: 1_500_000_000))
+    }
+
+    @Test func nothingFiresBeforeItsDeadline() {
+        var wheel = TimerWheel<Int>(start: clock.now)
+        _ = wheel.schedule(at: ms(15), 1)
+        clock.advance(by: .milliseconds(14))
+        #expect(wheel.expire(upTo: clock.now).isEmpty)
+        clock.advance(by: .milliseconds(1))
+        #expect(wheel.expire(upTo: clock.now).map(\.event) == [1])
+        #expect(wheel.nextDeadline == nil)
+    }
+
+    @Test func cancelledTimersNeverFire() {
+        var wheel = TimerWheel<Int>(start: clock.now)
+        let one = wheel.schedule(at: ms(10), 1)
+        _ = wheel.schedule(at: ms(20), 2)
+        let first = wheel.cancel(one)
+        let second = wheel.cancel(one)
+        #expect(first)
+        #expect(!second)
+        #expect(!wheel.isScheduled(one))
+        #expect(wheel.nextDeadline == ms(20))
+        clock.advance(by: .seconds(1))
+        #expect(wheel.expire(upTo: clock.now).map(\.event) == [2])
+    }
+
+    @Test func timersBeyondOneRotationWaitForTheirRound() {
+        // 256 slots of 10 ms: a 3 s timer shares a slot with a 0.44 s one.
+        var wheel = TimerWheel<String>(start: clock.now)
+        _ = wheel.schedule(at: ms(3000), "long")
+        _ = wheel.schedule(at: ms(3000 - 2560), "short")
+        clock.advance(by: .milliseconds(440))
+        #expect(wheel.expire(upTo: clock.now).map(\.event) == ["short"])
+        #expect(wheel.nextDeadline == ms(2560))
+        clock.advance(by: .milliseconds(2559))
+        #expect(wheel.expire(upTo: clock.now).isEmpty)
+        clock.advance(by: .milliseconds(1))
+        #expect(wheel.expire(upTo: clock.now).map(\.event) == ["long"])
+    }
+
+    @Test func aLongJumpFiresEverythingDueInOrder() {
+        var wheel = TimerWheel<UInt64>(start: clock.now)
+        for n: UInt64 in [7000, 5, 2600, 90_000, 300] { _ = wheel.schedule(at: ms(n), n) }
+        clock.advance(by: .seconds(60))
+        #expect(wheel.expire(upTo: clock.now).map(\.event) == [5, 300, 2600, 7000])
+        #expect(wheel.count == 1)
+        #expect(wheel.nextDeadline == Instant(nanoseconds: 1_000_000_000) + .milliseconds(90_000))
+    }
+
+    @Test func aDeadlineInThePastFiresAtTheNextExpiry() {
+        var wheel = TimerWheel<Int>(start: clock.now)
+        clock.advance(by: .seconds(5))
+        _ = wheel.expire(upTo: clock.now)
+        _ = wheel.schedule(at: Instant(nanoseconds: 1), 9)
+        #expect(wheel.nextDeadline == Instant(nanoseconds: 1))
+        #expect(wheel.expire(upTo: clock.now).map(\.event) == [9])
+    }
+}
