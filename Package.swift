@@ -34,12 +34,12 @@ let package = Package(
         .target(name: "Kernel", swiftSettings: embeddedRules),
         .target(name: "Platform", dependencies: ["CLibc", "IKEWire"], swiftSettings: embeddedRules),
         .target(name: "Netlink", dependencies: ["Kernel", "Platform", "CNetlink"], swiftSettings: embeddedRules),
-        .target(name: "UCI", swiftSettings: embeddedRules),
+        .target(name: "UCI", dependencies: ["IKEWire"], swiftSettings: embeddedRules),
         .target(
             name: "TunnelManager",
             dependencies: ["UCI", "Kernel", "IKEv1", "IKEv2", "CertificateProxy"],
             swiftSettings: embeddedRules),
-        .target(name: "Control", swiftSettings: embeddedRules),
+        .target(name: "Control", dependencies: ["IKEWire"], swiftSettings: embeddedRules),
         .target(name: "Broker", dependencies: ["IKEWire", "IKEv1", "IKEv2", "Platform"], swiftSettings: embeddedRules),
 
         // The executable that wires the components together.
@@ -57,6 +57,7 @@ let package = Package(
 
         .testTarget(name: "PlatformTests", dependencies: ["Platform", "CLibc"]),
         .testTarget(name: "IKEWireTests", dependencies: ["IKEWire"]),
+        .testTarget(name: "UCITests", dependencies: ["UCI", "IKEWire"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Platform"]),
         .testTarget(name: "ikeTests", dependencies: ["ike"], swiftSettings: [.swiftLanguageMode(.v5)]),
     ]

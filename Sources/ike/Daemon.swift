@@ -8,7 +8,7 @@ import UCI
 final class Daemon {
     struct Options {
         var foreground = false
-        var configPath = UCI.defaultPath
+        var configPath = Configuration.defaultPath
         var socketPath = Control.defaultSocketPath
         var pidPath = "/var/run/ike.pid"
     }

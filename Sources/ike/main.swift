@@ -1,3 +1,4 @@
+import IKEWire
 import Platform
 
 /// The `ike` command: `daemon`, `version`, and (as `tmd`) the daemon itself.

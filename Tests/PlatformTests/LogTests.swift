@@ -1,4 +1,5 @@
 import CLibc
+import IKEWire
 import Platform
 import Testing
 

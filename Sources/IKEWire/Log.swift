@@ -1,5 +1,3 @@
-import CLibc
-
 /// The log levels of interface.md, least to most verbose. A line is written when its
 /// level is at or below the configured one; `none` writes nothing.
 public enum LogLevel: Int, Comparable, CaseIterable, CustomStringConvertible, Sendable {
@@ -24,16 +22,6 @@ public enum LogLevel: Int, Comparable, CaseIterable, CustomStringConvertible, Se
         case .debug: return "debug"
         }
     }
-
-    /// The syslog priority the level maps to (interface.md, "Logs").
-    public var syslogPriority: Int32 {
-        switch self {
-        case .none, .debug: return LOG_DEBUG
-        case .error: return LOG_ERR
-        case .event: return LOG_NOTICE
-        case .information: return LOG_INFO
-        }
-    }
 }
 
 /// The AIX daemons that make up `ike`; every log line names the one it comes from.
@@ -56,31 +44,9 @@ public protocol LogSink: AnyObject {
     func write(_ level: LogLevel, _ line: String)
 }
 
-/// syslog(3), ident `ike`, with the configured facility.
-public final class SyslogSink: LogSink {
-    /// Opens the log at `facility` ("daemon", "local0", ...); nil for an unknown name.
-    public init?(facility: String) {
-        let value = facility.withCString { ike_syslog_facility($0) }
-        guard value >= 0 else { return nil }
-        ike_openlog(value)
-    }
-
-    public func write(_ level: LogLevel, _ line: String) {
-        line.withCString { ike_syslog(level.syslogPriority, $0) }
-    }
-}
-
-/// Standard error, for `--foreground`: `LEVEL component: message`.
-public final class StderrSink: LogSink {
-    public init() {}
-
-    public func write(_ level: LogLevel, _ line: String) {
-        Process.printError(level.description + " " + line)
-    }
-}
-
 /// The daemon's logger: filters by level, then hands each line to every sink.
-/// Messages are built only when they pass the filter.
+/// Messages are built only when they pass the filter. The sinks that do I/O (syslog,
+/// stderr) live in Platform; the cores only ever see this class.
 public final class Logger {
     public var level: LogLevel
     private var sinks: [any LogSink]

@@ -1,0 +1,136 @@
+/// An IKE identity (RFC 7296 §3.5, RFC 2407 §4.6.2.1) in the forms users write:
+/// an IP address, `@host.example` or a bare host name, `user@example.org`, a
+/// distinguished name `C=.., O=.., CN=..`, `keyid:HEX`, or `%any`.
+public enum Identity: Hashable, CustomStringConvertible, Sendable {
+    case address(IPAddress)
+    case fqdn(String)
+    case rfc822(String)
+    /// The distinguished name as written; cpsd encodes it to DER.
+    case distinguishedName(String)
+    case keyID([UInt8])
+    /// Any identity that proves the tunnel's credentials (`%any`).
+    case any
+
+    /// The ID Type field: ID_IPV4_ADDR 1, ID_FQDN 2, ID_RFC822_ADDR 3, ID_IPV6_ADDR 5,
+    /// ID_DER_ASN1_DN 9, ID_KEY_ID 11; 0 for `%any`, which never goes on the wire.
+    public var idType: UInt8 {
+        switch self {
+        case let .address(a): return a.isV4 ? 1 : 5
+        case .fqdn: return 2
+        case .rfc822: return 3
+        case .distinguishedName: return 9
+        case .keyID: return 11
+        case .any: return 0
+        }
+    }
+
+    /// Parses the text forms above; the error says which form was meant and what is wrong.
+    public static func parse(_ text: String) -> Result<Identity, IdentityError> {
+        if text.isEmpty { return .failure(.init("an empty identity")) }
+        if text == "%any" { return .success(.any) }
+        if let address = IPAddress(text) { return .success(.address(address)) }
+        if text.hasPrefix("keyid:") {
+            guard let bytes = Hex.decode(String(text.dropFirst(6))), !bytes.isEmpty else {
+                return .failure(.init("keyid: needs an even number of hex digits, e.g. keyid:0a1b2c"))
+            }
+            return .success(.keyID(bytes))
+        }
+        if text.contains("=") {
+            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+                let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard pair.count == 2, !trimmed(pair[0]).isEmpty, !trimmed(pair[1]).isEmpty else {
+                    return .failure(.init("a distinguished name is a comma-separated list of KEY=value, e.g. C=CH, O=ACME, CN=gw"))
+                }
+            }
+            return .success(.distinguishedName(text))
+        }
+        if text.hasPrefix("@") {
+            let name = String(text.dropFirst())
+            guard isHostName(name) else { return .failure(.init("'\(name)' is not a valid host name")) }
+            return .success(.fqdn(name))
+        }
+        if let at = text.firstIndex(of: "@") {
+            let user = text[..<at], domain = String(text[text.index(after: at)...])
+            guard !user.isEmpty, isHostName(domain) else {
+                return .failure(.init("an e-mail identity is user@domain.example"))
+            }
+            return .success(.rfc822(text))
+        }
+        guard isHostName(text) else { return .failure(.init("'\(text)' is not an address, host name, user@domain, DN, keyid: or %any")) }
+        return .success(.fqdn(text))
+    }
+
+    private static func trimmed(_ s: Substring) -> Substring {
+        var t = s
+        while t.first == " " { t = t.dropFirst() }
+        while t.last == " " { t = t.dropLast() }
+        return t
+    }
+
+    /// Letters, digits, hyphens and dots; labels 1-63 characters.
+    static func isHostName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 253 else { return false }
+        for label in name.split(separator: ".", omittingEmptySubsequences: false) {
+            guard !label.isEmpty, label.utf8.count <= 63, label.first != "-", label.last != "-" else { return false }
+            for c in label.utf8 {
+                let ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d || c == 0x5f
+                if !ok { return false }
+            }
+        }
+        return true
+    }
+
+    /// The form `parse` reads back.
+    public var description: String {
+        switch self {
+        case let .address(a): return a.description
+        case let .fqdn(name): return "@" + name
+        case let .rfc822(mail): return mail
+        case let .distinguishedName(dn): return dn
+        case let .keyID(bytes): return "keyid:" + Hex.encode(bytes)
+        case .any: return "%any"
+        }
+    }
+}
+
+/// Why an identity's text was refused.
+public struct IdentityError: Error, Equatable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Lowercase hex text for key IDs and debug dumps.
+public enum Hex {
+    public static func encode(_ bytes: [UInt8]) -> String {
+        let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
+        var s = ""
+        for b in bytes {
+            s.append(digits[Int(b >> 4)])
+            s.append(digits[Int(b & 0xf)])
+        }
+        return s
+    }
+
+    public static func decode(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        var i = 0
+        while i < chars.count {
+            guard let hi = nibble(chars[i]), let lo = nibble(chars[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        case 0x41...0x46: return c - 0x41 + 10
+        default: return nil
+        }
+    }
+}
