@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "CertificateProxy", dependencies: ["IKECrypto", "COpenSSL"], swiftSettings: embeddedRules),
 
         // The kernel boundary and the components around the cores.
-        .target(name: "Kernel", swiftSettings: embeddedRules),
+        .target(name: "Kernel", dependencies: ["IKEWire", "IKECrypto"], swiftSettings: embeddedRules),
         .target(name: "Platform", dependencies: ["CLibc", "IKEWire"], swiftSettings: embeddedRules),
         .target(name: "Netlink", dependencies: ["Kernel", "Platform", "CNetlink"], swiftSettings: embeddedRules),
         .target(name: "UCI", dependencies: ["IKEWire"], swiftSettings: embeddedRules),
@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "PlatformTests", dependencies: ["Platform", "CLibc"]),
         .testTarget(name: "IKEWireTests", dependencies: ["IKEWire"]),
         .testTarget(name: "UCITests", dependencies: ["UCI", "IKEWire"]),
+        .testTarget(name: "TunnelManagerTests", dependencies: ["TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Platform"]),
         .testTarget(name: "ikeTests", dependencies: ["ike"], swiftSettings: [.swiftLanguageMode(.v5)]),
     ]

@@ -1,3 +1,271 @@
-/// The Tunnel Manager (tmd of the AIX flow): owns the tunnel table and drives each
-/// tunnel through the seed's seven steps. Built by the configuration/tmd issue.
-public enum TunnelManager {}
+import IKEWire
+import Kernel
+import UCI
+
+/// The Tunnel Manager (tmd of the AIX flow): owns the tunnel table and its numbers and
+/// drives every tunnel through the seed's seven steps. It reaches the engines and the
+/// kernel only through `KeyingEngine` and `IPsecKernel`, and it is the only component
+/// that touches the kernel.
+public final class TunnelManager {
+    public internal(set) var configuration: Configuration
+    let v1: any KeyingEngine
+    let v2: any KeyingEngine
+    let kernel: any IPsecKernel
+    let log: Logger
+    /// The table, by number; numbers only grow.
+    var table: [TunnelNumber: Tunnel] = [:]
+    var nextNumber: TunnelNumber = 1
+
+    /// Marks what this daemon installs in the kernel: reqid = base + tunnel number.
+    public static let reqidBase: UInt32 = 0x494b_0000
+
+    public init(configuration: Configuration, ikev1: any KeyingEngine, ikev2: any KeyingEngine,
+                kernel: any IPsecKernel, log: Logger) {
+        self.configuration = configuration
+        self.v1 = ikev1
+        self.v2 = ikev2
+        self.kernel = kernel
+        self.log = log
+    }
+
+    /// The table in tunnel-number order.
+    public var tunnels: [Tunnel] { table.values.sorted { $0.number < $1.number } }
+
+    public func tunnel(_ number: TunnelNumber) -> Tunnel? { table[number] }
+
+    func engine(for config: TunnelConfig) -> any KeyingEngine {
+        switch config.version {
+        case .v1: return v1
+        case .v2: return v2
+        }
+    }
+
+    func engineName(_ config: TunnelConfig) -> String {
+        switch config.version {
+        case .v1: return "isakmpd"
+        case .v2: return "ikev2d"
+        }
+    }
+
+    func label(_ t: Tunnel) -> String { "tunnel \(t.number) '\(t.name)'" }
+
+    // MARK: Activation (initiator, steps 1 to 4)
+
+    /// Starts the selected tunnels (`ike cmd=activate`). `phase` 1 stops after phase 1;
+    /// nil or 2 runs both. Returns the tunnel numbers, or the first reason to refuse,
+    /// having started nothing.
+    public func activate(_ selection: Selection, phase: Phase? = nil) -> Result<[TunnelNumber], TunnelError> {
+        let targets: [Target]
+        switch resolve(selection) {
+        case let .success(t): targets = t
+        case let .failure(e): return .failure(e)
+        }
+        var numbers: [TunnelNumber] = []
+        for target in targets {
+            switch target {
+            case let .config(config):
+                numbers.append(start(config, wantsPhase2: phase != .one))
+            case let .existing(number):
+                startPhase2(number)
+                numbers.append(number)
+            }
+        }
+        return .success(numbers)
+    }
+
+    /// What an activation applies to: a configured tunnel to start, or a tunnel whose
+    /// phase 1 is up and that now gets phase 2.
+    enum Target {
+        case config(TunnelConfig)
+        case existing(TunnelNumber)
+    }
+
+    func resolve(_ selection: Selection) -> Result<[Target], TunnelError> {
+        var targets: [Target] = []
+        for number in selection.numbers {
+            guard let t = table[number] else {
+                return .failure(TunnelError("no tunnel number \(number); see ike cmd=list"))
+            }
+            if t.isFailed {
+                targets.append(.config(t.config))
+            } else if case .phase1Active = t.state {
+                targets.append(.existing(number))
+            } else {
+                return .failure(TunnelError("tunnel \(number) '\(t.name)' is already \(t.phase2Status?.rawValue.lowercased() ?? "active"); remove it first to restart it"))
+            }
+        }
+        var configs: [TunnelConfig] = []
+        for name in selection.names {
+            guard let config = configuration.tunnel(named: name) else {
+                return .failure(TunnelError("no tunnel named '\(name)' in the configuration; see ike check"))
+            }
+            configs.append(config)
+        }
+        for config in configuration.tunnels {
+            if let id = selection.remoteID, config.remoteID == id { configs.append(config) }
+            if let pair = selection.addresses, config.localAddress == pair.local, config.remoteAddress == .address(pair.remote) {
+                configs.append(config)
+            }
+        }
+        if selection.isEmpty || selection.autostart {
+            configs += configuration.tunnels.filter { $0.enabled && $0.start == .auto }
+        }
+        if targets.isEmpty && configs.isEmpty {
+            if selection.isEmpty || selection.autostart {
+                return .failure(TunnelError("no enabled tunnel has start 'auto'; name tunnels with namelist=NAME"))
+            }
+            return .failure(TunnelError("no configured tunnel matches; see ike check"))
+        }
+        var seen: [String] = []
+        for config in configs where !seen.contains(config.name) {
+            seen.append(config.name)
+            if let problem = refusal(config) { return .failure(problem) }
+            targets.append(.config(config))
+        }
+        return .success(targets)
+    }
+
+    /// Why a configured tunnel cannot be started now, if it cannot.
+    func refusal(_ config: TunnelConfig) -> TunnelError? {
+        if !config.enabled {
+            return TunnelError("tunnel '\(config.name)' is disabled (option enabled '0')")
+        }
+        if config.remoteAddress == .any {
+            return TunnelError("tunnel '\(config.name)' only responds (remote_address 'any'); start it from the peer")
+        }
+        if let running = table.values.first(where: { $0.name == config.name && $0.role == .initiator && !$0.isFailed }) {
+            return TunnelError("tunnel '\(config.name)' is already up as tunnel \(running.number); remove it first to restart it")
+        }
+        return nil
+    }
+
+    /// Steps 1 and 2 for a configured tunnel; a failed earlier attempt leaves the table.
+    func start(_ config: TunnelConfig, wantsPhase2: Bool) -> TunnelNumber {
+        for old in table.values where old.name == config.name && old.isFailed && old.role == .initiator {
+            table.removeValue(forKey: old.number)
+        }
+        let number = nextNumber
+        nextNumber += 1
+        let tunnel = Tunnel(number: number, config: config, role: .initiator, wantsPhase2: wantsPhase2,
+                            state: .phase1Negotiating)
+        table[number] = tunnel
+        log.event(.tmd, "\(label(tunnel)): activation requested")
+        guard case let .address(remote) = config.remoteAddress else {
+            preconditionFailure("\(label(tunnel)): a responder-only tunnel reached start()")
+        }
+        log.event(.tmd, "\(label(tunnel)): phase 1 connection request to \(engineName(config)) for \(remote)")
+        process(engine(for: config).requestPhase1(PhaseRequest(tunnel: number, config: config, remote: remote)))
+        return number
+    }
+
+    /// Step 4.
+    func startPhase2(_ number: TunnelNumber) {
+        guard var t = table[number], let p1 = t.phase1SA else { return }
+        t.wantsPhase2 = true
+        t.state = .phase2Negotiating(p1)
+        table[number] = t
+        log.event(.tmd, "\(label(t)): phase 2 connection request to \(engineName(t.config))")
+        process(engine(for: t.config).requestPhase2(PhaseRequest(tunnel: number, config: t.config, remote: p1.remoteAddress)))
+    }
+
+    /// Starts every enabled `start 'auto'` tunnel (daemon start, and `autostart`).
+    @discardableResult
+    public func startAutoTunnels() -> [TunnelNumber] {
+        var numbers: [TunnelNumber] = []
+        for config in configuration.tunnels where config.enabled && config.start == .auto {
+            if refusal(config) == nil { numbers.append(start(config, wantsPhase2: true)) }
+        }
+        return numbers
+    }
+
+    // MARK: Engine reports (steps 3, 5; the responder's path)
+
+    func process(_ reports: [EngineReport]) {
+        for report in reports { _ = handle(report) }
+    }
+
+    /// Takes an engine's report. For a responder's `negotiated`, returns the number of the
+    /// new tunnel (nil when refused).
+    @discardableResult
+    public func handle(_ report: EngineReport) -> TunnelNumber? {
+        switch report {
+        case let .phase1Created(number, sa):
+            phase1Created(number, sa)
+        case let .phase1Failed(number, reason):
+            fail(number, step: 3, phase1: nil, "phase 1 failed: \(reason)")
+        case let .phase2Created(number, child):
+            phase2Created(number, child)
+        case let .phase2Failed(number, reason):
+            fail(number, step: 5, phase1: table[number]?.phase1SA, "phase 2 failed: \(reason)")
+        case let .negotiated(name, p1, child):
+            return negotiated(name, p1, child)
+        case let .deleted(number, phase):
+            peerDeleted(number, phase)
+        }
+        return nil
+    }
+
+    func phase1Created(_ number: TunnelNumber, _ sa: Phase1SA) {
+        guard var t = table[number], case .phase1Negotiating = t.state else {
+            log.debug(.tmd, "tunnel \(number): phase 1 report for a tunnel not waiting for one; ignored")
+            return
+        }
+        t.state = .phase1Active(sa)
+        table[number] = t
+        log.event(.tmd, "\(label(t)): phase 1 SA created with \(sa.remoteAddress) (\(sa.algorithms))")
+        if t.wantsPhase2 { startPhase2(number) }
+    }
+
+    func phase2Created(_ number: TunnelNumber, _ child: ChildSA) {
+        guard let t = table[number], case let .phase2Negotiating(p1) = t.state else {
+            log.debug(.tmd, "tunnel \(number): phase 2 report for a tunnel not waiting for one; ignored")
+            return
+        }
+        log.event(.tmd, "\(label(t)): phase 2 SA created (\(child.cipher), spi in \(hex32(child.inboundSPI)) out \(hex32(child.outboundSPI)))")
+        install(number, p1, child)
+    }
+
+    /// The responder's path: a new tunnel numbered on the spot, then steps 6 and 7.
+    func negotiated(_ name: String, _ p1: Phase1SA, _ child: ChildSA) -> TunnelNumber? {
+        guard let config = configuration.tunnel(named: name), config.enabled else {
+            log.error(.tmd, "a peer at \(p1.remoteAddress) negotiated tunnel '\(name)', which is not configured or disabled; refused")
+            return nil
+        }
+        let number = nextNumber
+        nextNumber += 1
+        let tunnel = Tunnel(number: number, config: config, role: .responder, wantsPhase2: true,
+                            state: .phase2Negotiating(p1))
+        table[number] = tunnel
+        log.event(.tmd, "\(label(tunnel)): phase 1 SA created as responder with \(p1.remoteAddress) (\(p1.algorithms))")
+        log.event(.tmd, "\(label(tunnel)): phase 2 SA created as responder (\(child.cipher), spi in \(hex32(child.inboundSPI)) out \(hex32(child.outboundSPI)))")
+        install(number, p1, child)
+        return number
+    }
+
+    func fail(_ number: TunnelNumber, step: Int, phase1: Phase1SA?, _ reason: String) {
+        guard var t = table[number] else { return }
+        t.state = .failed(phase1, step: step, reason: reason)
+        table[number] = t
+        log.error(.tmd, "\(label(t)): \(reason)")
+    }
+
+    func peerDeleted(_ number: TunnelNumber, _ phase: Phase) {
+        guard let t = table[number] else { return }
+        log.event(.tmd, "\(label(t)): phase \(phase) deleted by the peer or expired")
+        uninstall(t)
+        if phase == .one {
+            table.removeValue(forKey: number)
+            log.event(.tmd, "\(label(t)): removed")
+        } else if let p1 = t.phase1SA {
+            var updated = t
+            updated.wantsPhase2 = false
+            updated.state = .phase1Active(p1)
+            table[number] = updated
+        }
+    }
+}
+
+/// `0x0a1b2c3d`: SPIs as `ip xfrm` prints them.
+func hex32(_ v: UInt32) -> String {
+    "0x" + Hex.encode([UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)])
+}

@@ -1,0 +1,61 @@
+import IKEWire
+
+/// The in-memory kernel for tests: keeps what was installed, refuses duplicates and
+/// unknown deletions like XFRM does (EEXIST, ESRCH), and can be told to fail the next
+/// operation of a kind.
+public final class MemoryKernel: IPsecKernel {
+    public let name = "memory"
+    public private(set) var sas: [SAIdentifier: SecurityAssociation] = [:]
+    public private(set) var policies: [PolicyIdentifier: Policy] = [:]
+    /// Operations in order, e.g. `addSA esp spi 0x... dst ...`.
+    public private(set) var journal: [String] = []
+    private var failures: [String: KernelError] = [:]
+
+    public init() {}
+
+    /// Makes the next call of `operation` ("addSA", "deleteSA", "addPolicy",
+    /// "deletePolicy") fail with `errno`.
+    public func failNext(_ operation: String, errno: Int32, message: String) {
+        failures[operation] = KernelError(operation: operation, errno: errno, message: message)
+    }
+
+    private func check(_ operation: String) throws(KernelError) {
+        if let failure = failures.removeValue(forKey: operation) { throw failure }
+    }
+
+    public func addSA(_ sa: SecurityAssociation) throws(KernelError) {
+        try check("addSA")
+        guard sas[sa.id] == nil else { throw KernelError(operation: "addSA", errno: 17, message: "File exists") }
+        sas[sa.id] = sa
+        journal.append("addSA \(sa.id)")
+    }
+
+    public func deleteSA(_ id: SAIdentifier) throws(KernelError) {
+        try check("deleteSA")
+        guard sas.removeValue(forKey: id) != nil else { throw KernelError(operation: "deleteSA", errno: 3, message: "No such process") }
+        journal.append("deleteSA \(id)")
+    }
+
+    public func addPolicy(_ policy: Policy) throws(KernelError) {
+        try check("addPolicy")
+        guard policies[policy.id] == nil else { throw KernelError(operation: "addPolicy", errno: 17, message: "File exists") }
+        policies[policy.id] = policy
+        journal.append("addPolicy \(policy.id)")
+    }
+
+    public func deletePolicy(_ id: PolicyIdentifier) throws(KernelError) {
+        try check("deletePolicy")
+        guard policies.removeValue(forKey: id) != nil else { throw KernelError(operation: "deletePolicy", errno: 2, message: "No such file or directory") }
+        journal.append("deletePolicy \(id)")
+    }
+}
+
+/// `option kernel 'none'`: negotiate and report, install nothing.
+public final class NoKernel: IPsecKernel {
+    public let name = "none"
+    public init() {}
+    public func addSA(_ sa: SecurityAssociation) throws(KernelError) {}
+    public func deleteSA(_ id: SAIdentifier) throws(KernelError) {}
+    public func addPolicy(_ policy: Policy) throws(KernelError) {}
+    public func deletePolicy(_ id: PolicyIdentifier) throws(KernelError) {}
+}

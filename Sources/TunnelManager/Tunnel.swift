@@ -1,0 +1,89 @@
+import IKEWire
+import Kernel
+import UCI
+
+/// The status words of `ike cmd=list`.
+public enum PhaseStatus: String, Sendable {
+    case negotiating = "Negotiating"
+    case active = "Active"
+    case rekeying = "Rekeying"
+    case deleting = "Deleting"
+    case failed = "Failed"
+}
+
+/// One row of the tunnel table: a configured tunnel (or a responder instance of a
+/// template) on its way through the seed's seven steps.
+public struct Tunnel {
+    /// Where a tunnel is in the seven steps. Each case carries what is valid there.
+    enum State {
+        /// Step 2 done: waiting for step 3.
+        case phase1Negotiating
+        /// Step 3 done; phase 2 not requested (activate phase=1).
+        case phase1Active(Phase1SA)
+        /// Step 4 done: waiting for step 5.
+        case phase2Negotiating(Phase1SA)
+        /// Steps 5 to 7 done.
+        case established(Phase1SA, ChildSA)
+        /// A step failed; phase 1 may still be up.
+        case failed(Phase1SA?, step: Int, reason: String)
+    }
+
+    public let number: TunnelNumber
+    public let config: TunnelConfig
+    public let role: Role
+    /// Whether phase 2 was asked for (a phase 2 row is listed from then on).
+    var wantsPhase2: Bool
+    var state: State
+
+    public var name: String { config.name }
+
+    /// The phase 1 status; every tunnel in the table has a phase 1 row.
+    public var phase1Status: PhaseStatus {
+        switch state {
+        case .phase1Negotiating: return .negotiating
+        case .phase1Active, .phase2Negotiating, .established: return .active
+        case let .failed(p1, _, _): return p1 == nil ? .failed : .active
+        }
+    }
+
+    /// The phase 2 status, nil when phase 2 was not requested.
+    public var phase2Status: PhaseStatus? {
+        guard wantsPhase2 else { return nil }
+        switch state {
+        case .phase1Negotiating, .phase1Active, .phase2Negotiating: return .negotiating
+        case .established: return .active
+        case .failed: return .failed
+        }
+    }
+
+    public var phase1SA: Phase1SA? {
+        switch state {
+        case .phase1Negotiating: return nil
+        case let .phase1Active(p1), let .phase2Negotiating(p1), let .established(p1, _): return p1
+        case let .failed(p1, _, _): return p1
+        }
+    }
+
+    public var childSA: ChildSA? {
+        if case let .established(_, child) = state { return child }
+        return nil
+    }
+
+    /// Why the tunnel failed, with the step.
+    public var failure: String? {
+        if case let .failed(_, step, reason) = state { return "step \(step): \(reason)" }
+        return nil
+    }
+
+    public var isFailed: Bool {
+        if case .failed = state { return true }
+        return false
+    }
+
+    /// The peer's address: configured, or learnt by a responder.
+    public var remoteAddress: IPAddress? {
+        if let p1 = phase1SA { return p1.remoteAddress }
+        if case let .address(a) = config.remoteAddress { return a }
+        return nil
+    }
+}

@@ -1,0 +1,116 @@
+import IKEWire
+import Kernel
+import UCI
+
+/// Steps 6 and 7: SAs into the kernel, then the policies ("filter rules"); and their
+/// removal. A failure part-way removes what the attempt installed, so the kernel never
+/// holds half a tunnel.
+extension TunnelManager {
+    func install(_ number: TunnelNumber, _ p1: Phase1SA, _ child: ChildSA) {
+        guard var t = table[number] else { return }
+        let sas = securityAssociations(t, p1, child)
+        var installed: [SAIdentifier] = []
+        for sa in sas {
+            do throws(KernelError) {
+                try kernel.addSA(sa)
+                installed.append(sa.id)
+            } catch {
+                for id in installed { try? kernel.deleteSA(id) }
+                abandonPhase2(number, p1, step: 6, "kernel SA insertion failed: \(error)")
+                return
+            }
+        }
+        log.event(.tmd, "\(label(t)): SAs inserted into the kernel (\(kernel.name): spi in \(hex32(child.inboundSPI)) out \(hex32(child.outboundSPI)))")
+        var inserted: [PolicyIdentifier] = []
+        for policy in policies(t, p1, child) {
+            do throws(KernelError) {
+                try kernel.addPolicy(policy)
+                inserted.append(policy.id)
+            } catch {
+                for id in inserted { try? kernel.deletePolicy(id) }
+                for id in installed { try? kernel.deleteSA(id) }
+                abandonPhase2(number, p1, step: 7, "filter rule insertion failed: \(error)")
+                return
+            }
+        }
+        t.state = .established(p1, child)
+        table[number] = t
+        log.event(.tmd, "\(label(t)): filter rules inserted (\(selectorText(child)))")
+    }
+
+    /// A phase 2 that cannot be installed is deleted at the peer too.
+    func abandonPhase2(_ number: TunnelNumber, _ p1: Phase1SA, step: Int, _ reason: String) {
+        fail(number, step: step, phase1: p1, reason)
+        guard let t = table[number] else { return }
+        process(engine(for: t.config).delete(number, phase: .two))
+    }
+
+    func selectorText(_ child: ChildSA) -> String {
+        let local = child.localSelectors.map(\.description).joined(separator: ",")
+        let remote = child.remoteSelectors.map(\.description).joined(separator: ",")
+        return "\(local) <-> \(remote)"
+    }
+
+    func reqid(_ t: Tunnel) -> UInt32 { TunnelManager.reqidBase + t.number }
+
+    func ipsecMode(_ t: Tunnel) -> IPsecMode {
+        switch t.config.mode {
+        case .tunnel: return .tunnel
+        case .transport: return .transport
+        }
+    }
+
+    /// The inbound SA first (so the peer's first packet finds it), then the outbound one.
+    func securityAssociations(_ t: Tunnel, _ p1: Phase1SA, _ child: ChildSA) -> [SecurityAssociation] {
+        let hard = child.lifetimeSeconds
+        let soft = hard - hard / 10
+        let reversed = child.encapsulation.map { (source: $0.destination, destination: $0.source) }
+        let inbound = SecurityAssociation(
+            id: SAIdentifier(destination: p1.localAddress, spi: child.inboundSPI), source: p1.remoteAddress,
+            reqid: reqid(t), mode: ipsecMode(t), cipher: child.cipher, integrity: child.integrity,
+            encryptionKey: child.inbound.encryption, integrityKey: child.inbound.integrity,
+            encapsulation: reversed, softLifetimeSeconds: soft, hardLifetimeSeconds: hard)
+        let outbound = SecurityAssociation(
+            id: SAIdentifier(destination: p1.remoteAddress, spi: child.outboundSPI), source: p1.localAddress,
+            reqid: reqid(t), mode: ipsecMode(t), cipher: child.cipher, integrity: child.integrity,
+            encryptionKey: child.outbound.encryption, integrityKey: child.outbound.integrity,
+            encapsulation: child.encapsulation, softLifetimeSeconds: soft, hardLifetimeSeconds: hard)
+        return [inbound, outbound]
+    }
+
+    /// For each local/remote selector pair: out (local to remote), in and fwd (remote to
+    /// local), with the tunnel's endpoints as the template.
+    func policies(_ t: Tunnel, _ p1: Phase1SA, _ child: ChildSA) -> [Policy] {
+        var out: [Policy] = []
+        for local in child.localSelectors {
+            for remote in child.remoteSelectors where local.address.isV4 == remote.address.isV4 {
+                out.append(Policy(id: PolicyIdentifier(source: local, destination: remote, direction: .outbound),
+                                  templateSource: p1.localAddress, templateDestination: p1.remoteAddress,
+                                  reqid: reqid(t), mode: ipsecMode(t), priority: 1000))
+                for direction in [PolicyDirection.inbound, .forward] {
+                    if direction == .forward && t.config.mode == .transport { continue }
+                    out.append(Policy(id: PolicyIdentifier(source: remote, destination: local, direction: direction),
+                                      templateSource: p1.remoteAddress, templateDestination: p1.localAddress,
+                                      reqid: reqid(t), mode: ipsecMode(t), priority: 1000))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Removes a tunnel's policies, then its SAs; errors are logged, the rest goes on.
+    func uninstall(_ t: Tunnel) {
+        guard let p1 = t.phase1SA, let child = t.childSA else { return }
+        for policy in policies(t, p1, child) {
+            do throws(KernelError) { try kernel.deletePolicy(policy.id) } catch {
+                log.error(.tmd, "\(label(t)): removing filter rule \(policy.id): \(error)")
+            }
+        }
+        for sa in securityAssociations(t, p1, child) {
+            do throws(KernelError) { try kernel.deleteSA(sa.id) } catch {
+                log.error(.tmd, "\(label(t)): removing SA \(sa.id): \(error)")
+            }
+        }
+        log.event(.tmd, "\(label(t)): filter rules and SAs removed from the kernel")
+    }
+}

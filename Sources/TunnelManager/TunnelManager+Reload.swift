@@ -1,0 +1,51 @@
+import IKEWire
+import UCI
+
+/// What a reload did, by tunnel name.
+public struct ReloadSummary: Equatable, Sendable {
+    public var unchanged: [String] = []
+    public var changed: [String] = []
+    public var added: [String] = []
+    public var removed: [String] = []
+}
+
+extension TunnelManager {
+    /// `ike cmd=reload` and SIGHUP, with a configuration that already loaded cleanly:
+    /// unchanged tunnels are not touched; removed ones are torn down; changed ones are
+    /// torn down and, if they were up or start automatically, re-established; added
+    /// `start 'auto'` ones are started.
+    public func reload(_ new: Configuration) -> ReloadSummary {
+        var summary = ReloadSummary()
+        let old = configuration
+        configuration = new
+        log.level = new.global.logLevel
+        for config in old.tunnels {
+            guard let replacement = new.tunnel(named: config.name) else {
+                summary.removed.append(config.name)
+                for t in tunnels where t.name == config.name { removeTunnel(t.number) }
+                log.event(.tmd, "reload: tunnel '\(config.name)' removed from the configuration")
+                continue
+            }
+            if replacement == config {
+                summary.unchanged.append(config.name)
+                continue
+            }
+            summary.changed.append(config.name)
+            log.event(.tmd, "reload: tunnel '\(config.name)' changed; re-establishing it")
+            var wasUp = false
+            for t in tunnels where t.name == config.name {
+                if t.role == .initiator && !t.isFailed { wasUp = true }
+                removeTunnel(t.number)
+            }
+            if (wasUp || replacement.start == .auto) && refusal(replacement) == nil {
+                _ = start(replacement, wantsPhase2: true)
+            }
+        }
+        for config in new.tunnels where old.tunnel(named: config.name) == nil {
+            summary.added.append(config.name)
+            log.event(.tmd, "reload: tunnel '\(config.name)' added")
+            if config.enabled && config.start == .auto && refusal(config) == nil { _ = start(config, wantsPhase2: true) }
+        }
+        return summary
+    }
+}

@@ -1,0 +1,69 @@
+import IKEWire
+import UCI
+
+extension TunnelManager {
+    /// `ike cmd=remove`: deletes the SAs (informing the peer), the kernel SAs and the
+    /// policies of the selected tunnels. `phase` 2 keeps phase 1 up. With `all`, every
+    /// tunnel. Returns the numbers removed.
+    public func remove(_ selection: Selection, phase: Phase? = nil, all: Bool = false) -> Result<[TunnelNumber], TunnelError> {
+        var numbers: [TunnelNumber] = []
+        if all {
+            numbers = tunnels.map(\.number)
+        } else {
+            for number in selection.numbers {
+                guard table[number] != nil else { return .failure(TunnelError("no tunnel number \(number); see ike cmd=list")) }
+                numbers.append(number)
+            }
+            for name in selection.names {
+                let matching = tunnels.filter { $0.name == name }.map(\.number)
+                guard !matching.isEmpty else {
+                    return .failure(TunnelError("no tunnel named '\(name)' is in the table; see ike cmd=list"))
+                }
+                numbers += matching
+            }
+            for t in tunnels {
+                if let id = selection.remoteID, t.phase1SA?.remoteID == id || t.config.remoteID == id { numbers.append(t.number) }
+                if let pair = selection.addresses, t.phase1SA?.localAddress == pair.local, t.remoteAddress == pair.remote {
+                    numbers.append(t.number)
+                }
+            }
+            if numbers.isEmpty { return .failure(TunnelError("no tunnel matches; see ike cmd=list")) }
+        }
+        var removed: [TunnelNumber] = []
+        for number in numbers where !removed.contains(number) {
+            if phase == .two { removePhase2(number) } else { removeTunnel(number) }
+            removed.append(number)
+        }
+        return .success(removed)
+    }
+
+    func removeTunnel(_ number: TunnelNumber) {
+        guard let t = table[number] else { return }
+        log.event(.tmd, "\(label(t)): removing")
+        uninstall(t)
+        table.removeValue(forKey: number)
+        if !t.isFailed || t.phase1SA != nil {
+            process(engine(for: t.config).delete(number, phase: .one))
+        }
+        log.event(.tmd, "\(label(t)): removed")
+    }
+
+    func removePhase2(_ number: TunnelNumber) {
+        guard var t = table[number], t.wantsPhase2 else { return }
+        log.event(.tmd, "\(label(t)): removing phase 2")
+        uninstall(t)
+        t.wantsPhase2 = false
+        if let p1 = t.phase1SA {
+            t.state = .phase1Active(p1)
+            table[number] = t
+            process(engine(for: t.config).delete(number, phase: .two))
+        } else {
+            table[number] = t
+        }
+    }
+
+    /// SIGTERM: every tunnel removed, peers informed, the kernel left clean.
+    public func removeAll() {
+        for t in tunnels { removeTunnel(t.number) }
+    }
+}

@@ -1,0 +1,112 @@
+import IKEWire
+import Testing
+@testable import TunnelManager
+
+@Suite struct ActivateRemoveTests {
+    func established(_ f: Fixture) {
+        _ = f.manager.activate(f.named("site_b"))
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Created(1, child()))
+    }
+
+    @Test(arguments: [
+        (["nope"], "no tunnel named 'nope' in the configuration; see ike check"),
+        (["off"], "tunnel 'off' is disabled (option enabled '0')"),
+        (["dialin"], "tunnel 'dialin' only responds (remote_address 'any'); start it from the peer"),
+    ])
+    func refusals(names: [String], message: String) {
+        let f = Fixture()
+        var s = Selection()
+        s.names = names
+        guard case let .failure(e) = f.manager.activate(s) else {
+            Issue.record("activated \(names)")
+            return
+        }
+        #expect(e.description == message)
+        #expect(f.manager.tunnels.isEmpty && f.v1.requests.isEmpty && f.v2.requests.isEmpty)
+    }
+
+    @Test func anActiveTunnelIsNotStartedTwice() {
+        let f = Fixture()
+        established(f)
+        guard case let .failure(e) = f.manager.activate(f.named("site_b")) else {
+            Issue.record("activated twice")
+            return
+        }
+        #expect(e.description == "tunnel 'site_b' is already up as tunnel 1; remove it first to restart it")
+        guard case let .failure(n) = f.manager.activate(f.numbered(1)) else {
+            Issue.record("activated by number twice")
+            return
+        }
+        #expect(n.description == "tunnel 1 'site_b' is already active; remove it first to restart it")
+        guard case let .failure(u) = f.manager.activate(f.numbered(7)) else { return }
+        #expect(u.description == "no tunnel number 7; see ike cmd=list")
+    }
+
+    @Test func noSelectorMeansTheAutoTunnels() {
+        let f = Fixture()
+        #expect(f.manager.activate(Selection()).get() == [1])
+        #expect(f.manager.tunnel(1)?.name == "site_b")
+        let none = Fixture("config tunnel 'x'\n\toption remote_address 192.0.2.5\n\toption psk k\n")
+        guard case let .failure(e) = none.manager.activate(Selection()) else { return }
+        #expect(e.description == "no enabled tunnel has start 'auto'; name tunnels with namelist=NAME")
+    }
+
+    @Test func selectByRemoteIDAndByAddresses() {
+        let f = Fixture()
+        var byID = Selection()
+        byID.remoteID = .address(IPAddress("203.0.113.9")!)
+        #expect(f.manager.activate(byID).get() == [1])
+        #expect(f.manager.tunnel(1)?.name == "site_c")
+        var byAddress = Selection()
+        byAddress.addresses = (local, remote)
+        #expect(f.manager.activate(byAddress).get() == [2])
+        #expect(f.manager.tunnel(2)?.name == "site_b")
+    }
+
+    @Test func removeDeletesAtThePeerAndInTheKernel() {
+        let f = Fixture()
+        established(f)
+        #expect(f.manager.remove(f.numbered(1)).get() == [1])
+        #expect(f.manager.tunnels.isEmpty)
+        #expect(f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
+        #expect(f.v2.requests.last == "delete 1 phase 1")
+        #expect(f.events.suffix(3) == [
+            "event tmd: tunnel 1 'site_b': removing",
+            "event tmd: tunnel 1 'site_b': filter rules and SAs removed from the kernel",
+            "event tmd: tunnel 1 'site_b': removed",
+        ])
+        guard case let .failure(e) = f.manager.remove(f.numbered(1)) else { return }
+        #expect(e.description == "no tunnel number 1; see ike cmd=list")
+    }
+
+    @Test func removePhase2KeepsPhase1() {
+        let f = Fixture()
+        established(f)
+        #expect(f.manager.remove(f.named("site_b"), phase: .two).get() == [1])
+        #expect(f.status(1) == "Active/-")
+        #expect(f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
+        #expect(f.v2.requests.last == "delete 1 phase 2")
+    }
+
+    @Test func removeAllAndTheKernelIsClean() {
+        let f = Fixture()
+        established(f)
+        _ = f.manager.activate(f.named("site_c"))
+        _ = f.manager.handle(.negotiated(tunnelName: "dialin", phase1(IPAddress("203.0.113.50")!), child(in: 7, out: 8, remoteNet: "10.3.0.0/24")))
+        #expect(f.manager.remove(Selection(), all: true).get() == [1, 2, 3])
+        #expect(f.manager.tunnels.isEmpty)
+        #expect(f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
+        #expect(f.v1.requests.last == "delete 2 phase 1")
+    }
+
+    @Test func aPeerDeletingPhase2LeavesPhase1Up() {
+        let f = Fixture()
+        established(f)
+        f.manager.handle(.deleted(1, .two))
+        #expect(f.status(1) == "Active/-")
+        #expect(f.kernel.sas.isEmpty)
+        f.manager.handle(.deleted(1, .one))
+        #expect(f.manager.tunnels.isEmpty)
+    }
+}
