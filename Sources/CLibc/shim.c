@@ -299,3 +299,18 @@ int ike_daemonize(void) {
     }
     return 0;
 }
+
+int ike_set_nonblocking(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -errno;
+    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, flags) == 0 ? 0 : -errno;
+}
+
+int ike_set_timeouts(int fd, unsigned send_ms, unsigned receive_ms) {
+    struct timeval snd = { .tv_sec = send_ms / 1000, .tv_usec = (send_ms % 1000) * 1000 };
+    struct timeval rcv = { .tv_sec = receive_ms / 1000, .tv_usec = (receive_ms % 1000) * 1000 };
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd) != 0) return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) != 0) return -errno;
+    return 0;
+}

@@ -111,6 +111,17 @@ public enum Hex {
         return s
     }
 
+    /// `0x0a1b2c3d`: SPIs as `ip xfrm` prints them.
+    public static func prefixed(_ v: UInt32) -> String {
+        "0x" + encode([UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8),
+                       UInt8(truncatingIfNeeded: v)])
+    }
+
+    /// `0x0011223344556677`: IKE SPIs.
+    public static func prefixed(_ v: UInt64) -> String {
+        prefixed(UInt32(truncatingIfNeeded: v >> 32)) + String(prefixed(UInt32(truncatingIfNeeded: v)).dropFirst(2))
+    }
+
     public static func decode(_ text: String) -> [UInt8]? {
         let chars = Array(text.utf8)
         guard chars.count % 2 == 0 else { return nil }

@@ -12,6 +12,19 @@ public protocol IPsecKernel: AnyObject {
     func deleteSA(_ id: SAIdentifier) throws(KernelError)
     func addPolicy(_ policy: Policy) throws(KernelError)
     func deletePolicy(_ id: PolicyIdentifier) throws(KernelError)
+    /// Traffic through an SA so far; nil when the kernel keeps none (`kernel 'none'`).
+    func counters(_ id: SAIdentifier) -> SACounters?
+}
+
+/// Bytes and packets an SA has carried.
+public struct SACounters: Equatable, Sendable {
+    public var bytes: UInt64
+    public var packets: UInt64
+
+    public init(bytes: UInt64, packets: UInt64) {
+        self.bytes = bytes
+        self.packets = packets
+    }
 }
 
 /// A failed kernel operation: which one, and the errno text.
@@ -43,11 +56,7 @@ public struct SAIdentifier: Hashable, CustomStringConvertible, Sendable {
         self.spi = spi
     }
 
-    public var description: String { "esp spi 0x\(Hex.encode(spiBytes)) dst \(destination)" }
-
-    private var spiBytes: [UInt8] {
-        [UInt8(spi >> 24), UInt8(truncatingIfNeeded: spi >> 16), UInt8(truncatingIfNeeded: spi >> 8), UInt8(truncatingIfNeeded: spi)]
-    }
+    public var description: String { "esp spi \(Hex.prefixed(spi)) dst \(destination)" }
 }
 
 /// One ESP SA, in one direction.

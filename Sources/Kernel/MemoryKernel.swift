@@ -10,6 +10,8 @@ public final class MemoryKernel: IPsecKernel {
     /// Operations in order, e.g. `addSA esp spi 0x... dst ...`.
     public private(set) var journal: [String] = []
     private var failures: [String: KernelError] = [:]
+    /// Counters the test sets; an installed SA without an entry has carried nothing.
+    public var traffic: [SAIdentifier: SACounters] = [:]
 
     public init() {}
 
@@ -48,6 +50,11 @@ public final class MemoryKernel: IPsecKernel {
         guard policies.removeValue(forKey: id) != nil else { throw KernelError(operation: "deletePolicy", errno: 2, message: "No such file or directory") }
         journal.append("deletePolicy \(id)")
     }
+
+    public func counters(_ id: SAIdentifier) -> SACounters? {
+        guard sas[id] != nil else { return nil }
+        return traffic[id] ?? SACounters(bytes: 0, packets: 0)
+    }
 }
 
 /// `option kernel 'none'`: negotiate and report, install nothing.
@@ -58,4 +65,5 @@ public final class NoKernel: IPsecKernel {
     public func deleteSA(_ id: SAIdentifier) throws(KernelError) {}
     public func addPolicy(_ policy: Policy) throws(KernelError) {}
     public func deletePolicy(_ id: PolicyIdentifier) throws(KernelError) {}
+    public func counters(_ id: SAIdentifier) -> SACounters? { nil }
 }

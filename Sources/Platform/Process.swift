@@ -26,8 +26,8 @@ public enum Process {
         guard result == 0 else { throw SystemError("fork", result: Int(result)) }
     }
 
-    /// Writes a line to standard output.
-    public static func printOut(_ text: String) { writeAll(1, text + "\n") }
+    /// Writes a line (or, with `newline` false, the text as it is) to standard output.
+    public static func printOut(_ text: String, newline: Bool = true) { writeAll(1, newline ? text + "\n" : text) }
 
     /// Writes a line to standard error.
     public static func printError(_ text: String) { writeAll(2, text + "\n") }

@@ -20,7 +20,7 @@ extension TunnelManager {
                 return
             }
         }
-        log.event(.tmd, "\(label(t)): SAs inserted into the kernel (\(kernel.name): spi in \(hex32(child.inboundSPI)) out \(hex32(child.outboundSPI)))")
+        log.event(.tmd, "\(label(t)): SAs inserted into the kernel (\(kernel.name): spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
         var inserted: [PolicyIdentifier] = []
         for policy in policies(t, p1, child) {
             do throws(KernelError) {

@@ -221,7 +221,7 @@ public final class TunnelManager {
             log.debug(.tmd, "tunnel \(number): phase 2 report for a tunnel not waiting for one; ignored")
             return
         }
-        log.event(.tmd, "\(label(t)): phase 2 SA created (\(child.cipher), spi in \(hex32(child.inboundSPI)) out \(hex32(child.outboundSPI)))")
+        log.event(.tmd, "\(label(t)): phase 2 SA created (\(child.cipher), spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
         install(number, p1, child)
     }
 
@@ -237,7 +237,7 @@ public final class TunnelManager {
                             state: .phase2Negotiating(p1))
         table[number] = tunnel
         log.event(.tmd, "\(label(tunnel)): phase 1 SA created as responder with \(p1.remoteAddress) (\(p1.algorithms))")
-        log.event(.tmd, "\(label(tunnel)): phase 2 SA created as responder (\(child.cipher), spi in \(hex32(child.inboundSPI)) out \(hex32(child.outboundSPI)))")
+        log.event(.tmd, "\(label(tunnel)): phase 2 SA created as responder (\(child.cipher), spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
         install(number, p1, child)
         return number
     }
@@ -263,9 +263,4 @@ public final class TunnelManager {
             table[number] = updated
         }
     }
-}
-
-/// `0x0a1b2c3d`: SPIs as `ip xfrm` prints them.
-func hex32(_ v: UInt32) -> String {
-    "0x" + Hex.encode([UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)])
 }

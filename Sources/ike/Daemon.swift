@@ -1,7 +1,9 @@
 import Broker
 import Control
 import IKEWire
+import Kernel
 import Platform
+import TunnelManager
 import UCI
 
 /// `ike daemon`: the AIX daemon group in one process around one event loop.
@@ -9,59 +11,75 @@ final class Daemon {
     struct Options {
         var foreground = false
         var configPath = Configuration.defaultPath
-        var socketPath = Control.defaultSocketPath
+        /// nil: the configuration's `option socket`.
+        var socketPath: String? = nil
         var pidPath = "/var/run/ike.pid"
     }
 
-    static let ikePort: UInt16 = 500
-    static let nattPort: UInt16 = 4500
     /// Receive buffers: enough for bursts of IKE_SA_INIT under load, 1 MiB in all.
     static let poolBuffers = 128
     static let bufferSize = 8192
 
-    private let options: Options
-    private let log: Logger
-    private let loop: EventLoop
-    private let pool: PacketBufferPool
-    private let broker: Broker
-    private var sockets: [UDPSocket] = []
-    private var control: UnixListener? = nil
+    let options: Options
+    let log: Logger
+    let loop: EventLoop
+    let pool: PacketBufferPool
+    let broker: Broker
+    let kernel: any IPsecKernel
+    let manager: TunnelManager
+    var sockets: [UDPSocket] = []
+    var control: ControlServer? = nil
     private var signals: SignalSource? = nil
 
-    init(options: Options, log: Logger) throws(SystemError) {
+    init(options: Options, configuration: Configuration, log: Logger) throws(SystemError) {
         self.options = options
         self.log = log
         loop = try EventLoop()
         pool = PacketBufferPool(count: Daemon.poolBuffers, bufferSize: Daemon.bufferSize)
         broker = Broker(log: log, pool: pool)
+        switch configuration.global.kernel {
+        case .xfrm: kernel = UnavailableXFRM()
+        case .none: kernel = NoKernel()
+        }
+        manager = TunnelManager(configuration: configuration, ikev1: UnavailableEngine(name: "IKEv1 (isakmpd)"),
+                                ikev2: UnavailableEngine(name: "IKEv2 (ikev2d)"), kernel: kernel, log: log)
     }
 
-    /// Loads the configuration; false (logged) when it exists but cannot be read.
-    func loadConfiguration() -> Bool {
-        do throws(SystemError) {
-            let bytes = try FileSystem.read(options.configPath)
-            log.event(.tmd, "configuration \(options.configPath) loaded (\(bytes.count) bytes)")
-            return true
-        } catch {
-            if error.errno == 2 {
-                log.event(.tmd, "no configuration at \(options.configPath); running without tunnels")
-                return true
-            }
-            log.error(.tmd, "cannot read configuration \(options.configPath): \(error); check the path and its permissions")
-            return false
+    /// Reads and validates the configuration file; the error text is every `FILE:LINE:`
+    /// line, or why the file could not be read.
+    static func loadConfiguration(_ path: String) -> Result<Configuration, LoadError> {
+        let bytes: [UInt8]
+        do throws(SystemError) { bytes = try FileSystem.read(path) } catch {
+            return .failure(LoadError(description: "\(path): cannot read: \(error.message)", missing: error.errno == 2))
+        }
+        switch Configuration.load(String(decoding: bytes, as: UTF8.self), file: path) {
+        case let .success(c): return .success(c)
+        case let .failure(errors): return .failure(LoadError(description: errors.description, missing: false))
         }
     }
 
-    /// Opens the IKE and NAT-T sockets on IPv4 and IPv6, the control socket and the
-    /// signal descriptor, all on the loop.
+    func loadConfigurationFile() -> Result<Configuration, LoadError> { Daemon.loadConfiguration(options.configPath) }
+
+    /// Why a configuration file was not loaded: its `FILE:LINE:` errors, or why it could
+    /// not be read.
+    struct LoadError: Error, CustomStringConvertible {
+        let description: String
+        let missing: Bool
+    }
+
+    var socketPath: String { options.socketPath ?? manager.configuration.global.socket }
+
+    /// Opens the IKE and NAT-T sockets, the control socket and the signal descriptor.
     func open() throws(SystemError) {
-        for address in [IPAddress.anyV4, IPAddress.anyV6] {
-            for port in [Daemon.ikePort, Daemon.nattPort] {
+        let global = manager.configuration.global
+        let addresses = global.listen.isEmpty ? [IPAddress.anyV4, IPAddress.anyV6] : global.listen
+        for address in addresses {
+            for port in [global.port, global.nattPort] {
                 do throws(SystemError) {
-                    try openUDP(Endpoint(address, port))
+                    try openUDP(Endpoint(address, port), natt: port == global.nattPort)
                 } catch {
-                    // A host without IPv6 still serves IPv4.
-                    if !address.isV4 && error.errno == 97 {
+                    // A host without IPv6 still serves IPv4 when listening everywhere.
+                    if global.listen.isEmpty && !address.isV4 && error.errno == 97 {
                         log.information(.iked, "IPv6 unavailable, not listening on \(Endpoint(address, port))")
                         continue
                     }
@@ -70,35 +88,23 @@ final class Daemon {
                 }
             }
         }
-        try openControl()
+        do throws(SystemError) {
+            control = try ControlServer(path: socketPath, loop: loop, log: log) { [self] in self.execute($0) }
+        } catch {
+            log.error(.tmd, "cannot create control socket \(socketPath): \(error)")
+            throw error
+        }
+        log.information(.tmd, "control socket \(socketPath)")
         let signals = try SignalSource()
         try signals.attach(to: loop) { [self] signal in self.received(signal) }
         self.signals = signals
     }
 
-    private func openUDP(_ endpoint: Endpoint) throws(SystemError) {
+    private func openUDP(_ endpoint: Endpoint, natt: Bool) throws(SystemError) {
         let socket = try UDPSocket(bind: endpoint)
-        let natt = endpoint.port == Daemon.nattPort
         try loop.watch(socket.fd) { [broker] in broker.receiveAll(from: socket, natt: natt) }
         sockets.append(socket)
         log.information(.iked, "listening on UDP \(socket.local)")
-    }
-
-    private func openControl() throws(SystemError) {
-        let listener: UnixListener
-        do throws(SystemError) {
-            listener = try UnixListener(path: options.socketPath)
-        } catch {
-            log.error(.tmd, "cannot create control socket \(options.socketPath): \(error)")
-            throw error
-        }
-        // The request protocol arrives with the Control module; until then a client is
-        // accepted and closed, so it sees the daemon alive.
-        try loop.watch(listener.fd) {
-            while let fd = try? listener.accept() { UnixListener.closeConnection(fd) }
-        }
-        control = listener
-        log.information(.tmd, "control socket \(options.socketPath)")
     }
 
     private func received(_ signal: Signal) {
@@ -108,21 +114,24 @@ final class Daemon {
             loop.stop()
         case .hangup:
             log.event(.tmd, "SIGHUP received, reloading configuration")
-            _ = loadConfiguration()
+            _ = reload()
         }
     }
 
-    /// Runs until SIGTERM or SIGINT, then releases everything it holds.
+    /// Runs until SIGTERM or SIGINT, then removes every tunnel and releases everything.
     func run() throws(SystemError) {
         if !options.foreground {
             try FileSystem.write(options.pidPath, "\(Process.id)\n")
         }
-        log.event(.tmd, "ike \(Version.release) started (pid \(Process.id), \(Version.flavour) build)")
+        let c = manager.configuration
+        log.event(.tmd, "ike \(Version.release) started (pid \(Process.id), \(Version.flavour) build, \(c.tunnels.count) tunnels in \(options.configPath))")
+        manager.startAutoTunnels()
         try loop.run()
+        manager.removeAll()
+        control?.close()
+        control = nil
         for socket in sockets { loop.unwatch(socket.fd) }
         sockets.removeAll()
-        if let control { loop.unwatch(control.fd) }
-        control = nil
         if !options.foreground { FileSystem.remove(options.pidPath) }
         log.event(.tmd, "ike stopped")
     }

@@ -1,9 +1,13 @@
+import Control
 import IKEWire
 import Platform
+import UCI
 
-/// The `ike` command: `daemon`, `version`, and (as `tmd`) the daemon itself.
+/// The `ike` command: `daemon` (also as `tmd`), `check`, `cmd=...` and `version`.
 let usage = """
     usage: ike daemon [--foreground] [--config PATH] [--socket PATH]
+           ike check [--config PATH]
+           ike cmd=SUBCOMMAND [param=value ...]   (ike help lists the subcommands)
            ike version
     """
 
@@ -13,27 +17,48 @@ func usageError(_ message: String) -> Never {
     Process.exit(2)
 }
 
-func daemonMain(_ args: ArraySlice<String>) -> Never {
-    var options = Daemon.Options()
+/// `--config PATH` and `--socket PATH` options; anything else is a usage error.
+func parseOptions(_ args: ArraySlice<String>, allowed: [String]) -> [String: String] {
+    var found: [String: String] = [:]
     var rest = args
     while let arg = rest.popFirst() {
-        switch arg {
-        case "--foreground", "-f":
-            options.foreground = true
-        case "--config", "--socket":
-            guard let value = rest.popFirst(), !value.isEmpty else { usageError("\(arg) needs a path") }
-            if arg == "--config" { options.configPath = value } else { options.socketPath = value }
-        default:
-            usageError("unknown daemon option '\(arg)'")
+        if arg == "--foreground" || arg == "-f", allowed.contains("--foreground") {
+            found["--foreground"] = ""
+            continue
         }
+        guard allowed.contains(arg), arg != "--foreground" else { usageError("unknown option '\(arg)'") }
+        guard let value = rest.popFirst(), !value.isEmpty, !value.hasPrefix("--") else { usageError("\(arg) needs a path") }
+        guard found[arg] == nil else { usageError("\(arg) is given twice") }
+        found[arg] = value
+    }
+    return found
+}
+
+func daemonMain(_ args: ArraySlice<String>) -> Never {
+    let found = parseOptions(args, allowed: ["--foreground", "--config", "--socket"])
+    var options = Daemon.Options()
+    options.foreground = found["--foreground"] != nil
+    options.configPath = found["--config"] ?? options.configPath
+    options.socketPath = found["--socket"]
+    var configuration = Configuration()
+    var missing = false
+    switch Daemon.loadConfiguration(options.configPath) {
+    case let .success(c): configuration = c
+    case let .failure(problem):
+        guard problem.missing else {
+            Process.printError(problem.description)
+            Process.printError("ike: the daemon does not start with a broken configuration; fix it (ike check shows the errors)")
+            Process.exit(1)
+        }
+        missing = true
     }
     var sinks: [any LogSink] = []
-    if let syslog = SyslogSink(facility: "daemon") { sinks.append(syslog) }
+    if let syslog = SyslogSink(facility: configuration.global.syslogFacility) { sinks.append(syslog) }
     if options.foreground { sinks.append(StderrSink()) }
-    let log = Logger(level: .event, sinks: sinks)
+    let log = Logger(level: configuration.global.logLevel, sinks: sinks)
+    if missing { log.event(.tmd, "no configuration at \(options.configPath); running without tunnels") }
     do throws(SystemError) {
-        let daemon = try Daemon(options: options, log: log)
-        guard daemon.loadConfiguration() else { Process.exit(1) }
+        let daemon = try Daemon(options: options, configuration: configuration, log: log)
         if !options.foreground { try Process.daemonize() }
         try daemon.open()
         try daemon.run()
@@ -44,20 +69,40 @@ func daemonMain(_ args: ArraySlice<String>) -> Never {
     }
 }
 
+/// `ike check`: the normalized configuration (PSKs redacted), or every error and exit 1.
+func checkMain(_ args: ArraySlice<String>) -> Never {
+    let path = parseOptions(args, allowed: ["--config"])["--config"] ?? Configuration.defaultPath
+    switch Daemon.loadConfiguration(path) {
+    case let .success(configuration):
+        Process.printOut(configuration.print(redactingSecrets: true), newline: false)
+        Process.exit(0)
+    case let .failure(problem):
+        Process.printError(problem.description)
+        Process.exit(1)
+    }
+}
+
 let arguments = Process.arguments
 let invokedAs = arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "ike"
 if invokedAs == "tmd" {
     daemonMain(arguments.dropFirst())
 }
 guard arguments.count >= 2 else { usageError("no command given") }
-switch arguments[1] {
+let command = arguments[1]
+if command.hasPrefix("cmd=") {
+    ControlClient.main(Array(arguments.dropFirst()))
+}
+switch command {
 case "daemon":
     daemonMain(arguments.dropFirst(2))
+case "check":
+    checkMain(arguments.dropFirst(2))
 case "version", "--version":
     guard arguments.count == 2 else { usageError("'version' takes no arguments") }
     Process.printOut(Version.text)
 case "help", "--help", "-h":
     Process.printOut(usage)
+    Process.printOut(ControlRequest.usage)
 default:
-    usageError("unknown command '\(arguments[1])'")
+    usageError("unknown command '\(command)'")
 }

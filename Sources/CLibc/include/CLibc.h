@@ -96,3 +96,8 @@ int ike_daemonize(void);
 static inline int ike_open(const char *path, int flags, unsigned mode) {
     return open(path, flags | O_CLOEXEC, (mode_t)mode);
 }
+
+/// Switches O_NONBLOCK on or off; 0 or -errno.
+int ike_set_nonblocking(int fd, int on);
+/// SO_SNDTIMEO and SO_RCVTIMEO in milliseconds; 0 or -errno.
+int ike_set_timeouts(int fd, unsigned send_ms, unsigned receive_ms);

@@ -1,0 +1,175 @@
+import IKEWire
+import Kernel
+import TunnelManager
+import UCI
+
+/// One row of `ike cmd=list`: a phase of a tunnel.
+public struct ListRow {
+    public let tunnel: Tunnel
+    public let phase: Phase
+    public let status: PhaseStatus
+    public let localID: String
+    public let remoteID: String
+}
+
+/// `ike cmd=list`: the AIX table (columns at 0, 7, 15, 27, 59), its `verbose` detail,
+/// and `format=json`.
+public enum TunnelListing {
+    public static let header = "Phase  Tun Id  Status      Local Id                        Remote Id"
+    static let columns = [0, 7, 15, 27, 59]
+
+    /// The rows the options select, in tunnel order, phase 1 before phase 2.
+    public static func rows(_ tunnels: [Tunnel], _ options: ListOptions) -> [ListRow] {
+        var rows: [ListRow] = []
+        for t in tunnels {
+            if !options.numbers.isEmpty && !options.numbers.contains(t.number) { continue }
+            if !options.names.isEmpty && !options.names.contains(t.name) { continue }
+            if options.phases != .two {
+                rows.append(ListRow(tunnel: t, phase: .one, status: t.phase1Status,
+                                    localID: phase1LocalID(t), remoteID: phase1RemoteID(t)))
+            }
+            if options.phases != .one, let status = t.phase2Status {
+                let (l, r) = phase2IDs(t)
+                rows.append(ListRow(tunnel: t, phase: .two, status: status, localID: l, remoteID: r))
+            }
+        }
+        return rows
+    }
+
+    static func phase1LocalID(_ t: Tunnel) -> String {
+        if let p1 = t.phase1SA { return p1.localID.description }
+        if let id = t.config.localID { return id.description }
+        return t.config.localAddress?.description ?? "-"
+    }
+
+    static func phase1RemoteID(_ t: Tunnel) -> String {
+        if let p1 = t.phase1SA { return p1.remoteID.description }
+        return t.config.remoteID.description
+    }
+
+    /// Phase 2 IDs are address ranges: the negotiated selectors, else the configured
+    /// subnets, else the endpoints themselves.
+    static func phase2IDs(_ t: Tunnel) -> (String, String) {
+        func ranges(_ subnets: [Subnet]) -> String { subnets.map(\.rangeDescription).joined(separator: ",") }
+        if let child = t.childSA { return (ranges(child.localSelectors), ranges(child.remoteSelectors)) }
+        if !t.config.localSubnets.isEmpty { return (ranges(t.config.localSubnets), ranges(t.config.remoteSubnets)) }
+        let l = t.phase1SA?.localAddress ?? t.config.localAddress
+        let r = t.remoteAddress
+        return (l.map { "\($0)-\($0)" } ?? "-", r.map { "\($0)-\($0)" } ?? "-")
+    }
+
+    /// The table text, ending in a newline; the header alone when there are no rows.
+    public static func table(_ rows: [ListRow], verbose: Bool, counters: (SAIdentifier) -> SACounters?) -> String {
+        var out = header + "\n"
+        for row in rows {
+            out += line([row.phase.description, row.tunnel.number.description, row.status.rawValue, row.localID, row.remoteID])
+            if verbose { out += details(row, counters: counters) }
+        }
+        return out
+    }
+
+    static func line(_ fields: [String]) -> String {
+        var text = ""
+        for (i, field) in fields.enumerated() {
+            if i > 0 {
+                let column = columns[i]
+                let pad = column - text.utf8.count
+                text += pad > 0 ? String(repeating: " ", count: pad) : " "
+            }
+            text += field
+        }
+        return text + "\n"
+    }
+
+    static let indent = "       "
+
+    static func details(_ row: ListRow, counters: (SAIdentifier) -> SACounters?) -> String {
+        let t = row.tunnel
+        var out = ""
+        func add(_ s: String) { out += indent + s + "\n" }
+        switch row.phase {
+        case .one:
+            let version = t.config.version == .v1 ? "IKEv1" : "IKEv2"
+            let remote = t.remoteAddress?.description ?? "any"
+            if let p1 = t.phase1SA {
+                add("name \(t.name), \(version), \(t.role.rawValue), \(p1.localAddress) -> \(p1.remoteAddress)")
+                add("algorithms \(p1.algorithms)")
+                add("spi i \(Hex.prefixed(p1.initiatorSPI)) r \(Hex.prefixed(p1.responderSPI)), NAT-T \(p1.natTraversal ? "yes" : "no"), lifetime \(p1.lifetimeSeconds)s")
+            } else {
+                add("name \(t.name), \(version), \(t.role.rawValue), -> \(remote)")
+                add("proposals \(t.config.ikeProposals.map(\.description).joined(separator: ", "))")
+            }
+            if row.status == .failed, let failure = t.failure { add("failed at \(failure)") }
+        case .two:
+            if let child = t.childSA, let p1 = t.phase1SA {
+                let integrity = child.integrity.map { "/\($0)" } ?? ""
+                add("esp \(child.cipher)\(integrity), PFS \(child.group?.description ?? "no"), mode \(child.mode.rawValue)")
+                add("spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)), lifetime \(child.lifetimeSeconds)s")
+                let inbound = counters(SAIdentifier(destination: p1.localAddress, spi: child.inboundSPI))
+                let outbound = counters(SAIdentifier(destination: p1.remoteAddress, spi: child.outboundSPI))
+                if let i = inbound, let o = outbound {
+                    add("in \(i.bytes) bytes \(i.packets) packets, out \(o.bytes) bytes \(o.packets) packets")
+                } else {
+                    add("counters: none (kernel 'none')")
+                }
+            } else {
+                add("proposals \(t.config.espProposals.map(\.description).joined(separator: ", "))")
+            }
+            if row.status == .failed, let failure = t.failure { add("failed at \(failure)") }
+        }
+        return out
+    }
+
+    /// `format=json`: one array of objects, one per row.
+    public static func json(_ rows: [ListRow]) -> String {
+        var items: [String] = []
+        for row in rows {
+            let t = row.tunnel
+            var fields: [(String, String)] = [
+                ("tunnel", t.number.description),
+                ("name", JSON.string(t.name)),
+                ("phase", row.phase.description),
+                ("status", JSON.string(row.status.rawValue)),
+                ("version", t.config.version.rawValue),
+                ("role", JSON.string(t.role.rawValue)),
+                ("local_id", JSON.string(row.localID)),
+                ("remote_id", JSON.string(row.remoteID)),
+                ("local_address", JSON.optional((t.phase1SA?.localAddress ?? t.config.localAddress)?.description)),
+                ("remote_address", JSON.optional(t.remoteAddress?.description)),
+            ]
+            if row.phase == .one, let p1 = t.phase1SA { fields.append(("algorithms", JSON.string(p1.algorithms))) }
+            if row.phase == .two, let child = t.childSA {
+                fields.append(("spi_in", JSON.string(Hex.prefixed(child.inboundSPI))))
+                fields.append(("spi_out", JSON.string(Hex.prefixed(child.outboundSPI))))
+            }
+            if row.status == .failed, let failure = t.failure { fields.append(("error", JSON.string(failure))) }
+            items.append("{" + fields.map { "\(JSON.string($0.0)): \($0.1)" }.joined(separator: ", ") + "}")
+        }
+        return "[" + items.joined(separator: ",\n ") + "]\n"
+    }
+}
+
+/// Just enough JSON writing for `format=json`.
+enum JSON {
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if c.value < 0x20 {
+                    out += "\\u00" + Hex.encode([UInt8(c.value)])
+                } else {
+                    out.unicodeScalars.append(c)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    static func optional(_ s: String?) -> String { s.map(string) ?? "null" }
+}

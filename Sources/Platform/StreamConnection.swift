@@ -1,0 +1,64 @@
+import CLibc
+
+/// One Unix stream connection (the control socket, either end). Owns its descriptor.
+public final class StreamConnection {
+    public let fd: Int32
+
+    /// Takes ownership of an accepted descriptor.
+    public init(adopting fd: Int32) { self.fd = fd }
+
+    deinit { closeDescriptor(fd) }
+
+    /// A blocking connection to the listener at `path`, with send and receive timeouts.
+    public static func connect(path: String, timeoutMilliseconds: UInt32) throws(SystemError) -> StreamConnection {
+        let fd = try UnixListener.connect(path: path)
+        let connection = StreamConnection(adopting: fd)
+        try connection.setTimeouts(milliseconds: timeoutMilliseconds)
+        return connection
+    }
+
+    public func setBlocking(_ blocking: Bool) throws(SystemError) {
+        let r = ike_set_nonblocking(fd, blocking ? 0 : 1)
+        guard r == 0 else { throw SystemError("fcntl", result: Int(r)) }
+    }
+
+    public func setTimeouts(milliseconds: UInt32) throws(SystemError) {
+        let r = ike_set_timeouts(fd, milliseconds, milliseconds)
+        guard r == 0 else { throw SystemError("setsockopt", result: Int(r)) }
+    }
+
+    public enum ReadResult: Equatable {
+        case data(Int)
+        case wouldBlock
+        case closed
+        case failed(SystemError)
+    }
+
+    /// Appends what one read(2) returns, at most `max` bytes, to `buffer`.
+    public func read(into buffer: inout [UInt8], max: Int) -> ReadResult {
+        var chunk = [UInt8](repeating: 0, count: max)
+        let n = chunk.withUnsafeMutableBytes { CLibc.read(fd, $0.baseAddress, $0.count) }
+        if n > 0 {
+            buffer.append(contentsOf: chunk[0..<n])
+            return .data(n)
+        }
+        if n == 0 { return .closed }
+        let e = ike_errno()
+        if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
+        if e == EINTR { return .data(0) }
+        return .failed(SystemError("read", errno: e))
+    }
+
+    /// Writes all of `bytes` (the descriptor must be blocking; its send timeout bounds it).
+    public func writeAll(_ bytes: [UInt8]) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { CLibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if ike_errno() == EINTR { continue }
+                throw .last("write")
+            }
+            offset += n
+        }
+    }
+}

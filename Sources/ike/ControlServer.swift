@@ -1,0 +1,178 @@
+import Control
+import IKEWire
+import Platform
+
+/// The daemon's end of the control socket: accepts connections, reads one framed
+/// request from each (bounded in size, count and time), answers and closes. A
+/// malformed, oversized or unknown request gets an error answer; the daemon carries on.
+final class ControlServer {
+    /// What the daemon does with a request: answer now, or once tunnels are up.
+    enum Outcome {
+        case respond(ControlResponse)
+        case wait(until: Instant, check: () -> ControlResponse?, timeout: () -> ControlResponse)
+    }
+
+    static let maxConnections = 16
+    static let requestTimeout: Interval = .seconds(5)
+    static let sendTimeoutMilliseconds: UInt32 = 2000
+
+    private struct Client {
+        let connection: StreamConnection
+        var buffer: [UInt8] = []
+        let timer: TimerID
+    }
+
+    private struct Waiter {
+        let connection: StreamConnection
+        let deadline: Instant
+        let check: () -> ControlResponse?
+        let timeout: () -> ControlResponse
+    }
+
+    private let listener: UnixListener
+    private let loop: EventLoop
+    private let log: Logger
+    private let execute: (ControlRequest) -> Outcome
+    private var clients: [Int32: Client] = [:]
+    private var waiters: [Waiter] = []
+    private var polling = false
+    private(set) var malformed: UInt64 = 0
+    private(set) var served: UInt64 = 0
+
+    init(path: String, loop: EventLoop, log: Logger, execute: @escaping (ControlRequest) -> Outcome) throws(SystemError) {
+        listener = try UnixListener(path: path)
+        self.loop = loop
+        self.log = log
+        self.execute = execute
+        try loop.watch(listener.fd) { [self] in self.acceptAll() }
+    }
+
+    func close() {
+        loop.unwatch(listener.fd)
+        for (fd, client) in clients {
+            loop.unwatch(fd)
+            loop.cancel(client.timer)
+        }
+        clients.removeAll()
+        waiters.removeAll()
+    }
+
+    private func acceptAll() {
+        while true {
+            let fd: Int32?
+            do throws(SystemError) { fd = try listener.accept() } catch {
+                log.error(.tmd, "control socket accept: \(error)")
+                return
+            }
+            guard let fd else { return }
+            let connection = StreamConnection(adopting: fd)
+            guard clients.count + waiters.count < ControlServer.maxConnections else {
+                send(.failed("the daemon is busy with \(ControlServer.maxConnections) control connections; try again"), to: connection)
+                continue
+            }
+            let timer = loop.schedule(after: ControlServer.requestTimeout) { [self] in self.timedOut(fd) }
+            clients[fd] = Client(connection: connection, timer: timer)
+            do throws(SystemError) { try loop.watch(fd) { [self] in self.readable(fd) } } catch {
+                drop(fd)
+            }
+        }
+    }
+
+    private func timedOut(_ fd: Int32) {
+        guard clients[fd] != nil else { return }
+        log.information(.tmd, "control connection closed: no complete request within \(ControlServer.requestTimeout)")
+        drop(fd)
+    }
+
+    private func drop(_ fd: Int32) {
+        guard let client = clients.removeValue(forKey: fd) else { return }
+        loop.unwatch(fd)
+        loop.cancel(client.timer)
+    }
+
+    private func readable(_ fd: Int32) {
+        guard var client = clients[fd] else { return }
+        let limit = ControlFrame.headerSize + ControlFrame.maxRequest
+        switch client.connection.read(into: &client.buffer, max: limit - client.buffer.count + 1) {
+        case .wouldBlock, .data(0): return
+        case .closed, .failed:
+            drop(fd)
+            return
+        case .data:
+            clients[fd] = client
+        }
+        switch ControlFrame.decode(client.buffer, limit: ControlFrame.maxRequest) {
+        case .incomplete:
+            return
+        case let .malformed(reason):
+            reject(fd, client, reason)
+        case let .frame(kind, body, consumed):
+            guard kind == .request, consumed == client.buffer.count else {
+                reject(fd, client, kind == .request ? "bytes after the request" : "expected a request")
+                return
+            }
+            drop(fd)
+            switch ControlRequest.decode(body: body) {
+            case let .failure(problem):
+                malformed += 1
+                send(.usage("ike: \(problem)"), to: client.connection)
+            case let .success(request):
+                served += 1
+                run(request, client.connection)
+            }
+        }
+    }
+
+    private func reject(_ fd: Int32, _ client: Client, _ reason: String) {
+        malformed += 1
+        log.information(.tmd, "control request refused: \(reason)")
+        drop(fd)
+        send(.usage("ike: malformed control request: \(reason)"), to: client.connection)
+    }
+
+    private func run(_ request: ControlRequest, _ connection: StreamConnection) {
+        switch execute(request) {
+        case let .respond(response):
+            send(response, to: connection)
+        case let .wait(deadline, check, timeout):
+            if let response = check() {
+                send(response, to: connection)
+                return
+            }
+            waiters.append(Waiter(connection: connection, deadline: deadline, check: check, timeout: timeout))
+            poll()
+        }
+    }
+
+    /// Re-checks waiting `activate wait=` requests every 100 ms while there are any.
+    private func poll() {
+        guard !polling else { return }
+        polling = true
+        loop.schedule(after: .milliseconds(100)) { [self] in
+            self.polling = false
+            let now = self.loop.clock.now
+            var still: [Waiter] = []
+            for w in self.waiters {
+                if let response = w.check() {
+                    self.send(response, to: w.connection)
+                } else if now >= w.deadline {
+                    self.send(w.timeout(), to: w.connection)
+                } else {
+                    still.append(w)
+                }
+            }
+            self.waiters = still
+            if !still.isEmpty { self.poll() }
+        }
+    }
+
+    private func send(_ response: ControlResponse, to connection: StreamConnection) {
+        do throws(SystemError) {
+            try connection.setBlocking(true)
+            try connection.setTimeouts(milliseconds: ControlServer.sendTimeoutMilliseconds)
+            try connection.writeAll(ControlFrame.encode(.response, response.body))
+        } catch {
+            log.information(.tmd, "control client went away before its answer: \(error)")
+        }
+    }
+}

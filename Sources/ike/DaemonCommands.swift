@@ -1,0 +1,124 @@
+import Control
+import IKEWire
+import Kernel
+import Platform
+import TunnelManager
+import UCI
+
+/// Carries out `ike cmd=` requests in the daemon and words the answers.
+extension Daemon {
+    func execute(_ request: ControlRequest) -> ControlServer.Outcome {
+        switch request {
+        case let .activate(phase, selection, wait):
+            return activate(phase, selection, wait)
+        case let .remove(phase, selection, all):
+            switch manager.remove(selection, phase: phase, all: all) {
+            case let .success(numbers): return .respond(.ok(numbers.map { "\($0) removed" }.joined(separator: "\n") + "\n"))
+            case let .failure(e): return .respond(.failed("ike: \(e)"))
+            }
+        case let .list(options):
+            let rows = TunnelListing.rows(manager.tunnels, options)
+            if options.json { return .respond(.ok(TunnelListing.json(rows))) }
+            let kernel = self.kernel
+            return .respond(.ok(TunnelListing.table(rows, verbose: options.verbose) { kernel.counters($0) }))
+        case let .log(level):
+            guard let level else { return .respond(.ok("log level: \(log.level)\n")) }
+            let old = log.level
+            log.level = level
+            log.event(.tmd, "log level set to \(level) (was \(old))")
+            return .respond(.ok("log level: \(level) (was \(old))\n"))
+        case .reload:
+            return .respond(reload())
+        case .status:
+            return .respond(.ok(status()))
+        }
+    }
+
+    private func activate(_ phase: Phase?, _ selection: Selection, _ wait: UInt32?) -> ControlServer.Outcome {
+        let numbers: [TunnelNumber]
+        switch manager.activate(selection, phase: phase) {
+        case let .success(n): numbers = n
+        case let .failure(e): return .respond(.failed("ike: \(e)"))
+        }
+        var printed = ""
+        for n in numbers { printed += "\(n) \(manager.tunnel(n)?.name ?? "")\n" }
+        guard let wait else { return .respond(.ok(printed)) }
+        let manager = self.manager
+        return .wait(
+            until: loop.clock.now + .seconds(UInt64(wait)),
+            check: {
+                var errors: [String] = []
+                for n in numbers {
+                    guard let t = manager.tunnel(n) else {
+                        errors.append("ike: tunnel \(n) was removed while waiting")
+                        continue
+                    }
+                    if t.isFailed {
+                        errors.append("ike: tunnel \(n) '\(t.name)' failed at \(t.failure ?? "an unknown step")")
+                    } else if t.phase1Status != .active || (t.phase2Status != nil && t.phase2Status != .active) {
+                        return nil
+                    }
+                }
+                return errors.isEmpty ? .ok(printed) : ControlResponse(status: 1, output: printed, error: errors.joined(separator: "\n"))
+            },
+            timeout: {
+                var errors: [String] = []
+                for n in numbers {
+                    guard let t = manager.tunnel(n) else { continue }
+                    errors.append("ike: tunnel \(n) '\(t.name)' is not active after \(wait) s (phase 1 \(t.phase1Status.rawValue), phase 2 \(t.phase2Status?.rawValue ?? "not requested")); see ike cmd=list verbose")
+                }
+                return ControlResponse(status: 1, output: printed, error: errors.joined(separator: "\n"))
+            })
+    }
+
+    /// Re-reads the file; a broken one is refused with all its errors and changes nothing.
+    func reload() -> ControlResponse {
+        let configuration: Configuration
+        switch loadConfigurationFile() {
+        case let .success(c): configuration = c
+        case let .failure(problem):
+            log.error(.tmd, "reload refused, the running configuration stays: \(problem)")
+            return .failed(problem.description + "\nike: reload refused; the daemon keeps its running configuration")
+        }
+        var notes: [String] = []
+        let old = manager.configuration.global, new = configuration.global
+        if old.port != new.port || old.nattPort != new.nattPort || old.listen != new.listen || old.socket != new.socket
+            || old.kernel != new.kernel || old.syslogFacility != new.syslogFacility {
+            notes.append("changes to listen, port, natt_port, socket, kernel and syslog_facility take effect when the daemon restarts")
+        }
+        let s = manager.reload(configuration)
+        let text = "reloaded \(options.configPath): \(s.unchanged.count) unchanged, \(s.changed.count) changed, \(s.added.count) added, \(s.removed.count) removed"
+        log.event(.tmd, text)
+        for note in notes { log.event(.tmd, note) }
+        return .ok(([text] + notes).joined(separator: "\n") + "\n")
+    }
+
+    func status() -> String {
+        let subsystems = [
+            StatusReport.Subsystem("tmd", active: true),
+            StatusReport.Subsystem("iked", active: !sockets.isEmpty),
+            StatusReport.Subsystem("isakmpd", active: false),
+            StatusReport.Subsystem("ikev2d", active: false),
+            StatusReport.Subsystem("cpsd", active: false),
+        ]
+        var count: [PhaseStatus: Int] = [:]
+        for t in manager.tunnels { count[t.phase1Status, default: 0] += 1 }
+        let b = broker.counters
+        let counters: [(String, String)] = [
+            ("configuration", options.configPath),
+            ("log level", log.level.description),
+            ("kernel", kernel.name),
+            ("tunnels", "\(manager.tunnels.count) (active \(count[.active] ?? 0), negotiating \(count[.negotiating] ?? 0), failed \(count[.failed] ?? 0))"),
+            ("datagrams received", b.received.description),
+            ("  IKEv1 / IKEv2", "\(b.ikev1) / \(b.ikev2)"),
+            ("  dropped: malformed", b.malformed.description),
+            ("  dropped: unsupported version", b.unsupportedVersion.description),
+            ("  dropped: not IKE on NAT-T port", b.notIKE.description),
+            ("  dropped: no free buffer", pool.exhausted.description),
+            ("  dropped: receive errors", (b.receiveDrops - pool.exhausted + b.receiveErrors).description),
+            ("  NAT keepalives", b.natKeepalives.description),
+            ("control requests", "\(control?.served ?? 0) served, \(control?.malformed ?? 0) malformed"),
+        ]
+        return StatusReport.render(subsystems, pid: Process.id, counters: counters)
+    }
+}
