@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "IKEWireTests", dependencies: ["IKEWire"]),
         .testTarget(name: "UCITests", dependencies: ["UCI", "IKEWire"]),
         .testTarget(name: "TunnelManagerTests", dependencies: ["TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Platform"]),
         .testTarget(name: "ikeTests", dependencies: ["ike"], swiftSettings: [.swiftLanguageMode(.v5)]),
     ]

@@ -215,7 +215,7 @@ extension ControlRequest {
         case let .list(o):
             var p = ["cmd=list"]
             if let phases = o.phases { p.append("phase=\(phases.rawValue)") }
-            if !o.numbers.isEmpty { p.append("numlist=" + o.numbers.map(\.description).joined(separator: ",")) }
+            if !o.numbers.isEmpty { p.append("numlist=" + o.numbers.map { $0.description }.joined(separator: ",")) }
             if !o.names.isEmpty { p.append("namelist=" + o.names.joined(separator: ",")) }
             if o.verbose { p.append("verbose") }
             if o.json { p.append("format=json") }
@@ -282,7 +282,7 @@ struct Parameters {
 
     static func encode(_ s: Selection) -> [String] {
         var p: [String] = []
-        if !s.numbers.isEmpty { p.append("numlist=" + s.numbers.map(\.description).joined(separator: ",")) }
+        if !s.numbers.isEmpty { p.append("numlist=" + s.numbers.map { $0.description }.joined(separator: ",")) }
         if !s.names.isEmpty { p.append("namelist=" + s.names.joined(separator: ",")) }
         if let id = s.remoteID { p.append("remid=\(id)") }
         if let pair = s.addresses { p.append("ipaddr=\(pair.local),\(pair.remote)") }

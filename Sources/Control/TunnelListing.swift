@@ -50,7 +50,7 @@ public enum TunnelListing {
     /// Phase 2 IDs are address ranges: the negotiated selectors, else the configured
     /// subnets, else the endpoints themselves.
     static func phase2IDs(_ t: Tunnel) -> (String, String) {
-        func ranges(_ subnets: [Subnet]) -> String { subnets.map(\.rangeDescription).joined(separator: ",") }
+        func ranges(_ subnets: [Subnet]) -> String { subnets.map { $0.rangeDescription }.joined(separator: ",") }
         if let child = t.childSA { return (ranges(child.localSelectors), ranges(child.remoteSelectors)) }
         if !t.config.localSubnets.isEmpty { return (ranges(t.config.localSubnets), ranges(t.config.remoteSubnets)) }
         let l = t.phase1SA?.localAddress ?? t.config.localAddress
@@ -97,7 +97,7 @@ public enum TunnelListing {
                 add("spi i \(Hex.prefixed(p1.initiatorSPI)) r \(Hex.prefixed(p1.responderSPI)), NAT-T \(p1.natTraversal ? "yes" : "no"), lifetime \(p1.lifetimeSeconds)s")
             } else {
                 add("name \(t.name), \(version), \(t.role.rawValue), -> \(remote)")
-                add("proposals \(t.config.ikeProposals.map(\.description).joined(separator: ", "))")
+                add("proposals \(t.config.ikeProposals.map { $0.description }.joined(separator: ", "))")
             }
             if row.status == .failed, let failure = t.failure { add("failed at \(failure)") }
         case .two:
@@ -113,7 +113,7 @@ public enum TunnelListing {
                     add("counters: none (kernel 'none')")
                 }
             } else {
-                add("proposals \(t.config.espProposals.map(\.description).joined(separator: ", "))")
+                add("proposals \(t.config.espProposals.map { $0.description }.joined(separator: ", "))")
             }
             if row.status == .failed, let failure = t.failure { add("failed at \(failure)") }
         }

@@ -46,8 +46,8 @@ extension TunnelManager {
     }
 
     func selectorText(_ child: ChildSA) -> String {
-        let local = child.localSelectors.map(\.description).joined(separator: ",")
-        let remote = child.remoteSelectors.map(\.description).joined(separator: ",")
+        let local = child.localSelectors.map { $0.description }.joined(separator: ",")
+        let remote = child.remoteSelectors.map { $0.description }.joined(separator: ",")
         return "\(local) <-> \(remote)"
     }
 

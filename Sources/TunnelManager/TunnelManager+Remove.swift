@@ -8,14 +8,14 @@ extension TunnelManager {
     public func remove(_ selection: Selection, phase: Phase? = nil, all: Bool = false) -> Result<[TunnelNumber], TunnelError> {
         var numbers: [TunnelNumber] = []
         if all {
-            numbers = tunnels.map(\.number)
+            numbers = tunnels.map { $0.number }
         } else {
             for number in selection.numbers {
                 guard table[number] != nil else { return .failure(TunnelError("no tunnel number \(number); see ike cmd=list")) }
                 numbers.append(number)
             }
             for name in selection.names {
-                let matching = tunnels.filter { $0.name == name }.map(\.number)
+                let matching = tunnels.filter { $0.name == name }.map { $0.number }
                 guard !matching.isEmpty else {
                     return .failure(TunnelError("no tunnel named '\(name)' is in the table; see ike cmd=list"))
                 }

@@ -32,7 +32,7 @@ extension Loader {
             error(section.line, "tunnel '\(name)' has no remote_address: give the peer's address, or 'any' for a responder")
         }
         if lines.of["remote_id"] == nil, case let .address(a) = t.remoteAddress { t.remoteID = .address(a) }
-        crossCheck(&t, lines)
+        crossCheck(&t, lines, present: items.map { $0.key })
         return diagnostics.count == before ? t : nil
     }
 
@@ -97,16 +97,18 @@ extension Loader {
     }
 
     /// Rules that involve more than one option.
-    mutating func crossCheck(_ t: inout TunnelConfig, _ lines: Lines) {
+    /// `present` names every option written, valid or not: a missing-option rule does not
+    /// fire for an option that is there but wrong (that error is reported already).
+    mutating func crossCheck(_ t: inout TunnelConfig, _ lines: Lines, present: [String]) {
         let s = t.line.number
         switch t.auth {
         case .psk:
-            if t.psk == nil { error(lines["auth", or: s], "tunnel '\(t.name)' uses auth 'psk' but sets no psk") }
+            if t.psk == nil && !present.contains("psk") { error(lines["auth", or: s], "tunnel '\(t.name)' uses auth 'psk' but sets no psk") }
             for key in ["certificate", "private_key"] where lines.of[key] != nil {
                 error(lines[key, or: s], "\(key) is used only with auth 'pubkey'")
             }
         case .pubkey:
-            if t.certificate == nil || t.privateKey == nil {
+            if (t.certificate == nil && !present.contains("certificate")) || (t.privateKey == nil && !present.contains("private_key")) {
                 error(lines["auth", or: s], "auth 'pubkey' needs both certificate and private_key")
             }
             if t.psk != nil { error(lines["psk", or: s], "psk is used only with auth 'psk'") }

@@ -1,3 +1,4 @@
+import Broker
 import Control
 import IKEWire
 import Kernel

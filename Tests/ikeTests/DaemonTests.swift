@@ -1,20 +1,21 @@
 import Foundation
 import Testing
 
-/// `ike daemon --foreground` started for real. Each daemon runs in a network namespace
-/// of its own (`unshare -n`) so it can bind UDP 500 and 4500 without touching the host;
-/// that needs root, which CI has.
+/// `ike daemon --foreground` started for real, driven with the real `ike cmd=` client.
+/// Each daemon runs in a network namespace of its own (`unshare -n`) so it can bind UDP
+/// 500 and 4500 without touching the host; that needs root, which CI has.
 final class RunningDaemon {
     let process = Process()
     let directory: URL
+    let configPath: String
     let socketPath: String
     private let stderrPipe = Pipe()
     private var collected = Data()
 
-    init(config: String?) throws {
+    init(config: String?, waitForStart: Bool = true) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ike-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let configPath = directory.appendingPathComponent("ike.conf").path
+        configPath = directory.appendingPathComponent("ike.conf").path
         if let config { try config.write(toFile: configPath, atomically: true, encoding: .utf8) }
         socketPath = directory.appendingPathComponent("ike.sock").path
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
@@ -22,10 +23,14 @@ final class RunningDaemon {
         process.standardError = stderrPipe
         process.standardOutput = FileHandle.nullDevice
         try process.run()
+        if waitForStart { _ = waitFor(" started (pid ") }
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -44,22 +49,48 @@ final class RunningDaemon {
 
     var stderr: String { String(decoding: collected, as: UTF8.self) }
 
+    /// `ike cmd=...` against this daemon.
+    func ike(_ words: String...) throws -> Ike.Result {
+        try Ike.run(words + ["socket=\(socketPath)"])
+    }
+
+    func rewrite(_ config: String) throws { try config.write(toFile: configPath, atomically: true, encoding: .utf8) }
+
     func signal(_ number: Int32) -> Int32 {
         kill(process.processIdentifier, number)
         process.waitUntilExit()
-        _ = waitFor("\u{0}")  // drain what is left
+        _ = waitFor("\u{0}")  // read what is left
         return process.terminationStatus
     }
 }
 
-@Suite(.serialized, .enabled(if: getuid() == 0, "binds UDP 500 in a private network namespace"))
+let twoTunnels = """
+    config ike 'global'
+    \toption log_level 'event'
+
+    config tunnel 'site_b'
+    \toption remote_address '198.51.100.7'
+    \toption local_address '192.0.2.1'
+    \toption psk 'correct horse battery staple'
+    \tlist local_subnet '10.1.0.0/24'
+    \tlist remote_subnet '10.2.0.0/24'
+
+    config tunnel 'dialin'
+    \toption remote_address 'any'
+    \toption psk 'shared'
+
+    """
+
+let isRoot = getuid() == 0
+
+@Suite(.serialized, .enabled(if: isRoot, "binds UDP 500 in a private network namespace"))
 struct DaemonTests {
     @Test(arguments: [SIGTERM, SIGINT])
     func startsServesAndStopsCleanly(signal: Int32) throws {
-        let daemon = try RunningDaemon(config: "config ike 'global'\n")
-        #expect(daemon.waitFor("event tmd: ike 0."))
+        let daemon = try RunningDaemon(config: twoTunnels)
+        #expect(daemon.stderr.contains("event tmd: ike 0."))
         #expect(daemon.stderr.contains(" started (pid "))
-        #expect(daemon.stderr.contains("event tmd: configuration "))
+        #expect(daemon.stderr.contains(", 2 tunnels in \(daemon.configPath))"))
 
         let attributes = try FileManager.default.attributesOfItem(atPath: daemon.socketPath)
         #expect(attributes[.type] as? FileAttributeType == .typeSocket)
@@ -73,30 +104,127 @@ struct DaemonTests {
         #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
     }
 
+    @Test func listAndStatusWithTwoConfiguredTunnels() throws {
+        let daemon = try RunningDaemon(config: twoTunnels)
+        let list = try daemon.ike("cmd=list")
+        #expect(list.status == 0)
+        #expect(list.stdout == "Phase  Tun Id  Status      Local Id                        Remote Id\n")
+        let status = try daemon.ike("cmd=status")
+        #expect(status.status == 0)
+        let lines = status.stdout.split(separator: "\n").map(String.init)
+        #expect(lines[0] == "Subsystem         Group            PID          Status")
+        let pid = lines[1].split(separator: " ")[2]
+        for (i, name) in ["tmd", "iked", "isakmpd", "ikev2d", "cpsd"].enumerated() {
+            let fields = lines[i + 1].split(separator: " ").map(String.init)
+            #expect(fields.count == 4 && fields[0] == name && fields[1] == "ike" && fields[2] == pid)
+            #expect(fields[3] == "active" || fields[3] == "inoperative")
+        }
+        #expect(status.stdout.contains("tunnels:                        0 (active 0, negotiating 0, failed 0)"))
+        #expect(daemon.signal(SIGTERM) == 0)
+    }
+
+    @Test func activateNumbersTunnelsAndListShowsThem() throws {
+        let daemon = try RunningDaemon(config: twoTunnels)
+        let first = try daemon.ike("cmd=activate", "namelist=site_b")
+        #expect(first.status == 0)
+        #expect(first.stdout == "1 site_b\n")
+        // This build has no IKE engine yet: the tunnel fails at step 3 and says why.
+        let waited = try daemon.ike("cmd=activate", "numlist=1", "wait=2")
+        #expect(waited.status == 1)
+        #expect(waited.stdout == "2 site_b\n")
+        #expect(waited.stderr.contains("ike: tunnel 2 'site_b' failed at step 3: phase 1 failed: the IKEv2 (ikev2d) engine is not in this build yet"))
+        let list = try daemon.ike("cmd=list")
+        #expect(list.stdout.split(separator: "\n").dropFirst().map(String.init) == [
+            "1      2       Failed      192.0.2.1                       198.51.100.7",
+            "2      2       Failed      10.1.0.0-10.1.0.255             10.2.0.0-10.2.0.255",
+        ])
+        let json = try daemon.ike("cmd=list", "format=json", "phase=1")
+        let rows = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        #expect(rows?.count == 1 && rows?.first?["name"] as? String == "site_b" && rows?.first?["tunnel"] as? Int == 2)
+        let responder = try daemon.ike("cmd=activate", "namelist=dialin")
+        #expect(responder.status == 1)
+        #expect(responder.stderr == "ike: tunnel 'dialin' only responds (remote_address 'any'); start it from the peer\n")
+        let unknown = try daemon.ike("cmd=remove", "numlist=9")
+        #expect(unknown.status == 1 && unknown.stderr == "ike: no tunnel number 9; see ike cmd=list\n")
+        let removed = try daemon.ike("cmd=remove", "all")
+        #expect(removed.status == 0 && removed.stdout == "2 removed\n")
+        #expect(try daemon.ike("cmd=list").stdout.split(separator: "\n").count == 1)
+        #expect(daemon.waitFor("event tmd: tunnel 2 'site_b': removed"))
+        #expect(daemon.stderr.contains("event tmd: tunnel 1 'site_b': phase 1 connection request to ikev2d for 198.51.100.7"))
+        #expect(daemon.stderr.contains("error tmd: tunnel 1 'site_b': phase 1 failed: "))
+        #expect(!daemon.stderr.contains("correct horse"))
+    }
+
+    @Test func aBrokenReloadIsRefusedAndTheOldConfigurationKeepsServing() throws {
+        let daemon = try RunningDaemon(config: twoTunnels)
+        try daemon.rewrite(twoTunnels + """
+            config tunnel 'site_c'
+            \toption remote_address '203.0.113.9'
+            \toption psk 'k'
+            \toption lifetime 'forever'
+            \tlist esp_proposal 'des-md5'
+            """)
+        let refused = try daemon.ike("cmd=reload")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("\(daemon.configPath):17: lifetime 'forever': expected seconds from 60 to 86400"))
+        #expect(refused.stderr.contains("\(daemon.configPath):18: esp_proposal unknown algorithm 'des'"))
+        #expect(refused.stderr.hasSuffix("ike: reload refused; the daemon keeps its running configuration\n"))
+        let notThere = try daemon.ike("cmd=activate", "namelist=site_c")
+        #expect(notThere.status == 1)
+        #expect(notThere.stderr == "ike: no tunnel named 'site_c' in the configuration; see ike check\n")
+        #expect(try daemon.ike("cmd=status").status == 0)
+
+        try daemon.rewrite(twoTunnels + "config tunnel 'site_c'\n\toption remote_address '203.0.113.9'\n\toption psk 'k'\n")
+        let accepted = try daemon.ike("cmd=reload")
+        #expect(accepted.status == 0)
+        #expect(accepted.stdout == "reloaded \(daemon.configPath): 2 unchanged, 0 changed, 1 added, 0 removed\n")
+        #expect(try daemon.ike("cmd=activate", "namelist=site_c").stdout == "1 site_c\n")
+    }
+
+    @Test func sighupReloadsLikeCmdReload() throws {
+        let daemon = try RunningDaemon(config: twoTunnels)
+        try daemon.rewrite(twoTunnels.replacingOccurrences(of: "option psk 'shared'", with: "option psk 'changed'"))
+        kill(daemon.process.processIdentifier, SIGHUP)
+        #expect(daemon.waitFor("event tmd: reloaded \(daemon.configPath): 1 unchanged, 1 changed, 0 added, 0 removed"))
+        #expect(daemon.signal(SIGTERM) == 0)
+    }
+
+    @Test func theLogLevelChangesAtRunTime() throws {
+        let daemon = try RunningDaemon(config: twoTunnels)
+        #expect(try daemon.ike("cmd=log").stdout == "log level: event\n")
+        #expect(try daemon.ike("cmd=log", "level=debug").stdout == "log level: debug (was event)\n")
+        #expect(try daemon.ike("cmd=log").stdout == "log level: debug\n")
+        #expect(daemon.waitFor("event tmd: log level set to debug (was event)"))
+    }
+
     @Test func aMissingConfigurationMeansNoTunnelsNotAFailure() throws {
         let daemon = try RunningDaemon(config: nil)
-        #expect(daemon.waitFor("started"))
-        #expect(daemon.stderr.contains("no configuration at "))
+        #expect(daemon.stderr.contains("event tmd: no configuration at \(daemon.configPath); running without tunnels"))
+        #expect(daemon.stderr.contains(", 0 tunnels in "))
         #expect(daemon.signal(SIGTERM) == 0)
+    }
+
+    @Test func aBrokenConfigurationStopsTheStartWithEveryError() throws {
+        let daemon = try RunningDaemon(config: "config tunnel 'x'\n\toption psk ''\n\toption mode 'beet'\n", waitForStart: false)
+        daemon.process.waitUntilExit()
+        _ = daemon.waitFor("\u{0}")
+        #expect(daemon.process.terminationStatus == 1)
+        #expect(daemon.stderr == """
+            \(daemon.configPath):1: tunnel 'x' has no remote_address: give the peer's address, or 'any' for a responder
+            \(daemon.configPath):2: psk is empty: use a long random secret
+            \(daemon.configPath):3: mode 'beet': expected 'tunnel' or 'transport'
+            ike: the daemon does not start with a broken configuration; fix it (ike check shows the errors)
+
+            """)
     }
 
     @Test func anUnreadableConfigurationStopsTheStart() throws {
-        let daemon = try RunningDaemon(config: nil)
-        // The daemon was told to read its config from a path that is a directory.
-        daemon.process.terminate()
-        daemon.process.waitUntilExit()
-        let result = try Ike.run(["-n", Ike.path, "daemon", "--foreground", "--config", daemon.directory.path,
-                                  "--socket", daemon.socketPath], executable: "/usr/bin/unshare")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ike-dir-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try Ike.run(["-n", Ike.path, "daemon", "--foreground", "--config", directory.path,
+                                  "--socket", directory.appendingPathComponent("s").path], executable: "/usr/bin/unshare")
         #expect(result.status == 1)
-        #expect(result.stderr.contains("error tmd: cannot read configuration \(daemon.directory.path): read: Is a directory"))
-    }
-
-    @Test func sighupRereadsTheConfiguration() throws {
-        let daemon = try RunningDaemon(config: "config ike 'global'\n")
-        #expect(daemon.waitFor("started"))
-        kill(daemon.process.processIdentifier, SIGHUP)
-        #expect(daemon.waitFor("event tmd: SIGHUP received, reloading configuration"))
-        #expect(daemon.signal(SIGTERM) == 0)
-        #expect(daemon.stderr.components(separatedBy: "event tmd: configuration ").count == 3)
+        #expect(result.stderr.hasPrefix("\(directory.path): cannot read: Is a directory\n"))
     }
 }

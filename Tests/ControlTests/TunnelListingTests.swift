@@ -1,0 +1,129 @@
+import Control
+import Foundation
+import IKECrypto
+import IKEWire
+import Kernel
+import Testing
+import TunnelManager
+import UCI
+
+/// A manager over an engine that does nothing by itself, for building table states.
+final class SilentEngine: KeyingEngine {
+    func requestPhase1(_ request: PhaseRequest) -> [EngineReport] { [] }
+    func requestPhase2(_ request: PhaseRequest) -> [EngineReport] { [] }
+    func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }
+}
+
+@Suite struct TunnelListingTests {
+    let kernel = MemoryKernel()
+    let manager: TunnelManager
+
+    init() throws {
+        let text = """
+            config tunnel 'site_b'
+            \toption remote_address '198.51.100.7'
+            \toption local_address '192.0.2.1'
+            \toption psk 'k'
+            \tlist local_subnet '10.1.0.0/24'
+            \tlist remote_subnet '10.2.0.0/24'
+            config tunnel 'site_c'
+            \toption remote_address '203.0.113.9'
+            \toption local_id '@gw.example.org'
+            \toption psk 'k'
+            """
+        guard case let .success(c) = Configuration.load(text, file: "ike.conf") else { throw TunnelError("config") }
+        manager = TunnelManager(configuration: c, ikev1: SilentEngine(), ikev2: SilentEngine(), kernel: kernel,
+                                log: Logger(level: .none, sinks: []))
+        var s = Selection()
+        s.names = ["site_b"]
+        _ = manager.activate(s)
+        let local = IPAddress("192.0.2.1")!, remote = IPAddress("198.51.100.7")!
+        manager.handle(.phase1Created(1, Phase1SA(
+            localAddress: local, remoteAddress: remote, localID: .address(local), remoteID: .address(remote),
+            initiatorSPI: 0x0102_0304_0506_0708, responderSPI: 0x1112_1314_1516_1718,
+            algorithms: "ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519", natTraversal: false, lifetimeSeconds: 28800)))
+        guard case let .success(l) = Subnet.parse("10.1.0.0/24"), case let .success(r) = Subnet.parse("10.2.0.0/24") else { return }
+        manager.handle(.phase2Created(1, ChildSA(
+            inboundSPI: 0xc1c2_c3c4, outboundSPI: 0xd1d2_d3d4, cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil,
+            group: .curve25519, inbound: DirectionKeys(encryption: SecretBytes([1, 2]), integrity: nil),
+            outbound: DirectionKeys(encryption: SecretBytes([3, 4]), integrity: nil),
+            localSelectors: [l], remoteSelectors: [r], mode: .tunnel, encapsulation: nil, lifetimeSeconds: 3600)))
+        s.names = ["site_c"]
+        _ = manager.activate(s, phase: .one)
+        kernel.traffic[SAIdentifier(destination: local, spi: 0xc1c2_c3c4)] = SACounters(bytes: 8400, packets: 100)
+    }
+
+    func table(_ options: ListOptions = ListOptions()) -> String {
+        TunnelListing.table(TunnelListing.rows(manager.tunnels, options), verbose: options.verbose) { self.kernel.counters($0) }
+    }
+
+    @Test func theAIXTableExactly() {
+        #expect(table() == """
+            Phase  Tun Id  Status      Local Id                        Remote Id
+            1      1       Active      192.0.2.1                       198.51.100.7
+            2      1       Active      10.1.0.0-10.1.0.255             10.2.0.0-10.2.0.255
+            1      2       Negotiating @gw.example.org                 203.0.113.9
+
+            """)
+    }
+
+    @Test func columnsStartAtTheirOffsets() {
+        let lines = table().split(separator: "\n").map(String.init)
+        for line in lines {
+            let chars = Array(line)
+            for offset in [7, 15, 27, 59] {
+                #expect(chars[offset] != " " && chars[offset - 1] == " ", "column at \(offset) in '\(line)'")
+            }
+        }
+    }
+
+    @Test func anEmptyTableIsTheHeaderAlone() {
+        #expect(TunnelListing.table([], verbose: true) { _ in nil } == TunnelListing.header + "\n")
+    }
+
+    @Test func phaseAndSelectionFilters() {
+        var o = ListOptions()
+        o.phases = .two
+        #expect(table(o).split(separator: "\n").count == 2)
+        o.phases = .one
+        o.numbers = [2]
+        #expect(table(o).split(separator: "\n").dropFirst().map(String.init) == ["1      2       Negotiating @gw.example.org                 203.0.113.9"])
+        o = ListOptions()
+        o.names = ["site_b"]
+        #expect(table(o).split(separator: "\n").count == 3)
+    }
+
+    @Test func verboseAddsAlgorithmsSPIsNATTLifetimesAndCounters() {
+        var o = ListOptions()
+        o.verbose = true
+        o.numbers = [1]
+        #expect(table(o) == """
+            Phase  Tun Id  Status      Local Id                        Remote Id
+            1      1       Active      192.0.2.1                       198.51.100.7
+                   name site_b, IKEv2, initiator, 192.0.2.1 -> 198.51.100.7
+                   algorithms ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519
+                   spi i 0x0102030405060708 r 0x1112131415161718, NAT-T no, lifetime 28800s
+            2      1       Active      10.1.0.0-10.1.0.255             10.2.0.0-10.2.0.255
+                   esp ENCR_AES_GCM_16_256, PFS CURVE_25519, mode tunnel
+                   spi in 0xc1c2c3c4 out 0xd1d2d3d4, lifetime 3600s
+                   in 8400 bytes 100 packets, out 0 bytes 0 packets
+
+            """)
+    }
+
+    @Test func jsonParsesBackWithTheRequiredFields() throws {
+        let text = TunnelListing.json(TunnelListing.rows(manager.tunnels, ListOptions()))
+        let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]
+        let rows = try #require(parsed)
+        #expect(rows.count == 3)
+        for key in ["tunnel", "name", "phase", "status", "version", "role", "local_id", "remote_id", "local_address", "remote_address"] {
+            #expect(rows.allSatisfy { $0[key] != nil }, "every row has \(key)")
+        }
+        #expect(rows[1]["status"] as? String == "Active")
+        #expect(rows[1]["phase"] as? Int == 2)
+        #expect(rows[1]["spi_in"] as? String == "0xc1c2c3c4")
+        #expect(rows[2]["local_id"] as? String == "@gw.example.org")
+        #expect(rows[2]["local_address"] is NSNull)
+        #expect(TunnelListing.json([]) == "[]\n")
+    }
+}

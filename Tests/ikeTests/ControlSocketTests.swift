@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// Raw clients on the control socket: what a broken or hostile client gets, and that
+/// the daemon carries on serving.
+@Suite(.serialized, .enabled(if: isRoot, "starts the daemon in a private network namespace"))
+struct ControlSocketTests {
+    /// Connects, sends `bytes`, half-closes, and returns everything the daemon answers.
+    func exchange(_ path: String, _ bytes: [UInt8]) throws -> [UInt8] {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { p in
+            for (i, b) in path.utf8.enumerated() { p[i] = b }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(connected == 0)
+        var tv = timeval(tv_sec: 8, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        shutdown(fd, Int32(SHUT_WR))
+        var answer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            answer += chunk[0..<n]
+        }
+        return answer
+    }
+
+    /// The status byte and the standard-error text of a response frame.
+    func decode(_ frame: [UInt8]) -> (status: UInt8, error: String)? {
+        guard frame.count >= 13, frame[0] == 0x49, frame[1] == 0x4b, frame[3] == 2 else { return nil }
+        let body = Array(frame[8...])
+        var n = 0
+        for i in 1..<5 { n = n << 8 | Int(body[i]) }
+        return (body[0], String(decoding: body[(5 + n)...], as: UTF8.self))
+    }
+
+    func frame(version: UInt8 = 1, kind: UInt8 = 1, length: UInt32? = nil, _ body: String) -> [UInt8] {
+        let b = Array(body.utf8)
+        let n = length ?? UInt32(b.count)
+        return [0x49, 0x4b, version, kind, UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16),
+                UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)] + b
+    }
+
+    @Test func malformedOversizedAndUnknownRequestsGetAnErrorAnswer() throws {
+        let daemon = try RunningDaemon(config: twoTunnels)
+        let cases: [([UInt8], String)] = [
+            (Array("GET / HTTP/1.0\r\n\r\n".utf8), "ike: malformed control request: not an ike control message"),
+            (frame(version: 9, "cmd=status"), "ike: malformed control request: control protocol version 9 is not supported; this daemon speaks version 1"),
+            (frame(kind: 2, "cmd=status"), "ike: malformed control request: expected a request"),
+            (frame(length: 1 << 20, "cmd=status"), "ike: malformed control request: message of 1048576 bytes exceeds the limit of 16384"),
+            (frame("cmd=frobnicate"), "ike: unknown subcommand 'frobnicate': expected activate, remove, list, log, reload or status"),
+            (frame("cmd=list\nphase=7"), "ike: phase=7: expected 1, 1+ or 2"),
+            (frame("cmd=status") + [1, 2, 3], "ike: malformed control request: bytes after the request"),
+        ]
+        for (request, message) in cases {
+            let answer = try #require(decode(try exchange(daemon.socketPath, request)), "an answer to \(message)")
+            #expect(answer.status == 2)
+            #expect(answer.error == message)
+        }
+        // A truncated request: the client gives up, the daemon is not stuck on it.
+        #expect(try exchange(daemon.socketPath, Array(frame("cmd=status").prefix(5))).isEmpty)
+        let status = try daemon.ike("cmd=status")
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("control requests:               1 served, 7 malformed\n"))
+        #expect(daemon.signal(SIGTERM) == 0)
+    }
+
+    @Test func anIdleClientDoesNotBlockOthers() throws {
+        let daemon = try RunningDaemon(config: twoTunnels)
+        let idle = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(idle) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { p in
+            for (i, b) in daemon.socketPath.utf8.enumerated() { p[i] = b }
+        }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(idle, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        let list = try daemon.ike("cmd=list")
+        #expect(list.status == 0)
+    }
+}
