@@ -197,6 +197,14 @@ struct DaemonTests {
         #expect(daemon.waitFor("event tmd: log level set to debug (was event)"))
     }
 
+    @Test func autoTunnelsStartWithTheDaemon() throws {
+        let daemon = try RunningDaemon(config: twoTunnels.replacingOccurrences(
+            of: "\tlist remote_subnet '10.2.0.0/24'\n", with: "\tlist remote_subnet '10.2.0.0/24'\n\toption start 'auto'\n"))
+        #expect(daemon.waitFor("event tmd: tunnel 1 'site_b': activation requested"))
+        let list = try daemon.ike("cmd=list", "phase=1")
+        #expect(list.stdout.split(separator: "\n").dropFirst().first?.hasPrefix("1      1       ") == true)
+    }
+
     @Test func aMissingConfigurationMeansNoTunnelsNotAFailure() throws {
         let daemon = try RunningDaemon(config: nil)
         #expect(daemon.stderr.contains("event tmd: no configuration at \(daemon.configPath); running without tunnels"))
