@@ -57,6 +57,7 @@ let package = Package(
 
         .testTarget(name: "PlatformTests", dependencies: ["Platform", "CLibc"]),
         .testTarget(name: "IKEWireTests", dependencies: ["IKEWire"]),
+        .testTarget(name: "IKECryptoTests", dependencies: ["IKECrypto", "IKEWire"]),
         .testTarget(name: "UCITests", dependencies: ["UCI", "IKEWire"]),
         .testTarget(name: "TunnelManagerTests", dependencies: ["TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),

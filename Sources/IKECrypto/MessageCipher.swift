@@ -1,0 +1,142 @@
+import COpenSSL
+import IKEWire
+
+/// The protection of an Encrypted (SK) payload (RFC 7296 §3.14) with one direction's
+/// keys: AES-CBC with an HMAC ICV, or an AEAD cipher, AES-GCM with a 16-octet ICV
+/// (RFC 5282) or ChaCha20-Poly1305 (RFC 7634), whose 4-octet salt ends the key.
+public final class MessageCipher {
+    public let cipher: Cipher
+    private let integrity: Integrity?
+    private let encryptionKey: SecretBytes
+    private let integrityKey: SecretBytes?
+    private let evp: OpaquePointer
+
+    /// Key bytes for `cipher` (with the salt for AEAD ciphers): SK_ei / SK_er length.
+    public static func keyLength(_ cipher: Cipher) -> Int? {
+        switch cipher.algorithm {
+        case .aesCBC: return cipher.keyBits == 128 || cipher.keyBits == 256 ? Int(cipher.keyBits) / 8 : nil
+        case .aesGCM16: return cipher.keyBits == 128 || cipher.keyBits == 256 ? Int(cipher.keyBits) / 8 + 4 : nil
+        case .chacha20Poly1305: return 36
+        default: return nil
+        }
+    }
+
+    public init(cipher: Cipher, integrity: IntegrityAlgorithm?, encryptionKey: SecretBytes, integrityKey: SecretBytes?) throws(CryptoError) {
+        guard let length = MessageCipher.keyLength(cipher), encryptionKey.count == length else {
+            throw .unsupported("cipher \(cipher) with a \(encryptionKey.count)-byte key")
+        }
+        switch (cipher.algorithm, cipher.keyBits) {
+        case (.aesCBC, 128): evp = EVP_aes_128_cbc()
+        case (.aesCBC, _): evp = EVP_aes_256_cbc()
+        case (.aesGCM16, 128): evp = EVP_aes_128_gcm()
+        case (.aesGCM16, _): evp = EVP_aes_256_gcm()
+        default: evp = EVP_chacha20_poly1305()
+        }
+        if cipher.algorithm.isAEAD {
+            self.integrity = nil
+        } else {
+            guard let integrity, let i = Integrity(integrity), integrityKey?.count == i.keyLength else {
+                throw .unsupported("AES-CBC needs an integrity algorithm and key")
+            }
+            self.integrity = i
+        }
+        self.cipher = cipher
+        self.encryptionKey = encryptionKey
+        self.integrityKey = integrityKey
+    }
+
+    public var isAEAD: Bool { cipher.algorithm.isAEAD }
+    public var ivLength: Int { isAEAD ? 8 : 16 }
+    public var icvLength: Int { isAEAD ? 16 : integrity!.icvLength }
+    /// Plaintext is padded to a multiple of this (RFC 7296 §3.14).
+    public var blockSize: Int { cipher.algorithm == .aesCBC ? 16 : 1 }
+
+    /// IV, ciphertext and ICV for `plaintext` (which already ends with its Pad Length
+    /// octet); `associated` is the message from the IKE header through the SK payload
+    /// header, authenticated with it.
+    public func seal(_ plaintext: [UInt8], associated: [UInt8], iv: [UInt8] = []) throws(CryptoError) -> [UInt8] {
+        precondition(plaintext.count % blockSize == 0, "SK plaintext not padded to the block size")
+        let iv = iv.isEmpty ? Random.bytes(ivLength) : iv
+        if isAEAD {
+            let (ciphertext, tag) = try aead(encrypt: true, iv: iv, associated: associated, input: plaintext, tag: nil)
+            return iv + ciphertext + tag
+        }
+        let ciphertext = try cbc(encrypt: true, iv: iv, input: plaintext)
+        let signed = associated + iv + ciphertext
+        return iv + ciphertext + signed.withUnsafeBytes { integrity!.icv(key: integrityKey!, data: $0) }
+    }
+
+    /// The plaintext (Pad Length octet included) of IV | ciphertext | ICV, after the
+    /// integrity check; `.authenticationFailed` when it does not verify.
+    public func open(_ sealed: [UInt8], associated: [UInt8]) throws(CryptoError) -> [UInt8] {
+        guard sealed.count >= ivLength + icvLength + blockSize else { throw .authenticationFailed }
+        let iv = Array(sealed[0..<ivLength])
+        let body = Array(sealed[ivLength..<(sealed.count - icvLength)])
+        let icv = Array(sealed[(sealed.count - icvLength)...])
+        if isAEAD {
+            return try aead(encrypt: false, iv: iv, associated: associated, input: body, tag: icv).0
+        }
+        guard body.count % blockSize == 0 else { throw .authenticationFailed }
+        let signed = associated + iv + body
+        let expected = signed.withUnsafeBytes { integrity!.icv(key: integrityKey!, data: $0) }
+        guard SecretBytes(expected) == SecretBytes(icv) else { throw .authenticationFailed }
+        return try cbc(encrypt: false, iv: iv, input: body)
+    }
+
+    private func context() throws(CryptoError) -> OpaquePointer {
+        guard let ctx = EVP_CIPHER_CTX_new() else { throw .last("EVP_CIPHER_CTX_new") }
+        return ctx
+    }
+
+    private func cbc(encrypt: Bool, iv: [UInt8], input: [UInt8]) throws(CryptoError) -> [UInt8] {
+        let ctx = try context()
+        defer { EVP_CIPHER_CTX_free(ctx) }
+        let ok = encryptionKey.withBytes { key in
+            EVP_CipherInit_ex(ctx, evp, nil, key.baseAddress?.assumingMemoryBound(to: UInt8.self), iv, encrypt ? 1 : 0)
+        }
+        guard ok == 1, EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 else { throw .last("EVP_CipherInit_ex") }
+        var out = [UInt8](repeating: 0, count: input.count + 16)
+        var n: Int32 = 0, m: Int32 = 0
+        guard EVP_CipherUpdate(ctx, &out, &n, input, Int32(input.count)) == 1 else { throw .last("EVP_CipherUpdate") }
+        let finalOK = out.withUnsafeMutableBufferPointer { EVP_CipherFinal_ex(ctx, $0.baseAddress! + Int(n), &m) }
+        guard finalOK == 1 else { throw .last("EVP_CipherFinal_ex") }
+        return Array(out[0..<Int(n + m)])
+    }
+
+    private func aead(encrypt: Bool, iv: [UInt8], associated: [UInt8], input: [UInt8], tag: [UInt8]?) throws(CryptoError) -> ([UInt8], [UInt8]) {
+        let ctx = try context()
+        defer { EVP_CIPHER_CTX_free(ctx) }
+        let keyLength = encryptionKey.count - 4
+        var nonce: [UInt8] = encryptionKey.withBytes { Array($0[keyLength...]) } + iv
+        defer { wipe(&nonce) }
+        guard EVP_CipherInit_ex(ctx, evp, nil, nil, nil, encrypt ? 1 : 0) == 1,
+              EVP_CIPHER_CTX_ctrl(ctx, ike_evp_ctrl_gcm_set_ivlen(), 12, nil) == 1 else { throw .last("EVP_CipherInit_ex") }
+        let ok = encryptionKey.withBytes { key in
+            EVP_CipherInit_ex(ctx, nil, nil, key.baseAddress?.assumingMemoryBound(to: UInt8.self), nonce, encrypt ? 1 : 0)
+        }
+        guard ok == 1 else { throw .last("EVP_CipherInit_ex") }
+        var n: Int32 = 0
+        if !associated.isEmpty {
+            guard EVP_CipherUpdate(ctx, nil, &n, associated, Int32(associated.count)) == 1 else { throw .last("EVP_CipherUpdate") }
+        }
+        var out = [UInt8](repeating: 0, count: input.count + 16)
+        var produced: Int32 = 0
+        if !input.isEmpty {
+            guard EVP_CipherUpdate(ctx, &out, &produced, input, Int32(input.count)) == 1 else { throw .last("EVP_CipherUpdate") }
+        }
+        if var expected = tag {
+            guard EVP_CIPHER_CTX_ctrl(ctx, ike_evp_ctrl_gcm_set_tag(), 16, &expected) == 1 else { throw .last("set tag") }
+        }
+        var m: Int32 = 0
+        let finalOK = out.withUnsafeMutableBufferPointer { EVP_CipherFinal_ex(ctx, $0.baseAddress! + Int(produced), &m) }
+        guard finalOK == 1 else {
+            ERR_clear_error()
+            throw .authenticationFailed
+        }
+        var computed = [UInt8](repeating: 0, count: 16)
+        if encrypt {
+            guard EVP_CIPHER_CTX_ctrl(ctx, ike_evp_ctrl_gcm_get_tag(), 16, &computed) == 1 else { throw .last("get tag") }
+        }
+        return (Array(out[0..<Int(produced + m)]), computed)
+    }
+}

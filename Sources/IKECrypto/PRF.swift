@@ -1,0 +1,87 @@
+import COpenSSL
+import IKEWire
+
+/// An HMAC-based pseudorandom function (RFC 7296 §2.13, RFC 4868) and prf+.
+public struct PRF {
+    public let algorithm: PseudorandomFunction
+    private let md: OpaquePointer
+    /// The output length, also the preferred key length (SK_d, SK_pi, SK_pr).
+    public let length: Int
+
+    public init?(_ algorithm: PseudorandomFunction) {
+        switch algorithm {
+        case .hmacSHA1: md = EVP_sha1(); length = 20
+        case .hmacSHA2_256: md = EVP_sha256(); length = 32
+        case .hmacSHA2_384: md = EVP_sha384(); length = 48
+        case .hmacSHA2_512: md = EVP_sha512(); length = 64
+        default: return nil
+        }
+        self.algorithm = algorithm
+    }
+
+    /// prf(key, data).
+    public func compute(key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer) -> [UInt8] {
+        hmac(md, key: key, data: data, outputLength: length)
+    }
+
+    public func compute(key: SecretBytes, data: [UInt8]) -> [UInt8] {
+        key.withBytes { k in data.withUnsafeBytes { compute(key: k, data: $0) } }
+    }
+
+    /// prf+ (K, S) = T1 | T2 | ..., Tn = prf(K, Tn-1 | S | n), cut to `count` bytes
+    /// (RFC 7296 §2.13; at most 255 iterations).
+    public func plus(key: SecretBytes, seed: [UInt8], count: Int) -> SecretBytes {
+        precondition(count <= 255 * length, "prf+ asked for more than 255 blocks")
+        var out: [UInt8] = []
+        out.reserveCapacity(count + length)
+        var previous: [UInt8] = []
+        var n: UInt8 = 1
+        while out.count < count {
+            var input = previous + seed
+            input.append(n)
+            previous = compute(key: key, data: input)
+            wipe(&input)
+            out += previous
+            n &+= 1
+        }
+        wipe(&previous)
+        defer { wipe(&out) }
+        return SecretBytes(Array(out[0..<count]))
+    }
+}
+
+/// HMAC over one buffer, its output cut to `outputLength`.
+func hmac(_ md: OpaquePointer, key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer, outputLength: Int) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: 64)
+    var length: UInt32 = 0
+    let keyBase = key.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+    let dataBase = data.baseAddress?.assumingMemoryBound(to: UInt8.self)
+    let result = HMAC(md, keyBase, Int32(key.count), dataBase ?? UnsafePointer(bitPattern: 1)!, data.count, &out, &length)
+    precondition(result != nil && Int(length) >= outputLength, "HMAC failed")
+    return Array(out[0..<outputLength])
+}
+
+/// An integrity algorithm: HMAC truncated (RFC 2404, RFC 4868).
+public struct Integrity {
+    public let algorithm: IntegrityAlgorithm
+    private let md: OpaquePointer
+    /// The key length (SK_ai, SK_ar).
+    public let keyLength: Int
+    /// The truncated output, the ICV.
+    public let icvLength: Int
+
+    public init?(_ algorithm: IntegrityAlgorithm) {
+        switch algorithm {
+        case .hmacSHA1_96: md = EVP_sha1(); keyLength = 20; icvLength = 12
+        case .hmacSHA2_256_128: md = EVP_sha256(); keyLength = 32; icvLength = 16
+        case .hmacSHA2_384_192: md = EVP_sha384(); keyLength = 48; icvLength = 24
+        case .hmacSHA2_512_256: md = EVP_sha512(); keyLength = 64; icvLength = 32
+        default: return nil
+        }
+        self.algorithm = algorithm
+    }
+
+    public func icv(key: SecretBytes, data: UnsafeRawBufferPointer) -> [UInt8] {
+        key.withBytes { hmac(md, key: $0, data: data, outputLength: icvLength) }
+    }
+}
