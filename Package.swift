@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "PlatformTests", dependencies: ["Platform", "CLibc"]),
         .testTarget(name: "IKEWireTests", dependencies: ["IKEWire"]),
         .testTarget(name: "IKECryptoTests", dependencies: ["IKECrypto", "IKEWire"]),
+        .testTarget(name: "IKEv2Tests", dependencies: ["IKEv2", "IKECrypto", "IKEWire"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "UCITests", dependencies: ["UCI", "IKEWire"]),
         .testTarget(name: "TunnelManagerTests", dependencies: ["TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),

@@ -85,3 +85,14 @@ public struct Integrity {
         key.withBytes { hmac(md, key: $0, data: data, outputLength: icvLength) }
     }
 }
+
+/// Plain digests where a protocol names one: SHA-1 for NAT detection (RFC 7296 §2.23).
+public enum Digest {
+    public static func sha1(_ data: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 20)
+        var length: UInt32 = 0
+        let ok = data.withUnsafeBytes { EVP_Digest($0.baseAddress, $0.count, &out, &length, EVP_sha1(), nil) }
+        precondition(ok == 1 && length == 20, "SHA-1 failed")
+        return out
+    }
+}

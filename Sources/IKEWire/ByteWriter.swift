@@ -46,10 +46,40 @@ public struct ByteWriter {
         count += bytes.count
     }
 
+    public mutating func write(_ bytes: [UInt8]) throws(WireError) {
+        try need(bytes.count)
+        let start = count
+        bytes.withUnsafeBytes { src in
+            if src.count > 0 { UnsafeMutableRawBufferPointer(rebasing: base[start..<(start + src.count)]).copyMemory(from: src) }
+        }
+        count += bytes.count
+    }
+
     /// Overwrites a 16-bit field written earlier (a length known only afterwards).
     public mutating func patch(_ v: UInt16, at position: Int) {
         precondition(position + 2 <= count, "patch beyond written bytes")
         base[position] = UInt8(truncatingIfNeeded: v >> 8)
         base[position + 1] = UInt8(truncatingIfNeeded: v)
+    }
+}
+
+extension ByteWriter {
+    /// Runs `body` on a writer over a fresh buffer of `capacity` bytes and returns what
+    /// it wrote.
+    public static func bytes(capacity: Int, _ body: (inout ByteWriter) throws(WireError) -> Void) throws(WireError) -> [UInt8] {
+        var storage = [UInt8](repeating: 0, count: capacity)
+        let result: Result<Int, WireError> = storage.withUnsafeMutableBytes { raw in
+            var writer = ByteWriter(raw)
+            do throws(WireError) {
+                try body(&writer)
+                return .success(writer.count)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case let .success(n): return Array(storage[0..<n])
+        case let .failure(e): throw e
+        }
     }
 }

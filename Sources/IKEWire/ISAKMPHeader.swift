@@ -17,7 +17,7 @@
 ///     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 ///
 /// The broker reads only this header to route a datagram to the IKEv1 or IKEv2 engine.
-public struct ISAKMPHeader: Equatable {
+public struct ISAKMPHeader: Equatable, Sendable {
     public static let size = 28
 
     public var initiatorSPI: UInt64

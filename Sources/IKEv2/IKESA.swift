@@ -1,0 +1,166 @@
+import IKECrypto
+import IKEWire
+
+/// One IKE SA and its first CHILD_SA, from either side. The state enum says how far the
+/// exchanges have come; the engine drives the transitions.
+final class IKESA {
+    enum State {
+        /// Initiator: IKE_SA_INIT request sent.
+        case initSent
+        /// Initiator: IKE_AUTH request sent.
+        case authSent
+        /// Responder: IKE_SA_INIT answered, waiting for IKE_AUTH.
+        case halfOpen
+        /// IKE_AUTH done.
+        case established
+    }
+
+    struct Pending {
+        let messageID: UInt32
+        var bytes: [UInt8]
+        var sentAt: Instant
+        var attempts: Int
+        var timeout: Interval
+        /// Our delete: no answer is waited for beyond the retransmissions.
+        let isDelete: Bool
+    }
+
+    let initiator: Bool
+    let localSPI: UInt64
+    var remoteSPI: UInt64 = 0
+    var tunnel: UInt32?
+    var policy: IKEv2Policy?
+    /// Responder: the policies that may apply to this peer until IKE_AUTH tells which.
+    var candidates: [IKEv2Policy] = []
+    var local: Endpoint
+    var remote: Endpoint
+    var state: State
+    let createdAt: Instant
+
+    var group: DHGroup
+    var keyExchange: KeyExchange?
+    var nonceI: [UInt8] = []
+    var nonceR: [UInt8] = []
+    var cookie: [UInt8] = []
+    var initRequest: [UInt8] = []
+    var initResponse: [UInt8] = []
+    var chosen: ChosenAlgorithms?
+    var keys: IKEKeys?
+    var outgoing: MessageCipher?
+    var incoming: MessageCipher?
+    var natDetected = false
+
+    var nextRequestID: UInt32 = 0
+    var peerRequestID: UInt32 = 0
+    var pending: Pending?
+    var lastResponse: (messageID: UInt32, bytes: [UInt8])?
+
+    var childInboundSPI: UInt32 = 0
+    var childOutboundSPI: UInt32 = 0
+    var childEstablished = false
+
+    init(initiator: Bool, local: Endpoint, remote: Endpoint, group: DHGroup, now: Instant) {
+        self.initiator = initiator
+        var spi = Random.uint64()
+        while spi == 0 { spi = Random.uint64() }
+        localSPI = spi
+        self.local = local
+        self.remote = remote
+        self.group = group
+        state = initiator ? .initSent : .halfOpen
+        createdAt = now
+    }
+
+    var spiI: UInt64 { initiator ? localSPI : remoteSPI }
+    var spiR: UInt64 { initiator ? remoteSPI : localSPI }
+
+    /// The header for a message we send.
+    func header(_ exchange: ExchangeType, messageID: UInt32, response: Bool) -> ISAKMPHeader {
+        var flags: UInt8 = 0
+        if initiator { flags |= HeaderFlags.initiator }
+        if response { flags |= HeaderFlags.response }
+        return ISAKMPHeader(initiatorSPI: spiI, responderSPI: spiR, nextPayload: 0, majorVersion: 2, minorVersion: 0,
+                            exchangeType: exchange.rawValue, flags: flags, messageID: messageID, length: 0)
+    }
+
+    /// Derives the IKE SA's keys once both nonces and the peer's KE are known.
+    func deriveKeys(peerKE: [UInt8]) throws(CryptoError) {
+        guard let chosen, let prfID = chosen.prf, let prf = PRF(prfID), let keyExchange else {
+            throw .unsupported("no PRF chosen")
+        }
+        let shared = try keyExchange.sharedSecret(peerPublicValue: peerKE)
+        let k = try IKEKeys(prf: prf, cipher: chosen.cipher, integrity: chosen.integrity, sharedSecret: shared,
+                            nonceI: nonceI, nonceR: nonceR, spiI: spiI, spiR: spiR)
+        keys = k
+        let initiatorCipher = try MessageCipher(cipher: chosen.cipher, integrity: chosen.integrity, encryptionKey: k.ei, integrityKey: k.ai)
+        let responderCipher = try MessageCipher(cipher: chosen.cipher, integrity: chosen.integrity, encryptionKey: k.er, integrityKey: k.ar)
+        outgoing = initiator ? initiatorCipher : responderCipher
+        incoming = initiator ? responderCipher : initiatorCipher
+        self.keyExchange = nil
+    }
+
+    /// An encrypted message: header, then one SK payload holding `payloads` (§3.14).
+    func seal(_ exchange: ExchangeType, messageID: UInt32, response: Bool, _ payloads: [IKEv2Payload]) throws(IKEv2Error) -> [UInt8] {
+        guard let outgoing else { throw .internalState("no keys to encrypt with") }
+        var plaintext: [UInt8]
+        do throws(WireError) { plaintext = try IKEv2Message.encodeChain(payloads) } catch { throw .wire(error) }
+        let padLength = (outgoing.blockSize - (plaintext.count + 1) % outgoing.blockSize) % outgoing.blockSize
+        plaintext += [UInt8](repeating: 0, count: padLength)
+        plaintext.append(UInt8(padLength))
+        let skLength = 4 + outgoing.ivLength + plaintext.count + outgoing.icvLength
+        var h = header(exchange, messageID: messageID, response: response)
+        h.nextPayload = PayloadType.encrypted.rawValue
+        h.length = UInt32(ISAKMPHeader.size + skLength)
+        let first = payloads.first?.type ?? .none
+        var associated: [UInt8]
+        do throws(WireError) {
+            associated = try ByteWriter.bytes(capacity: ISAKMPHeader.size) { (w: inout ByteWriter) throws(WireError) in try h.write(to: &w) }
+        } catch { throw .wire(error) }
+        associated += [first.rawValue, 0, UInt8(skLength >> 8), UInt8(truncatingIfNeeded: skLength)]
+        do throws(CryptoError) {
+            return associated + (try outgoing.seal(plaintext, associated: associated))
+        } catch { throw .crypto(error) }
+    }
+
+    /// The inner payloads of an encrypted message whose SK payload comes first.
+    func open(_ raw: [UInt8], _ message: IKEv2Message) throws(IKEv2Error) -> [IKEv2Payload] {
+        guard let incoming else { throw .internalState("no keys to decrypt with") }
+        guard case let .encrypted(firstInner, _)? = message.payloads.first, message.payloads.count == 1,
+              raw.count >= ISAKMPHeader.size + 4 else { throw .unprotected }
+        let associated = Array(raw[0..<(ISAKMPHeader.size + 4)])
+        let sealed = Array(raw[(ISAKMPHeader.size + 4)..<Int(message.header.length)])
+        let plaintext: [UInt8]
+        do throws(CryptoError) { plaintext = try incoming.open(sealed, associated: associated) } catch { throw .crypto(error) }
+        guard let padLength = plaintext.last, Int(padLength) < plaintext.count else { throw .wire(.invalid(what: "pad length", value: 0)) }
+        let inner = Array(plaintext[0..<(plaintext.count - 1 - Int(padLength))])
+        let result: Result<[IKEv2Payload], WireError> = inner.withUnsafeBytes { bytes in
+            var r = ByteReader(bytes)
+            do throws(WireError) {
+                return .success(try IKEv2Message.parseChain(first: firstInner, &r))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case let .success(p): return p
+        case let .failure(e): throw .wire(e)
+        }
+    }
+}
+
+/// Why the engine refused a message or could not build one.
+enum IKEv2Error: Error, CustomStringConvertible {
+    case wire(WireError)
+    case crypto(CryptoError)
+    case unprotected
+    case internalState(String)
+
+    var description: String {
+        switch self {
+        case let .wire(e): return e.description
+        case let .crypto(e): return e.description
+        case .unprotected: return "expected an encrypted (SK) payload first"
+        case let .internalState(s): return s
+        }
+    }
+}

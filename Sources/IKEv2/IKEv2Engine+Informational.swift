@@ -1,0 +1,96 @@
+import IKECrypto
+import IKEWire
+
+/// INFORMATIONAL exchanges (RFC 7296 §1.4): deletes both ways and liveness checks.
+extension IKEv2Engine {
+    /// `ike cmd=remove` and shutdown: deletes the tunnel's CHILD_SA (phase 2) or its whole
+    /// IKE SA (phase 1), informing the peer. Our state goes at once; the request is
+    /// retransmitted a few times, its answer is not waited for.
+    public func delete(tunnel: UInt32, phase: Int, now: Instant) {
+        guard let spi = byTunnel[tunnel], let sa = sas[spi] else { return }
+        guard case .established = sa.state else {
+            remove(sa)
+            return
+        }
+        let payload: IKEv2Payload
+        if phase == 2 {
+            guard sa.childEstablished else { return }
+            payload = .delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(sa.childInboundSPI)])
+            sa.childEstablished = false
+        } else {
+            payload = .delete(protocolID: SecurityProtocol.ike, spis: [])
+        }
+        let id = sa.nextRequestID
+        do throws(IKEv2Error) {
+            let bytes = try sa.seal(.informational, messageID: id, response: false, [payload])
+            sa.nextRequestID = id &+ 1
+            send(sa, bytes)
+            if phase == 1 {
+                remove(sa)
+            } else {
+                sa.pending = IKESA.Pending(messageID: id, bytes: bytes, sentAt: now, attempts: 1,
+                                           timeout: IKEv2Engine.firstTimeout, isDelete: true)
+            }
+        } catch {
+            log(.error, "building a delete for \(sa.remote): \(error)")
+            if phase == 1 { remove(sa) }
+        }
+    }
+
+    func informationalRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
+        let payloads: [IKEv2Payload]
+        do throws(IKEv2Error) { payloads = try sa.open(raw, message) } catch {
+            counters.integrityFailures += 1
+            return
+        }
+        let id = message.header.messageID
+        var reply: [IKEv2Payload] = []
+        var deleteIKE = false
+        var deleteChild = false
+        for p in payloads {
+            guard case let .delete(protocolID, spis) = p else { continue }
+            if protocolID == SecurityProtocol.ike {
+                deleteIKE = true
+            } else if protocolID == SecurityProtocol.esp, sa.childEstablished,
+                      spis.contains(bigEndian(sa.childOutboundSPI)) {
+                deleteChild = true
+                // §1.4.1: answer with the SPI of our half of the pair.
+                reply.append(.delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(sa.childInboundSPI)]))
+            }
+        }
+        if let bytes = try? sa.seal(.informational, messageID: id, response: true, deleteIKE ? [] : reply) {
+            respond(sa, bytes, to: id)
+        }
+        if deleteIKE {
+            log(.information, "the peer \(sa.remote) deleted IKE SA \(Hex.prefixed(sa.localSPI))")
+            if let t = sa.tunnel { output.append(.deleted(tunnel: t, phase: 1)) }
+            remove(sa)
+        } else if deleteChild {
+            sa.childEstablished = false
+            log(.information, "the peer \(sa.remote) deleted CHILD_SA \(Hex.prefixed(sa.childInboundSPI))")
+            if let t = sa.tunnel { output.append(.deleted(tunnel: t, phase: 2)) }
+        }
+    }
+
+    func informationalResponse(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8]) {
+        guard (try? sa.open(raw, message)) != nil else {
+            counters.integrityFailures += 1
+            return
+        }
+        sa.pending = nil
+    }
+
+    /// CREATE_CHILD_SA (rekeys, more CHILD_SAs) is not built yet: refused as RFC 7296
+    /// §1.3 allows, with NO_ADDITIONAL_SAS.
+    func createChildRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8]) {
+        guard (try? sa.open(raw, message)) != nil else {
+            counters.integrityFailures += 1
+            return
+        }
+        let id = message.header.messageID
+        log(.information, "CREATE_CHILD_SA from \(sa.remote) refused: rekeying is not in this build yet")
+        if let bytes = try? sa.seal(.createChildSA, messageID: id, response: true, [.notify(NotifyPayload(.noAdditionalSAs))]) {
+            respond(sa, bytes, to: id)
+        }
+    }
+}

@@ -1,0 +1,246 @@
+import IKECrypto
+import IKEWire
+
+/// The initiator's IKE_SA_INIT and IKE_AUTH (RFC 7296 §1.2, §2.15).
+extension IKEv2Engine {
+    /// Step 2: starts the IKE SA (and its first CHILD_SA) for `tunnel`.
+    public func initiate(tunnel: UInt32, policy: IKEv2Policy, remote address: IPAddress, now: Instant) {
+        guard let localAddress = policy.localAddress ?? resolveLocal(address) else {
+            output.append(.failed(tunnel: tunnel, phase: 1, reason: "no route to \(address)"))
+            return
+        }
+        guard let group = Proposals.groups(policy.ikeProposals).first(where: { KeyExchange.isSupported($0) }) else {
+            output.append(.failed(tunnel: tunnel, phase: 1, reason: "no supported DH group in ike_proposal"))
+            return
+        }
+        let sa = IKESA(initiator: true, local: Endpoint(localAddress, port), remote: Endpoint(address, port), group: group, now: now)
+        sa.tunnel = tunnel
+        sa.policy = policy
+        sa.nonceI = Random.bytes(32)
+        sas[sa.localSPI] = sa
+        byTunnel[tunnel] = sa.localSPI
+        sendInitRequest(sa, now: now)
+    }
+
+    func sendInitRequest(_ sa: IKESA, now: Instant) {
+        guard let policy = sa.policy else { return }
+        do throws(CryptoError) {
+            sa.keyExchange = try KeyExchange(group: sa.group)
+        } catch {
+            fail(sa, phase: 1, "key exchange \(sa.group): \(error)")
+            return
+        }
+        var payloads: [IKEv2Payload] = []
+        if !sa.cookie.isEmpty { payloads.append(.notify(NotifyPayload(.cookie, data: sa.cookie))) }
+        payloads.append(.securityAssociation(Proposals.encode(policy.ikeProposals, protocolID: SecurityProtocol.ike, spi: [])))
+        payloads.append(.keyExchange(group: sa.group.rawValue, data: sa.keyExchange!.publicValue))
+        payloads.append(.nonce(sa.nonceI))
+        payloads += NATDetection.payloads(spiI: sa.localSPI, spiR: 0, local: sa.local, remote: sa.remote)
+        let message = IKEv2Message(header: sa.header(.ikeSAInit, messageID: 0, response: false), payloads: payloads)
+        do throws(WireError) {
+            sa.initRequest = try message.encode()
+        } catch {
+            fail(sa, phase: 1, "encoding IKE_SA_INIT: \(error)")
+            return
+        }
+        sa.state = .initSent
+        sa.nextRequestID = 1
+        log(.debug, "IKE_SA_INIT request to \(sa.remote) with \(sa.group)")
+        sendRequest(sa, sa.initRequest, messageID: 0, now: now)
+    }
+
+    func initResponse(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
+        guard let policy = sa.policy else { return }
+        if let cookie = message.notify(.cookie) {
+            // §2.6: the responder is under load; ask again with its cookie.
+            sa.cookie = cookie.data
+            sendInitRequest(sa, now: now)
+            return
+        }
+        if let invalidKE = message.notify(.invalidKEPayload), invalidKE.data.count == 2 {
+            // §1.3: retry with the group the responder asked for, if we offered it.
+            let requested = DHGroup(rawValue: UInt16(invalidKE.data[0]) << 8 | UInt16(invalidKE.data[1]))
+            guard Proposals.groups(policy.ikeProposals).contains(requested), requested != sa.group else {
+                fail(sa, phase: 1, "the peer asks for DH group \(requested), which ike_proposal does not offer")
+                return
+            }
+            log(.information, "peer \(sa.remote) asks for DH group \(requested); retrying")
+            sa.group = requested
+            sendInitRequest(sa, now: now)
+            return
+        }
+        if let error = message.notifies().first(where: { $0.type.isError }) {
+            fail(sa, phase: 1, "peer answered \(error.type)")
+            return
+        }
+        var proposals: [ProposalPayload] = []
+        var ke: (UInt16, [UInt8])? = nil
+        var nonce: [UInt8]? = nil
+        for p in message.payloads {
+            switch p {
+            case let .securityAssociation(list): proposals = list
+            case let .keyExchange(group, data): ke = (group, data)
+            case let .nonce(n): nonce = n
+            default: break
+            }
+        }
+        guard proposals.count == 1, let (group, publicValue) = ke, let nonce,
+              let (_, chosen) = Proposals.select(from: proposals, ours: policy.ikeProposals, protocolID: SecurityProtocol.ike, withGroups: true),
+              chosen.group?.rawValue == group, group == sa.group.rawValue else {
+            fail(sa, phase: 1, "invalid IKE_SA_INIT response: a proposal, KE and nonce we can accept are required")
+            return
+        }
+        sa.remoteSPI = message.header.responderSPI
+        sa.nonceR = nonce
+        sa.chosen = chosen
+        sa.initResponse = raw
+        sa.natDetected = NATDetection.detected(message, spiI: sa.spiI, spiR: sa.spiR, local: sa.local, remote: sa.remote)
+        do throws(CryptoError) {
+            try sa.deriveKeys(peerKE: publicValue)
+        } catch {
+            fail(sa, phase: 1, "key derivation: \(error)")
+            return
+        }
+        sendAuthRequest(sa, policy, now: now)
+    }
+
+    func sendAuthRequest(_ sa: IKESA, _ policy: IKEv2Policy, now: Instant) {
+        guard let keys = sa.keys else { return }
+        let localID = policy.localID ?? .address(sa.local.address)
+        let idPayload = Authentication.payload(localID, initiator: true)
+        let auth = Authentication.psk(prf: keys.prf, psk: policy.psk, message: sa.initRequest, nonce: sa.nonceR,
+                                      idKey: keys.pi, idBody: idPayload.body)
+        var spi = Random.uint32()
+        while spi < 256 { spi = Random.uint32() }
+        sa.childInboundSPI = spi
+        var payloads: [IKEv2Payload] = [idPayload, .notify(NotifyPayload(.initialContact))]
+        payloads.append(.authentication(method: Authentication.sharedKeyMIC, data: auth))
+        if policy.transportMode { payloads.append(.notify(NotifyPayload(.useTransportMode))) }
+        payloads.append(.securityAssociation(Proposals.encode(policy.espProposals, protocolID: SecurityProtocol.esp,
+                                                              spi: bigEndian(spi), withGroups: false)))
+        payloads.append(.trafficSelectors(initiator: true, ourSelectors(sa, policy, local: true)))
+        payloads.append(.trafficSelectors(initiator: false, ourSelectors(sa, policy, local: false)))
+        do throws(IKEv2Error) {
+            let bytes = try sa.seal(.ikeAuth, messageID: 1, response: false, payloads)
+            sa.state = .authSent
+            sa.nextRequestID = 2
+            log(.debug, "IKE_AUTH request to \(sa.remote)")
+            sendRequest(sa, bytes, messageID: 1, now: now)
+        } catch {
+            fail(sa, phase: 1, "building IKE_AUTH: \(error)")
+        }
+    }
+
+    /// Our selectors for one side: the configured networks, or the endpoint's address.
+    func ourSelectors(_ sa: IKESA, _ policy: IKEv2Policy, local: Bool) -> [TrafficSelector] {
+        let configured = local ? policy.localSelectors : policy.remoteSelectors
+        if !configured.isEmpty { return configured }
+        return [Selectors.host(local ? sa.local.address : sa.remote.address)]
+    }
+
+    func authResponse(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
+        guard let policy = sa.policy, let keys = sa.keys, let tunnel = sa.tunnel else { return }
+        let payloads: [IKEv2Payload]
+        do throws(IKEv2Error) { payloads = try sa.open(raw, message) } catch {
+            counters.integrityFailures += 1
+            log(.debug, "IKE_AUTH response from \(sa.remote) refused: \(error)")
+            return
+        }
+        sa.pending = nil
+        var idr: IKEv2Payload? = nil
+        var auth: [UInt8]? = nil
+        var proposals: [ProposalPayload] = []
+        var tsi: [TrafficSelector] = [], tsr: [TrafficSelector] = []
+        var notifies: [NotifyPayload] = []
+        var transport = false
+        for p in payloads {
+            switch p {
+            case .identification(false, _, _): idr = p
+            case let .authentication(_, data): auth = data
+            case let .securityAssociation(list): proposals = list
+            case let .trafficSelectors(initiator, list): if initiator { tsi = list } else { tsr = list }
+            case let .notify(n):
+                notifies.append(n)
+                if n.type == .useTransportMode { transport = true }
+            default: break
+            }
+        }
+        if let error = notifies.first(where: { $0.type == .authenticationFailed }) {
+            fail(sa, phase: 1, "peer answered \(error.type): check psk, local_id and remote_id on both sides")
+            return
+        }
+        guard let idPayload = idr, case let .identification(_, idType, idData) = idPayload, let auth,
+              let presented = Authentication.identity(type: idType, data: idData) else {
+            fail(sa, phase: 1, "IKE_AUTH response without IDr and AUTH")
+            return
+        }
+        guard Authentication.matches(policy.remoteID, presented) else {
+            fail(sa, phase: 1, "peer identifies as \(presented), expected remote_id \(policy.remoteID)")
+            return
+        }
+        let expected = Authentication.psk(prf: keys.prf, psk: policy.psk, message: sa.initResponse, nonce: sa.nonceI,
+                                          idKey: keys.pr, idBody: idPayload.body)
+        guard SecretBytes(expected) == SecretBytes(auth) else {
+            fail(sa, phase: 1, "the peer's AUTH does not verify: the pre-shared keys differ")
+            return
+        }
+        sa.state = .established
+        let localID = policy.localID ?? .address(sa.local.address)
+        output.append(.ikeEstablished(tunnel: tunnel, EstablishedIKESA(
+            local: sa.local, remote: sa.remote, localID: localID, remoteID: presented, initiatorSPI: sa.spiI,
+            responderSPI: sa.spiR, algorithms: sa.chosen!, natDetected: sa.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds)))
+        if let error = notifies.first(where: { $0.type.isError }) {
+            output.append(.failed(tunnel: tunnel, phase: 2, reason: "peer answered \(error.type)"))
+            return
+        }
+        guard proposals.count == 1, proposals[0].spi.count == 4,
+              let (_, chosen) = Proposals.select(from: proposals, ours: policy.espProposals, protocolID: SecurityProtocol.esp, withGroups: false),
+              !tsi.isEmpty, !tsr.isEmpty,
+              Selectors.within(tsi, ourSelectors(sa, policy, local: true)),
+              Selectors.within(tsr, ourSelectors(sa, policy, local: false)) else {
+            output.append(.failed(tunnel: tunnel, phase: 2, reason: "the peer's CHILD_SA answer does not fit what was proposed"))
+            return
+        }
+        guard transport == policy.transportMode else {
+            output.append(.failed(tunnel: tunnel, phase: 2, reason: "the peer does not agree on \(policy.transportMode ? "transport" : "tunnel") mode"))
+            return
+        }
+        sa.childOutboundSPI = UInt32(proposals[0].spi[0]) << 24 | UInt32(proposals[0].spi[1]) << 16 | UInt32(proposals[0].spi[2]) << 8 | UInt32(proposals[0].spi[3])
+        guard let child = childSA(sa, chosen, local: tsi, remote: tsr, transport: transport, lifetime: policy.childLifetimeSeconds) else {
+            output.append(.failed(tunnel: tunnel, phase: 2, reason: "no keys for \(chosen)"))
+            return
+        }
+        sa.childEstablished = true
+        output.append(.childEstablished(tunnel: tunnel, child))
+    }
+
+    /// The CHILD_SA's keys (RFC 7296 §2.17): KEYMAT = prf+(SK_d, Ni | Nr); initiator-to-
+    /// responder keys first, encryption before integrity.
+    func childSA(_ sa: IKESA, _ chosen: ChosenAlgorithms, local: [TrafficSelector], remote: [TrafficSelector],
+                 transport: Bool, lifetime: UInt32) -> EstablishedChildSA? {
+        guard let keys = sa.keys, let encryptionLength = MessageCipher.keyLength(chosen.cipher) else { return nil }
+        var integrityLength = 0
+        if let i = chosen.integrity {
+            guard let integrity = Integrity(i) else { return nil }
+            integrityLength = integrity.keyLength
+        }
+        let keymat = keys.childKeyMaterial(sharedSecret: nil, nonceI: sa.nonceI, nonceR: sa.nonceR,
+                                           count: 2 * (encryptionLength + integrityLength))
+        func slice(_ from: Int, _ n: Int) -> SecretBytes {
+            keymat.withBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[from..<(from + n)])) }
+        }
+        let eI = slice(0, encryptionLength)
+        let aI: SecretBytes? = integrityLength > 0 ? slice(encryptionLength, integrityLength) : nil
+        let eR = slice(encryptionLength + integrityLength, encryptionLength)
+        let aR: SecretBytes? = integrityLength > 0 ? slice(2 * encryptionLength + integrityLength, integrityLength) : nil
+        return EstablishedChildSA(
+            inboundSPI: sa.childInboundSPI, outboundSPI: sa.childOutboundSPI, algorithms: chosen,
+            inboundEncryptionKey: sa.initiator ? eR : eI, inboundIntegrityKey: sa.initiator ? aR : aI,
+            outboundEncryptionKey: sa.initiator ? eI : eR, outboundIntegrityKey: sa.initiator ? aI : aR,
+            localSelectors: local, remoteSelectors: remote, transportMode: transport, lifetimeSeconds: lifetime)
+    }
+}
+
+func bigEndian(_ v: UInt32) -> [UInt8] {
+    [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
+}

@@ -1,0 +1,210 @@
+import IKECrypto
+import IKEWire
+
+/// The responder's IKE_SA_INIT and IKE_AUTH.
+extension IKEv2Engine {
+    /// The policies that may apply to a peer: those naming its address first, then the
+    /// `remote_address 'any'` templates.
+    func candidates(for peer: IPAddress) -> [IKEv2Policy] {
+        policies.filter { $0.remoteAddress == peer } + policies.filter { $0.remoteAddress == nil }
+    }
+
+    func receiveInitRequest(_ message: IKEv2Message, _ raw: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
+        let spiI = message.header.initiatorSPI
+        if let existing = sas.values.first(where: { !$0.initiator && $0.remoteSPI == spiI && $0.remote == remote }) {
+            if existing.initRequest == raw, let last = existing.lastResponse {
+                counters.retransmitsAnswered += 1
+                send(existing, last.bytes)
+            }
+            return
+        }
+        let policies = candidates(for: remote.address)
+        guard !policies.isEmpty else {
+            counters.noMatchingTunnel += 1
+            log(.information, "IKE_SA_INIT from \(remote): no tunnel is configured for this peer")
+            answerInitError(message, .noProposalChosen, from: local, to: remote)
+            return
+        }
+        var proposals: [ProposalPayload] = []
+        var ke: (UInt16, [UInt8])? = nil
+        var nonce: [UInt8]? = nil
+        for p in message.payloads {
+            switch p {
+            case let .securityAssociation(list): proposals = list
+            case let .keyExchange(group, data): ke = (group, data)
+            case let .nonce(n): nonce = n
+            default: break
+            }
+        }
+        guard let (keGroup, publicValue) = ke, let nonce, !proposals.isEmpty else {
+            counters.malformed += 1
+            answerInitError(message, .invalidSyntax, from: local, to: remote)
+            return
+        }
+        var ours: [AlgorithmSet] = []
+        for p in policies { ours += p.ikeProposals }
+        guard let (proposal, chosenFirst) = Proposals.select(from: proposals, ours: ours, protocolID: SecurityProtocol.ike, withGroups: true) else {
+            log(.information, "IKE_SA_INIT from \(remote): no proposal in common (NO_PROPOSAL_CHOSEN)")
+            answerInitError(message, .noProposalChosen, from: local, to: remote)
+            return
+        }
+        var chosen = chosenFirst
+        let offered = proposal.transforms(ofType: TransformType.dh).map { $0.id }
+        let acceptable = Proposals.groups(ours)
+        if keGroup != chosen.group?.rawValue {
+            // §1.3: the initiator guessed another group; take it if this proposal offers it
+            // and we accept it, else name the one we want.
+            let group = DHGroup(rawValue: keGroup)
+            if offered.contains(keGroup) && acceptable.contains(group) && KeyExchange.isSupported(group) {
+                chosen.group = group
+            } else {
+                let want = chosen.group!.rawValue
+                answerInitError(message, .invalidKEPayload, data: [UInt8(want >> 8), UInt8(truncatingIfNeeded: want)], from: local, to: remote)
+                return
+            }
+        }
+        let sa = IKESA(initiator: false, local: local, remote: remote, group: chosen.group!, now: now)
+        sa.remoteSPI = spiI
+        sa.candidates = policies
+        sa.chosen = chosen
+        sa.nonceI = nonce
+        sa.nonceR = Random.bytes(32)
+        sa.initRequest = raw
+        sa.natDetected = NATDetection.detected(message, spiI: sa.spiI, spiR: 0, local: local, remote: remote)
+        do throws(CryptoError) {
+            sa.keyExchange = try KeyExchange(group: sa.group)
+            let ourPublic = sa.keyExchange!.publicValue
+            try sa.deriveKeys(peerKE: publicValue)
+            var payloads: [IKEv2Payload] = [
+                .securityAssociation([Proposals.reply(proposal, chosen, spi: [])]),
+                .keyExchange(group: sa.group.rawValue, data: ourPublic),
+                .nonce(sa.nonceR),
+            ]
+            payloads += NATDetection.payloads(spiI: sa.spiI, spiR: sa.spiR, local: local, remote: remote)
+            let reply = IKEv2Message(header: sa.header(.ikeSAInit, messageID: 0, response: true), payloads: payloads)
+            do throws(WireError) { sa.initResponse = try reply.encode() } catch {
+                log(.error, "encoding IKE_SA_INIT response: \(error)")
+                return
+            }
+        } catch {
+            log(.information, "IKE_SA_INIT from \(remote) refused: \(error)")
+            answerInitError(message, .invalidKEPayload, data: [UInt8(sa.group.rawValue >> 8), UInt8(truncatingIfNeeded: sa.group.rawValue)],
+                            from: local, to: remote)
+            return
+        }
+        sas[sa.localSPI] = sa
+        log(.debug, "IKE_SA_INIT from \(remote) answered with \(chosen)")
+        respond(sa, sa.initResponse, to: 0)
+    }
+
+    /// An unencrypted IKE_SA_INIT error answer; no state is kept (§2.21.1).
+    func answerInitError(_ request: IKEv2Message, _ type: NotifyType, data: [UInt8] = [], from local: Endpoint, to remote: Endpoint) {
+        let header = ISAKMPHeader(initiatorSPI: request.header.initiatorSPI, responderSPI: 0, nextPayload: 0, majorVersion: 2,
+                                  minorVersion: 0, exchangeType: ExchangeType.ikeSAInit.rawValue, flags: HeaderFlags.response,
+                                  messageID: 0, length: 0)
+        let reply = IKEv2Message(header: header, payloads: [.notify(NotifyPayload(type, data: data))])
+        if let bytes = try? reply.encode() { output.append(.send(bytes, from: local, to: remote)) }
+    }
+
+    func authRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
+        guard let keys = sa.keys else { return }
+        let payloads: [IKEv2Payload]
+        do throws(IKEv2Error) { payloads = try sa.open(raw, message) } catch {
+            counters.integrityFailures += 1
+            log(.debug, "IKE_AUTH request from \(sa.remote) refused: \(error)")
+            return
+        }
+        var idi: IKEv2Payload? = nil
+        var auth: [UInt8]? = nil
+        var proposals: [ProposalPayload] = []
+        var tsi: [TrafficSelector] = [], tsr: [TrafficSelector] = []
+        var transport = false
+        for p in payloads {
+            switch p {
+            case .identification(true, _, _): idi = p
+            case let .authentication(_, data): auth = data
+            case let .securityAssociation(list): proposals = list
+            case let .trafficSelectors(initiator, list): if initiator { tsi = list } else { tsr = list }
+            case let .notify(n): if n.type == .useTransportMode { transport = true }
+            default: break
+            }
+        }
+        let id = message.header.messageID
+        guard let idPayload = idi, case let .identification(_, idType, idData) = idPayload, let auth,
+              let presented = Authentication.identity(type: idType, data: idData) else {
+            answerAuthFailure(sa, id, "IKE_AUTH request without a usable IDi and AUTH")
+            return
+        }
+        let policy = sa.candidates.first { p in
+            Authentication.matches(p.remoteID, presented)
+                && SecretBytes(Authentication.psk(prf: keys.prf, psk: p.psk, message: sa.initRequest, nonce: sa.nonceR,
+                                                  idKey: keys.pi, idBody: idPayload.body)) == SecretBytes(auth)
+        }
+        guard let policy else {
+            answerAuthFailure(sa, id, "peer \(sa.remote) as \(presented): no tunnel whose remote_id and psk verify its AUTH")
+            return
+        }
+        sa.policy = policy
+        let localID = policy.localID ?? .address(sa.local.address)
+        let idr = Authentication.payload(localID, initiator: false)
+        let ourAuth = Authentication.psk(prf: keys.prf, psk: policy.psk, message: sa.initResponse, nonce: sa.nonceI,
+                                         idKey: keys.pr, idBody: idr.body)
+        var reply: [IKEv2Payload] = [idr, .authentication(method: Authentication.sharedKeyMIC, data: ourAuth)]
+        var child: EstablishedChildSA? = nil
+        let narrowedI = Selectors.narrow(offered: tsi, allowed: ourSelectors(sa, policy, local: false))
+        let narrowedR = Selectors.narrow(offered: tsr, allowed: ourSelectors(sa, policy, local: true))
+        if let (proposal, chosen) = Proposals.select(from: proposals, ours: policy.espProposals, protocolID: SecurityProtocol.esp, withGroups: false),
+           proposal.spi.count == 4 {
+            if narrowedI.isEmpty || narrowedR.isEmpty {
+                reply.append(.notify(NotifyPayload(.tsUnacceptable)))
+            } else if transport != policy.transportMode {
+                reply.append(.notify(NotifyPayload(.noProposalChosen)))
+            } else {
+                var spi = Random.uint32()
+                while spi < 256 { spi = Random.uint32() }
+                sa.childInboundSPI = spi
+                sa.childOutboundSPI = UInt32(proposal.spi[0]) << 24 | UInt32(proposal.spi[1]) << 16 | UInt32(proposal.spi[2]) << 8 | UInt32(proposal.spi[3])
+                if transport { reply.append(.notify(NotifyPayload(.useTransportMode))) }
+                reply.append(.securityAssociation([Proposals.reply(proposal, chosen, spi: bigEndian(spi))]))
+                reply.append(.trafficSelectors(initiator: true, narrowedI))
+                reply.append(.trafficSelectors(initiator: false, narrowedR))
+                child = childSA(sa, chosen, local: narrowedR, remote: narrowedI, transport: transport, lifetime: policy.childLifetimeSeconds)
+            }
+        } else {
+            reply.append(.notify(NotifyPayload(.noProposalChosen)))
+        }
+        do throws(IKEv2Error) {
+            respond(sa, try sa.seal(.ikeAuth, messageID: id, response: true, reply), to: id)
+        } catch {
+            log(.error, "building the IKE_AUTH response: \(error)")
+            remove(sa)
+            return
+        }
+        sa.state = .established
+        let ike = EstablishedIKESA(local: sa.local, remote: sa.remote, localID: localID, remoteID: presented,
+                                   initiatorSPI: sa.spiI, responderSPI: sa.spiR, algorithms: sa.chosen!,
+                                   natDetected: sa.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds)
+        if let child {
+            sa.childEstablished = true
+            output.append(.responderEstablished(sa: sa.localSPI, tunnelName: policy.name, ike, child))
+        } else {
+            log(.information, "IKE SA with \(sa.remote) up for tunnel '\(policy.name)', but no CHILD_SA: nothing in common")
+        }
+    }
+
+    /// §2.21.2: AUTHENTICATION_FAILED in an encrypted answer, then the half-open SA goes.
+    func answerAuthFailure(_ sa: IKESA, _ id: UInt32, _ reason: String) {
+        log(.error, "authentication failed: \(reason)")
+        if let bytes = try? sa.seal(.ikeAuth, messageID: id, response: true, [.notify(NotifyPayload(.authenticationFailed))]) {
+            send(sa, bytes)
+        }
+        remove(sa)
+    }
+
+    /// Tells the engine which tunnel number the Tunnel Manager gave a responder's SA.
+    public func assign(tunnel: UInt32, toSA spi: UInt64) {
+        guard let sa = sas[spi] else { return }
+        sa.tunnel = tunnel
+        byTunnel[tunnel] = spi
+    }
+}

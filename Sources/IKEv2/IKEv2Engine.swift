@@ -1,0 +1,164 @@
+import IKECrypto
+import IKEWire
+
+/// The IKEv2 engine (ikev2d), sans-I/O: datagrams, requests and the time go in; datagrams
+/// to send, reports and log lines come out of `takeOutput()`. It never touches a socket,
+/// a clock or the kernel.
+public final class IKEv2Engine {
+    /// The tunnels it may negotiate, set from the configuration.
+    public var policies: [IKEv2Policy] = []
+    public internal(set) var counters = IKEv2Counters()
+    /// The port IKE runs on (the local port of what we send).
+    public let port: UInt16
+    var sas: [UInt64: IKESA] = [:]
+    var byTunnel: [UInt32: UInt64] = [:]
+    var output: [IKEv2Output] = []
+    let resolveLocal: (IPAddress) -> IPAddress?
+
+    /// Retransmission (RFC 7296 §2.1): the first timeout, doubled on each retry.
+    public static let firstTimeout: Interval = .seconds(2)
+    public static let maxAttempts = 5
+    /// A half-open responder SA is forgotten after this long.
+    public static let halfOpenLifetime: Interval = .seconds(30)
+
+    /// `resolveLocal` names the local address the route to a peer uses.
+    public init(port: UInt16 = 500, resolveLocal: @escaping (IPAddress) -> IPAddress?) {
+        self.port = port
+        self.resolveLocal = resolveLocal
+    }
+
+    /// Everything the engine produced since the last call.
+    public func takeOutput() -> [IKEv2Output] {
+        defer { output = [] }
+        return output
+    }
+
+    public var saCount: Int { sas.count }
+
+    func log(_ level: LogLevel, _ text: String) { output.append(.log(level, text)) }
+
+    func send(_ sa: IKESA, _ bytes: [UInt8]) { output.append(.send(bytes, from: sa.local, to: sa.remote)) }
+
+    /// Sends a request and keeps it for retransmission.
+    func sendRequest(_ sa: IKESA, _ bytes: [UInt8], messageID: UInt32, now: Instant, isDelete: Bool = false) {
+        sa.pending = IKESA.Pending(messageID: messageID, bytes: bytes, sentAt: now, attempts: 1,
+                                   timeout: IKEv2Engine.firstTimeout, isDelete: isDelete)
+        send(sa, bytes)
+    }
+
+    func remove(_ sa: IKESA) {
+        sas.removeValue(forKey: sa.localSPI)
+        if let t = sa.tunnel, byTunnel[t] == sa.localSPI { byTunnel.removeValue(forKey: t) }
+    }
+
+    func fail(_ sa: IKESA, phase: Int, _ reason: String) {
+        if let t = sa.tunnel { output.append(.failed(tunnel: t, phase: phase, reason: reason)) }
+        log(.information, "IKE SA \(Hex.prefixed(sa.localSPI)) with \(sa.remote) failed: \(reason)")
+        remove(sa)
+    }
+
+    // MARK: Input
+
+    /// A datagram for IKEv2 (the non-ESP marker already stripped).
+    public func receive(_ bytes: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
+        let parsed: Result<IKEv2Message, WireError> = bytes.withUnsafeBytes { raw in
+            do throws(WireError) { return .success(try IKEv2Message.parse(raw)) } catch { return .failure(error) }
+        }
+        let message: IKEv2Message
+        switch parsed {
+        case let .success(m): message = m
+        case let .failure(e):
+            counters.malformed += 1
+            log(.debug, "malformed IKEv2 message from \(remote): \(e)")
+            return
+        }
+        let h = message.header
+        if message.exchange == .ikeSAInit && !message.isResponse && h.responderSPI == 0 {
+            receiveInitRequest(message, bytes, from: remote, to: local, now: now)
+            return
+        }
+        let ours = message.fromInitiator ? h.responderSPI : h.initiatorSPI
+        guard let sa = sas[ours] else {
+            counters.unknownSPI += 1
+            log(.debug, "\(message.exchange) from \(remote) for an unknown IKE SA \(Hex.prefixed(ours)); dropped")
+            return
+        }
+        if message.isResponse {
+            receiveResponse(sa, message, bytes, now: now)
+        } else {
+            receiveRequest(sa, message, bytes, now: now)
+        }
+    }
+
+    func receiveResponse(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
+        guard let pending = sa.pending, pending.messageID == message.header.messageID else {
+            counters.badMessageID += 1
+            return
+        }
+        switch (sa.state, message.exchange) {
+        case (.initSent, .ikeSAInit): initResponse(sa, message, raw, now: now)
+        case (.authSent, .ikeAuth): authResponse(sa, message, raw, now: now)
+        case (.established, .informational): informationalResponse(sa, message, raw)
+        default:
+            counters.badMessageID += 1
+            log(.debug, "unexpected \(message.exchange) response for IKE SA \(Hex.prefixed(sa.localSPI)); dropped")
+        }
+    }
+
+    func receiveRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
+        let id = message.header.messageID
+        if let last = sa.lastResponse, last.messageID == id {
+            // §2.1: a retransmitted request gets the same answer again.
+            counters.retransmitsAnswered += 1
+            send(sa, last.bytes)
+            return
+        }
+        guard id == sa.peerRequestID else {
+            counters.badMessageID += 1
+            return
+        }
+        switch (sa.state, message.exchange) {
+        case (.halfOpen, .ikeAuth): authRequest(sa, message, raw, now: now)
+        case (.established, .informational): informationalRequest(sa, message, raw, now: now)
+        case (.established, .createChildSA): createChildRequest(sa, message, raw)
+        default:
+            counters.badMessageID += 1
+            log(.debug, "unexpected \(message.exchange) request for IKE SA \(Hex.prefixed(sa.localSPI)); dropped")
+        }
+    }
+
+    /// Answers request `id` and keeps the answer for retransmitted requests.
+    func respond(_ sa: IKESA, _ bytes: [UInt8], to id: UInt32) {
+        sa.lastResponse = (id, bytes)
+        sa.peerRequestID = id &+ 1
+        send(sa, bytes)
+    }
+
+    // MARK: Time
+
+    /// Retransmits unanswered requests, gives up after `maxAttempts`, forgets stale
+    /// half-open SAs. The driver calls it on a timer.
+    public func tick(now: Instant) {
+        for sa in Array(sas.values) {
+            if case .halfOpen = sa.state, now - sa.createdAt >= IKEv2Engine.halfOpenLifetime {
+                counters.halfOpenExpired += 1
+                remove(sa)
+                continue
+            }
+            guard var p = sa.pending, now - p.sentAt >= p.timeout else { continue }
+            if p.attempts >= IKEv2Engine.maxAttempts {
+                if p.isDelete { remove(sa); continue }
+                fail(sa, phase: 1, "no answer from \(sa.remote) after \(p.attempts) transmissions")
+                continue
+            }
+            p.attempts += 1
+            p.sentAt = now
+            p.timeout = p.timeout + p.timeout
+            sa.pending = p
+            counters.retransmitsSent += 1
+            send(sa, p.bytes)
+        }
+    }
+}
+
+extension IKESA.State: Equatable {}

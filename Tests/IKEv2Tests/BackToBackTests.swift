@@ -1,0 +1,183 @@
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv2
+
+/// Two engines back to back in memory: what one sends, the other receives.
+final class Pair {
+    let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
+    let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+    var now = Instant(nanoseconds: 1_000_000_000)
+    var aEvents: [IKEv2Output] = []
+    var bEvents: [IKEv2Output] = []
+    var sent = 0
+
+    static func policy(_ name: String, local: String, remote: String?, psk: String = "secret",
+                       ike: [AlgorithmSet] = [AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256)], integrity: [], prfs: [.hmacSHA2_256], groups: [.curve25519])],
+                       esp: [AlgorithmSet] = [AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256)], integrity: [], prfs: [], groups: [])],
+                       localNet: String = "10.1.0.0/24", remoteNet: String = "10.2.0.0/24") -> IKEv2Policy {
+        IKEv2Policy(name: name, localAddress: IPAddress(local), remoteAddress: remote.flatMap { IPAddress($0) },
+                    localID: nil, remoteID: remote.flatMap { IPAddress($0) }.map { .address($0) } ?? .any,
+                    psk: SecretBytes(Array(psk.utf8)), ikeProposals: ike, espProposals: esp,
+                    localSelectors: [TrafficSelector(try! Subnet.parse(localNet).get())],
+                    remoteSelectors: [TrafficSelector(try! Subnet.parse(remoteNet).get())],
+                    transportMode: false, ikeLifetimeSeconds: 28800, childLifetimeSeconds: 3600)
+    }
+
+    /// Delivers datagrams until both are quiet; `drop` may discard one by its index.
+    func run(drop: (Int) -> Bool = { _ in false }) {
+        var progress = true
+        while progress {
+            progress = false
+            for (from, to, isA) in [(a, b, true), (b, a, false)] {
+                for out in from.takeOutput() {
+                    switch out {
+                    case let .send(bytes, src, dst):
+                        sent += 1
+                        progress = true
+                        if !drop(sent) { to.receive(bytes, from: src, to: dst, now: now) }
+                    default:
+                        if isA { aEvents.append(out) } else { bEvents.append(out) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Result {
+    func get() throws -> Success {
+        switch self {
+        case let .success(s): return s
+        case let .failure(e): throw e
+        }
+    }
+}
+
+@Suite struct BackToBackTests {
+    func established(_ events: [IKEv2Output]) -> (ike: Bool, child: EstablishedChildSA?) {
+        var ike = false
+        var child: EstablishedChildSA? = nil
+        for e in events {
+            switch e {
+            case .ikeEstablished: ike = true
+            case let .childEstablished(_, c): child = c
+            case let .responderEstablished(_, _, _, c): ike = true; child = c
+            default: break
+            }
+        }
+        return (ike, child)
+    }
+
+    func failures(_ events: [IKEv2Output]) -> [String] {
+        events.compactMap { if case let .failed(_, phase, reason) = $0 { return "\(phase): \(reason)" }; return nil }
+    }
+
+    @Test(arguments: [
+        (Cipher(.aesGCM16, keyBits: 256), [IntegrityAlgorithm](), DHGroup.curve25519),
+        (Cipher(.aesCBC, keyBits: 256), [.hmacSHA2_256_128], .modp2048),
+        (Cipher(.chacha20Poly1305, keyBits: 0), [], .ecp256),
+        (Cipher(.aesCBC, keyBits: 128), [.hmacSHA1_96], .ecp384),
+    ])
+    func bothPhasesComeUpAndTheKeysMatch(cipher: Cipher, integrity: [IntegrityAlgorithm], group: DHGroup) throws {
+        let p = Pair()
+        let ike = [AlgorithmSet(ciphers: [cipher], integrity: integrity, prfs: [.hmacSHA2_256], groups: [group])]
+        let esp = [AlgorithmSet(ciphers: [cipher], integrity: integrity, prfs: [], groups: [])]
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", ike: ike, esp: esp, localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7", ike: ike, esp: esp),
+                     remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(failures(p.aEvents)) \(failures(p.bEvents))")
+        let (aIKE, aChild) = established(p.aEvents)
+        let (bIKE, bChild) = established(p.bEvents)
+        #expect(aIKE && bIKE)
+        let ac = try #require(aChild), bc = try #require(bChild)
+        #expect(ac.outboundSPI == bc.inboundSPI && ac.inboundSPI == bc.outboundSPI)
+        #expect(ac.outboundEncryptionKey == bc.inboundEncryptionKey)
+        #expect(ac.inboundEncryptionKey == bc.outboundEncryptionKey)
+        #expect(ac.outboundEncryptionKey != ac.inboundEncryptionKey)
+        if integrity.isEmpty { #expect(ac.outboundIntegrityKey == nil) } else { #expect(ac.outboundIntegrityKey == bc.inboundIntegrityKey) }
+        #expect(ac.localSelectors.map { $0.description } == ["10.1.0.0/24"])
+        #expect(bc.localSelectors.map { $0.description } == ["10.2.0.0/24"])
+        #expect(p.sent == 4)
+    }
+
+    @Test func aWrongPSKFailsOnBothSides() {
+        let p = Pair()
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", psk: "other", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        #expect(failures(p.aEvents) == ["1: peer answered AUTHENTICATION_FAILED: check psk, local_id and remote_id on both sides"])
+        #expect(p.a.saCount == 0 && p.b.saCount == 0)
+    }
+
+    @Test func aProposalMismatchIsNoProposalChosen() {
+        let p = Pair()
+        let other = [AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 128)], integrity: [.hmacSHA1_96], prfs: [.hmacSHA1], groups: [.modp2048])]
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", ike: other)]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        #expect(failures(p.aEvents) == ["1: peer answered NO_PROPOSAL_CHOSEN"])
+        #expect(p.b.saCount == 0)
+    }
+
+    @Test func invalidKEPayloadRetriesWithTheRequestedGroup() {
+        let p = Pair()
+        let both = [AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256)], integrity: [], prfs: [.hmacSHA2_256], groups: [.curve25519, .ecp256])]
+        let ecpOnly = [AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256)], integrity: [], prfs: [.hmacSHA2_256], groups: [.ecp256])]
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", ike: ecpOnly, localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7", ike: both), remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        #expect(established(p.aEvents).ike && established(p.bEvents).ike)
+        #expect(p.sent == 6)
+        #expect(p.aEvents.contains { if case let .ikeEstablished(_, sa) = $0 { return sa.algorithms.group == .ecp256 }; return false })
+    }
+
+    @Test func aLostRequestIsRetransmittedAndADuplicateAnsweredOnce() {
+        let p = Pair()
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run { $0 == 3 }  // the IKE_AUTH request is lost
+        #expect(!established(p.aEvents).ike)
+        p.now = p.now + .seconds(2)
+        p.a.tick(now: p.now)
+        p.run()
+        #expect(established(p.aEvents).ike && established(p.bEvents).ike)
+        #expect(p.a.counters.retransmitsSent == 1)
+    }
+
+    @Test func noAnswerFailsAfterFiveTransmissions() {
+        let p = Pair()
+        p.a.initiate(tunnel: 7, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: p.now)
+        var sends = 0
+        for _ in 0..<40 {
+            for o in p.a.takeOutput() {
+                if case .send = o { sends += 1 } else { p.aEvents.append(o) }
+            }
+            p.now = p.now + .seconds(2)
+            p.a.tick(now: p.now)
+        }
+        #expect(sends == 5)
+        #expect(failures(p.aEvents) == ["1: no answer from 198.51.100.7:500 after 5 transmissions"])
+    }
+
+    @Test func deletesReachThePeer() {
+        let p = Pair()
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        guard case let .responderEstablished(spi, name, _, _)? = p.bEvents.first(where: { if case .responderEstablished = $0 { return true }; return false }) else {
+            Issue.record("responder not established")
+            return
+        }
+        #expect(name == "site_a")
+        p.b.assign(tunnel: 5, toSA: spi)
+        p.a.delete(tunnel: 1, phase: 2, now: p.now)
+        p.run()
+        #expect(p.bEvents.contains { if case .deleted(5, 2) = $0 { return true }; return false })
+        p.a.delete(tunnel: 1, phase: 1, now: p.now)
+        p.run()
+        #expect(p.bEvents.contains { if case .deleted(5, 1) = $0 { return true }; return false })
+        #expect(p.a.saCount == 0 && p.b.saCount == 0)
+    }
+}
