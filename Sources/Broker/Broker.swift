@@ -25,6 +25,8 @@ public final class Broker {
     private let log: Logger
     private let pool: PacketBufferPool
     public private(set) var counters = Counters()
+    /// Where IKEv2 messages go: the message (marker stripped), its source and destination.
+    public var ikev2: ((PacketView, Endpoint, Endpoint) -> Void)? = nil
 
     public init(log: Logger, pool: PacketBufferPool) {
         self.log = log
@@ -77,14 +79,15 @@ public final class Broker {
             log.debug(.iked, "dropped datagram from \(datagram.source): \(error)")
             return
         }
-        route(header, datagram)
+        route(header, message, datagram)
     }
 
-    private func route(_ header: ISAKMPHeader, _ datagram: Datagram) {
+    private func route(_ header: ISAKMPHeader, _ message: PacketView, _ datagram: Datagram) {
         switch header.majorVersion {
         case IKEv2.majorVersion:
             counters.ikev2 += 1
             log.debug(.ikev2d, "message from \(datagram.source) to \(datagram.destination), \(header.length) bytes")
+            ikev2?(message.slice(from: 0, count: Int(header.length)), datagram.source, datagram.destination)
         case IKEv1.majorVersion:
             counters.ikev1 += 1
             log.debug(.isakmpd, "message from \(datagram.source) to \(datagram.destination), \(header.length) bytes")

@@ -314,3 +314,22 @@ int ike_set_timeouts(int fd, unsigned send_ms, unsigned receive_ms) {
     if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) != 0) return -errno;
     return 0;
 }
+
+int ike_route_source(const struct ike_endpoint *remote, struct ike_endpoint *local) {
+    int fd = socket(remote->family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0) return -errno;
+    struct sockaddr_storage ss;
+    socklen_t len = to_sockaddr(remote, &ss);
+    if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    len = sizeof ss;
+    int ok = getsockname(fd, (struct sockaddr *)&ss, &len);
+    int err = errno;
+    close(fd);
+    if (ok != 0) return -err;
+    from_sockaddr(&ss, local);
+    return 0;
+}

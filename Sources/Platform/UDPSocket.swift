@@ -98,6 +98,19 @@ public final class UDPSocket {
                                   interface: to.ifindex))
     }
 
+    /// Sends an array; see `send(_:to:from:)`.
+    public func send(_ bytes: [UInt8], to destination: Endpoint, from source: IPAddress? = nil) throws(SystemError) {
+        let result: Result<Void, SystemError> = bytes.withUnsafeBytes { raw in
+            do throws(SystemError) {
+                try send(raw, to: destination, from: source)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        if case let .failure(e) = result { throw e }
+    }
+
     /// Sends `bytes` to `destination`, from local address `source` when given.
     public func send(_ bytes: UnsafeRawBufferPointer, to destination: Endpoint, from source: IPAddress? = nil) throws(SystemError) {
         var to = destination.raw

@@ -10,6 +10,8 @@ public typealias TunnelNumber = UInt32
 /// Requests are the seed's steps 2 and 4; whatever the engine knows at once it returns,
 /// the rest it reports later through `TunnelManager.handle(_:)`.
 public protocol KeyingEngine: AnyObject {
+    /// The tunnels the engine may negotiate, as responder too; called at start and on reload.
+    func configure(_ configuration: Configuration)
     /// Step 2: a connection request for key management (phase 1).
     func requestPhase1(_ request: PhaseRequest) -> [EngineReport]
     /// Step 4: a connection request for a data management tunnel (phase 2).

@@ -19,6 +19,8 @@ extension TunnelManager {
         let old = configuration
         configuration = new
         log.level = new.global.logLevel
+        v1.configure(new)
+        v2.configure(new)
         for config in old.tunnels {
             guard let replacement = new.tunnel(named: config.name) else {
                 summary.removed.append(config.name)

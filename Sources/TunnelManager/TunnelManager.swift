@@ -26,6 +26,8 @@ public final class TunnelManager {
         self.v2 = ikev2
         self.kernel = kernel
         self.log = log
+        ikev1.configure(configuration)
+        ikev2.configure(configuration)
     }
 
     /// The table in tunnel-number order.

@@ -1,6 +1,7 @@
 import Broker
 import Control
 import IKEWire
+import IKEv2
 import Kernel
 import Platform
 import TunnelManager
@@ -26,6 +27,7 @@ final class Daemon {
     let pool: PacketBufferPool
     let broker: Broker
     let kernel: any IPsecKernel
+    let ikev2: IKEv2Keying
     let manager: TunnelManager
     var sockets: [UDPSocket] = []
     var control: ControlServer? = nil
@@ -41,8 +43,43 @@ final class Daemon {
         case .xfrm: kernel = UnavailableXFRM()
         case .none: kernel = NoKernel()
         }
+        let clock = loop.clock
+        ikev2 = IKEv2Keying(engine: IKEv2Engine(port: configuration.global.port) { Routing.sourceAddress(toward: $0) },
+                            now: { clock.now })
         manager = TunnelManager(configuration: configuration, ikev1: UnavailableEngine(name: "IKEv1 (isakmpd)"),
-                                ikev2: UnavailableEngine(name: "IKEv2 (ikev2d)"), kernel: kernel, log: log)
+                                ikev2: ikev2, kernel: kernel, log: log)
+        broker.ikev2 = { [self] message, source, destination in
+            self.ikev2.engine.receive(Array(message.bytes), from: source, to: destination, now: self.loop.clock.now)
+            self.pump()
+        }
+    }
+
+    /// Hands what the engines produced to the sockets, the log and the Tunnel Manager.
+    func pump() {
+        ikev2.drain(into: manager, send: { [self] bytes, from, to in self.send(bytes, from: from, to: to) },
+                    log: { [log] level, text in log.log(level, .ikev2d, text) })
+    }
+
+    /// Sends from the socket bound to `from`'s port and family, with `from`'s address.
+    func send(_ bytes: [UInt8], from: Endpoint, to: Endpoint) {
+        guard let socket = sockets.first(where: { $0.local.port == from.port && $0.local.address.isV4 == to.address.isV4 }) else {
+            log.error(.iked, "no socket to send from \(from) to \(to)")
+            return
+        }
+        do throws(SystemError) {
+            try socket.send(bytes, to: to, from: from.address)
+        } catch {
+            log.information(.iked, "sending to \(to): \(error)")
+        }
+    }
+
+    /// The engines' clock: retransmissions and expiries every half second.
+    func scheduleTick() {
+        loop.schedule(after: .milliseconds(500)) { [self] in
+            self.ikev2.engine.tick(now: self.loop.clock.now)
+            self.pump()
+            self.scheduleTick()
+        }
     }
 
     /// Reads and validates the configuration file; the error text is every `FILE:LINE:`
@@ -89,7 +126,11 @@ final class Daemon {
             }
         }
         do throws(SystemError) {
-            control = try ControlServer(path: socketPath, loop: loop, log: log) { [self] in self.execute($0) }
+            control = try ControlServer(path: socketPath, loop: loop, log: log) { [self] request in
+                let outcome = self.execute(request)
+                self.pump()
+                return outcome
+            }
         } catch {
             log.error(.tmd, "cannot create control socket \(socketPath): \(error)")
             throw error
@@ -115,6 +156,7 @@ final class Daemon {
         case .hangup:
             log.event(.tmd, "SIGHUP received, reloading configuration")
             _ = reload()
+            pump()
         }
     }
 
@@ -126,8 +168,11 @@ final class Daemon {
         let c = manager.configuration
         log.event(.tmd, "ike \(Version.release) started (pid \(Process.id), \(Version.flavour) build, \(c.tunnels.count) tunnels in \(options.configPath))")
         manager.startAutoTunnels()
+        pump()
+        scheduleTick()
         try loop.run()
         manager.removeAll()
+        pump()
         control?.close()
         control = nil
         for socket in sockets { loop.unwatch(socket.fd) }

@@ -99,7 +99,7 @@ extension Daemon {
             StatusReport.Subsystem("tmd", active: true),
             StatusReport.Subsystem("iked", active: !sockets.isEmpty),
             StatusReport.Subsystem("isakmpd", active: false),
-            StatusReport.Subsystem("ikev2d", active: false),
+            StatusReport.Subsystem("ikev2d", active: true),
             StatusReport.Subsystem("cpsd", active: false),
         ]
         var count: [PhaseStatus: Int] = [:]
@@ -118,6 +118,13 @@ extension Daemon {
             ("  dropped: no free buffer", pool.exhausted.description),
             ("  dropped: receive errors", (b.receiveDrops - pool.exhausted + b.receiveErrors).description),
             ("  NAT keepalives", b.natKeepalives.description),
+            ("IKEv2 SAs", ikev2.engine.saCount.description),
+            ("  dropped: unknown SPI", ikev2.engine.counters.unknownSPI.description),
+            ("  dropped: bad message ID", ikev2.engine.counters.badMessageID.description),
+            ("  dropped: integrity failures", ikev2.engine.counters.integrityFailures.description),
+            ("  dropped: malformed IKEv2", ikev2.engine.counters.malformed.description),
+            ("  no tunnel for peer", ikev2.engine.counters.noMatchingTunnel.description),
+            ("  retransmissions sent / answered", "\(ikev2.engine.counters.retransmitsSent) / \(ikev2.engine.counters.retransmitsAnswered)"),
             ("control requests", "\(control?.served ?? 0) served, \(control?.malformed ?? 0) malformed"),
         ]
         return StatusReport.render(subsystems, pid: Process.id, counters: counters)

@@ -1,5 +1,6 @@
 import Kernel
 import TunnelManager
+import UCI
 
 /// Stands in for an IKE engine that this build does not have yet: every request fails
 /// at once with a reason that says so, so a tunnel shows Failed rather than waiting.
@@ -15,6 +16,8 @@ final class UnavailableEngine: KeyingEngine {
     func requestPhase2(_ request: PhaseRequest) -> [EngineReport] {
         [.phase2Failed(request.tunnel, reason: "the \(name) engine is not in this build yet")]
     }
+
+    func configure(_ configuration: Configuration) {}
 
     func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }
 }

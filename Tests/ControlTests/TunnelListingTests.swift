@@ -11,6 +11,8 @@ import UCI
 final class SilentEngine: KeyingEngine {
     func requestPhase1(_ request: PhaseRequest) -> [EngineReport] { [] }
     func requestPhase2(_ request: PhaseRequest) -> [EngineReport] { [] }
+    func configure(_ configuration: Configuration) {}
+
     func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }
 }
 

@@ -25,6 +25,8 @@ final class FakeEngine: KeyingEngine {
         return take()
     }
 
+    func configure(_ configuration: Configuration) {}
+
     func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] {
         requests.append("delete \(tunnel) phase \(phase)")
         return take()

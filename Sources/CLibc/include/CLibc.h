@@ -101,3 +101,7 @@ static inline int ike_open(const char *path, int flags, unsigned mode) {
 int ike_set_nonblocking(int fd, int on);
 /// SO_SNDTIMEO and SO_RCVTIMEO in milliseconds; 0 or -errno.
 int ike_set_timeouts(int fd, unsigned send_ms, unsigned receive_ms);
+
+/// The local address the kernel's routing would use toward `remote` (a connected UDP
+/// socket's name); 0 and `local` filled, or -errno.
+int ike_route_source(const struct ike_endpoint *remote, struct ike_endpoint *local);
