@@ -83,6 +83,17 @@ public final class IKEv2Engine {
             log(.debug, "\(message.exchange) from \(remote) for an unknown IKE SA \(Hex.prefixed(ours)); dropped")
             return
         }
+        if remote != sa.remote || local != sa.local {
+            // RFC 7296 §2.23: after NAT detection the peer may float to UDP 4500; we answer
+            // and send from where its messages now come and go.
+            guard remote.address == sa.remote.address else {
+                counters.unknownSPI += 1
+                return
+            }
+            log(.debug, "IKE SA \(Hex.prefixed(sa.localSPI)) moves to \(local) <-> \(remote)")
+            sa.remote = remote
+            sa.local = local
+        }
         if message.isResponse {
             receiveResponse(sa, message, bytes, now: now)
         } else {

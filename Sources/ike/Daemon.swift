@@ -66,8 +66,10 @@ final class Daemon {
             log.error(.iked, "no socket to send from \(from) to \(to)")
             return
         }
+        // RFC 3948 §2.2: IKE on the NAT-T port carries the four-octet non-ESP marker.
+        let datagram = from.port == manager.configuration.global.nattPort ? [0, 0, 0, 0] + bytes : bytes
         do throws(SystemError) {
-            try socket.send(bytes, to: to, from: from.address)
+            try socket.send(datagram, to: to, from: from.address)
         } catch {
             log.information(.iked, "sending to \(to): \(error)")
         }

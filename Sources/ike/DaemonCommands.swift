@@ -1,6 +1,7 @@
 import Broker
 import Control
 import IKEWire
+import IKEv2
 import Kernel
 import Platform
 import TunnelManager
