@@ -8,6 +8,8 @@ import UCI
 public enum ControlRequest: Equatable, Sendable {
     case activate(phase: Phase?, selection: Selection, wait: UInt32?)
     case remove(phase: Phase?, selection: Selection, all: Bool)
+    /// `ike cmd=rekey`: new SAs for the selected tunnels' phase (default 2) now.
+    case rekey(phase: Phase?, selection: Selection)
     case list(ListOptions)
     case log(LogLevel?)
     case reload
@@ -19,6 +21,7 @@ public enum ControlRequest: Equatable, Sendable {
     public static let usage = """
         usage: ike cmd=activate [phase=1|2] [numlist=N,...] [namelist=NAME,...] [remid=ID] [ipaddr=SRC,DST] [autostart] [wait=SECONDS]
                ike cmd=remove [phase=1|2] [numlist=N,...] [namelist=NAME,...] [remid=ID] [ipaddr=SRC,DST] | all
+               ike cmd=rekey [phase=1|2] [numlist=N,...] [namelist=NAME,...]
                ike cmd=list [phase=1|1+|2] [numlist=N,...] [namelist=NAME,...] [verbose] [format=json]
                ike cmd=log [level=none|error|event|information|debug]
                ike cmd=reload
@@ -65,6 +68,7 @@ extension ControlRequest {
         switch String(first.dropFirst(4)) {
         case "activate": request = parseActivate(&params)
         case "remove": request = parseRemove(&params)
+        case "rekey": request = parseRekey(&params)
         case "list": request = parseList(&params)
         case "log":
             request = params.take("level").map { name in
@@ -75,7 +79,7 @@ extension ControlRequest {
         case "status": request = .success(.status)
         case "": return .failure(UsageError("cmd= needs a subcommand: activate, remove, list, log, reload or status"))
         case let other:
-            return .failure(UsageError("unknown subcommand '\(other)': expected activate, remove, list, log, reload or status"))
+            return .failure(UsageError("unknown subcommand '\(other)': expected activate, remove, rekey, list, log, reload or status"))
         }
         switch request {
         case let .failure(e): return .failure(e)
@@ -166,6 +170,29 @@ extension ControlRequest {
         return .success(.remove(phase: phase, selection: selection, all: all))
     }
 
+    private static func parseRekey(_ params: inout Parameters) -> Result<ControlRequest, UsageError> {
+        let phase: Phase?
+        switch parsePhase(&params) {
+        case let .success(p): phase = p
+        case let .failure(e): return .failure(e)
+        }
+        var s = Selection()
+        if let list = params.take("numlist") {
+            switch Parameters.numbers(list, "numlist") {
+            case let .success(n): s.numbers = n
+            case let .failure(e): return .failure(e)
+            }
+        }
+        if let list = params.take("namelist") {
+            switch Parameters.names(list) {
+            case let .success(n): s.names = n
+            case let .failure(e): return .failure(e)
+            }
+        }
+        if s.isEmpty { return .failure(UsageError("rekey: say which tunnels: numlist= or namelist=")) }
+        return .success(.rekey(phase: phase, selection: s))
+    }
+
     private static func parseList(_ params: inout Parameters) -> Result<ControlRequest, UsageError> {
         var o = ListOptions()
         if let text = params.take("phase") {
@@ -212,6 +239,10 @@ extension ControlRequest {
             p += Parameters.encode(selection)
             if all { p.append("all") }
             return p
+        case let .rekey(phase, selection):
+            var p = ["cmd=rekey"]
+            if let phase { p.append("phase=\(phase)") }
+            return p + Parameters.encode(selection)
         case let .list(o):
             var p = ["cmd=list"]
             if let phases = o.phases { p.append("phase=\(phases.rawValue)") }

@@ -49,6 +49,8 @@ final class IKESA {
     var outgoing: MessageCipher?
     var incoming: MessageCipher?
     var natDetected = false
+    /// The identity the peer proved in IKE_AUTH.
+    var peerID: Identity?
 
     var nextRequestID: UInt32 = 0
     var peerRequestID: UInt32 = 0
@@ -58,10 +60,27 @@ final class IKESA {
     var childInboundSPI: UInt32 = 0
     var childOutboundSPI: UInt32 = 0
     var childEstablished = false
+    /// What the CHILD_SA was negotiated with, for its rekeys.
+    var childChosen: ChosenAlgorithms?
+    var childLocal: [TrafficSelector] = []
+    var childRemote: [TrafficSelector] = []
+    var childTransport = false
+    /// Replaced CHILD_SAs (inbound, outbound SPI) whose deletes are still to come.
+    var retiredChildren: [(inbound: UInt32, outbound: UInt32)] = []
+    /// Set once this IKE SA was rekeyed: its successor's SPI. Its delete is then expected
+    /// and reported to nobody.
+    var rekeyedTo: UInt64?
+    /// Our own rekey in flight: the new nonce, key exchange and SPI.
+    var rekey: RekeyInFlight?
 
-    init(initiator: Bool, local: Endpoint, remote: Endpoint, group: DHGroup, now: Instant) {
+    enum RekeyInFlight {
+        case child(nonce: [UInt8], keyExchange: KeyExchange?, inboundSPI: UInt32)
+        case ike(nonce: [UInt8], keyExchange: KeyExchange, spi: UInt64)
+    }
+
+    init(initiator: Bool, local: Endpoint, remote: Endpoint, group: DHGroup, now: Instant, spi chosen: UInt64? = nil) {
         self.initiator = initiator
-        var spi = Random.uint64()
+        var spi = chosen ?? Random.uint64()
         while spi == 0 { spi = Random.uint64() }
         localSPI = spi
         self.local = local

@@ -56,12 +56,20 @@ extension IKEv2Engine {
                 deleteChild = true
                 // §1.4.1: answer with the SPI of our half of the pair.
                 reply.append(.delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(sa.childInboundSPI)]))
+            } else if protocolID == SecurityProtocol.esp,
+                      let i = sa.retiredChildren.firstIndex(where: { spis.contains(bigEndian($0.outbound)) }) {
+                // The old half of a rekeyed CHILD_SA: expected, answered, reported to nobody.
+                reply.append(.delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(sa.retiredChildren[i].inbound)]))
+                sa.retiredChildren.remove(at: i)
             }
         }
         if let bytes = try? sa.seal(.informational, messageID: id, response: true, deleteIKE ? [] : reply) {
             respond(sa, bytes, to: id)
         }
-        if deleteIKE {
+        if deleteIKE && sa.rekeyedTo != nil {
+            log(.debug, "the peer deleted the rekeyed IKE SA \(Hex.prefixed(sa.localSPI))")
+            remove(sa)
+        } else if deleteIKE {
             log(.information, "the peer \(sa.remote) deleted IKE SA \(Hex.prefixed(sa.localSPI))")
             if let t = sa.tunnel { output.append(.deleted(tunnel: t, phase: 1)) }
             remove(sa)
@@ -78,19 +86,7 @@ extension IKEv2Engine {
             return
         }
         sa.pending = nil
-    }
-
-    /// CREATE_CHILD_SA (rekeys, more CHILD_SAs) is not built yet: refused as RFC 7296
-    /// §1.3 allows, with NO_ADDITIONAL_SAS.
-    func createChildRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8]) {
-        guard (try? sa.open(raw, message)) != nil else {
-            counters.integrityFailures += 1
-            return
-        }
-        let id = message.header.messageID
-        log(.information, "CREATE_CHILD_SA from \(sa.remote) refused: rekeying is not in this build yet")
-        if let bytes = try? sa.seal(.createChildSA, messageID: id, response: true, [.notify(NotifyPayload(.noAdditionalSAs))]) {
-            respond(sa, bytes, to: id)
-        }
+        // The answer to our delete of an IKE SA we rekeyed: it is gone on both sides.
+        if sa.rekeyedTo != nil { remove(sa) }
     }
 }

@@ -185,6 +185,7 @@ extension IKEv2Engine {
             return
         }
         sa.state = .established
+        sa.peerID = presented
         let localID = policy.localID ?? .address(sa.local.address)
         output.append(.ikeEstablished(tunnel: tunnel, EstablishedIKESA(
             local: sa.local, remote: sa.remote, localID: localID, remoteID: presented, initiatorSPI: sa.spiI,
@@ -214,17 +215,19 @@ extension IKEv2Engine {
         output.append(.childEstablished(tunnel: tunnel, child))
     }
 
-    /// The CHILD_SA's keys (RFC 7296 §2.17): KEYMAT = prf+(SK_d, Ni | Nr); initiator-to-
-    /// responder keys first, encryption before integrity.
+    /// The CHILD_SA's keys (RFC 7296 §2.17): KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr);
+    /// keys for the exchange initiator's outbound direction first, encryption before
+    /// integrity. Records what was negotiated for later rekeys.
     func childSA(_ sa: IKESA, _ chosen: ChosenAlgorithms, local: [TrafficSelector], remote: [TrafficSelector],
-                 transport: Bool, lifetime: UInt32) -> EstablishedChildSA? {
+                 transport: Bool, lifetime: UInt32, nonceI: [UInt8]? = nil, nonceR: [UInt8]? = nil,
+                 shared: SecretBytes? = nil, weInitiated: Bool? = nil) -> EstablishedChildSA? {
         guard let keys = sa.keys, let encryptionLength = MessageCipher.keyLength(chosen.cipher) else { return nil }
         var integrityLength = 0
         if let i = chosen.integrity {
             guard let integrity = Integrity(i) else { return nil }
             integrityLength = integrity.keyLength
         }
-        let keymat = keys.childKeyMaterial(sharedSecret: nil, nonceI: sa.nonceI, nonceR: sa.nonceR,
+        let keymat = keys.childKeyMaterial(sharedSecret: shared, nonceI: nonceI ?? sa.nonceI, nonceR: nonceR ?? sa.nonceR,
                                            count: 2 * (encryptionLength + integrityLength))
         func slice(_ from: Int, _ n: Int) -> SecretBytes {
             keymat.withBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[from..<(from + n)])) }
@@ -233,10 +236,15 @@ extension IKEv2Engine {
         let aI: SecretBytes? = integrityLength > 0 ? slice(encryptionLength, integrityLength) : nil
         let eR = slice(encryptionLength + integrityLength, encryptionLength)
         let aR: SecretBytes? = integrityLength > 0 ? slice(2 * encryptionLength + integrityLength, integrityLength) : nil
+        let initiated = weInitiated ?? sa.initiator
+        sa.childChosen = chosen
+        sa.childLocal = local
+        sa.childRemote = remote
+        sa.childTransport = transport
         return EstablishedChildSA(
             inboundSPI: sa.childInboundSPI, outboundSPI: sa.childOutboundSPI, algorithms: chosen,
-            inboundEncryptionKey: sa.initiator ? eR : eI, inboundIntegrityKey: sa.initiator ? aR : aI,
-            outboundEncryptionKey: sa.initiator ? eI : eR, outboundIntegrityKey: sa.initiator ? aI : aR,
+            inboundEncryptionKey: initiated ? eR : eI, inboundIntegrityKey: initiated ? aR : aI,
+            outboundEncryptionKey: initiated ? eI : eR, outboundIntegrityKey: initiated ? aI : aR,
             localSelectors: local, remoteSelectors: remote, transportMode: transport, lifetimeSeconds: lifetime)
     }
 }

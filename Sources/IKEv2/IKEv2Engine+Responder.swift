@@ -145,6 +145,7 @@ extension IKEv2Engine {
             return
         }
         sa.policy = policy
+        sa.peerID = presented
         let localID = policy.localID ?? .address(sa.local.address)
         let idr = Authentication.payload(localID, initiator: false)
         let ourAuth = Authentication.psk(prf: keys.prf, psk: policy.psk, message: sa.initResponse, nonce: sa.nonceI,

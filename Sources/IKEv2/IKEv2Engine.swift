@@ -110,6 +110,7 @@ public final class IKEv2Engine {
         case (.initSent, .ikeSAInit): initResponse(sa, message, raw, now: now)
         case (.authSent, .ikeAuth): authResponse(sa, message, raw, now: now)
         case (.established, .informational): informationalResponse(sa, message, raw)
+        case (.established, .createChildSA): createChildResponse(sa, message, raw, now: now)
         default:
             counters.badMessageID += 1
             log(.debug, "unexpected \(message.exchange) response for IKE SA \(Hex.prefixed(sa.localSPI)); dropped")
@@ -158,7 +159,12 @@ public final class IKEv2Engine {
             }
             guard var p = sa.pending, now - p.sentAt >= p.timeout else { continue }
             if p.attempts >= IKEv2Engine.maxAttempts {
-                if p.isDelete { remove(sa); continue }
+                if p.isDelete {
+                    // An unanswered delete: the old IKE SA goes anyway, a live one stays.
+                    sa.pending = nil
+                    if sa.rekeyedTo != nil { remove(sa) }
+                    continue
+                }
                 fail(sa, phase: 1, "no answer from \(sa.remote) after \(p.attempts) transmissions")
                 continue
             }

@@ -13,6 +13,10 @@ public enum IKEv2Output {
     /// Responder: a peer negotiated both against the tunnel named; the Tunnel Manager
     /// numbers it and the driver calls `assign(tunnel:toSA:)`.
     case responderEstablished(sa: UInt64, tunnelName: String, EstablishedIKESA, EstablishedChildSA)
+    /// A CHILD_SA rekey completed: the new SPIs and keys replace the old ones.
+    case childRekeyed(tunnel: UInt32, EstablishedChildSA)
+    /// An IKE SA rekey completed: the tunnel's phase 1 now has new SPIs and keys.
+    case ikeRekeyed(tunnel: UInt32, EstablishedIKESA)
     /// The peer deleted phase 1 (the IKE SA) or phase 2 (the CHILD_SA), or it went away.
     case deleted(tunnel: UInt32, phase: Int)
     case log(LogLevel, String)

@@ -37,6 +37,11 @@ public final class IKEv2Keying: KeyingEngine {
         return []
     }
 
+    public func rekey(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] {
+        engine.rekey(tunnel: tunnel, phase: phase.rawValue, now: now())
+        return []
+    }
+
     public func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] {
         heldChildren.removeValue(forKey: tunnel)
         if phase == .one { wantsPhase2.removeValue(forKey: tunnel) }
@@ -70,6 +75,14 @@ public final class IKEv2Keying: KeyingEngine {
                     if let number = manager.handle(.negotiated(tunnelName: name, IKEv2Keying.phase1(sa), IKEv2Keying.childSA(child))) {
                         engine.assign(tunnel: number, toSA: spi)
                     }
+                case let .childRekeyed(tunnel, child):
+                    if heldChildren[tunnel] != nil {
+                        heldChildren[tunnel] = IKEv2Keying.childSA(child)
+                    } else {
+                        manager.handle(.phase2Rekeyed(tunnel, IKEv2Keying.childSA(child)))
+                    }
+                case let .ikeRekeyed(tunnel, sa):
+                    manager.handle(.phase1Rekeyed(tunnel, IKEv2Keying.phase1(sa)))
                 case let .deleted(tunnel, phase):
                     heldChildren.removeValue(forKey: tunnel)
                     manager.handle(.deleted(tunnel, phase == 1 ? .one : .two))

@@ -16,6 +16,9 @@ public protocol KeyingEngine: AnyObject {
     func requestPhase1(_ request: PhaseRequest) -> [EngineReport]
     /// Step 4: a connection request for a data management tunnel (phase 2).
     func requestPhase2(_ request: PhaseRequest) -> [EngineReport]
+    /// Rekeys the tunnel's phase 1 or phase 2 SAs (`ike cmd=rekey`); the result comes
+    /// later as `phase1Rekeyed` / `phase2Rekeyed`.
+    func rekey(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport]
     /// Deletes the tunnel's SAs of `phase` (2: the CHILD_SA / IPsec SAs; 1: everything),
     /// informing the peer.
     func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport]
@@ -122,6 +125,10 @@ public enum EngineReport {
     case phase2Failed(TunnelNumber, reason: String)
     /// As responder: a peer negotiated both phases against the tunnel (template) named.
     case negotiated(tunnelName: String, Phase1SA, ChildSA)
+    /// A phase 1 rekey completed: new SPIs and keys, the tunnel stays up.
+    case phase1Rekeyed(TunnelNumber, Phase1SA)
+    /// A phase 2 rekey completed: the new SAs replace the old ones in the kernel.
+    case phase2Rekeyed(TunnelNumber, ChildSA)
     /// The peer deleted the phase, or it expired.
     case deleted(TunnelNumber, Phase)
 }

@@ -203,6 +203,10 @@ public final class TunnelManager {
             return negotiated(name, p1, child)
         case let .deleted(number, phase):
             peerDeleted(number, phase)
+        case let .phase1Rekeyed(number, sa):
+            phase1Rekeyed(number, sa)
+        case let .phase2Rekeyed(number, child):
+            phase2Rekeyed(number, child)
         }
         return nil
     }

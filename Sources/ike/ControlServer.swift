@@ -144,11 +144,11 @@ final class ControlServer {
         }
     }
 
-    /// Re-checks waiting `activate wait=` requests every 100 ms while there are any.
+    /// Re-checks waiting `activate wait=` requests every 20 ms while there are any.
     private func poll() {
         guard !polling else { return }
         polling = true
-        loop.schedule(after: .milliseconds(100)) { [self] in
+        loop.schedule(after: .milliseconds(20)) { [self] in
             self.polling = false
             let now = self.loop.clock.now
             var still: [Waiter] = []

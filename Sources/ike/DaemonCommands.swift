@@ -18,6 +18,11 @@ extension Daemon {
             case let .success(numbers): return .respond(.ok(numbers.map { "\($0) removed" }.joined(separator: "\n") + "\n"))
             case let .failure(e): return .respond(.failed("ike: \(e)"))
             }
+        case let .rekey(phase, selection):
+            switch manager.rekey(selection, phase: phase) {
+            case let .success(numbers): return .respond(.ok(numbers.map { "\($0) rekeying" }.joined(separator: "\n") + "\n"))
+            case let .failure(e): return .respond(.failed("ike: \(e)"))
+            }
         case let .list(options):
             let rows = TunnelListing.rows(manager.tunnels, options)
             if options.json { return .respond(.ok(TunnelListing.json(rows))) }

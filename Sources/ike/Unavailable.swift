@@ -18,6 +18,7 @@ final class UnavailableEngine: KeyingEngine {
     }
 
     func configure(_ configuration: Configuration) {}
+    func rekey(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }
 
     func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }
 }

@@ -27,6 +27,11 @@ final class FakeEngine: KeyingEngine {
 
     func configure(_ configuration: Configuration) {}
 
+    func rekey(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] {
+        requests.append("rekey \(tunnel) phase \(phase)")
+        return take()
+    }
+
     func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] {
         requests.append("delete \(tunnel) phase \(phase)")
         return take()

@@ -156,3 +156,40 @@ import Testing
         #expect(f.manager.tunnel(1)?.name == "site_b")
     }
 }
+
+@Suite struct RekeyManagerTests {
+    @Test func aPhase2RekeyReplacesTheKernelSAsAndKeepsThePolicies() {
+        let f = Fixture()
+        _ = f.manager.activate(f.named("site_b"))
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Created(1, child()))
+        #expect(f.manager.rekey(f.named("site_b"), phase: nil).get() == [1])
+        #expect(f.v2.requests.last == "rekey 1 phase 2")
+        let policies = f.kernel.policies
+        f.manager.handle(.phase2Rekeyed(1, child(in: 0xc000_0011, out: 0xc000_0012)))
+        #expect(f.kernel.policies == policies)
+        #expect(Set(f.kernel.sas.keys.map { $0.spi }) == [0xc000_0011, 0xc000_0012])
+        #expect(f.status(1) == "Active/Active")
+        #expect(f.manager.tunnel(1)?.childSA?.inboundSPI == 0xc000_0011)
+        #expect(f.events.last == "event tmd: tunnel 1 'site_b': phase 2 rekeyed, SAs replaced in the kernel (spi in 0xc0000011 out 0xc0000012)")
+    }
+
+    @Test func aFailedRekeyInsertionKeepsTheOldSAs() {
+        let f = Fixture()
+        _ = f.manager.activate(f.named("site_b"))
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Created(1, child()))
+        f.kernel.failNext("addSA", errno: 12, message: "Cannot allocate memory")
+        f.manager.handle(.phase2Rekeyed(1, child(in: 0xc000_0011, out: 0xc000_0012)))
+        #expect(Set(f.kernel.sas.keys.map { $0.spi }) == [0xc000_0001, 0xc000_0002])
+        #expect(f.manager.tunnel(1)?.childSA?.inboundSPI == 0xc000_0001)
+        #expect(f.events.last?.hasPrefix("error tmd: tunnel 1 'site_b': phase 2 rekey: kernel SA insertion failed") == true)
+    }
+
+    @Test func rekeyingNeedsAnActivePhase() {
+        let f = Fixture()
+        _ = f.manager.activate(f.named("site_b"))
+        guard case let .failure(e) = f.manager.rekey(f.numbered(1), phase: .two) else { return }
+        #expect(e.description == "tunnel 1 'site_b' has no active phase 2 to rekey")
+    }
+}

@@ -56,7 +56,7 @@ struct ControlSocketTests {
             (frame(version: 9, "cmd=status"), "ike: malformed control request: control protocol version 9 is not supported; this daemon speaks version 1"),
             (frame(kind: 2, "cmd=status"), "ike: malformed control request: expected a request"),
             (frame(length: 1 << 20, "cmd=status"), "ike: malformed control request: message of 1048576 bytes exceeds the limit of 16384"),
-            (frame("cmd=frobnicate"), "ike: unknown subcommand 'frobnicate': expected activate, remove, list, log, reload or status"),
+            (frame("cmd=frobnicate"), "ike: unknown subcommand 'frobnicate': expected activate, remove, rekey, list, log, reload or status"),
             (frame("cmd=list\nphase=7"), "ike: phase=7: expected 1, 1+ or 2"),
             (frame("cmd=status") + [1, 2, 3], "ike: malformed control request: bytes after the request"),
         ]

@@ -1,0 +1,327 @@
+import IKECrypto
+import IKEWire
+
+/// CREATE_CHILD_SA (RFC 7296 §1.3): rekeying the CHILD_SA (§1.3.3) and the IKE SA
+/// (§1.3.2), as initiator and as responder. Additional CHILD_SAs are refused with
+/// NO_ADDITIONAL_SAS; a rekey that meets one of ours in flight is answered with
+/// TEMPORARY_FAILURE (§2.25), so the peer retries after ours is done.
+extension IKEv2Engine {
+    struct ChildRequest {
+        var rekeySPI: UInt32? = nil
+        var proposals: [ProposalPayload] = []
+        var nonce: [UInt8]? = nil
+        var ke: (UInt16, [UInt8])? = nil
+        var tsi: [TrafficSelector] = []
+        var tsr: [TrafficSelector] = []
+        var notifies: [NotifyPayload] = []
+    }
+
+    func gather(_ payloads: [IKEv2Payload]) -> ChildRequest {
+        var r = ChildRequest()
+        for p in payloads {
+            switch p {
+            case let .notify(n):
+                r.notifies.append(n)
+                if n.type == .rekeySA, n.protocolID == SecurityProtocol.esp, n.spi.count == 4 {
+                    r.rekeySPI = UInt32(n.spi[0]) << 24 | UInt32(n.spi[1]) << 16 | UInt32(n.spi[2]) << 8 | UInt32(n.spi[3])
+                }
+            case let .securityAssociation(list): r.proposals = list
+            case let .nonce(n): r.nonce = n
+            case let .keyExchange(group, data): r.ke = (group, data)
+            case let .trafficSelectors(initiator, list): if initiator { r.tsi = list } else { r.tsr = list }
+            default: break
+            }
+        }
+        return r
+    }
+
+    func spi32(_ bytes: [UInt8]) -> UInt32 {
+        UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
+    }
+
+    func spi64(_ bytes: [UInt8]) -> UInt64 {
+        var v: UInt64 = 0
+        for b in bytes { v = v << 8 | UInt64(b) }
+        return v
+    }
+
+    func answer(_ sa: IKESA, _ id: UInt32, _ payloads: [IKEv2Payload]) {
+        if let bytes = try? sa.seal(.createChildSA, messageID: id, response: true, payloads) { respond(sa, bytes, to: id) }
+    }
+
+    // MARK: Responder
+
+    func createChildRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8]) {
+        let payloads: [IKEv2Payload]
+        do throws(IKEv2Error) { payloads = try sa.open(raw, message) } catch {
+            counters.integrityFailures += 1
+            return
+        }
+        let id = message.header.messageID
+        let request = gather(payloads)
+        guard sa.rekey == nil, sa.rekeyedTo == nil else {
+            answer(sa, id, [.notify(NotifyPayload(.temporaryFailure))])
+            return
+        }
+        if request.proposals.first?.protocolID == SecurityProtocol.ike {
+            rekeyIKEResponder(sa, request, id)
+        } else if let old = request.rekeySPI, old == sa.childOutboundSPI, sa.childEstablished {
+            rekeyChildResponder(sa, request, id)
+        } else {
+            log(.information, "CREATE_CHILD_SA from \(sa.remote) for another CHILD_SA refused (NO_ADDITIONAL_SAS)")
+            answer(sa, id, [.notify(NotifyPayload(.noAdditionalSAs))])
+        }
+    }
+
+    func rekeyChildResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32) {
+        guard let policy = sa.policy, let tunnel = sa.tunnel, let nonceI = request.nonce else {
+            answer(sa, id, [.notify(NotifyPayload(.invalidSyntax))])
+            return
+        }
+        guard let (proposal, chosen) = Proposals.select(from: request.proposals, ours: policy.espProposals,
+                                                        protocolID: SecurityProtocol.esp, withGroups: request.ke != nil),
+              proposal.spi.count == 4 else {
+            answer(sa, id, [.notify(NotifyPayload(.noProposalChosen))])
+            return
+        }
+        var shared: SecretBytes? = nil
+        var reply: [IKEv2Payload] = []
+        let nonceR = Random.bytes(32)
+        var spi = Random.uint32()
+        while spi < 256 { spi = Random.uint32() }
+        if let group = chosen.group, let (keGroup, value) = request.ke {
+            guard keGroup == group.rawValue else {
+                answer(sa, id, [.notify(NotifyPayload(.invalidKEPayload, data: [UInt8(group.rawValue >> 8), UInt8(truncatingIfNeeded: group.rawValue)]))])
+                return
+            }
+            do throws(CryptoError) {
+                let ke = try KeyExchange(group: group)
+                shared = try ke.sharedSecret(peerPublicValue: value)
+                reply.append(.keyExchange(group: group.rawValue, data: ke.publicValue))
+            } catch {
+                answer(sa, id, [.notify(NotifyPayload(.noProposalChosen))])
+                return
+            }
+        }
+        let local = Selectors.narrow(offered: request.tsr, allowed: sa.childLocal)
+        let remote = Selectors.narrow(offered: request.tsi, allowed: sa.childRemote)
+        guard !local.isEmpty, !remote.isEmpty else {
+            answer(sa, id, [.notify(NotifyPayload(.tsUnacceptable))])
+            return
+        }
+        let old = (inbound: sa.childInboundSPI, outbound: sa.childOutboundSPI)
+        sa.childInboundSPI = spi
+        sa.childOutboundSPI = spi32(proposal.spi)
+        guard let child = childSA(sa, chosen, local: local, remote: remote, transport: sa.childTransport,
+                                  lifetime: policy.childLifetimeSeconds, nonceI: nonceI, nonceR: nonceR,
+                                  shared: shared, weInitiated: false) else {
+            sa.childInboundSPI = old.inbound
+            sa.childOutboundSPI = old.outbound
+            answer(sa, id, [.notify(NotifyPayload(.noProposalChosen))])
+            return
+        }
+        sa.retiredChildren.append(old)
+        var response: [IKEv2Payload] = [.securityAssociation([Proposals.reply(proposal, chosen, spi: bigEndian(spi))]), .nonce(nonceR)]
+        response += reply
+        response += [.trafficSelectors(initiator: true, remote), .trafficSelectors(initiator: false, local)]
+        answer(sa, id, response)
+        log(.information, "CHILD_SA rekeyed by \(sa.remote): spi in \(Hex.prefixed(spi)) out \(Hex.prefixed(sa.childOutboundSPI))")
+        output.append(.childRekeyed(tunnel: tunnel, child))
+    }
+
+    func rekeyIKEResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32) {
+        guard let policy = sa.policy, let keys = sa.keys, let nonceI = request.nonce, let (keGroup, value) = request.ke else {
+            answer(sa, id, [.notify(NotifyPayload(.invalidSyntax))])
+            return
+        }
+        guard let (proposal, chosen) = Proposals.select(from: request.proposals, ours: policy.ikeProposals,
+                                                        protocolID: SecurityProtocol.ike, withGroups: true),
+              proposal.spi.count == 8, let group = chosen.group else {
+            answer(sa, id, [.notify(NotifyPayload(.noProposalChosen))])
+            return
+        }
+        guard keGroup == group.rawValue else {
+            answer(sa, id, [.notify(NotifyPayload(.invalidKEPayload, data: [UInt8(group.rawValue >> 8), UInt8(truncatingIfNeeded: group.rawValue)]))])
+            return
+        }
+        let successor = IKESA(initiator: false, local: sa.local, remote: sa.remote, group: group, now: sa.createdAt)
+        successor.remoteSPI = spi64(proposal.spi)
+        successor.nonceI = nonceI
+        successor.nonceR = Random.bytes(32)
+        let ourPublic: [UInt8]
+        do throws(CryptoError) {
+            let ke = try KeyExchange(group: group)
+            ourPublic = ke.publicValue
+            let shared = try ke.sharedSecret(peerPublicValue: value)
+            try install(successor, chosen: chosen, oldKeys: keys, shared: shared)
+        } catch {
+            answer(sa, id, [.notify(NotifyPayload(.noProposalChosen))])
+            return
+        }
+        answer(sa, id, [.securityAssociation([Proposals.reply(proposal, chosen, spi: bigEndian64(successor.localSPI))]),
+                        .nonce(successor.nonceR), .keyExchange(group: group.rawValue, data: ourPublic)])
+        handOver(from: sa, to: successor)
+        log(.information, "IKE SA rekeyed by \(sa.remote): \(Hex.prefixed(sa.localSPI)) -> \(Hex.prefixed(successor.localSPI))")
+    }
+
+    /// Keys of a rekeyed IKE SA: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) (§2.18).
+    func install(_ successor: IKESA, chosen: ChosenAlgorithms, oldKeys: IKEKeys, shared: SecretBytes) throws(CryptoError) {
+        guard let prfID = chosen.prf, let prf = PRF(prfID) else { throw .unsupported("no PRF") }
+        let seed = shared.withBytes { Array($0) } + successor.nonceI + successor.nonceR
+        let skeyseed = SecretBytes(oldKeys.prf.compute(key: oldKeys.d, data: seed))
+        let k = try IKEKeys(prf: prf, skeyseed: skeyseed, cipher: chosen.cipher, integrity: chosen.integrity,
+                            nonceI: successor.nonceI, nonceR: successor.nonceR, spiI: successor.spiI, spiR: successor.spiR)
+        successor.keys = k
+        successor.chosen = chosen
+        let iCipher = try MessageCipher(cipher: chosen.cipher, integrity: chosen.integrity, encryptionKey: k.ei, integrityKey: k.ai)
+        let rCipher = try MessageCipher(cipher: chosen.cipher, integrity: chosen.integrity, encryptionKey: k.er, integrityKey: k.ar)
+        successor.outgoing = successor.initiator ? iCipher : rCipher
+        successor.incoming = successor.initiator ? rCipher : iCipher
+    }
+
+    /// The CHILD_SA, the tunnel and the policy move to the new IKE SA (§2.18).
+    func handOver(from sa: IKESA, to successor: IKESA) {
+        successor.state = .established
+        successor.policy = sa.policy
+        successor.tunnel = sa.tunnel
+        successor.natDetected = sa.natDetected
+        successor.peerID = sa.peerID
+        successor.childInboundSPI = sa.childInboundSPI
+        successor.childOutboundSPI = sa.childOutboundSPI
+        successor.childEstablished = sa.childEstablished
+        successor.childChosen = sa.childChosen
+        successor.childLocal = sa.childLocal
+        successor.childRemote = sa.childRemote
+        successor.childTransport = sa.childTransport
+        sa.rekeyedTo = successor.localSPI
+        sa.childEstablished = false
+        sas[successor.localSPI] = successor
+        if let t = sa.tunnel, let policy = sa.policy {
+            byTunnel[t] = successor.localSPI
+            let localID = policy.localID ?? .address(successor.local.address)
+            output.append(.ikeRekeyed(tunnel: t, EstablishedIKESA(
+                local: successor.local, remote: successor.remote, localID: localID, remoteID: successor.peerID ?? policy.remoteID,
+                initiatorSPI: successor.spiI, responderSPI: successor.spiR, algorithms: successor.chosen!,
+                natDetected: successor.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds)))
+        }
+    }
+
+    // MARK: Initiator
+
+    /// Rekeys the tunnel's CHILD_SA (phase 2) or its IKE SA (phase 1): `ike cmd=rekey`,
+    /// and the soft lifetime.
+    public func rekey(tunnel: UInt32, phase: Int, now: Instant) {
+        guard let spi = byTunnel[tunnel], let sa = sas[spi], let policy = sa.policy, sa.state == .established,
+              sa.rekey == nil, sa.pending == nil else { return }
+        let nonce = Random.bytes(32)
+        var payloads: [IKEv2Payload] = []
+        if phase == 2 {
+            guard sa.childEstablished else { return }
+            var newSPI = Random.uint32()
+            while newSPI < 256 { newSPI = Random.uint32() }
+            var ke: KeyExchange? = nil
+            let groups = Proposals.groups(policy.espProposals)
+            if let group = groups.first(where: { KeyExchange.isSupported($0) }) { ke = try? KeyExchange(group: group) }
+            payloads.append(.notify(NotifyPayload(.rekeySA, protocolID: SecurityProtocol.esp, spi: bigEndian(sa.childInboundSPI))))
+            payloads.append(.securityAssociation(Proposals.encode(policy.espProposals, protocolID: SecurityProtocol.esp, spi: bigEndian(newSPI), withGroups: ke != nil)))
+            payloads.append(.nonce(nonce))
+            if let ke { payloads.append(.keyExchange(group: ke.group.rawValue, data: ke.publicValue)) }
+            payloads.append(.trafficSelectors(initiator: true, sa.childLocal))
+            payloads.append(.trafficSelectors(initiator: false, sa.childRemote))
+            sa.rekey = .child(nonce: nonce, keyExchange: ke, inboundSPI: newSPI)
+        } else {
+            guard let group = Proposals.groups(policy.ikeProposals).first(where: { KeyExchange.isSupported($0) }),
+                  let ke = try? KeyExchange(group: group) else { return }
+            var newSPI = Random.uint64()
+            while newSPI == 0 { newSPI = Random.uint64() }
+            payloads.append(.securityAssociation(Proposals.encode(policy.ikeProposals, protocolID: SecurityProtocol.ike, spi: bigEndian64(newSPI))))
+            payloads.append(.nonce(nonce))
+            payloads.append(.keyExchange(group: group.rawValue, data: ke.publicValue))
+            sa.rekey = .ike(nonce: nonce, keyExchange: ke, spi: newSPI)
+        }
+        let id = sa.nextRequestID
+        guard let bytes = try? sa.seal(.createChildSA, messageID: id, response: false, payloads) else {
+            sa.rekey = nil
+            return
+        }
+        sa.nextRequestID = id &+ 1
+        log(.debug, "CREATE_CHILD_SA request to \(sa.remote): rekey of phase \(phase)")
+        sendRequest(sa, bytes, messageID: id, now: now)
+    }
+
+    func createChildResponse(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
+        let payloads: [IKEv2Payload]
+        do throws(IKEv2Error) { payloads = try sa.open(raw, message) } catch {
+            counters.integrityFailures += 1
+            return
+        }
+        sa.pending = nil
+        let rekey = sa.rekey
+        sa.rekey = nil
+        guard let rekey, let policy = sa.policy, let tunnel = sa.tunnel else { return }
+        let response = gather(payloads)
+        if let error = response.notifies.first(where: { $0.type.isError }) {
+            log(.information, "the peer \(sa.remote) refused the rekey: \(error.type); the current SAs stay")
+            return
+        }
+        switch rekey {
+        case let .child(nonceI, ke, newInbound):
+            guard let nonceR = response.nonce, response.proposals.count == 1, response.proposals[0].spi.count == 4,
+                  let (_, chosen) = Proposals.select(from: response.proposals, ours: policy.espProposals,
+                                                     protocolID: SecurityProtocol.esp, withGroups: ke != nil) else {
+                log(.information, "the peer's CHILD_SA rekey answer does not fit what was proposed")
+                return
+            }
+            var shared: SecretBytes? = nil
+            if let ke {
+                guard let (group, value) = response.ke, group == ke.group.rawValue,
+                      let s = try? ke.sharedSecret(peerPublicValue: value) else { return }
+                shared = s
+            }
+            let old = (inbound: sa.childInboundSPI, outbound: sa.childOutboundSPI)
+            sa.childInboundSPI = newInbound
+            sa.childOutboundSPI = spi32(response.proposals[0].spi)
+            let local = response.tsi.isEmpty ? sa.childLocal : response.tsi
+            let remote = response.tsr.isEmpty ? sa.childRemote : response.tsr
+            guard let child = childSA(sa, chosen, local: local, remote: remote, transport: sa.childTransport,
+                                      lifetime: policy.childLifetimeSeconds, nonceI: nonceI, nonceR: nonceR,
+                                      shared: shared, weInitiated: true) else { return }
+            output.append(.childRekeyed(tunnel: tunnel, child))
+            // §1.3.3: the initiator of the rekey deletes the old CHILD_SA.
+            sa.retiredChildren.append(old)
+            sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(old.inbound)]), now: now)
+        case let .ike(nonceI, ke, newSPI):
+            guard let keys = sa.keys, let nonceR = response.nonce, response.proposals.count == 1, response.proposals[0].spi.count == 8,
+                  let (_, chosen) = Proposals.select(from: response.proposals, ours: policy.ikeProposals,
+                                                     protocolID: SecurityProtocol.ike, withGroups: true),
+                  let (group, value) = response.ke, group == ke.group.rawValue,
+                  let shared = try? ke.sharedSecret(peerPublicValue: value) else {
+                log(.information, "the peer's IKE SA rekey answer does not fit what was proposed")
+                return
+            }
+            let successor = IKESA(initiator: true, local: sa.local, remote: sa.remote, group: ke.group, now: now, spi: newSPI)
+            successor.remoteSPI = spi64(response.proposals[0].spi)
+            successor.nonceI = nonceI
+            successor.nonceR = nonceR
+            do throws(CryptoError) { try install(successor, chosen: chosen, oldKeys: keys, shared: shared) } catch { return }
+            handOver(from: sa, to: successor)
+            log(.information, "IKE SA rekeyed: \(Hex.prefixed(sa.localSPI)) -> \(Hex.prefixed(successor.localSPI))")
+            // §1.3.2: the old IKE SA is deleted by the rekey's initiator.
+            sendDelete(sa, .delete(protocolID: SecurityProtocol.ike, spis: []), now: now)
+        }
+    }
+
+    /// An INFORMATIONAL Delete request on `sa`, retransmitted but not waited for.
+    func sendDelete(_ sa: IKESA, _ payload: IKEv2Payload, now: Instant) {
+        let id = sa.nextRequestID
+        guard let bytes = try? sa.seal(.informational, messageID: id, response: false, [payload]) else { return }
+        sa.nextRequestID = id &+ 1
+        sendRequest(sa, bytes, messageID: id, now: now, isDelete: true)
+    }
+}
+
+func bigEndian64(_ v: UInt64) -> [UInt8] {
+    var out: [UInt8] = []
+    for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64(k)))) }
+    return out
+}

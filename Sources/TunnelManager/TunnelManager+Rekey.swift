@@ -1,0 +1,70 @@
+import IKEWire
+import Kernel
+
+/// Rekeys: the engine negotiates new SAs, the kernel gets the new pair before the old
+/// pair goes, and the policies (tied to the reqid) stay.
+extension TunnelManager {
+    /// `ike cmd=rekey`: asks the engines to rekey the selected tunnels' phase (default 2).
+    public func rekey(_ selection: Selection, phase: Phase?) -> Result<[TunnelNumber], TunnelError> {
+        var numbers: [TunnelNumber] = []
+        for number in selection.numbers {
+            guard table[number] != nil else { return .failure(TunnelError("no tunnel number \(number); see ike cmd=list")) }
+            numbers.append(number)
+        }
+        for name in selection.names {
+            let matching = tunnels.filter { $0.name == name }.map { $0.number }
+            guard !matching.isEmpty else { return .failure(TunnelError("no tunnel named '\(name)' is in the table; see ike cmd=list")) }
+            numbers += matching
+        }
+        guard !numbers.isEmpty else { return .failure(TunnelError("say which tunnels: numlist= or namelist=")) }
+        for number in numbers {
+            guard let t = table[number] else { continue }
+            let p = phase ?? .two
+            guard p == .one ? t.phase1SA != nil : t.childSA != nil else {
+                return .failure(TunnelError("tunnel \(number) '\(t.name)' has no active phase \(p) to rekey"))
+            }
+        }
+        for number in numbers {
+            guard let t = table[number] else { continue }
+            log.event(.tmd, "\(label(t)): phase \(phase ?? .two) rekey requested")
+            process(engine(for: t.config).rekey(number, phase: phase ?? .two))
+        }
+        return .success(numbers)
+    }
+
+    func phase1Rekeyed(_ number: TunnelNumber, _ sa: Phase1SA) {
+        guard var t = table[number] else { return }
+        switch t.state {
+        case .phase1Active: t.state = .phase1Active(sa)
+        case .phase2Negotiating: t.state = .phase2Negotiating(sa)
+        case let .established(_, child): t.state = .established(sa, child)
+        case let .failed(old, step, reason): t.state = .failed(old == nil ? nil : sa, step: step, reason: reason)
+        case .phase1Negotiating: return
+        }
+        table[number] = t
+        log.event(.tmd, "\(label(t)): phase 1 rekeyed (spi i \(Hex.prefixed(sa.initiatorSPI)) r \(Hex.prefixed(sa.responderSPI)))")
+    }
+
+    func phase2Rekeyed(_ number: TunnelNumber, _ child: ChildSA) {
+        guard var t = table[number], case let .established(p1, old) = t.state else { return }
+        var installed: [SAIdentifier] = []
+        for sa in securityAssociations(t, p1, child) {
+            do throws(KernelError) {
+                try kernel.addSA(sa)
+                installed.append(sa.id)
+            } catch {
+                for id in installed { try? kernel.deleteSA(id) }
+                log.error(.tmd, "\(label(t)): phase 2 rekey: kernel SA insertion failed: \(error); the old SAs stay")
+                return
+            }
+        }
+        for sa in securityAssociations(t, p1, old) {
+            do throws(KernelError) { try kernel.deleteSA(sa.id) } catch {
+                log.error(.tmd, "\(label(t)): removing the rekeyed SA \(sa.id): \(error)")
+            }
+        }
+        t.state = .established(p1, child)
+        table[number] = t
+        log.event(.tmd, "\(label(t)): phase 2 rekeyed, SAs replaced in the kernel (spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
+    }
+}

@@ -1,0 +1,80 @@
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv2
+
+@Suite struct RekeyTests {
+    /// Both sides up; returns the pair and the responder's SA SPI (tunnel 5 on b).
+    func established(espGroups: [DHGroup] = []) -> Pair {
+        let p = Pair()
+        let esp = [AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256)], integrity: [], prfs: [], groups: espGroups)]
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", esp: esp, localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7", esp: esp),
+                     remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        for e in p.bEvents { if case let .responderEstablished(spi, _, _, _) = e { p.b.assign(tunnel: 5, toSA: spi) } }
+        p.aEvents = []
+        p.bEvents = []
+        return p
+    }
+
+    func rekeyedChild(_ events: [IKEv2Output]) -> EstablishedChildSA? {
+        for e in events { if case let .childRekeyed(_, c) = e { return c } }
+        return nil
+    }
+
+    @Test(arguments: [[DHGroup](), [.curve25519]])
+    func childRekeyFromEitherSideGivesMatchingNewKeys(pfs: [DHGroup]) throws {
+        for initiatorIsA in [true, false] {
+            let p = established(espGroups: pfs)
+            if initiatorIsA { p.a.rekey(tunnel: 1, phase: 2, now: p.now) } else { p.b.rekey(tunnel: 5, phase: 2, now: p.now) }
+            p.run()
+            let a = try #require(rekeyedChild(p.aEvents)), b = try #require(rekeyedChild(p.bEvents))
+            #expect(a.outboundSPI == b.inboundSPI && a.inboundSPI == b.outboundSPI)
+            #expect(a.outboundEncryptionKey == b.inboundEncryptionKey && a.inboundEncryptionKey == b.outboundEncryptionKey)
+            // The old CHILD_SA was deleted quietly: no phase 2 deletion reported.
+            #expect(!p.aEvents.contains { if case .deleted = $0 { return true }; return false })
+            #expect(!p.bEvents.contains { if case .deleted = $0 { return true }; return false })
+            // And the rekeyed SA can be rekeyed again.
+            if initiatorIsA { p.a.rekey(tunnel: 1, phase: 2, now: p.now) } else { p.b.rekey(tunnel: 5, phase: 2, now: p.now) }
+            p.aEvents = []
+            p.bEvents = []
+            p.run()
+            #expect(rekeyedChild(p.aEvents) != nil && rekeyedChild(p.bEvents) != nil)
+        }
+    }
+
+    @Test func ikeRekeyMovesTheChildAndDeletesTheOldSA() throws {
+        for initiatorIsA in [true, false] {
+            let p = established()
+            if initiatorIsA { p.a.rekey(tunnel: 1, phase: 1, now: p.now) } else { p.b.rekey(tunnel: 5, phase: 1, now: p.now) }
+            p.run()
+            let aNew = p.aEvents.compactMap { if case let .ikeRekeyed(_, s) = $0 { return s }; return nil }
+            let bNew = p.bEvents.compactMap { if case let .ikeRekeyed(_, s) = $0 { return s }; return nil }
+            #expect(aNew.count == 1 && bNew.count == 1)
+            #expect(aNew.first?.initiatorSPI == bNew.first?.initiatorSPI && aNew.first?.responderSPI == bNew.first?.responderSPI)
+            #expect(p.a.saCount == 1 && p.b.saCount == 1)
+            // The new IKE SA works: a CHILD_SA rekey and a delete go through it.
+            p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+            p.run()
+            #expect(rekeyedChild(p.aEvents) != nil && rekeyedChild(p.bEvents) != nil)
+            p.a.delete(tunnel: 1, phase: 1, now: p.now)
+            p.run()
+            #expect(p.bEvents.contains { if case .deleted(5, 1) = $0 { return true }; return false })
+            #expect(p.a.saCount == 0 && p.b.saCount == 0)
+        }
+    }
+
+    @Test func aRekeyMeetingOneInFlightIsRefusedAndRetried() throws {
+        let p = established()
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.b.rekey(tunnel: 5, phase: 2, now: p.now)
+        p.run()
+        // Each side refused the other's (TEMPORARY_FAILURE) and its own went through? No:
+        // both were in flight, so both were refused; nothing changed and both can retry.
+        #expect(rekeyedChild(p.aEvents) == nil && rekeyedChild(p.bEvents) == nil)
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.run()
+        #expect(rekeyedChild(p.aEvents) != nil && rekeyedChild(p.bEvents) != nil)
+    }
+}
