@@ -72,6 +72,16 @@ final class IKESA {
     var rekeyedTo: UInt64?
     /// Our own rekey in flight: the new nonce, key exchange and SPI.
     var rekey: RekeyInFlight?
+    /// When anything authentic last came from the peer (liveness, §2.4).
+    var lastHeard: Instant
+    /// Lifetimes (§2.8): when to rekey (soft, with jitter) and when the SA ends (hard).
+    var ikeRekeyAt: Instant?
+    var ikeExpiresAt: Instant?
+    var childRekeyAt: Instant?
+    var childExpiresAt: Instant?
+    /// A liveness check of ours is in flight.
+    var probing = false
+    var lastKeepalive: Instant = .zero
 
     enum RekeyInFlight {
         case child(nonce: [UInt8], keyExchange: KeyExchange?, inboundSPI: UInt32)
@@ -88,6 +98,27 @@ final class IKESA {
         self.group = group
         state = initiator ? .initSent : .halfOpen
         createdAt = now
+        lastHeard = now
+    }
+
+    /// Rekey at 90% of the lifetime less up to 5% of jitter, so both ends seldom collide;
+    /// expire at the lifetime.
+    static func schedule(_ lifetime: UInt32, from now: Instant) -> (rekey: Instant, expire: Instant) {
+        let ms = UInt64(lifetime) * 1000
+        let jitter = ms / 20 == 0 ? 0 : UInt64(Random.uint32()) % (ms / 20)
+        return (now + .milliseconds(ms * 9 / 10 - jitter), now + .milliseconds(ms))
+    }
+
+    func startIKELifetime(_ lifetime: UInt32, now: Instant) {
+        let s = IKESA.schedule(lifetime, from: now)
+        ikeRekeyAt = s.rekey
+        ikeExpiresAt = s.expire
+    }
+
+    func startChildLifetime(_ lifetime: UInt32, now: Instant) {
+        let s = IKESA.schedule(lifetime, from: now)
+        childRekeyAt = s.rekey
+        childExpiresAt = s.expire
     }
 
     var spiI: UInt64 { initiator ? localSPI : remoteSPI }

@@ -95,6 +95,12 @@ extension IKEv2Engine {
         sa.chosen = chosen
         sa.initResponse = raw
         sa.natDetected = NATDetection.detected(message, spiI: sa.spiI, spiR: sa.spiR, local: sa.local, remote: sa.remote)
+        if sa.natDetected {
+            // §2.23: behind a NAT, IKE_AUTH and everything after go to port 4500.
+            log(.information, "NAT detected between \(sa.local) and \(sa.remote); moving to port \(nattPort)")
+            sa.local.port = nattPort
+            sa.remote.port = nattPort
+        }
         do throws(CryptoError) {
             try sa.deriveKeys(peerKE: publicValue)
         } catch {
@@ -186,6 +192,7 @@ extension IKEv2Engine {
         }
         sa.state = .established
         sa.peerID = presented
+        sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
         let localID = policy.localID ?? .address(sa.local.address)
         output.append(.ikeEstablished(tunnel: tunnel, EstablishedIKESA(
             local: sa.local, remote: sa.remote, localID: localID, remoteID: presented, initiatorSPI: sa.spiI,
@@ -212,6 +219,7 @@ extension IKEv2Engine {
             return
         }
         sa.childEstablished = true
+        sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
         output.append(.childEstablished(tunnel: tunnel, child))
     }
 

@@ -51,7 +51,7 @@ extension IKEv2Engine {
 
     // MARK: Responder
 
-    func createChildRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8]) {
+    func createChildRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
         let payloads: [IKEv2Payload]
         do throws(IKEv2Error) { payloads = try sa.open(raw, message) } catch {
             counters.integrityFailures += 1
@@ -64,17 +64,17 @@ extension IKEv2Engine {
             return
         }
         if request.proposals.first?.protocolID == SecurityProtocol.ike {
-            rekeyIKEResponder(sa, request, id)
+            rekeyIKEResponder(sa, request, id, now: now)
         } else if let old = request.rekeySPI, old == sa.childOutboundSPI, sa.childEstablished {
-            rekeyChildResponder(sa, request, id)
+            rekeyChildResponder(sa, request, id, now: now)
         } else {
             log(.information, "CREATE_CHILD_SA from \(sa.remote) for another CHILD_SA refused (NO_ADDITIONAL_SAS)")
             answer(sa, id, [.notify(NotifyPayload(.noAdditionalSAs))])
         }
     }
 
-    func rekeyChildResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32) {
-        guard let policy = sa.policy, let tunnel = sa.tunnel, let nonceI = request.nonce else {
+    func rekeyChildResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32, now: Instant) {
+        guard let policy = sa.policy, let nonceI = request.nonce else {
             answer(sa, id, [.notify(NotifyPayload(.invalidSyntax))])
             return
         }
@@ -121,15 +121,16 @@ extension IKEv2Engine {
             return
         }
         sa.retiredChildren.append(old)
+        sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
         var response: [IKEv2Payload] = [.securityAssociation([Proposals.reply(proposal, chosen, spi: bigEndian(spi))]), .nonce(nonceR)]
         response += reply
         response += [.trafficSelectors(initiator: true, remote), .trafficSelectors(initiator: false, local)]
         answer(sa, id, response)
         log(.information, "CHILD_SA rekeyed by \(sa.remote): spi in \(Hex.prefixed(spi)) out \(Hex.prefixed(sa.childOutboundSPI))")
-        output.append(.childRekeyed(tunnel: tunnel, child))
+        if let tunnel = sa.tunnel { output.append(.childRekeyed(tunnel: tunnel, child)) }
     }
 
-    func rekeyIKEResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32) {
+    func rekeyIKEResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32, now: Instant) {
         guard let policy = sa.policy, let keys = sa.keys, let nonceI = request.nonce, let (keGroup, value) = request.ke else {
             answer(sa, id, [.notify(NotifyPayload(.invalidSyntax))])
             return
@@ -160,7 +161,7 @@ extension IKEv2Engine {
         }
         answer(sa, id, [.securityAssociation([Proposals.reply(proposal, chosen, spi: bigEndian64(successor.localSPI))]),
                         .nonce(successor.nonceR), .keyExchange(group: group.rawValue, data: ourPublic)])
-        handOver(from: sa, to: successor)
+        handOver(from: sa, to: successor, now: now)
         log(.information, "IKE SA rekeyed by \(sa.remote): \(Hex.prefixed(sa.localSPI)) -> \(Hex.prefixed(successor.localSPI))")
     }
 
@@ -180,8 +181,12 @@ extension IKEv2Engine {
     }
 
     /// The CHILD_SA, the tunnel and the policy move to the new IKE SA (§2.18).
-    func handOver(from sa: IKESA, to successor: IKESA) {
+    func handOver(from sa: IKESA, to successor: IKESA, now: Instant) {
         successor.state = .established
+        successor.lastHeard = now
+        if let policy = sa.policy { successor.startIKELifetime(policy.ikeLifetimeSeconds, now: now) }
+        successor.childRekeyAt = sa.childRekeyAt
+        successor.childExpiresAt = sa.childExpiresAt
         successor.policy = sa.policy
         successor.tunnel = sa.tunnel
         successor.natDetected = sa.natDetected
@@ -261,7 +266,13 @@ extension IKEv2Engine {
         guard let rekey, let policy = sa.policy, let tunnel = sa.tunnel else { return }
         let response = gather(payloads)
         if let error = response.notifies.first(where: { $0.type.isError }) {
-            log(.information, "the peer \(sa.remote) refused the rekey: \(error.type); the current SAs stay")
+            // §2.25: typically a collision with the peer's own rekey; try again shortly.
+            let retry = now + .milliseconds(2000 + UInt64(Random.uint32() % 8000))
+            switch rekey {
+            case .child: sa.childRekeyAt = retry
+            case .ike: sa.ikeRekeyAt = retry
+            }
+            log(.information, "the peer \(sa.remote) refused the rekey: \(error.type); retrying later, the current SAs stay")
             return
         }
         switch rekey {
@@ -286,6 +297,7 @@ extension IKEv2Engine {
             guard let child = childSA(sa, chosen, local: local, remote: remote, transport: sa.childTransport,
                                       lifetime: policy.childLifetimeSeconds, nonceI: nonceI, nonceR: nonceR,
                                       shared: shared, weInitiated: true) else { return }
+            sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
             output.append(.childRekeyed(tunnel: tunnel, child))
             // §1.3.3: the initiator of the rekey deletes the old CHILD_SA.
             sa.retiredChildren.append(old)
@@ -304,7 +316,7 @@ extension IKEv2Engine {
             successor.nonceI = nonceI
             successor.nonceR = nonceR
             do throws(CryptoError) { try install(successor, chosen: chosen, oldKeys: keys, shared: shared) } catch { return }
-            handOver(from: sa, to: successor)
+            handOver(from: sa, to: successor, now: now)
             log(.information, "IKE SA rekeyed: \(Hex.prefixed(sa.localSPI)) -> \(Hex.prefixed(successor.localSPI))")
             // §1.3.2: the old IKE SA is deleted by the rekey's initiator.
             sendDelete(sa, .delete(protocolID: SecurityProtocol.ike, spis: []), now: now)

@@ -18,13 +18,6 @@ extension IKEv2Engine {
             }
             return
         }
-        let policies = candidates(for: remote.address)
-        guard !policies.isEmpty else {
-            counters.noMatchingTunnel += 1
-            log(.information, "IKE_SA_INIT from \(remote): no tunnel is configured for this peer")
-            answerInitError(message, .noProposalChosen, from: local, to: remote)
-            return
-        }
         var proposals: [ProposalPayload] = []
         var ke: (UInt16, [UInt8])? = nil
         var nonce: [UInt8]? = nil
@@ -39,6 +32,15 @@ extension IKEv2Engine {
         guard let (keGroup, publicValue) = ke, let nonce, !proposals.isEmpty else {
             counters.malformed += 1
             answerInitError(message, .invalidSyntax, from: local, to: remote)
+            return
+        }
+        // §2.6: the cheap gate before any state or public-key work.
+        guard passesCookieGate(message, nonce: nonce, from: remote, to: local) else { return }
+        let policies = candidates(for: remote.address)
+        guard !policies.isEmpty else {
+            counters.noMatchingTunnel += 1
+            log(.information, "IKE_SA_INIT from \(remote): no tunnel is configured for this peer")
+            answerInitError(message, .noProposalChosen, from: local, to: remote)
             return
         }
         var ours: [AlgorithmSet] = []
@@ -182,11 +184,13 @@ extension IKEv2Engine {
             return
         }
         sa.state = .established
+        sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
         let ike = EstablishedIKESA(local: sa.local, remote: sa.remote, localID: localID, remoteID: presented,
                                    initiatorSPI: sa.spiI, responderSPI: sa.spiR, algorithms: sa.chosen!,
                                    natDetected: sa.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds)
         if let child {
             sa.childEstablished = true
+            sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
             output.append(.responderEstablished(sa: sa.localSPI, tunnelName: policy.name, ike, child))
         } else {
             log(.information, "IKE SA with \(sa.remote) up for tunnel '\(policy.name)', but no CHILD_SA: nothing in common")

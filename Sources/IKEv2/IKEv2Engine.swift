@@ -14,6 +14,11 @@ public final class IKEv2Engine {
     var byTunnel: [UInt32: UInt64] = [:]
     var output: [IKEv2Output] = []
     let resolveLocal: (IPAddress) -> IPAddress?
+    var cookies = CookieJar()
+    /// Half-open SAs above which IKE_SA_INIT needs a cookie (§2.6).
+    public var halfOpenThreshold = 64
+    /// NAT keepalive interval (RFC 3948 §4) when we are behind a NAT.
+    public static let keepaliveInterval: Interval = .seconds(20)
 
     /// Retransmission (RFC 7296 §2.1): the first timeout, doubled on each retry.
     public static let firstTimeout: Interval = .seconds(2)
@@ -22,8 +27,12 @@ public final class IKEv2Engine {
     public static let halfOpenLifetime: Interval = .seconds(30)
 
     /// `resolveLocal` names the local address the route to a peer uses.
-    public init(port: UInt16 = 500, resolveLocal: @escaping (IPAddress) -> IPAddress?) {
+    /// The NAT-T port (RFC 7296 §2.23) the SA moves to when a NAT is detected.
+    public let nattPort: UInt16
+
+    public init(port: UInt16 = 500, nattPort: UInt16 = 4500, resolveLocal: @escaping (IPAddress) -> IPAddress?) {
         self.port = port
+        self.nattPort = nattPort
         self.resolveLocal = resolveLocal
     }
 
@@ -94,6 +103,10 @@ public final class IKEv2Engine {
             sa.remote = remote
             sa.local = local
         }
+        // Liveness (§2.4) counts any message for the SA; a forged one can only delay a
+        // check, since the handlers verify integrity before acting.
+        sa.lastHeard = now
+        sa.probing = false
         if message.isResponse {
             receiveResponse(sa, message, bytes, now: now)
         } else {
@@ -132,7 +145,7 @@ public final class IKEv2Engine {
         switch (sa.state, message.exchange) {
         case (.halfOpen, .ikeAuth): authRequest(sa, message, raw, now: now)
         case (.established, .informational): informationalRequest(sa, message, raw, now: now)
-        case (.established, .createChildSA): createChildRequest(sa, message, raw)
+        case (.established, .createChildSA): createChildRequest(sa, message, raw, now: now)
         default:
             counters.badMessageID += 1
             log(.debug, "unexpected \(message.exchange) request for IKE SA \(Hex.prefixed(sa.localSPI)); dropped")
@@ -148,32 +161,84 @@ public final class IKEv2Engine {
 
     // MARK: Time
 
-    /// Retransmits unanswered requests, gives up after `maxAttempts`, forgets stale
-    /// half-open SAs. The driver calls it on a timer.
+    /// Retransmits unanswered requests and gives up after `maxAttempts`; forgets stale
+    /// half-open SAs; rekeys at the soft lifetime and deletes at the hard one; checks
+    /// liveness after `dpd_delay` of silence; sends NAT keepalives. The driver calls it
+    /// on a timer.
     public func tick(now: Instant) {
+        cookies.rotate(now: now)
         for sa in Array(sas.values) {
             if case .halfOpen = sa.state, now - sa.createdAt >= IKEv2Engine.halfOpenLifetime {
                 counters.halfOpenExpired += 1
                 remove(sa)
                 continue
             }
-            guard var p = sa.pending, now - p.sentAt >= p.timeout else { continue }
-            if p.attempts >= IKEv2Engine.maxAttempts {
-                if p.isDelete {
-                    // An unanswered delete: the old IKE SA goes anyway, a live one stays.
-                    sa.pending = nil
-                    if sa.rekeyedTo != nil { remove(sa) }
-                    continue
-                }
-                fail(sa, phase: 1, "no answer from \(sa.remote) after \(p.attempts) transmissions")
-                continue
+            if retransmit(sa, now: now) { continue }
+            if sa.state == .established, sa.rekeyedTo == nil { lifetimes(sa, now: now) }
+        }
+    }
+
+    /// True when the SA is gone.
+    private func retransmit(_ sa: IKESA, now: Instant) -> Bool {
+        guard var p = sa.pending, now - p.sentAt >= p.timeout else { return false }
+        if p.attempts >= IKEv2Engine.maxAttempts {
+            if p.isDelete {
+                // An unanswered delete: the old IKE SA goes anyway, a live one stays.
+                sa.pending = nil
+                if sa.rekeyedTo != nil { remove(sa); return true }
+                return false
             }
-            p.attempts += 1
-            p.sentAt = now
-            p.timeout = p.timeout + p.timeout
-            sa.pending = p
-            counters.retransmitsSent += 1
-            send(sa, p.bytes)
+            if sa.state == .established {
+                log(.information, "\(sa.remote) does not answer: IKE SA \(Hex.prefixed(sa.localSPI)) is dead")
+                if let t = sa.tunnel { output.append(.peerDead(tunnel: t)) }
+                remove(sa)
+            } else {
+                fail(sa, phase: 1, "no answer from \(sa.remote) after \(p.attempts) transmissions")
+            }
+            return true
+        }
+        p.attempts += 1
+        p.sentAt = now
+        p.timeout = p.timeout + p.timeout
+        sa.pending = p
+        counters.retransmitsSent += 1
+        send(sa, p.bytes)
+        return false
+    }
+
+    private func lifetimes(_ sa: IKESA, now: Instant) {
+        if let end = sa.ikeExpiresAt, now >= end {
+            log(.information, "IKE SA \(Hex.prefixed(sa.localSPI)) reached its lifetime without a rekey; deleting it")
+            if let t = sa.tunnel {
+                delete(tunnel: t, phase: 1, now: now)
+                output.append(.deleted(tunnel: t, phase: 1))
+            }
+            return
+        }
+        if sa.childEstablished, let end = sa.childExpiresAt, now >= end, let t = sa.tunnel {
+            log(.information, "CHILD_SA \(Hex.prefixed(sa.childInboundSPI)) reached its lifetime without a rekey; deleting it")
+            delete(tunnel: t, phase: 2, now: now)
+            output.append(.deleted(tunnel: t, phase: 2))
+            return
+        }
+        guard sa.pending == nil, sa.rekey == nil, let t = sa.tunnel else { return }
+        if let at = sa.ikeRekeyAt, now >= at {
+            sa.ikeRekeyAt = nil
+            rekey(tunnel: t, phase: 1, now: now)
+        } else if sa.childEstablished, let at = sa.childRekeyAt, now >= at {
+            sa.childRekeyAt = nil
+            rekey(tunnel: t, phase: 2, now: now)
+        } else if let delay = sa.policy?.dpdDelaySeconds, delay > 0, now - sa.lastHeard >= .seconds(UInt64(delay)) {
+            // §2.4: an empty INFORMATIONAL request; its answer is the proof of life.
+            let id = sa.nextRequestID
+            guard let bytes = try? sa.seal(.informational, messageID: id, response: false, []) else { return }
+            sa.nextRequestID = id &+ 1
+            sa.probing = true
+            log(.debug, "liveness check of \(sa.remote)")
+            sendRequest(sa, bytes, messageID: id, now: now)
+        } else if sa.natDetected, sa.local.port == nattPort, now - sa.lastKeepalive >= IKEv2Engine.keepaliveInterval {
+            sa.lastKeepalive = now
+            output.append(.keepalive(from: sa.local, to: sa.remote))
         }
     }
 }

@@ -19,6 +19,10 @@ public enum IKEv2Output {
     case ikeRekeyed(tunnel: UInt32, EstablishedIKESA)
     /// The peer deleted phase 1 (the IKE SA) or phase 2 (the CHILD_SA), or it went away.
     case deleted(tunnel: UInt32, phase: Int)
+    /// The peer stopped answering liveness checks (`dpd_action` applies).
+    case peerDead(tunnel: UInt32)
+    /// A NAT keepalive (RFC 3948 §2.3): one 0xFF octet from our NAT-T port.
+    case keepalive(from: Endpoint, to: Endpoint)
     case log(LogLevel, String)
 }
 
@@ -58,5 +62,9 @@ public struct IKEv2Counters: Sendable {
     public var retransmitsAnswered: UInt64 = 0
     public var retransmitsSent: UInt64 = 0
     public var halfOpenExpired: UInt64 = 0
+    /// IKE_SA_INIT requests answered with a COOKIE (under load, §2.6).
+    public var cookiesSent: UInt64 = 0
+    /// IKE_SA_INIT requests with a wrong or stale cookie.
+    public var badCookies: UInt64 = 0
     public init() {}
 }

@@ -21,6 +21,8 @@ public struct IKEv2Policy {
     public var transportMode: Bool
     public var ikeLifetimeSeconds: UInt32
     public var childLifetimeSeconds: UInt32
+    /// Seconds of silence before a liveness check (RFC 7296 §2.4); 0: none.
+    public var dpdDelaySeconds: UInt32 = 30
 
     public init(name: String, localAddress: IPAddress?, remoteAddress: IPAddress?, localID: Identity?, remoteID: Identity,
                 psk: SecretBytes, ikeProposals: [AlgorithmSet], espProposals: [AlgorithmSet],

@@ -59,6 +59,11 @@ public final class IKEv2Keying: KeyingEngine {
                 switch output {
                 case let .send(bytes, from, to):
                     send(bytes, from, to)
+                case let .keepalive(from, to):
+                    send([0xff], from, to)
+                case let .peerDead(tunnel):
+                    heldChildren.removeValue(forKey: tunnel)
+                    manager.handle(.peerDead(tunnel))
                 case let .log(level, text):
                     log(level, text)
                 case let .ikeEstablished(tunnel, sa):
@@ -94,12 +99,14 @@ public final class IKEv2Keying: KeyingEngine {
     static func policy(_ c: TunnelConfig) -> IKEv2Policy {
         var remote: IPAddress? = nil
         if case let .address(a) = c.remoteAddress { remote = a }
-        return IKEv2Policy(
+        var p = IKEv2Policy(
             name: c.name, localAddress: c.localAddress, remoteAddress: remote, localID: c.localID, remoteID: c.remoteID,
             psk: SecretBytes(Array((c.psk?.value ?? "").utf8)),
             ikeProposals: c.ikeProposals.map { algorithms($0) }, espProposals: c.espProposals.map { algorithms($0) },
             localSelectors: c.localSubnets.map { TrafficSelector($0) }, remoteSelectors: c.remoteSubnets.map { TrafficSelector($0) },
             transportMode: c.mode == .transport, ikeLifetimeSeconds: c.ikeLifetime, childLifetimeSeconds: c.lifetime)
+        p.dpdDelaySeconds = c.dpdDelay
+        return p
     }
 
     static func algorithms(_ p: Proposal) -> AlgorithmSet {

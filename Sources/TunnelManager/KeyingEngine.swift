@@ -129,6 +129,8 @@ public enum EngineReport {
     case phase1Rekeyed(TunnelNumber, Phase1SA)
     /// A phase 2 rekey completed: the new SAs replace the old ones in the kernel.
     case phase2Rekeyed(TunnelNumber, ChildSA)
+    /// The peer stopped answering liveness checks: `dpd_action` applies.
+    case peerDead(TunnelNumber)
     /// The peer deleted the phase, or it expired.
     case deleted(TunnelNumber, Phase)
 }

@@ -203,6 +203,8 @@ public final class TunnelManager {
             return negotiated(name, p1, child)
         case let .deleted(number, phase):
             peerDeleted(number, phase)
+        case let .peerDead(number):
+            peerDead(number)
         case let .phase1Rekeyed(number, sa):
             phase1Rekeyed(number, sa)
         case let .phase2Rekeyed(number, child):
@@ -253,6 +255,21 @@ public final class TunnelManager {
         t.state = .failed(phase1, step: step, reason: reason)
         table[number] = t
         log.error(.tmd, "\(label(t)): \(reason)")
+    }
+
+    /// Liveness checks went unanswered: `dpd_action` clear removes the tunnel, restart
+    /// removes it and starts it again (initiators), hold keeps the policies until the
+    /// kernel issue's trap policies exist, and is treated as clear meanwhile.
+    func peerDead(_ number: TunnelNumber) {
+        guard let t = table[number] else { return }
+        log.error(.tmd, "\(label(t)): the peer does not answer liveness checks; dpd_action '\(t.config.dpdAction.rawValue)'")
+        uninstall(t)
+        table.removeValue(forKey: number)
+        if t.config.dpdAction == .restart && t.role == .initiator && refusal(t.config) == nil {
+            _ = start(t.config, wantsPhase2: true)
+        } else {
+            log.event(.tmd, "\(label(t)): removed")
+        }
     }
 
     func peerDeleted(_ number: TunnelNumber, _ phase: Phase) {

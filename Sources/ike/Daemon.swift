@@ -44,7 +44,7 @@ final class Daemon {
         case .none: kernel = NoKernel()
         }
         let clock = loop.clock
-        ikev2 = IKEv2Keying(engine: IKEv2Engine(port: configuration.global.port) { Routing.sourceAddress(toward: $0) },
+        ikev2 = IKEv2Keying(engine: IKEv2Engine(port: configuration.global.port, nattPort: configuration.global.nattPort) { Routing.sourceAddress(toward: $0) },
                             now: { clock.now })
         manager = TunnelManager(configuration: configuration, ikev1: UnavailableEngine(name: "IKEv1 (isakmpd)"),
                                 ikev2: ikev2, kernel: kernel, log: log)

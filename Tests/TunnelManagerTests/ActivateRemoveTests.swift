@@ -110,3 +110,30 @@ import Testing
         #expect(f.manager.tunnels.isEmpty)
     }
 }
+
+@Suite struct DeadPeerTests {
+    func established(_ f: Fixture) {
+        _ = f.manager.activate(f.named("site_b"))
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Created(1, child()))
+    }
+
+    @Test func restartStartsTheTunnelAgain() {
+        let f = Fixture()
+        established(f)
+        f.manager.handle(.peerDead(1))
+        #expect(f.manager.tunnel(1) == nil)
+        #expect(f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
+        #expect(f.status(2) == "Negotiating/Negotiating")
+        #expect(f.v2.requests.last == "phase1 2 site_b 198.51.100.7")
+        #expect(f.events.contains("error tmd: tunnel 1 'site_b': the peer does not answer liveness checks; dpd_action 'restart'"))
+    }
+
+    @Test func clearRemovesIt() {
+        let f = Fixture(twoTunnels.replacingOccurrences(of: "\toption start 'auto'\n", with: "\toption start 'auto'\n\toption dpd_action 'clear'\n"))
+        established(f)
+        f.manager.handle(.peerDead(1))
+        #expect(f.manager.tunnels.isEmpty)
+        #expect(f.kernel.sas.isEmpty)
+    }
+}

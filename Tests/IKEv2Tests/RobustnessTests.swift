@@ -1,0 +1,107 @@
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv2
+
+@Suite struct RobustnessTests {
+    func start(_ p: Pair, dpd: UInt32 = 30) {
+        var b = Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")
+        b.dpdDelaySeconds = dpd
+        p.b.policies = [b]
+        var a = Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7")
+        a.dpdDelaySeconds = dpd
+        p.a.initiate(tunnel: 1, policy: a, remote: IPAddress("198.51.100.7")!, now: p.now)
+    }
+
+    func count(_ events: [IKEv2Output], _ match: (IKEv2Output) -> Bool) -> Int { events.filter(match).count }
+    func isIKE(_ o: IKEv2Output) -> Bool { if case .ikeEstablished = o { return true }; if case .responderEstablished = o { return true }; return false }
+
+    @Test(arguments: [1, 2, 3, 4])
+    func losingAnyOneMessageIsRecoveredByRetransmission(lost: Int) {
+        let p = Pair()
+        start(p)
+        p.run { $0 == lost }
+        p.now = p.now + .seconds(2)
+        p.a.tick(now: p.now)
+        p.run()
+        #expect(count(p.aEvents, isIKE) == 1 && count(p.bEvents, isIKE) == 1)
+    }
+
+    @Test(arguments: [1, 2, 3, 4])
+    func aDuplicatedMessageChangesNothing(duplicated: Int) {
+        let p = Pair()
+        start(p)
+        var n = 0
+        var progress = true
+        while progress {
+            progress = false
+            for (from, to, isA) in [(p.a, p.b, true), (p.b, p.a, false)] {
+                for out in from.takeOutput() {
+                    if case let .send(bytes, src, dst) = out {
+                        n += 1
+                        progress = true
+                        to.receive(bytes, from: src, to: dst, now: p.now)
+                        if n == duplicated { to.receive(bytes, from: src, to: dst, now: p.now) }
+                    } else if isA { p.aEvents.append(out) } else { p.bEvents.append(out) }
+                }
+            }
+        }
+        #expect(count(p.aEvents, isIKE) == 1 && count(p.bEvents, isIKE) == 1)
+        #expect(p.a.saCount == 1 && p.b.saCount == 1)
+    }
+
+    @Test func underLoadTheResponderAsksForACookieAndKeepsNoState() {
+        let p = Pair()
+        p.b.halfOpenThreshold = 0
+        start(p)
+        // The first request is answered with a COOKIE, without state.
+        for out in p.a.takeOutput() {
+            if case let .send(bytes, src, dst) = out { p.b.receive(bytes, from: src, to: dst, now: p.now) }
+        }
+        #expect(p.b.saCount == 0)
+        #expect(p.b.counters.cookiesSent == 1)
+        p.run()
+        #expect(count(p.aEvents, isIKE) == 1 && count(p.bEvents, isIKE) == 1)
+        #expect(p.b.counters.badCookies == 0)
+    }
+
+    @Test func livenessChecksAndADeadPeer() {
+        let p = Pair()
+        start(p, dpd: 10)
+        p.run()
+        p.now = p.now + .seconds(11)
+        p.a.tick(now: p.now)
+        p.run()
+        #expect(p.a.counters.retransmitsSent == 0)
+        #expect(count(p.aEvents) { if case .peerDead = $0 { return true }; return false } == 0)
+        // Now b is gone: the probe is retransmitted, then the peer is declared dead.
+        p.now = p.now + .seconds(11)
+        for _ in 0..<80 {
+            p.a.tick(now: p.now)
+            for o in p.a.takeOutput() { if case .send = o {} else { p.aEvents.append(o) } }
+            p.now = p.now + .seconds(1)
+        }
+        #expect(count(p.aEvents) { if case .peerDead(1) = $0 { return true }; return false } == 1)
+        #expect(p.a.saCount == 0)
+    }
+
+    @Test func theSoftLifetimeRekeysAndTheHardOneDeletes() {
+        let p = Pair()
+        start(p, dpd: 0)
+        p.run()
+        // 90% of the CHILD_SA's 3600 s lifetime (less jitter) passes: it is rekeyed.
+        p.now = p.now + .seconds(3241)
+        p.a.tick(now: p.now)
+        p.run()
+        #expect(count(p.aEvents) { if case .childRekeyed = $0 { return true }; return false } == 1)
+        // b's SA has no tunnel number (nobody assigned one), so only a reports.
+        // b's own soft lifetime came too; both rekeys were refused or done, none lost.
+        p.b.tick(now: p.now)
+        p.run()
+        // Then nobody answers any more: at the IKE SA's hard lifetime it is deleted.
+        p.now = p.now + .seconds(28800)
+        p.a.tick(now: p.now)
+        #expect(count(p.a.takeOutput()) { if case .deleted(1, 1) = $0 { return true }; return false } == 1)
+        #expect(p.a.saCount == 0)
+    }
+}
