@@ -27,6 +27,8 @@ public final class Broker {
     public private(set) var counters = Counters()
     /// Where IKEv2 messages go: the message (marker stripped), its source and destination.
     public var ikev2: ((PacketView, Endpoint, Endpoint) -> Void)? = nil
+    /// Where requests of an unsupported major version go, for the RFC 7296 §1.5 answer.
+    public var unsupportedVersion: ((ISAKMPHeader, Endpoint, Endpoint) -> Void)? = nil
 
     public init(log: Logger, pool: PacketBufferPool) {
         self.log = log
@@ -94,6 +96,9 @@ public final class Broker {
         default:
             counters.unsupportedVersion += 1
             log.debug(.iked, "unsupported IKE major version \(header.majorVersion) from \(datagram.source)")
+            if header.majorVersion > IKEv2.majorVersion && header.flags & 0x20 == 0 {
+                unsupportedVersion?(header, datagram.source, datagram.destination)
+            }
         }
     }
 }

@@ -206,6 +206,17 @@ extension IKEv2Engine {
         remove(sa)
     }
 
+    /// RFC 7296 §1.5: a request of a higher major version is dropped and answered,
+    /// unauthenticated, with INVALID_MAJOR_VERSION naming version 2.
+    public func answerUnsupportedVersion(_ header: ISAKMPHeader, from remote: Endpoint, to local: Endpoint) {
+        var h = header
+        h.majorVersion = 2
+        h.minorVersion = 0
+        h.flags = HeaderFlags.response
+        let reply = IKEv2Message(header: h, payloads: [.notify(NotifyPayload(.invalidMajorVersion, data: [0x20]))])
+        if let bytes = try? reply.encode() { output.append(.send(bytes, from: local, to: remote)) }
+    }
+
     /// Tells the engine which tunnel number the Tunnel Manager gave a responder's SA.
     public func assign(tunnel: UInt32, toSA spi: UInt64) {
         guard let sa = sas[spi] else { return }

@@ -48,6 +48,10 @@ final class Daemon {
                             now: { clock.now })
         manager = TunnelManager(configuration: configuration, ikev1: UnavailableEngine(name: "IKEv1 (isakmpd)"),
                                 ikev2: ikev2, kernel: kernel, log: log)
+        broker.unsupportedVersion = { [self] header, source, destination in
+            self.ikev2.engine.answerUnsupportedVersion(header, from: source, to: destination)
+            self.pump()
+        }
         broker.ikev2 = { [self] message, source, destination in
             self.ikev2.engine.receive(Array(message.bytes), from: source, to: destination, now: self.loop.clock.now)
             self.pump()

@@ -105,3 +105,27 @@ import Testing
         #expect(p.a.saCount == 0)
     }
 }
+
+@Suite struct VersionTests {
+    @Test func aHigherMajorVersionIsAnsweredWithInvalidMajorVersion() throws {
+        let e = IKEv2Engine { _ in nil }
+        let header = ISAKMPHeader(initiatorSPI: 0x1234, responderSPI: 0, nextPayload: 33, majorVersion: 3, minorVersion: 0,
+                                  exchangeType: 34, flags: 0x08, messageID: 0, length: 28)
+        let peer = Endpoint(IPAddress("192.0.2.9")!, 500), us = Endpoint(IPAddress("192.0.2.1")!, 500)
+        e.answerUnsupportedVersion(header, from: peer, to: us)
+        guard case let .send(bytes, from, to)? = e.takeOutput().first else {
+            Issue.record("no answer")
+            return
+        }
+        #expect(from == us && to == peer)
+        let message = try parseMessage(bytes).get()
+        #expect(message.header.majorVersion == 2 && message.isResponse && message.header.initiatorSPI == 0x1234)
+        #expect(message.notify(.invalidMajorVersion)?.data == [0x20])
+    }
+}
+
+func parseMessage(_ bytes: [UInt8]) -> Result<IKEv2Message, WireError> {
+    bytes.withUnsafeBytes { raw in
+        do throws(WireError) { return .success(try IKEv2Message.parse(raw)) } catch { return .failure(error) }
+    }
+}
