@@ -44,6 +44,14 @@ extension IKEv2Engine {
             return
         }
         let id = message.header.messageID
+        if let problem = ExchangeRules.violation(.informationalRequest, payloads) {
+            counters.malformed += 1
+            log(.information, "\(problem) from \(sa.remote)")
+            if let bytes = try? sa.seal(.informational, messageID: id, response: true, [.notify(NotifyPayload(.invalidSyntax))]) {
+                respond(sa, bytes, to: id)
+            }
+            return
+        }
         var reply: [IKEv2Payload] = []
         var deleteIKE = false
         var deleteChild = false

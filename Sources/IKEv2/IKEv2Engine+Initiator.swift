@@ -36,7 +36,8 @@ extension IKEv2Engine {
         payloads.append(.keyExchange(group: sa.group.rawValue, data: sa.keyExchange!.publicValue))
         payloads.append(.nonce(sa.nonceI))
         payloads += NATDetection.payloads(spiI: sa.localSPI, spiR: 0, local: sa.local, remote: sa.remote)
-        let message = IKEv2Message(header: sa.header(.ikeSAInit, messageID: 0, response: false), payloads: payloads)
+        let message = IKEv2Message(header: sa.header(.ikeSAInit, messageID: 0, response: false),
+                                   payloads: ExchangeRules.ordered(.initRequest, payloads))
         do throws(WireError) {
             sa.initRequest = try message.encode()
         } catch {
@@ -71,6 +72,10 @@ extension IKEv2Engine {
         }
         if let error = message.notifies().first(where: { $0.type.isError }) {
             fail(sa, phase: 1, "peer answered \(error.type)")
+            return
+        }
+        if let problem = ExchangeRules.violation(.initResponse, message.payloads) {
+            fail(sa, phase: 1, "malformed answer: \(problem)")
             return
         }
         var proposals: [ProposalPayload] = []
@@ -153,6 +158,10 @@ extension IKEv2Engine {
             return
         }
         sa.pending = nil
+        if let problem = ExchangeRules.violation(.authResponse, payloads) {
+            fail(sa, phase: 1, "malformed answer: \(problem)")
+            return
+        }
         var idr: IKEv2Payload? = nil
         var auth: [UInt8]? = nil
         var proposals: [ProposalPayload] = []

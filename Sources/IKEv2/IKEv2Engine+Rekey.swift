@@ -58,6 +58,12 @@ extension IKEv2Engine {
             return
         }
         let id = message.header.messageID
+        if let problem = ExchangeRules.violation(.childRequest, payloads) {
+            counters.malformed += 1
+            log(.information, "\(problem) from \(sa.remote)")
+            answer(sa, id, [.notify(NotifyPayload(.invalidSyntax))])
+            return
+        }
         let request = gather(payloads)
         guard sa.rekey == nil, sa.rekeyedTo == nil else {
             answer(sa, id, [.notify(NotifyPayload(.temporaryFailure))])
@@ -265,7 +271,8 @@ extension IKEv2Engine {
         sa.rekey = nil
         guard let rekey, let policy = sa.policy, let tunnel = sa.tunnel else { return }
         let response = gather(payloads)
-        if let error = response.notifies.first(where: { $0.type.isError }) {
+        let malformed = ExchangeRules.violation(.childResponse, payloads)
+        if let error = response.notifies.first(where: { $0.type.isError }) ?? malformed.map({ _ in NotifyPayload(.invalidSyntax) }) {
             // §2.25: typically a collision with the peer's own rekey; try again shortly.
             let retry = now + .milliseconds(2000 + UInt64(Random.uint32() % 8000))
             switch rekey {

@@ -29,6 +29,12 @@ extension IKEv2Engine {
             default: break
             }
         }
+        if let problem = ExchangeRules.violation(.initRequest, message.payloads) {
+            counters.malformed += 1
+            log(.debug, "\(problem) from \(remote)")
+            answerInitError(message, .invalidSyntax, from: local, to: remote)
+            return
+        }
         guard let (keGroup, publicValue) = ke, let nonce, !proposals.isEmpty else {
             counters.malformed += 1
             answerInitError(message, .invalidSyntax, from: local, to: remote)
@@ -83,7 +89,8 @@ extension IKEv2Engine {
                 .nonce(sa.nonceR),
             ]
             payloads += NATDetection.payloads(spiI: sa.spiI, spiR: sa.spiR, local: local, remote: remote)
-            let reply = IKEv2Message(header: sa.header(.ikeSAInit, messageID: 0, response: true), payloads: payloads)
+            let reply = IKEv2Message(header: sa.header(.ikeSAInit, messageID: 0, response: true),
+                                     payloads: ExchangeRules.ordered(.initResponse, payloads))
             do throws(WireError) { sa.initResponse = try reply.encode() } catch {
                 log(.error, "encoding IKE_SA_INIT response: \(error)")
                 return
@@ -114,6 +121,16 @@ extension IKEv2Engine {
         do throws(IKEv2Error) { payloads = try sa.open(raw, message) } catch {
             counters.integrityFailures += 1
             log(.debug, "IKE_AUTH request from \(sa.remote) refused: \(error)")
+            return
+        }
+        if let problem = ExchangeRules.violation(.authRequest, payloads) {
+            counters.malformed += 1
+            log(.information, "\(problem) from \(sa.remote)")
+            if let bytes = try? sa.seal(.ikeAuth, messageID: message.header.messageID, response: true,
+                                        [.notify(NotifyPayload(.invalidSyntax))]) {
+                send(sa, bytes)
+            }
+            remove(sa)
             return
         }
         var idi: IKEv2Payload? = nil
