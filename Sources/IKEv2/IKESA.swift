@@ -72,6 +72,9 @@ final class IKESA {
     var rekeyedTo: UInt64?
     /// Our own rekey in flight: the new nonce, key exchange and SPI.
     var rekey: RekeyInFlight?
+    /// The peer's CHILD_SA rekey that we answered while ours was in flight (§2.8.1);
+    /// settled when our answer comes: the pair made with the lowest nonce goes.
+    var collision: (child: EstablishedChildSA, nonces: [[UInt8]])?
     /// When anything authentic last came from the peer (liveness, §2.4).
     var lastHeard: Instant
     /// Lifetimes (§2.8): when to rekey (soft, with jitter) and when the SA ends (hard).

@@ -65,6 +65,13 @@ extension IKEv2Engine {
             return
         }
         let request = gather(payloads)
+        if case .child? = sa.rekey, request.proposals.first?.protocolID == SecurityProtocol.esp,
+           let old = request.rekeySPI, old == sa.childOutboundSPI, sa.childEstablished, sa.collision == nil {
+            // §2.25.1: a rekey of the CHILD_SA we are rekeying ourselves is answered as
+            // usual; §2.8.1 then decides which of the two new pairs stays.
+            rekeyChildResponder(sa, request, id, now: now, colliding: true)
+            return
+        }
         guard sa.rekey == nil, sa.rekeyedTo == nil else {
             answer(sa, id, [.notify(NotifyPayload(.temporaryFailure))])
             return
@@ -79,7 +86,7 @@ extension IKEv2Engine {
         }
     }
 
-    func rekeyChildResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32, now: Instant) {
+    func rekeyChildResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32, now: Instant, colliding: Bool = false) {
         guard let policy = sa.policy, let nonceI = request.nonce else {
             answer(sa, id, [.notify(NotifyPayload(.invalidSyntax))])
             return
@@ -126,12 +133,19 @@ extension IKEv2Engine {
             answer(sa, id, [.notify(NotifyPayload(.noProposalChosen))])
             return
         }
-        sa.retiredChildren.append(old)
-        sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
+        if colliding {
+            sa.childInboundSPI = old.inbound
+            sa.childOutboundSPI = old.outbound
+            sa.collision = (child, [nonceI, nonceR])
+        } else {
+            sa.retiredChildren.append(old)
+            sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
+        }
         var response: [IKEv2Payload] = [.securityAssociation([Proposals.reply(proposal, chosen, spi: bigEndian(spi))]), .nonce(nonceR)]
         response += reply
         response += [.trafficSelectors(initiator: true, remote), .trafficSelectors(initiator: false, local)]
         answer(sa, id, response)
+        if colliding { return }
         log(.information, "CHILD_SA rekeyed by \(sa.remote): spi in \(Hex.prefixed(spi)) out \(Hex.prefixed(sa.childOutboundSPI))")
         if let tunnel = sa.tunnel { output.append(.childRekeyed(tunnel: tunnel, child)) }
     }
@@ -276,7 +290,18 @@ extension IKEv2Engine {
             // §2.25: typically a collision with the peer's own rekey; try again shortly.
             let retry = now + .milliseconds(2000 + UInt64(Random.uint32() % 8000))
             switch rekey {
-            case .child: sa.childRekeyAt = retry
+            case .child:
+                if let collision = sa.collision {
+                    // Our rekey failed but we answered the peer's: that pair replaces the old one.
+                    sa.collision = nil
+                    sa.retiredChildren.append((inbound: sa.childInboundSPI, outbound: sa.childOutboundSPI))
+                    sa.childInboundSPI = collision.child.inboundSPI
+                    sa.childOutboundSPI = collision.child.outboundSPI
+                    sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
+                    output.append(.childRekeyed(tunnel: tunnel, collision.child))
+                    return
+                }
+                sa.childRekeyAt = retry
             case .ike: sa.ikeRekeyAt = retry
             }
             log(.information, "the peer \(sa.remote) refused the rekey: \(error.type); retrying later, the current SAs stay")
@@ -305,6 +330,10 @@ extension IKEv2Engine {
                                       lifetime: policy.childLifetimeSeconds, nonceI: nonceI, nonceR: nonceR,
                                       shared: shared, weInitiated: true) else { return }
             sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
+            if let collision = sa.collision {
+                settle(sa, ours: child, ourNonces: [nonceI, nonceR], theirs: collision, old: old, tunnel: tunnel, now: now)
+                return
+            }
             output.append(.childRekeyed(tunnel: tunnel, child))
             // §1.3.3: the initiator of the rekey deletes the old CHILD_SA.
             sa.retiredChildren.append(old)
@@ -327,6 +356,32 @@ extension IKEv2Engine {
             log(.information, "IKE SA rekeyed: \(Hex.prefixed(sa.localSPI)) -> \(Hex.prefixed(successor.localSPI))")
             // §1.3.2: the old IKE SA is deleted by the rekey's initiator.
             sendDelete(sa, .delete(protocolID: SecurityProtocol.ike, spis: []), now: now)
+        }
+    }
+
+    /// §2.8.1: both ends rekeyed the CHILD_SA at once. The new pair made with the lowest
+    /// of the four nonces is redundant and is deleted by the end that started that
+    /// exchange; the other pair replaces the old one.
+    func settle(_ sa: IKESA, ours: EstablishedChildSA, ourNonces: [[UInt8]],
+                theirs: (child: EstablishedChildSA, nonces: [[UInt8]]), old: (inbound: UInt32, outbound: UInt32),
+                tunnel: UInt32, now: Instant) {
+        sa.collision = nil
+        let lowest = (ourNonces + theirs.nonces).min { a, b in a.lexicographicallyPrecedes(b) }!
+        sa.retiredChildren.append(old)
+        if ourNonces.contains(lowest) {
+            // Ours is redundant: we delete it; the peer's pair stays, and the peer, as its
+            // initiator, deletes the old one.
+            log(.information, "simultaneous CHILD_SA rekey with \(sa.remote): keeping the peer's, deleting ours")
+            sa.childInboundSPI = theirs.child.inboundSPI
+            sa.childOutboundSPI = theirs.child.outboundSPI
+            output.append(.childRekeyed(tunnel: tunnel, theirs.child))
+            sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(ours.inboundSPI)]), now: now)
+        } else {
+            // The peer's is redundant and it deletes it; ours stays and we delete the old one.
+            log(.information, "simultaneous CHILD_SA rekey with \(sa.remote): keeping ours")
+            sa.retiredChildren.append((inbound: theirs.child.inboundSPI, outbound: theirs.child.outboundSPI))
+            output.append(.childRekeyed(tunnel: tunnel, ours))
+            sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(old.inbound)]), now: now)
         }
     }
 

@@ -65,16 +65,29 @@ import Testing
         }
     }
 
-    @Test func aRekeyMeetingOneInFlightIsRefusedAndRetried() throws {
+    /// §2.8.1: both ends rekey at once; both answer, and both keep the same pair.
+    @Test(arguments: [true, false])
+    func simultaneousChildRekeysSettleOnOnePair(aFirst: Bool) throws {
         let p = established()
-        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
-        p.b.rekey(tunnel: 5, phase: 2, now: p.now)
+        if aFirst {
+            p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+            p.b.rekey(tunnel: 5, phase: 2, now: p.now)
+        } else {
+            p.b.rekey(tunnel: 5, phase: 2, now: p.now)
+            p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        }
         p.run()
-        // Each side refused the other's (TEMPORARY_FAILURE) and its own went through? No:
-        // both were in flight, so both were refused; nothing changed and both can retry.
-        #expect(rekeyedChild(p.aEvents) == nil && rekeyedChild(p.bEvents) == nil)
-        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        let a = p.aEvents.compactMap { if case let .childRekeyed(_, c) = $0 { return c }; return nil }
+        let b = p.bEvents.compactMap { if case let .childRekeyed(_, c) = $0 { return c }; return nil }
+        #expect(a.count == 1 && b.count == 1)
+        let ac = try #require(a.first), bc = try #require(b.first)
+        #expect(ac.outboundSPI == bc.inboundSPI && ac.inboundSPI == bc.outboundSPI)
+        #expect(ac.outboundEncryptionKey == bc.inboundEncryptionKey)
+        #expect(!p.aEvents.contains { if case .deleted = $0 { return true }; return false })
+        #expect(!p.bEvents.contains { if case .deleted = $0 { return true }; return false })
+        // Still one working SA pair: a delete of phase 2 reaches the peer.
+        p.a.delete(tunnel: 1, phase: 2, now: p.now)
         p.run()
-        #expect(rekeyedChild(p.aEvents) != nil && rekeyedChild(p.bEvents) != nil)
+        #expect(p.bEvents.contains { if case .deleted(5, 2) = $0 { return true }; return false })
     }
 }
