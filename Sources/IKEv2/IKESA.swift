@@ -75,6 +75,8 @@ final class IKESA {
     /// The peer's CHILD_SA rekey that we answered while ours was in flight (§2.8.1);
     /// settled when our answer comes: the pair made with the lowest nonce goes.
     var collision: (child: EstablishedChildSA, nonces: [[UInt8]])?
+    /// The same for an IKE SA rekey (§2.8.2): the successor made by answering the peer.
+    var ikeCollision: IKESA?
     /// When anything authentic last came from the peer (liveness, §2.4).
     var lastHeard: Instant
     /// Lifetimes (§2.8): when to rekey (soft, with jitter) and when the SA ends (hard).

@@ -72,6 +72,10 @@ extension IKEv2Engine {
             rekeyChildResponder(sa, request, id, now: now, colliding: true)
             return
         }
+        if case .ike? = sa.rekey, request.proposals.first?.protocolID == SecurityProtocol.ike, sa.ikeCollision == nil {
+            rekeyIKEResponder(sa, request, id, now: now, colliding: true)
+            return
+        }
         guard sa.rekey == nil, sa.rekeyedTo == nil else {
             answer(sa, id, [.notify(NotifyPayload(.temporaryFailure))])
             return
@@ -150,7 +154,7 @@ extension IKEv2Engine {
         if let tunnel = sa.tunnel { output.append(.childRekeyed(tunnel: tunnel, child)) }
     }
 
-    func rekeyIKEResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32, now: Instant) {
+    func rekeyIKEResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32, now: Instant, colliding: Bool = false) {
         guard let policy = sa.policy, let keys = sa.keys, let nonceI = request.nonce, let (keGroup, value) = request.ke else {
             answer(sa, id, [.notify(NotifyPayload(.invalidSyntax))])
             return
@@ -181,6 +185,15 @@ extension IKEv2Engine {
         }
         answer(sa, id, [.securityAssociation([Proposals.reply(proposal, chosen, spi: bigEndian64(successor.localSPI))]),
                         .nonce(successor.nonceR), .keyExchange(group: group.rawValue, data: ourPublic)])
+        if colliding {
+            // §2.8.2: kept aside until our own rekey's answer says which one stays.
+            successor.state = .established
+            successor.policy = sa.policy
+            successor.lastHeard = now
+            sas[successor.localSPI] = successor
+            sa.ikeCollision = successor
+            return
+        }
         handOver(from: sa, to: successor, now: now)
         log(.information, "IKE SA rekeyed by \(sa.remote): \(Hex.prefixed(sa.localSPI)) -> \(Hex.prefixed(successor.localSPI))")
     }
@@ -302,7 +315,13 @@ extension IKEv2Engine {
                     return
                 }
                 sa.childRekeyAt = retry
-            case .ike: sa.ikeRekeyAt = retry
+            case .ike:
+                if let theirs = sa.ikeCollision {
+                    sa.ikeCollision = nil
+                    handOver(from: sa, to: theirs, now: now)
+                    return
+                }
+                sa.ikeRekeyAt = retry
             }
             log(.information, "the peer \(sa.remote) refused the rekey: \(error.type); retrying later, the current SAs stay")
             return
@@ -352,6 +371,21 @@ extension IKEv2Engine {
             successor.nonceI = nonceI
             successor.nonceR = nonceR
             do throws(CryptoError) { try install(successor, chosen: chosen, oldKeys: keys, shared: shared) } catch { return }
+            if let theirs = sa.ikeCollision {
+                sa.ikeCollision = nil
+                let lowest = [nonceI, nonceR, theirs.nonceI, theirs.nonceR].min { a, b in a.lexicographicallyPrecedes(b) }!
+                if lowest == nonceI || lowest == nonceR {
+                    // Ours is redundant: we delete it; the peer's stays and the peer deletes the old SA.
+                    log(.information, "simultaneous IKE SA rekey with \(sa.remote): keeping the peer's")
+                    handOver(from: sa, to: theirs, now: now)
+                    successor.state = .established
+                    sas[successor.localSPI] = successor
+                    successor.rekeyedTo = theirs.localSPI
+                    sendDelete(successor, .delete(protocolID: SecurityProtocol.ike, spis: []), now: now)
+                    return
+                }
+                log(.information, "simultaneous IKE SA rekey with \(sa.remote): keeping ours")
+            }
             handOver(from: sa, to: successor, now: now)
             log(.information, "IKE SA rekeyed: \(Hex.prefixed(sa.localSPI)) -> \(Hex.prefixed(successor.localSPI))")
             // §1.3.2: the old IKE SA is deleted by the rekey's initiator.

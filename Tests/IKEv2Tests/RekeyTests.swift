@@ -90,4 +90,31 @@ import Testing
         p.run()
         #expect(p.bEvents.contains { if case .deleted(5, 2) = $0 { return true }; return false })
     }
+
+    @Test(arguments: [true, false])
+    func simultaneousIKERekeysSettleOnOneSA(aFirst: Bool) throws {
+        let p = established()
+        if aFirst {
+            p.a.rekey(tunnel: 1, phase: 1, now: p.now)
+            p.b.rekey(tunnel: 5, phase: 1, now: p.now)
+        } else {
+            p.b.rekey(tunnel: 5, phase: 1, now: p.now)
+            p.a.rekey(tunnel: 1, phase: 1, now: p.now)
+        }
+        p.run()
+        let a = p.aEvents.compactMap { if case let .ikeRekeyed(_, s) = $0 { return s }; return nil }
+        let b = p.bEvents.compactMap { if case let .ikeRekeyed(_, s) = $0 { return s }; return nil }
+        #expect(a.count == 1 && b.count == 1)
+        #expect(a.first?.initiatorSPI == b.first?.initiatorSPI && a.first?.responderSPI == b.first?.responderSPI)
+        #expect(p.a.saCount == 1 && p.b.saCount == 1)
+        #expect(!p.aEvents.contains { if case .deleted = $0 { return true }; return false })
+        // The surviving SA carries on: a CHILD_SA rekey, then a delete.
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.run()
+        #expect(p.aEvents.contains { if case .childRekeyed = $0 { return true }; return false })
+        p.a.delete(tunnel: 1, phase: 1, now: p.now)
+        p.run()
+        #expect(p.bEvents.contains { if case .deleted(5, 1) = $0 { return true }; return false })
+        #expect(p.a.saCount == 0 && p.b.saCount == 0)
+    }
 }
