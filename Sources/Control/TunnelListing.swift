@@ -59,11 +59,14 @@ public enum TunnelListing {
     }
 
     /// The table text, ending in a newline; the header alone when there are no rows.
-    public static func table(_ rows: [ListRow], verbose: Bool, counters: (SAIdentifier) -> SACounters?) -> String {
+    /// `counters` reads an SA's traffic from the kernel; `rekeyIn` says in how many
+    /// seconds a tunnel's phase 1 and phase 2 are rekeyed.
+    public static func table(_ rows: [ListRow], verbose: Bool, counters: (SAIdentifier) -> SACounters?,
+                             rekeyIn: (TunnelNumber) -> (phase1: UInt64?, phase2: UInt64?) = { _ in (nil, nil) }) -> String {
         var out = header + "\n"
         for row in rows {
             out += line([row.phase.description, row.tunnel.number.description, row.status.rawValue, row.localID, row.remoteID])
-            if verbose { out += details(row, counters: counters) }
+            if verbose { out += details(row, counters: counters, rekeyIn: rekeyIn(row.tunnel.number)) }
         }
         return out
     }
@@ -83,7 +86,7 @@ public enum TunnelListing {
 
     static let indent = "       "
 
-    static func details(_ row: ListRow, counters: (SAIdentifier) -> SACounters?) -> String {
+    static func details(_ row: ListRow, counters: (SAIdentifier) -> SACounters?, rekeyIn: (phase1: UInt64?, phase2: UInt64?)) -> String {
         let t = row.tunnel
         var out = ""
         func add(_ s: String) { out += indent + s + "\n" }
@@ -94,7 +97,8 @@ public enum TunnelListing {
             if let p1 = t.phase1SA {
                 add("name \(t.name), \(version), \(t.role.rawValue), \(p1.localAddress) -> \(p1.remoteAddress)")
                 add("algorithms \(p1.algorithms)")
-                add("spi i \(Hex.prefixed(p1.initiatorSPI)) r \(Hex.prefixed(p1.responderSPI)), NAT-T \(p1.natTraversal ? "yes" : "no"), lifetime \(p1.lifetimeSeconds)s")
+                let rekey = rekeyIn.phase1.map { ", rekey in \($0)s" } ?? ""
+                add("spi i \(Hex.prefixed(p1.initiatorSPI)) r \(Hex.prefixed(p1.responderSPI)), NAT-T \(p1.natTraversal ? "yes" : "no"), lifetime \(p1.lifetimeSeconds)s\(rekey)")
             } else {
                 add("name \(t.name), \(version), \(t.role.rawValue), -> \(remote)")
                 add("proposals \(t.config.ikeProposals.map { $0.description }.joined(separator: ", "))")
@@ -104,7 +108,8 @@ public enum TunnelListing {
             if let child = t.childSA, let p1 = t.phase1SA {
                 let integrity = child.integrity.map { "/\($0)" } ?? ""
                 add("esp \(child.cipher)\(integrity), PFS \(child.group?.description ?? "no"), mode \(child.mode.rawValue)")
-                add("spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)), lifetime \(child.lifetimeSeconds)s")
+                let rekey = rekeyIn.phase2.map { ", rekey in \($0)s" } ?? ""
+                add("spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)), lifetime \(child.lifetimeSeconds)s\(rekey)")
                 let inbound = counters(SAIdentifier(destination: p1.localAddress, spi: child.inboundSPI))
                 let outbound = counters(SAIdentifier(destination: p1.remoteAddress, spi: child.outboundSPI))
                 if let i = inbound, let o = outbound {

@@ -12,9 +12,13 @@ extension IKEv2Engine {
     func receiveInitRequest(_ message: IKEv2Message, _ raw: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
         let spiI = message.header.initiatorSPI
         if let existing = sas.values.first(where: { !$0.initiator && $0.remoteSPI == spiI && $0.remote == remote }) {
-            if existing.initRequest == raw, let last = existing.lastResponse {
+            // A retransmitted IKE_SA_INIT gets the same answer while IKE_AUTH has not come;
+            // a late copy after that is dropped.
+            if existing.initRequest == raw, let last = existing.lastResponse, last.messageID == 0 {
                 counters.retransmitsAnswered += 1
                 send(existing, last.bytes)
+            } else {
+                counters.badMessageID += 1
             }
             return
         }

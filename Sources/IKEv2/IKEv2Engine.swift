@@ -44,6 +44,13 @@ public final class IKEv2Engine {
 
     public var saCount: Int { sas.count }
 
+    /// Seconds until the tunnel's IKE SA and CHILD_SA are rekeyed, for `list verbose`.
+    public func rekeyTimes(tunnel: UInt32, now: Instant) -> (ike: UInt64?, child: UInt64?) {
+        guard let spi = byTunnel[tunnel], let sa = sas[spi] else { return (nil, nil) }
+        return (sa.ikeRekeyAt.map { ($0 - now).milliseconds / 1000 },
+                sa.childEstablished ? sa.childRekeyAt.map { ($0 - now).milliseconds / 1000 } : nil)
+    }
+
     func log(_ level: LogLevel, _ text: String) { output.append(.log(level, text)) }
 
     func send(_ sa: IKESA, _ bytes: [UInt8]) { output.append(.send(bytes, from: sa.local, to: sa.remote)) }

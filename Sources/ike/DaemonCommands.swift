@@ -26,8 +26,9 @@ extension Daemon {
         case let .list(options):
             let rows = TunnelListing.rows(manager.tunnels, options)
             if options.json { return .respond(.ok(TunnelListing.json(rows))) }
-            let kernel = self.kernel
-            return .respond(.ok(TunnelListing.table(rows, verbose: options.verbose) { kernel.counters($0) }))
+            let kernel = self.kernel, engine = ikev2.engine, now = loop.clock.now
+            return .respond(.ok(TunnelListing.table(rows, verbose: options.verbose, counters: { kernel.counters($0) },
+                                                    rekeyIn: { n in let t = engine.rekeyTimes(tunnel: n, now: now); return (t.ike, t.child) })))
         case let .log(level):
             guard let level else { return .respond(.ok("log level: \(log.level)\n")) }
             let old = log.level

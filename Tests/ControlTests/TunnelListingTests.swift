@@ -57,7 +57,8 @@ final class SilentEngine: KeyingEngine {
     }
 
     func table(_ options: ListOptions = ListOptions()) -> String {
-        TunnelListing.table(TunnelListing.rows(manager.tunnels, options), verbose: options.verbose) { self.kernel.counters($0) }
+        TunnelListing.table(TunnelListing.rows(manager.tunnels, options), verbose: options.verbose,
+                            counters: { self.kernel.counters($0) }, rekeyIn: { $0 == 1 ? (25000, 3100) : (nil, nil) })
     }
 
     @Test func theAIXTableExactly() {
@@ -81,7 +82,7 @@ final class SilentEngine: KeyingEngine {
     }
 
     @Test func anEmptyTableIsTheHeaderAlone() {
-        #expect(TunnelListing.table([], verbose: true) { _ in nil } == TunnelListing.header + "\n")
+        #expect(TunnelListing.table([], verbose: true, counters: { _ in nil }) == TunnelListing.header + "\n")
     }
 
     @Test func phaseAndSelectionFilters() {
@@ -105,10 +106,10 @@ final class SilentEngine: KeyingEngine {
             1      1       Active      192.0.2.1                       198.51.100.7
                    name site_b, IKEv2, initiator, 192.0.2.1 -> 198.51.100.7
                    algorithms ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519
-                   spi i 0x0102030405060708 r 0x1112131415161718, NAT-T no, lifetime 28800s
+                   spi i 0x0102030405060708 r 0x1112131415161718, NAT-T no, lifetime 28800s, rekey in 25000s
             2      1       Active      10.1.0.0-10.1.0.255             10.2.0.0-10.2.0.255
                    esp ENCR_AES_GCM_16_256, PFS CURVE_25519, mode tunnel
-                   spi in 0xc1c2c3c4 out 0xd1d2d3d4, lifetime 3600s
+                   spi in 0xc1c2c3c4 out 0xd1d2d3d4, lifetime 3600s, rekey in 3100s
                    in 8400 bytes 100 packets, out 0 bytes 0 packets
 
             """)
