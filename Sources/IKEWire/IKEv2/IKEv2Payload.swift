@@ -16,6 +16,12 @@ public enum IKEv2Payload: Equatable, Sendable {
     case vendorID([UInt8])
     /// §3.13: TSi or TSr.
     case trafficSelectors(initiator: Bool, [TrafficSelector])
+    /// §3.6: CERT, the encoding (4: X.509 signature) and the data.
+    case certificate(encoding: UInt8, data: [UInt8])
+    /// §3.7: CERTREQ, the encoding and the CA key hashes.
+    case certificateRequest(encoding: UInt8, data: [UInt8])
+    /// §3.15: CP, the configuration type and its attributes.
+    case configuration(type: UInt8, attributes: [ConfigurationAttribute])
     /// §3.14: the inner chain's first payload type and IV | ciphertext | ICV.
     case encrypted(firstInner: PayloadType, body: [UInt8])
     case other(type: PayloadType, critical: Bool, body: [UInt8])
@@ -32,6 +38,9 @@ public enum IKEv2Payload: Equatable, Sendable {
         case .vendorID: return .vendorID
         case let .trafficSelectors(initiator, _): return initiator ? .trafficSelectorInitiator : .trafficSelectorResponder
         case .encrypted: return .encrypted
+        case .certificate: return .certificate
+        case .certificateRequest: return .certificateRequest
+        case .configuration: return .configuration
         case let .other(type, _, _): return type
         }
     }
@@ -72,6 +81,21 @@ public enum IKEv2Payload: Equatable, Sendable {
             return .vendorID(Array(try r.readBytes(r.remaining)))
         case .trafficSelectorInitiator, .trafficSelectorResponder:
             return .trafficSelectors(initiator: type == .trafficSelectorInitiator, try TrafficSelector.parseAll(&r))
+        case .certificate, .certificateRequest:
+            let encoding = try r.readUInt8("certificate encoding")
+            let data = Array(try r.readBytes(r.remaining))
+            return type == .certificate ? .certificate(encoding: encoding, data: data) : .certificateRequest(encoding: encoding, data: data)
+        case .configuration:
+            let cfgType = try r.readUInt8("CFG type")
+            try r.skip(3, "CP reserved")
+            var attributes: [ConfigurationAttribute] = []
+            while !r.isAtEnd {
+                guard attributes.count < 64 else { throw .tooMany(what: "configuration attributes", limit: 64) }
+                let t = try r.readUInt16("attribute type") & 0x7fff
+                let length = Int(try r.readUInt16("attribute length"))
+                attributes.append(ConfigurationAttribute(type: t, value: Array(try r.readBytes(length, "attribute value"))))
+            }
+            return .configuration(type: cfgType, attributes: attributes)
         case .encrypted:
             // The SK payload's first-inner type travels in its generic header; set by the caller.
             return .encrypted(firstInner: .none, body: Array(try r.readBytes(r.remaining)))
@@ -109,6 +133,17 @@ public enum IKEv2Payload: Equatable, Sendable {
             for spi in spis { try w.write(spi) }
         case let .trafficSelectors(_, selectors):
             try TrafficSelector.write(selectors, to: &w)
+        case let .certificate(encoding, data), let .certificateRequest(encoding, data):
+            try w.write(encoding)
+            try w.write(data)
+        case let .configuration(type, attributes):
+            try w.write(type)
+            try w.write([0, 0, 0])
+            for a in attributes {
+                try w.write(a.type & 0x7fff)
+                try w.write(UInt16(a.value.count))
+                try w.write(a.value)
+            }
         case let .encrypted(_, body), let .other(_, _, body):
             try w.write(body)
         }
@@ -156,5 +191,16 @@ public struct NotifyPayload: Equatable, Sendable {
         try w.write(type.rawValue)
         try w.write(spi)
         try w.write(data)
+    }
+}
+
+/// One attribute of a Configuration payload (RFC 7296 §3.15.1).
+public struct ConfigurationAttribute: Equatable, Sendable {
+    public var type: UInt16
+    public var value: [UInt8]
+
+    public init(type: UInt16, value: [UInt8]) {
+        self.type = type
+        self.value = value
     }
 }
