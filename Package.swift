@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "CAllocCounter", path: "Benchmarks/CAllocCounter"),
         .executableTarget(
             name: "ike-bench",
-            dependencies: ["Platform", "Broker", "IKEWire", "CAllocCounter"],
+            dependencies: ["Platform", "Broker", "IKEWire", "IKEv2", "CAllocCounter"],
             path: "Benchmarks/ike-bench"),
 
         .testTarget(name: "PlatformTests", dependencies: ["Platform", "CLibc"]),

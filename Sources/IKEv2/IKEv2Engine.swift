@@ -75,6 +75,26 @@ public final class IKEv2Engine {
 
     // MARK: Input
 
+    /// The stateless checks, on the buffer itself and without allocating: a sane header,
+    /// and for anything but a new IKE_SA_INIT request an SA of ours. False: dropped and
+    /// counted; `receive` is not needed.
+    public func precheck(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var r = ByteReader(bytes)
+        let header: ISAKMPHeader
+        do throws(WireError) { header = try ISAKMPHeader(from: &r) } catch {
+            counters.malformed += 1
+            return false
+        }
+        let isResponse = header.flags & HeaderFlags.response != 0
+        if header.exchangeType == ExchangeType.ikeSAInit.rawValue && !isResponse && header.responderSPI == 0 { return true }
+        let ours = header.flags & HeaderFlags.initiator != 0 ? header.responderSPI : header.initiatorSPI
+        guard sas[ours] != nil else {
+            counters.unknownSPI += 1
+            return false
+        }
+        return true
+    }
+
     /// A datagram for IKEv2 (the non-ESP marker already stripped).
     public func receive(_ bytes: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
         let parsed: Result<IKEv2Message, WireError> = bytes.withUnsafeBytes { raw in

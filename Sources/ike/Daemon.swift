@@ -53,6 +53,7 @@ final class Daemon {
             self.pump()
         }
         broker.ikev2 = { [self] message, source, destination in
+            guard self.ikev2.engine.precheck(message.bytes) else { return }
             self.ikev2.engine.receive(Array(message.bytes), from: source, to: destination, now: self.loop.clock.now)
             self.pump()
         }

@@ -162,3 +162,21 @@ func parseMessage(_ bytes: [UInt8]) -> Result<IKEv2Message, WireError> {
         do throws(WireError) { return .success(try IKEv2Message.parse(raw)) } catch { return .failure(error) }
     }
 }
+
+@Suite struct PrecheckTests {
+    @Test func unknownSPIsAndBrokenHeadersStopBeforeAnyState() throws {
+        let e = IKEv2Engine { _ in nil }
+        func check(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { e.precheck($0) } }
+        var header = [UInt8](repeating: 0, count: 28)
+        header[0] = 1; header[8] = 2; header[17] = 0x20; header[18] = 35; header[19] = 0x08; header[27] = 28
+        #expect(!check(header))  // IKE_AUTH for an SA we do not have
+        #expect(e.counters.unknownSPI == 1)
+        #expect(!check([1, 2, 3]))
+        #expect(e.counters.malformed == 1)
+        var initRequest = header
+        initRequest[8] = 0
+        initRequest[18] = 34
+        #expect(check(initRequest))  // a new IKE_SA_INIT goes on to the cookie gate
+        #expect(e.saCount == 0)
+    }
+}
