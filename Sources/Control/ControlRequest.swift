@@ -100,19 +100,31 @@ extension ControlRequest {
         }
     }
 
-    private static func parseSelection(_ params: inout Parameters) -> Result<Selection, UsageError> {
-        var s = Selection()
+    /// `numlist=` and `namelist=`, both optional.
+    private static func parseLists(_ params: inout Parameters) -> Result<([TunnelNumber], [String]), UsageError> {
+        var numbers: [TunnelNumber] = [], names: [String] = []
         if let list = params.take("numlist") {
             switch Parameters.numbers(list, "numlist") {
-            case let .success(n): s.numbers = n
+            case let .success(n): numbers = n
             case let .failure(e): return .failure(e)
             }
         }
         if let list = params.take("namelist") {
             switch Parameters.names(list) {
-            case let .success(n): s.names = n
+            case let .success(n): names = n
             case let .failure(e): return .failure(e)
             }
+        }
+        return .success((numbers, names))
+    }
+
+    private static func parseSelection(_ params: inout Parameters) -> Result<Selection, UsageError> {
+        var s = Selection()
+        switch parseLists(&params) {
+        case let .success((numbers, names)):
+            s.numbers = numbers
+            s.names = names
+        case let .failure(e): return .failure(e)
         }
         if let text = params.take("remid") {
             switch Identity.parse(text) {
@@ -177,17 +189,11 @@ extension ControlRequest {
         case let .failure(e): return .failure(e)
         }
         var s = Selection()
-        if let list = params.take("numlist") {
-            switch Parameters.numbers(list, "numlist") {
-            case let .success(n): s.numbers = n
-            case let .failure(e): return .failure(e)
-            }
-        }
-        if let list = params.take("namelist") {
-            switch Parameters.names(list) {
-            case let .success(n): s.names = n
-            case let .failure(e): return .failure(e)
-            }
+        switch parseLists(&params) {
+        case let .success((numbers, names)):
+            s.numbers = numbers
+            s.names = names
+        case let .failure(e): return .failure(e)
         }
         if s.isEmpty { return .failure(UsageError("rekey: say which tunnels: numlist= or namelist=")) }
         return .success(.rekey(phase: phase, selection: s))
@@ -201,17 +207,11 @@ extension ControlRequest {
             }
             o.phases = p
         }
-        if let list = params.take("numlist") {
-            switch Parameters.numbers(list, "numlist") {
-            case let .success(n): o.numbers = n
-            case let .failure(e): return .failure(e)
-            }
-        }
-        if let list = params.take("namelist") {
-            switch Parameters.names(list) {
-            case let .success(n): o.names = n
-            case let .failure(e): return .failure(e)
-            }
+        switch parseLists(&params) {
+        case let .success((numbers, names)):
+            o.numbers = numbers
+            o.names = names
+        case let .failure(e): return .failure(e)
         }
         o.verbose = params.flag("verbose")
         if let format = params.take("format") {

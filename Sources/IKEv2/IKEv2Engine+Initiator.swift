@@ -78,17 +78,8 @@ extension IKEv2Engine {
             fail(sa, phase: 1, "malformed answer: \(problem)")
             return
         }
-        var proposals: [ProposalPayload] = []
-        var ke: (UInt16, [UInt8])? = nil
-        var nonce: [UInt8]? = nil
-        for p in message.payloads {
-            switch p {
-            case let .securityAssociation(list): proposals = list
-            case let .keyExchange(group, data): ke = (group, data)
-            case let .nonce(n): nonce = n
-            default: break
-            }
-        }
+        let found = gather(message.payloads)
+        let proposals = found.proposals, ke = found.ke, nonce = found.nonce
         guard proposals.count == 1, let (group, publicValue) = ke, let nonce,
               let (_, chosen) = Proposals.select(from: proposals, ours: policy.ikeProposals, protocolID: SecurityProtocol.ike, withGroups: true),
               chosen.group?.rawValue == group, group == sa.group.rawValue else {

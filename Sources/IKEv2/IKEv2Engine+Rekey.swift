@@ -6,6 +6,7 @@ import IKEWire
 /// NO_ADDITIONAL_SAS; a rekey that meets one of ours in flight is answered with
 /// TEMPORARY_FAILURE (§2.25), so the peer retries after ours is done.
 extension IKEv2Engine {
+    /// The payloads of a message that carry an SA negotiation, picked out once.
     struct ChildRequest {
         var rekeySPI: UInt32? = nil
         var proposals: [ProposalPayload] = []

@@ -22,17 +22,8 @@ extension IKEv2Engine {
             }
             return
         }
-        var proposals: [ProposalPayload] = []
-        var ke: (UInt16, [UInt8])? = nil
-        var nonce: [UInt8]? = nil
-        for p in message.payloads {
-            switch p {
-            case let .securityAssociation(list): proposals = list
-            case let .keyExchange(group, data): ke = (group, data)
-            case let .nonce(n): nonce = n
-            default: break
-            }
-        }
+        let found = gather(message.payloads)
+        let proposals = found.proposals, ke = found.ke, nonce = found.nonce
         if let problem = ExchangeRules.violation(.initRequest, message.payloads) {
             counters.malformed += 1
             log(.debug, "\(problem) from \(remote)")
