@@ -33,7 +33,7 @@ let package = Package(
         // The kernel boundary and the components around the cores.
         .target(name: "Kernel", dependencies: ["IKEWire", "IKECrypto"], swiftSettings: embeddedRules),
         .target(name: "Platform", dependencies: ["CLibc", "IKEWire"], swiftSettings: embeddedRules),
-        .target(name: "Netlink", dependencies: ["Kernel", "Platform", "CNetlink"], swiftSettings: embeddedRules),
+        .target(name: "Netlink", dependencies: ["Kernel", "IKECrypto", "IKEWire", "Platform", "CNetlink"], swiftSettings: embeddedRules),
         .target(name: "UCI", dependencies: ["IKEWire"], swiftSettings: embeddedRules),
         .target(
             name: "TunnelManager",
@@ -62,6 +62,8 @@ let package = Package(
         .testTarget(name: "UCITests", dependencies: ["UCI", "IKEWire"]),
         .testTarget(name: "TunnelManagerTests", dependencies: ["TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
+        .testTarget(name: "NetlinkTests", dependencies: ["CTestSupport", "Netlink", "Kernel", "IKECrypto", "IKEWire", "UCI"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Platform"]),
         .testTarget(name: "ikeTests", dependencies: ["ike"], swiftSettings: [.swiftLanguageMode(.v5)]),
     ]

@@ -3,6 +3,7 @@ import Control
 import IKEWire
 import IKEv2
 import Kernel
+import Netlink
 import Platform
 import TunnelManager
 import UCI
@@ -40,7 +41,10 @@ final class Daemon {
         pool = PacketBufferPool(count: Daemon.poolBuffers, bufferSize: Daemon.bufferSize)
         broker = Broker(log: log, pool: pool)
         switch configuration.global.kernel {
-        case .xfrm: kernel = UnavailableXFRM()
+        case .xfrm:
+            do throws(KernelError) { kernel = try XFRMKernel() } catch {
+                throw SystemError("netlink XFRM socket", errno: error.errno)
+            }
         case .none: kernel = NoKernel()
         }
         let clock = loop.clock

@@ -22,19 +22,3 @@ final class UnavailableEngine: KeyingEngine {
 
     func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }
 }
-
-/// `option kernel 'xfrm'` before the Netlink module programs XFRM: every insertion fails
-/// with ENOSYS and says why, nothing is pretended.
-final class UnavailableXFRM: IPsecKernel {
-    let name = "xfrm"
-
-    private func refuse(_ operation: String) -> KernelError {
-        KernelError(operation: operation, errno: 38, message: "netlink XFRM is not in this build yet")
-    }
-
-    func addSA(_ sa: SecurityAssociation) throws(KernelError) { throw refuse("addSA") }
-    func deleteSA(_ id: SAIdentifier) throws(KernelError) { throw refuse("deleteSA") }
-    func addPolicy(_ policy: Policy) throws(KernelError) { throw refuse("addPolicy") }
-    func deletePolicy(_ id: PolicyIdentifier) throws(KernelError) { throw refuse("deletePolicy") }
-    func counters(_ id: SAIdentifier) -> SACounters? { nil }
-}

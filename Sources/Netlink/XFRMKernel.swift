@@ -1,0 +1,201 @@
+import CNetlink
+import IKECrypto
+import IKEWire
+import Kernel
+import Platform
+
+/// The kernel's IPsec through netlink XFRM and libnl-xfrm: SAs (the seed's "kernel
+/// tunnel cache") and policies (its "kernel dynamic filter table"). Every failure is a
+/// `KernelError` naming the operation and libnl's text for the kernel's error.
+public final class XFRMKernel: IPsecKernel {
+    public let name = "xfrm"
+    private let socket: OpaquePointer
+
+    static let netlinkXFRM: Int32 = 6
+    static let protocolESP: UInt32 = 50
+    static let udpEncapESPinUDP: UInt32 = 2
+    static let infinite: UInt64 = ~0
+
+    public init() throws(KernelError) {
+        guard let socket = nl_socket_alloc() else {
+            throw KernelError(operation: "nl_socket_alloc", errno: 12, message: "Cannot allocate memory")
+        }
+        let result = nl_connect(socket, XFRMKernel.netlinkXFRM)
+        guard result == 0 else {
+            nl_socket_free(socket)
+            throw XFRMKernel.error("connect", result)
+        }
+        self.socket = socket
+    }
+
+    deinit { nl_socket_free(socket) }
+
+    static func error(_ operation: String, _ result: Int32) -> KernelError {
+        let text = nl_geterror(result).map { String(cString: $0) } ?? "error \(result)"
+        return KernelError(operation: operation, errno: -result, message: text)
+    }
+
+    /// Sends a built request and turns the kernel's errno into a `KernelError`.
+    private func transact(_ operation: String, build: (UnsafeMutablePointer<OpaquePointer?>) -> Int32) throws(KernelError) {
+        var message: OpaquePointer? = nil
+        let built = build(&message)
+        guard built == 0, let message else { throw XFRMKernel.error(operation, built) }
+        defer { nlmsg_free(message) }
+        let errno = ike_nl_transact(socket, message)
+        guard errno == 0 else {
+            throw KernelError(operation: operation, errno: errno, message: SystemError("netlink", errno: errno).message)
+        }
+    }
+
+    /// An nl_addr for an address (prefix length as given); the caller puts it.
+    static func address(_ a: IPAddress, prefix: UInt8? = nil) -> OpaquePointer? {
+        let bytes = a.bytes
+        let addr = bytes.withUnsafeBytes { nl_addr_build(a.isV4 ? 2 : 10, $0.baseAddress, $0.count) }
+        if let addr, let prefix { nl_addr_set_prefixlen(addr, Int32(prefix)) }
+        return addr
+    }
+
+    static func family(_ a: IPAddress) -> UInt32 { a.isV4 ? 2 : 10 }
+
+    static func mode(_ m: IPsecMode) -> UInt32 {
+        switch m {
+        case .transport: return 0
+        case .tunnel: return 1
+        }
+    }
+
+    // MARK: SAs
+
+    public func addSA(_ sa: SecurityAssociation) throws(KernelError) {
+        guard let choice = XFRMAlgorithms.esp(sa.cipher, sa.integrity) else {
+            throw KernelError(operation: "addSA", errno: 95, message: "no XFRM algorithm for \(sa.cipher)")
+        }
+        guard let x = xfrmnl_sa_alloc() else { throw KernelError(operation: "addSA", errno: 12, message: "Cannot allocate memory") }
+        defer { xfrmnl_sa_put(x) }
+        try describe(x, sa.id, source: sa.source)
+        _ = xfrmnl_sa_set_mode(x, XFRMKernel.mode(sa.mode))
+        _ = xfrmnl_sa_set_reqid(x, sa.reqid)
+        _ = xfrmnl_sa_set_replay_window(x, sa.replayWindow)
+        let result: Int32 = sa.encryptionKey.withBytes { key in
+            let keyPointer = key.baseAddress?.assumingMemoryBound(to: CChar.self)
+            switch choice {
+            case let .aead(a):
+                return xfrmnl_sa_set_aead_params(x, a.name, a.keyBits, a.icvBits, keyPointer)
+            case let .separate(s):
+                let r = xfrmnl_sa_set_crypto_params(x, s.cipher, s.cipherKeyBits, keyPointer)
+                guard r == 0, let integrityKey = sa.integrityKey else { return r == 0 ? -7 : r }
+                return integrityKey.withBytes { ik in
+                    xfrmnl_sa_set_auth_params(x, s.integrity, s.integrityKeyBits, s.truncationBits,
+                                              ik.baseAddress?.assumingMemoryBound(to: CChar.self))
+                }
+            }
+        }
+        guard result == 0 else { throw XFRMKernel.error("addSA \(sa.id)", result) }
+        if let encap = sa.encapsulation {
+            _ = xfrmnl_sa_set_encap_tmpl(x, XFRMKernel.udpEncapESPinUDP, UInt32(encap.source), UInt32(encap.destination), nil)
+        }
+        if let lifetime = xfrmnl_ltime_cfg_alloc() {
+            _ = xfrmnl_ltime_cfg_set_soft_bytelimit(lifetime, XFRMKernel.infinite)
+            _ = xfrmnl_ltime_cfg_set_hard_bytelimit(lifetime, XFRMKernel.infinite)
+            _ = xfrmnl_ltime_cfg_set_soft_packetlimit(lifetime, XFRMKernel.infinite)
+            _ = xfrmnl_ltime_cfg_set_hard_packetlimit(lifetime, XFRMKernel.infinite)
+            _ = xfrmnl_ltime_cfg_set_soft_addexpires(lifetime, UInt64(sa.softLifetimeSeconds))
+            _ = xfrmnl_ltime_cfg_set_hard_addexpires(lifetime, UInt64(sa.hardLifetimeSeconds))
+            _ = xfrmnl_sa_set_lifetime_cfg(x, lifetime)
+            xfrmnl_ltime_cfg_put(lifetime)
+        }
+        try transact("addSA \(sa.id)") { xfrmnl_sa_build_add_request(x, Int32(NLM_F_CREATE | NLM_F_EXCL), $0) }
+    }
+
+    private func describe(_ x: OpaquePointer, _ id: SAIdentifier, source: IPAddress?) throws(KernelError) {
+        guard let daddr = XFRMKernel.address(id.destination) else {
+            throw KernelError(operation: "addSA", errno: 12, message: "Cannot allocate memory")
+        }
+        defer { nl_addr_put(daddr) }
+        _ = xfrmnl_sa_set_daddr(x, daddr)
+        if let source, let saddr = XFRMKernel.address(source) {
+            _ = xfrmnl_sa_set_saddr(x, saddr)
+            nl_addr_put(saddr)
+        }
+        _ = xfrmnl_sa_set_spi(x, id.spi)
+        _ = xfrmnl_sa_set_proto(x, XFRMKernel.protocolESP)
+        _ = xfrmnl_sa_set_family(x, XFRMKernel.family(id.destination))
+    }
+
+    public func deleteSA(_ id: SAIdentifier) throws(KernelError) {
+        guard let x = xfrmnl_sa_alloc() else { throw KernelError(operation: "deleteSA", errno: 12, message: "Cannot allocate memory") }
+        defer { xfrmnl_sa_put(x) }
+        try describe(x, id, source: nil)
+        try transact("deleteSA \(id)") { xfrmnl_sa_build_delete_request(x, 0, $0) }
+    }
+
+    public func counters(_ id: SAIdentifier) -> SACounters? {
+        guard let daddr = XFRMKernel.address(id.destination) else { return nil }
+        defer { nl_addr_put(daddr) }
+        var found: OpaquePointer? = nil
+        guard xfrmnl_sa_get_kernel(socket, daddr, id.spi, XFRMKernel.protocolESP, 0, 0, &found) == 0, let found else { return nil }
+        defer { xfrmnl_sa_put(found) }
+        var bytes: UInt64 = 0, packets: UInt64 = 0, added: UInt64 = 0, used: UInt64 = 0
+        guard xfrmnl_sa_get_curlifetime(found, &bytes, &packets, &added, &used) == 0 else { return nil }
+        return SACounters(bytes: bytes, packets: packets)
+    }
+
+    // MARK: Policies
+
+    static func direction(_ d: PolicyDirection) -> UInt32 {
+        switch d {
+        case .inbound: return 0
+        case .outbound: return 1
+        case .forward: return 2
+        }
+    }
+
+    private func policy(_ id: PolicyIdentifier) throws(KernelError) -> OpaquePointer {
+        guard let sp = xfrmnl_sp_alloc(), let sel = xfrmnl_sel_alloc(),
+              let s = XFRMKernel.address(id.source.address, prefix: id.source.prefixLength),
+              let d = XFRMKernel.address(id.destination.address, prefix: id.destination.prefixLength) else {
+            throw KernelError(operation: "policy", errno: 12, message: "Cannot allocate memory")
+        }
+        _ = xfrmnl_sel_set_saddr(sel, s)
+        _ = xfrmnl_sel_set_daddr(sel, d)
+        _ = xfrmnl_sel_set_prefixlen_s(sel, UInt32(id.source.prefixLength))
+        _ = xfrmnl_sel_set_prefixlen_d(sel, UInt32(id.destination.prefixLength))
+        _ = xfrmnl_sel_set_family(sel, XFRMKernel.family(id.source.address))
+        nl_addr_put(s)
+        nl_addr_put(d)
+        _ = xfrmnl_sp_set_sel(sp, sel)
+        xfrmnl_sel_put(sel)
+        _ = xfrmnl_sp_set_dir(sp, XFRMKernel.direction(id.direction))
+        return sp
+    }
+
+    public func addPolicy(_ p: Policy) throws(KernelError) {
+        let sp = try policy(p.id)
+        defer { xfrmnl_sp_put(sp) }
+        _ = xfrmnl_sp_set_priority(sp, p.priority)
+        _ = xfrmnl_sp_set_action(sp, 0)  // XFRM_POLICY_ALLOW
+        guard let t = xfrmnl_user_tmpl_alloc(), let src = XFRMKernel.address(p.templateSource),
+              let dst = XFRMKernel.address(p.templateDestination) else {
+            throw KernelError(operation: "addPolicy", errno: 12, message: "Cannot allocate memory")
+        }
+        _ = xfrmnl_user_tmpl_set_saddr(t, src)
+        _ = xfrmnl_user_tmpl_set_daddr(t, dst)
+        nl_addr_put(src)
+        nl_addr_put(dst)
+        _ = xfrmnl_user_tmpl_set_proto(t, XFRMKernel.protocolESP)
+        _ = xfrmnl_user_tmpl_set_family(t, XFRMKernel.family(p.templateDestination))
+        _ = xfrmnl_user_tmpl_set_mode(t, XFRMKernel.mode(p.mode))
+        _ = xfrmnl_user_tmpl_set_reqid(t, p.reqid)
+        _ = xfrmnl_user_tmpl_set_aalgos(t, ~0)
+        _ = xfrmnl_user_tmpl_set_ealgos(t, ~0)
+        _ = xfrmnl_user_tmpl_set_calgos(t, ~0)
+        xfrmnl_sp_add_usertemplate(sp, t)
+        try transact("addPolicy \(p.id)") { xfrmnl_sp_build_add_request(sp, Int32(NLM_F_CREATE | NLM_F_EXCL), $0) }
+    }
+
+    public func deletePolicy(_ id: PolicyIdentifier) throws(KernelError) {
+        let sp = try policy(id)
+        defer { xfrmnl_sp_put(sp) }
+        try transact("deletePolicy \(id)") { xfrmnl_sp_build_delete_request(sp, 0, $0) }
+    }
+}

@@ -1,0 +1,101 @@
+import CTestSupport
+import Foundation
+import IKECrypto
+import IKEWire
+import Kernel
+import Netlink
+import Testing
+import UCI
+
+/// Runs `body` with this thread in a fresh network namespace, then back.
+func inPrivateNetworkNamespace<T>(_ body: () throws -> T) throws -> T {
+    let original = ike_test_enter_new_netns()
+    precondition(original >= 0, "unshare(CLONE_NEWNET)")
+    defer { precondition(ike_test_leave_netns(original) == 0, "setns") }
+    return try body()
+}
+
+let subnetA = try! Subnet.parse("10.1.0.0/24").get()
+let subnetB = try! Subnet.parse("10.2.0.0/24").get()
+
+extension Result {
+    func get() throws -> Success {
+        switch self {
+        case let .success(s): return s
+        case let .failure(e): throw e
+        }
+    }
+}
+
+@Suite struct XFRMAlgorithmTests {
+    /// Every cipher and integrity algorithm an ESP proposal can name has a kernel name.
+    @Test func everyNegotiableESPTransformHasAnXFRMAlgorithm() throws {
+        for text in ["aes128gcm16", "aes256gcm16", "chacha20poly1305", "aes128-sha1", "aes256-sha256", "aes128-sha384", "aes256-sha512"] {
+            let p = try Proposal.parse(text, kind: .esp).get()
+            for c in p.ciphers {
+                let integrity: [IntegrityAlgorithm?] = p.integrity.isEmpty ? [nil] : p.integrity
+                for i in integrity { #expect(XFRMAlgorithms.esp(c, i) != nil, "\(text)") }
+            }
+        }
+        #expect(XFRMAlgorithms.esp(Cipher(.aesGCM16, keyBits: 256), nil)
+                == .aead(.init(name: "rfc4106(gcm(aes))", keyBits: 288, icvBits: 128)))
+        #expect(XFRMAlgorithms.esp(Cipher(.aesCBC, keyBits: 256), .hmacSHA2_256_128)
+                == .separate(.init(cipher: "cbc(aes)", cipherKeyBits: 256, integrity: "hmac(sha256)", integrityKeyBits: 256, truncationBits: 128)))
+        #expect(XFRMAlgorithms.esp(Cipher(.aesCBC, keyBits: 256), nil) == nil)
+    }
+}
+
+@Suite(.enabled(if: getuid() == 0, "needs root for a private network namespace"))
+struct XFRMKernelTests {
+    let local = IPAddress("192.0.2.1")!
+    let remote = IPAddress("198.51.100.7")!
+
+    func policy(_ direction: PolicyDirection) -> Policy {
+        let out = direction == .outbound
+        return Policy(id: PolicyIdentifier(source: out ? subnetA : subnetB, destination: out ? subnetB : subnetA, direction: direction),
+                      templateSource: out ? local : remote, templateDestination: out ? remote : local, reqid: 0x494b_0001,
+                      mode: .tunnel, priority: 1000)
+    }
+
+    /// The host kernel has XFRM policies: they are really added, refused twice, deleted.
+    @Test func policiesAreAddedAndDeletedInTheKernel() throws {
+        try inPrivateNetworkNamespace {
+            let kernel = try XFRMKernel()
+            for direction in PolicyDirection.allCases { try kernel.addPolicy(policy(direction)) }
+            do throws(KernelError) {
+                try kernel.addPolicy(policy(.outbound))
+                Issue.record("the same policy was added twice")
+            } catch {
+                #expect(error.errno == 17 && error.message == "File exists")
+            }
+            for direction in PolicyDirection.allCases { try kernel.deletePolicy(policy(direction).id) }
+            do throws(KernelError) {
+                try kernel.deletePolicy(policy(.inbound).id)
+                Issue.record("a deleted policy was deleted again")
+            } catch {
+                #expect(error.description == "deletePolicy 10.2.0.0/24 -> 10.1.0.0/24 in: No such file or directory (errno 2)")
+            }
+        }
+    }
+
+    /// The host kernel has no ESP (testing.md): an SA insertion fails, and says which
+    /// operation failed and why. The virtual test board's kernel takes it.
+    @Test func anSAThatTheKernelRefusesSaysWhy() throws {
+        try inPrivateNetworkNamespace {
+            let kernel = try XFRMKernel()
+            let sa = SecurityAssociation(
+                id: SAIdentifier(destination: remote, spi: 0xc000_0002), source: local, reqid: 0x494b_0001, mode: .tunnel,
+                cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil, encryptionKey: SecretBytes([UInt8](repeating: 1, count: 36)),
+                integrityKey: nil, encapsulation: nil, softLifetimeSeconds: 3240, hardLifetimeSeconds: 3600)
+            do throws(KernelError) {
+                try kernel.addSA(sa)
+                // A kernel with ESP took it: it must also give it back and delete it.
+                #expect(kernel.counters(sa.id) == SACounters(bytes: 0, packets: 0))
+                try kernel.deleteSA(sa.id)
+            } catch {
+                // Measured on the host (testing.md): ENOSYS for AES-GCM.
+                #expect(error.description == "addSA esp spi 0xc0000002 dst 198.51.100.7: Function not implemented (errno 38)")
+            }
+        }
+    }
+}
