@@ -140,6 +140,53 @@ public final class XFRMKernel: IPsecKernel {
         return SACounters(bytes: bytes, packets: packets)
     }
 
+    // MARK: Ownership
+
+    /// Deletes every SA and policy whose reqid lies in `reqids` (the daemon's own range)
+    /// and nothing else: at start, the leftovers of a run that was killed; at shutdown,
+    /// anything a failed removal left. Returns what was deleted and what could not be.
+    public func sweep(reqids: ClosedRange<UInt32>) -> (sas: Int, policies: Int, errors: [KernelError]) {
+        var deletedSAs = 0, deletedPolicies = 0
+        var errors: [KernelError] = []
+        var cache: OpaquePointer? = nil
+        if xfrmnl_sa_alloc_cache(socket, &cache) == 0, let cache {
+            var object = nl_cache_get_first(cache)
+            while let o = object {
+                if reqids.contains(UInt32(truncatingIfNeeded: xfrmnl_sa_get_reqid(o))) {
+                    do throws(KernelError) {
+                        try transact("deleteSA spi \(Hex.prefixed(UInt32(truncatingIfNeeded: xfrmnl_sa_get_spi(o))))") {
+                            xfrmnl_sa_build_delete_request(o, 0, $0)
+                        }
+                        deletedSAs += 1
+                    } catch { errors.append(error) }
+                }
+                object = nl_cache_get_next(o)
+            }
+            nl_cache_free(cache)
+        }
+        cache = nil
+        if xfrmnl_sp_alloc_cache(socket, &cache) == 0, let cache {
+            var object = nl_cache_get_first(cache)
+            while let o = object {
+                var ours = false
+                for i in 0..<max(0, xfrmnl_sp_get_nusertemplates(o)) {
+                    if let t = xfrmnl_sp_usertemplate_n(o, i), reqids.contains(UInt32(truncatingIfNeeded: xfrmnl_user_tmpl_get_reqid(t))) {
+                        ours = true
+                    }
+                }
+                if ours {
+                    do throws(KernelError) {
+                        try transact("deletePolicy index \(xfrmnl_sp_get_index(o))") { xfrmnl_sp_build_delete_request(o, 0, $0) }
+                        deletedPolicies += 1
+                    } catch { errors.append(error) }
+                }
+                object = nl_cache_get_next(o)
+            }
+            nl_cache_free(cache)
+        }
+        return (deletedSAs, deletedPolicies, errors)
+    }
+
     // MARK: Policies
 
     static func direction(_ d: PolicyDirection) -> UInt32 {

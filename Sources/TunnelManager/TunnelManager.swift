@@ -18,6 +18,8 @@ public final class TunnelManager {
 
     /// Marks what this daemon installs in the kernel: reqid = base + tunnel number.
     public static let reqidBase: UInt32 = 0x494b_0000
+    /// Every reqid this daemon may use: its SAs and policies, and only those, are its own.
+    public static let reqidRange: ClosedRange<UInt32> = reqidBase...(reqidBase + 0xffff)
 
     public init(configuration: Configuration, ikev1: any KeyingEngine, ikev2: any KeyingEngine,
                 kernel: any IPsecKernel, log: Logger) {

@@ -28,6 +28,8 @@ final class Daemon {
     let pool: PacketBufferPool
     let broker: Broker
     let kernel: any IPsecKernel
+    /// The same kernel when it is XFRM, for the ownership sweeps.
+    let xfrm: XFRMKernel?
     let ikev2: IKEv2Keying
     let manager: TunnelManager
     var sockets: [UDPSocket] = []
@@ -42,10 +44,16 @@ final class Daemon {
         broker = Broker(log: log, pool: pool)
         switch configuration.global.kernel {
         case .xfrm:
-            do throws(KernelError) { kernel = try XFRMKernel() } catch {
+            do throws(KernelError) {
+                let x = try XFRMKernel()
+                xfrm = x
+                kernel = x
+            } catch {
                 throw SystemError("netlink XFRM socket", errno: error.errno)
             }
-        case .none: kernel = NoKernel()
+        case .none:
+            xfrm = nil
+            kernel = NoKernel()
         }
         let clock = loop.clock
         ikev2 = IKEv2Keying(engine: IKEv2Engine(port: configuration.global.port, nattPort: configuration.global.nattPort) { Routing.sourceAddress(toward: $0) },
@@ -171,6 +179,16 @@ final class Daemon {
         }
     }
 
+    /// Removes the kernel SAs and policies in the daemon's reqid range, and only those.
+    func sweepKernel(_ why: String) {
+        guard let xfrm else { return }
+        let swept = xfrm.sweep(reqids: TunnelManager.reqidRange)
+        if swept.sas > 0 || swept.policies > 0 {
+            log.event(.tmd, "removed \(swept.sas) kernel SAs and \(swept.policies) policies \(why)")
+        }
+        for error in swept.errors { log.error(.tmd, "cleaning up the kernel: \(error)") }
+    }
+
     /// Runs until SIGTERM or SIGINT, then removes every tunnel and releases everything.
     func run() throws(SystemError) {
         if !options.foreground {
@@ -178,12 +196,14 @@ final class Daemon {
         }
         let c = manager.configuration
         log.event(.tmd, "ike \(Version.release) started (pid \(Process.id), \(Version.flavour) build, \(c.tunnels.count) tunnels in \(options.configPath))")
+        sweepKernel("left by an earlier run")
         manager.startAutoTunnels()
         pump()
         scheduleTick()
         try loop.run()
         manager.removeAll()
         pump()
+        sweepKernel("left after the tunnels were removed")
         control?.close()
         control = nil
         for socket in sockets { loop.unwatch(socket.fd) }

@@ -99,3 +99,30 @@ struct XFRMKernelTests {
         }
     }
 }
+
+@Suite(.enabled(if: getuid() == 0, "needs root for a private network namespace"))
+struct OwnershipTests {
+    func policy(reqid: UInt32, _ source: Subnet, _ destination: Subnet) -> Policy {
+        Policy(id: PolicyIdentifier(source: source, destination: destination, direction: .outbound),
+               templateSource: IPAddress("192.0.2.1")!, templateDestination: IPAddress("198.51.100.7")!, reqid: reqid,
+               mode: .tunnel, priority: 1000)
+    }
+
+    /// What the daemon installed goes; what someone else installed stays.
+    @Test func theSweepRemovesOnlyTheDaemonsOwnReqids() throws {
+        try inPrivateNetworkNamespace {
+            let kernel = try XFRMKernel()
+            let subnetC = try Subnet.parse("10.3.0.0/24").get()
+            let ours = policy(reqid: 0x494b_0007, subnetA, subnetB)
+            let theirs = policy(reqid: 42, subnetA, subnetC)
+            try kernel.addPolicy(ours)
+            try kernel.addPolicy(theirs)
+            let swept = kernel.sweep(reqids: 0x494b_0000...0x494b_ffff)
+            #expect(swept.policies == 1 && swept.sas == 0 && swept.errors.isEmpty)
+            // Ours is gone (it can be added again); theirs is still there (it cannot).
+            try kernel.addPolicy(ours)
+            #expect(throws: KernelError.self) { try kernel.addPolicy(theirs) }
+            #expect(kernel.sweep(reqids: 0x494b_0000...0x494b_ffff).policies == 1)
+        }
+    }
+}

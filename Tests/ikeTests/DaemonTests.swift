@@ -12,14 +12,20 @@ final class RunningDaemon {
     private let stderrPipe = Pipe()
     private var collected = Data()
 
-    init(config: String?, waitForStart: Bool = true) throws {
+    init(config: String?, waitForStart: Bool = true, netns: String? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ike-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         configPath = directory.appendingPathComponent("ike.conf").path
         if let config { try config.write(toFile: configPath, atomically: true, encoding: .utf8) }
         socketPath = directory.appendingPathComponent("ike.sock").path
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        process.arguments = ["-n", Ike.path, "daemon", "--foreground", "--config", configPath, "--socket", socketPath]
+        let daemonArguments = [Ike.path, "daemon", "--foreground", "--config", configPath, "--socket", socketPath]
+        if let netns {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", netns] + daemonArguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            process.arguments = ["-n"] + daemonArguments
+        }
         process.standardError = stderrPipe
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -206,6 +212,27 @@ struct DaemonTests {
         #expect(daemon.waitFor("event tmd: tunnel 1 'site_b': activation requested"))
         let list = try daemon.ike("cmd=list", "phase=1")
         #expect(list.stdout.split(separator: "\n").dropFirst().first?.hasPrefix("1      1       ") == true)
+    }
+
+    /// After a `kill -9`, what the daemon had installed is still in the kernel: the next
+    /// start removes it, and nothing that belongs to someone else.
+    @Test func theNextStartRemovesTheLeftoversOfAKilledRun() throws {
+        let ns = "ike-test-\(getpid())"
+        func ip(_ words: [String]) throws -> Ike.Result { try Ike.run(["-n", ns] + words, executable: "/usr/sbin/ip") }
+        _ = try Ike.run(["netns", "add", ns], executable: "/usr/sbin/ip")
+        defer { _ = try? Ike.run(["netns", "del", ns], executable: "/usr/sbin/ip") }
+        let leftover = ["xfrm", "policy", "add", "src", "10.1.0.0/24", "dst", "10.2.0.0/24", "dir", "out",
+                        "tmpl", "src", "192.0.2.1", "dst", "198.51.100.7", "proto", "esp", "mode", "tunnel"]
+        #expect(try ip(leftover + ["reqid", "0x494b0005"]).status == 0)
+        #expect(try ip(["xfrm", "policy", "add", "src", "10.1.0.0/24", "dst", "10.3.0.0/24", "dir", "out",
+                        "tmpl", "src", "192.0.2.1", "dst", "198.51.100.9", "proto", "esp", "mode", "tunnel", "reqid", "7"]).status == 0)
+        let daemon = try RunningDaemon(config: "config ike\n\toption kernel 'xfrm'\n", netns: ns)
+        #expect(daemon.waitFor("event tmd: removed 0 kernel SAs and 1 policies left by an earlier run"))
+        let policies = try ip(["xfrm", "policy", "show"]).stdout
+        #expect(!policies.contains("10.2.0.0/24"))
+        #expect(policies.contains("10.3.0.0/24"))
+        #expect(daemon.signal(SIGTERM) == 0)
+        #expect(try ip(["xfrm", "policy", "show"]).stdout.contains("10.3.0.0/24"))
     }
 
     @Test func aMissingConfigurationMeansNoTunnelsNotAFailure() throws {
