@@ -50,3 +50,137 @@ static inline int ike_nl_transact(struct nl_sock *sk, struct nl_msg *msg) {
     nl_cb_put(cb);
     return r.error;
 }
+#include <linux/xfrm.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+struct ike_spi_result { int done; int error; unsigned int spi; };
+
+static int ike_spi_on_valid(struct nl_msg *msg, void *arg) {
+    struct ike_spi_result *r = (struct ike_spi_result *)arg;
+    struct nlmsghdr *h = nlmsg_hdr(msg);
+    if (h->nlmsg_type == XFRM_MSG_NEWSA && nlmsg_datalen(h) >= (int)sizeof(struct xfrm_usersa_info)) {
+        struct xfrm_usersa_info *info = (struct xfrm_usersa_info *)nlmsg_data(h);
+        r->spi = ntohl(info->id.spi);
+    }
+    r->done = 1;
+    return NL_STOP;
+}
+
+static int ike_spi_on_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg) {
+    (void)nla;
+    struct ike_spi_result *r = (struct ike_spi_result *)arg;
+    r->error = -err->error;
+    r->done = 1;
+    return NL_STOP;
+}
+
+/// XFRM_MSG_ALLOCSPI: the kernel picks an unused ESP SPI in [min, max] for SAs from `src`
+/// to `dst` (4 or 16 address bytes of `family`) and holds it in a larval SA until the
+/// real one replaces it. Returns 0 and `*spi`, or the kernel's errno.
+static inline int ike_xfrm_allocspi(struct nl_sock *sk, int family, const void *src, const void *dst, size_t len,
+                                    unsigned int reqid, unsigned int min, unsigned int max, unsigned int *spi) {
+    struct xfrm_userspi_info info;
+    memset(&info, 0, sizeof info);
+    info.info.family = (unsigned short)family;
+    memcpy(&info.info.saddr, src, len);
+    memcpy(&info.info.id.daddr, dst, len);
+    info.info.id.proto = IPPROTO_ESP;
+    info.info.mode = XFRM_MODE_TUNNEL;
+    info.info.reqid = reqid;
+    info.info.sel.family = (unsigned short)family;
+    info.min = min;
+    info.max = max;
+    struct nl_msg *msg = nlmsg_alloc_simple(XFRM_MSG_ALLOCSPI, 0);
+    if (msg == NULL) return ENOMEM;
+    if (nlmsg_append(msg, &info, sizeof info, NLMSG_ALIGNTO) < 0) {
+        nlmsg_free(msg);
+        return ENOMEM;
+    }
+    struct ike_spi_result r = { 0, 0, 0 };
+    int sent = nl_send_auto(sk, msg);
+    nlmsg_free(msg);
+    if (sent < 0) return EIO;
+    struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+    if (cb == NULL) return ENOMEM;
+    nl_cb_err(cb, NL_CB_CUSTOM, ike_spi_on_error, &r);
+    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, ike_spi_on_valid, &r);
+    while (!r.done) {
+        if (nl_recvmsgs(sk, cb) < 0 && !r.done) {
+            r.error = EIO;
+            break;
+        }
+    }
+    nl_cb_put(cb);
+    if (r.error == 0) *spi = r.spi;
+    return r.error;
+}
+
+struct ike_sa_key { xfrm_address_t daddr; unsigned int spi; unsigned short family; unsigned char proto; };
+struct ike_sa_dump { struct ike_sa_key keys[256]; int count; unsigned int min, max; int done; int error; };
+
+static int ike_dump_on_valid(struct nl_msg *msg, void *arg) {
+    struct ike_sa_dump *d = (struct ike_sa_dump *)arg;
+    struct nlmsghdr *h = nlmsg_hdr(msg);
+    if (h->nlmsg_type != XFRM_MSG_NEWSA || nlmsg_datalen(h) < (int)sizeof(struct xfrm_usersa_info)) return NL_OK;
+    struct xfrm_usersa_info *info = (struct xfrm_usersa_info *)nlmsg_data(h);
+    if (info->reqid >= d->min && info->reqid <= d->max && d->count < 256) {
+        struct ike_sa_key *k = &d->keys[d->count++];
+        k->daddr = info->id.daddr;
+        k->spi = info->id.spi;
+        k->family = info->family;
+        k->proto = info->id.proto;
+    }
+    return NL_OK;
+}
+
+static int ike_dump_on_finish(struct nl_msg *msg, void *arg) {
+    (void)msg;
+    ((struct ike_sa_dump *)arg)->done = 1;
+    return NL_STOP;
+}
+
+/// Deletes every SA (larval ones included) whose reqid lies in [min, max], from a dump
+/// of the kernel's SAs; `*deleted` counts them. Returns 0 or the first errno.
+static inline int ike_xfrm_sweep_sas(struct nl_sock *sk, unsigned int min, unsigned int max, int *deleted) {
+    static struct ike_sa_dump d;
+    memset(&d, 0, sizeof d);
+    d.min = min;
+    d.max = max;
+    *deleted = 0;
+    struct xfrm_usersa_info none;
+    memset(&none, 0, sizeof none);
+    struct nl_msg *msg = nlmsg_alloc_simple(XFRM_MSG_GETSA, NLM_F_DUMP);
+    if (msg == NULL) return ENOMEM;
+    int sent = nl_send_auto(sk, msg);
+    nlmsg_free(msg);
+    if (sent < 0) return EIO;
+    struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+    if (cb == NULL) return ENOMEM;
+    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, ike_dump_on_valid, &d);
+    nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, ike_dump_on_finish, &d);
+    while (!d.done) {
+        if (nl_recvmsgs(sk, cb) < 0) break;
+    }
+    nl_cb_put(cb);
+    int first = 0;
+    for (int i = 0; i < d.count; i++) {
+        struct xfrm_usersa_id id;
+        memset(&id, 0, sizeof id);
+        id.daddr = d.keys[i].daddr;
+        id.spi = d.keys[i].spi;
+        id.family = d.keys[i].family;
+        id.proto = d.keys[i].proto;
+        struct nl_msg *del = nlmsg_alloc_simple(XFRM_MSG_DELSA, 0);
+        if (del == NULL || nlmsg_append(del, &id, sizeof id, NLMSG_ALIGNTO) < 0) {
+            if (del) nlmsg_free(del);
+            return ENOMEM;
+        }
+        int e = ike_nl_transact(sk, del);
+        nlmsg_free(del);
+        if (e == 0) (*deleted)++;
+        else if (first == 0) first = e;
+    }
+    return first;
+}

@@ -112,8 +112,7 @@ extension IKEv2Engine {
         let idPayload = Authentication.payload(localID, initiator: true)
         let auth = Authentication.psk(prf: keys.prf, psk: policy.psk, message: sa.initRequest, nonce: sa.nonceR,
                                       idKey: keys.pi, idBody: idPayload.body)
-        var spi = Random.uint32()
-        while spi < 256 { spi = Random.uint32() }
+        let spi = newInboundSPI(sa)
         sa.childInboundSPI = spi
         var payloads: [IKEv2Payload] = [idPayload, .notify(NotifyPayload(.initialContact))]
         payloads.append(.authentication(method: Authentication.sharedKeyMIC, data: auth))

@@ -105,8 +105,7 @@ extension IKEv2Engine {
         var shared: SecretBytes? = nil
         var reply: [IKEv2Payload] = []
         let nonceR = Random.bytes(32)
-        var spi = Random.uint32()
-        while spi < 256 { spi = Random.uint32() }
+        let spi = newInboundSPI(sa)
         if let group = chosen.group, let (keGroup, value) = request.ke {
             guard keGroup == group.rawValue else {
                 answer(sa, id, [.notify(NotifyPayload(.invalidKEPayload, data: [UInt8(group.rawValue >> 8), UInt8(truncatingIfNeeded: group.rawValue)]))])
@@ -256,8 +255,7 @@ extension IKEv2Engine {
         var payloads: [IKEv2Payload] = []
         if phase == 2 {
             guard sa.childEstablished else { return }
-            var newSPI = Random.uint32()
-            while newSPI < 256 { newSPI = Random.uint32() }
+            let newSPI = newInboundSPI(sa)
             var ke: KeyExchange? = nil
             let groups = Proposals.groups(policy.espProposals)
             if let group = groups.first(where: { KeyExchange.isSupported($0) }) { ke = try? KeyExchange(group: group) }

@@ -175,8 +175,7 @@ extension IKEv2Engine {
             } else if transport != policy.transportMode {
                 reply.append(.notify(NotifyPayload(.noProposalChosen)))
             } else {
-                var spi = Random.uint32()
-                while spi < 256 { spi = Random.uint32() }
+                let spi = newInboundSPI(sa)
                 sa.childInboundSPI = spi
                 sa.childOutboundSPI = UInt32(proposal.spi[0]) << 24 | UInt32(proposal.spi[1]) << 16 | UInt32(proposal.spi[2]) << 8 | UInt32(proposal.spi[3])
                 if transport { reply.append(.notify(NotifyPayload(.useTransportMode))) }

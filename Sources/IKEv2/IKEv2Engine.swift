@@ -15,6 +15,9 @@ public final class IKEv2Engine {
     var output: [IKEv2Output] = []
     let resolveLocal: (IPAddress) -> IPAddress?
     var cookies = CookieJar()
+    /// The kernel's SPI allocation for inbound CHILD_SAs (from peer, to us); nil or a nil
+    /// answer: a random SPI.
+    public var allocateSPI: ((IPAddress, IPAddress) -> UInt32?)? = nil
     /// Half-open SAs above which IKE_SA_INIT needs a cookie (§2.6).
     public var halfOpenThreshold = 64
     /// NAT keepalive interval (RFC 3948 §4) when we are behind a NAT.
@@ -60,6 +63,14 @@ public final class IKEv2Engine {
         sa.pending = IKESA.Pending(messageID: messageID, bytes: bytes, sentAt: now, attempts: 1,
                                    timeout: IKEv2Engine.firstTimeout, isDelete: isDelete)
         send(sa, bytes)
+    }
+
+    /// A fresh inbound SPI for a CHILD_SA of `sa`: the kernel's when it allocates them.
+    func newInboundSPI(_ sa: IKESA) -> UInt32 {
+        if let allocate = allocateSPI, let spi = allocate(sa.remote.address, sa.local.address) { return spi }
+        var spi = Random.uint32()
+        while spi < 256 { spi = Random.uint32() }
+        return spi
     }
 
     func remove(_ sa: IKESA) {

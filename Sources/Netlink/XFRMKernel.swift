@@ -10,6 +10,7 @@ import Platform
 public final class XFRMKernel: IPsecKernel {
     public let name = "xfrm"
     private let socket: OpaquePointer
+    private var nextLarval: UInt32 = 0
 
     static let netlinkXFRM: Int32 = 6
     static let protocolESP: UInt32 = 50
@@ -104,7 +105,13 @@ public final class XFRMKernel: IPsecKernel {
             _ = xfrmnl_sa_set_lifetime_cfg(x, lifetime)
             xfrmnl_ltime_cfg_put(lifetime)
         }
-        try transact("addSA \(sa.id)") { xfrmnl_sa_build_add_request(x, Int32(NLM_F_CREATE | NLM_F_EXCL), $0) }
+        do throws(KernelError) {
+            try transact("addSA \(sa.id)") { xfrmnl_sa_build_add_request(x, Int32(NLM_F_CREATE | NLM_F_EXCL), $0) }
+        } catch {
+            // An inbound SPI from `allocateSPI` is held by a larval SA: replace it.
+            guard error.errno == 17 else { throw error }
+            try transact("addSA \(sa.id)") { xfrmnl_sa_build_update_request(x, 0, $0) }
+        }
     }
 
     private func describe(_ x: OpaquePointer, _ id: SAIdentifier, source: IPAddress?) throws(KernelError) {
@@ -120,6 +127,27 @@ public final class XFRMKernel: IPsecKernel {
         _ = xfrmnl_sa_set_spi(x, id.spi)
         _ = xfrmnl_sa_set_proto(x, XFRMKernel.protocolESP)
         _ = xfrmnl_sa_set_family(x, XFRMKernel.family(id.destination))
+    }
+
+    /// A kernel-chosen inbound ESP SPI for SAs from `remote` to `local` (XFRM_MSG_ALLOCSPI),
+    /// unique in the kernel; held by a larval SA that `addSA` then replaces. The kernel
+    /// hands the same larval SA (and SPI) out again for the same addresses and reqid, so
+    /// each allocation takes the next reqid of `reqids`.
+    public func allocateSPI(from remote: IPAddress, to local: IPAddress, reqids: ClosedRange<UInt32>) throws(KernelError) -> UInt32 {
+        let span = reqids.upperBound - reqids.lowerBound + 1
+        let reqid = reqids.lowerBound + nextLarval % span
+        nextLarval &+= 1
+        let src = remote.bytes, dst = local.bytes
+        var spi: UInt32 = 0
+        let errno = src.withUnsafeBytes { s in
+            dst.withUnsafeBytes { d in
+                ike_xfrm_allocspi(socket, local.isV4 ? 2 : 10, s.baseAddress, d.baseAddress, s.count, reqid, 0x100, 0xffff_ffff, &spi)
+            }
+        }
+        guard errno == 0 else {
+            throw KernelError(operation: "allocateSPI \(remote) -> \(local)", errno: errno, message: SystemError("netlink", errno: errno).message)
+        }
+        return spi
     }
 
     public func deleteSA(_ id: SAIdentifier) throws(KernelError) {
@@ -148,23 +176,19 @@ public final class XFRMKernel: IPsecKernel {
     public func sweep(reqids: ClosedRange<UInt32>) -> (sas: Int, policies: Int, errors: [KernelError]) {
         var deletedSAs = 0, deletedPolicies = 0
         var errors: [KernelError] = []
-        var cache: OpaquePointer? = nil
-        if xfrmnl_sa_alloc_cache(socket, &cache) == 0, let cache {
-            var object = nl_cache_get_first(cache)
-            while let o = object {
-                if reqids.contains(UInt32(truncatingIfNeeded: xfrmnl_sa_get_reqid(o))) {
-                    do throws(KernelError) {
-                        try transact("deleteSA spi \(Hex.prefixed(UInt32(truncatingIfNeeded: xfrmnl_sa_get_spi(o))))") {
-                            xfrmnl_sa_build_delete_request(o, 0, $0)
-                        }
-                        deletedSAs += 1
-                    } catch { errors.append(error) }
-                }
-                object = nl_cache_get_next(o)
+        // libnl's SA cache leaves out larval SAs, so SAs are swept from a dump of our own.
+        // A dump holds up to 256 matches; sweep again while a full batch went.
+        while true {
+            var swept: Int32 = 0
+            let errno = ike_xfrm_sweep_sas(socket, reqids.lowerBound, reqids.upperBound, &swept)
+            deletedSAs += Int(swept)
+            if errno != 0 {
+                errors.append(KernelError(operation: "sweep SAs", errno: errno, message: SystemError("netlink", errno: errno).message))
+                break
             }
-            nl_cache_free(cache)
+            if swept < 256 { break }
         }
-        cache = nil
+        var cache: OpaquePointer? = nil
         if xfrmnl_sp_alloc_cache(socket, &cache) == 0, let cache {
             var object = nl_cache_get_first(cache)
             while let o = object {

@@ -20,6 +20,9 @@ public final class TunnelManager {
     public static let reqidBase: UInt32 = 0x494b_0000
     /// Every reqid this daemon may use: its SAs and policies, and only those, are its own.
     public static let reqidRange: ClosedRange<UInt32> = reqidBase...(reqidBase + 0xffff)
+    /// The upper half of the range, for the kernel's larval SAs that hold allocated SPIs
+    /// (tunnel numbers use the lower half).
+    public static let larvalReqids: ClosedRange<UInt32> = (reqidBase + 0x8000)...(reqidBase + 0xffff)
 
     public init(configuration: Configuration, ikev1: any KeyingEngine, ikev2: any KeyingEngine,
                 kernel: any IPsecKernel, log: Logger) {

@@ -60,6 +60,14 @@ final class Daemon {
                             now: { clock.now })
         manager = TunnelManager(configuration: configuration, ikev1: UnavailableEngine(name: "IKEv1 (isakmpd)"),
                                 ikev2: ikev2, kernel: kernel, log: log)
+        if let xfrm {
+            ikev2.engine.allocateSPI = { [log] remote, local in
+                do throws(KernelError) { return try xfrm.allocateSPI(from: remote, to: local, reqids: TunnelManager.larvalReqids) } catch {
+                    log.error(.tmd, "SPI allocation: \(error); using a random SPI")
+                    return nil
+                }
+            }
+        }
         broker.unsupportedVersion = { [self] header, source, destination in
             self.ikev2.engine.answerUnsupportedVersion(header, from: source, to: destination)
             self.pump()

@@ -126,3 +126,24 @@ struct OwnershipTests {
         }
     }
 }
+
+@Suite(.enabled(if: getuid() == 0, "needs root for a private network namespace"))
+struct SPIAllocationTests {
+    @Test func theKernelHandsOutUniqueSPIsHeldByLarvalSAs() throws {
+        try inPrivateNetworkNamespace {
+            let kernel = try XFRMKernel()
+            let local = IPAddress("192.0.2.1")!, remote = IPAddress("198.51.100.7")!
+            var seen: Set<UInt32> = []
+            for _ in 0..<20 {
+                let spi = try kernel.allocateSPI(from: remote, to: local, reqids: 0x494b_8000...0x494b_ffff)
+                #expect(spi >= 0x100)
+                seen.insert(spi)
+            }
+            #expect(seen.count == 20)
+            // The kernel holds each in a larval SA, which the sweep removes with the rest of
+            // the daemon's state.
+            let swept = kernel.sweep(reqids: 0x494b_0000...0x494b_ffff)
+            #expect(swept.sas == 20)
+        }
+    }
+}
