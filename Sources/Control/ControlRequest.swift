@@ -142,14 +142,24 @@ extension ControlRequest {
         return .success(s)
     }
 
-    private static func parseActivate(_ params: inout Parameters) -> Result<ControlRequest, UsageError> {
-        let phase: Phase?, selection: Selection
+    /// `phase=` and the tunnel selection, as `activate` and `remove` take them.
+    private static func parsePhaseAndSelection(_ params: inout Parameters) -> Result<(Phase?, Selection), UsageError> {
         switch parsePhase(&params) {
-        case let .success(p): phase = p
+        case let .success(phase):
+            switch parseSelection(&params) {
+            case let .success(selection): return .success((phase, selection))
+            case let .failure(e): return .failure(e)
+            }
         case let .failure(e): return .failure(e)
         }
-        switch parseSelection(&params) {
-        case let .success(s): selection = s
+    }
+
+    private static func parseActivate(_ params: inout Parameters) -> Result<ControlRequest, UsageError> {
+        let phase: Phase?, selection: Selection
+        switch parsePhaseAndSelection(&params) {
+        case let .success((p, s)):
+            phase = p
+            selection = s
         case let .failure(e): return .failure(e)
         }
         var s = selection
@@ -166,12 +176,10 @@ extension ControlRequest {
 
     private static func parseRemove(_ params: inout Parameters) -> Result<ControlRequest, UsageError> {
         let phase: Phase?, selection: Selection
-        switch parsePhase(&params) {
-        case let .success(p): phase = p
-        case let .failure(e): return .failure(e)
-        }
-        switch parseSelection(&params) {
-        case let .success(s): selection = s
+        switch parsePhaseAndSelection(&params) {
+        case let .success((p, s)):
+            phase = p
+            selection = s
         case let .failure(e): return .failure(e)
         }
         let all = params.flag("all")
