@@ -184,3 +184,77 @@ static inline int ike_xfrm_sweep_sas(struct nl_sock *sk, unsigned int min, unsig
     }
     return first;
 }
+
+/// A kernel event for the daemon: 1 acquire (a packet matched a policy with no SA), 2
+/// expire (an SA reached a lifetime).
+struct ike_xfrm_event {
+    int kind;
+    unsigned short family;
+    xfrm_address_t src, dst;
+    unsigned char src_prefix, dst_prefix;
+    unsigned int spi, reqid;
+    int hard;
+};
+
+struct ike_event_batch { struct ike_xfrm_event *events; int max; int count; };
+
+static int ike_events_on_valid(struct nl_msg *msg, void *arg) {
+    struct ike_event_batch *b = (struct ike_event_batch *)arg;
+    struct nlmsghdr *h = nlmsg_hdr(msg);
+    if (b->count >= b->max) return NL_STOP;
+    struct ike_xfrm_event *e = &b->events[b->count];
+    memset(e, 0, sizeof *e);
+    if (h->nlmsg_type == XFRM_MSG_ACQUIRE && nlmsg_datalen(h) >= (int)sizeof(struct xfrm_user_acquire)) {
+        struct xfrm_user_acquire *a = (struct xfrm_user_acquire *)nlmsg_data(h);
+        e->kind = 1;
+        e->family = a->policy.sel.family;
+        e->src = a->policy.sel.saddr;
+        e->dst = a->policy.sel.daddr;
+        e->src_prefix = a->policy.sel.prefixlen_s;
+        e->dst_prefix = a->policy.sel.prefixlen_d;
+        b->count++;
+    } else if (h->nlmsg_type == XFRM_MSG_EXPIRE && nlmsg_datalen(h) >= (int)sizeof(struct xfrm_user_expire)) {
+        struct xfrm_user_expire *x = (struct xfrm_user_expire *)nlmsg_data(h);
+        e->kind = 2;
+        e->family = x->state.family;
+        e->dst = x->state.id.daddr;
+        e->spi = ntohl(x->state.id.spi);
+        e->reqid = x->state.reqid;
+        e->hard = x->hard;
+        b->count++;
+    }
+    return NL_OK;
+}
+
+/// A non-blocking socket in the XFRM acquire and expire groups; NULL on failure.
+static inline struct nl_sock *ike_xfrm_events_open(void) {
+    struct nl_sock *sk = nl_socket_alloc();
+    if (sk == NULL) return NULL;
+    nl_socket_disable_seq_check(sk);
+    if (nl_connect(sk, NETLINK_XFRM) < 0 ||
+        nl_socket_add_memberships(sk, XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE, 0) < 0 ||
+        nl_socket_set_nonblocking(sk) < 0) {
+        nl_socket_free(sk);
+        return NULL;
+    }
+    return sk;
+}
+
+static int ike_events_any_seq(struct nl_msg *msg, void *arg) {
+    (void)msg;
+    (void)arg;
+    return NL_OK;
+}
+
+/// Reads what is waiting into `events` (at most `max`); the count. Multicast messages
+/// carry no sequence number of ours, so the sequence check is off.
+static inline int ike_xfrm_events_read(struct nl_sock *sk, struct ike_xfrm_event *events, int max) {
+    struct ike_event_batch b = { events, max, 0 };
+    struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+    if (cb == NULL) return 0;
+    nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, ike_events_any_seq, NULL);
+    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, ike_events_on_valid, &b);
+    nl_recvmsgs(sk, cb);
+    nl_cb_put(cb);
+    return b.count;
+}

@@ -126,6 +126,9 @@ public struct Policy: Equatable, CustomStringConvertible, Sendable {
     public var reqid: UInt32
     public var mode: IPsecMode
     public var priority: UInt32
+    /// The outbound policy of a `start 'trap'` tunnel, which takes over the selector from
+    /// the tunnel's trap policy (and only from it).
+    public var replacesTrap = false
 
     public init(id: PolicyIdentifier, templateSource: IPAddress, templateDestination: IPAddress, reqid: UInt32,
                 mode: IPsecMode, priority: UInt32) {

@@ -40,7 +40,9 @@ public final class MemoryKernel: IPsecKernel {
 
     public func addPolicy(_ policy: Policy) throws(KernelError) {
         try check("addPolicy")
-        guard policies[policy.id] == nil else { throw KernelError(operation: "addPolicy", errno: 17, message: "File exists") }
+        guard policies[policy.id] == nil || policy.replacesTrap else {
+            throw KernelError(operation: "addPolicy", errno: 17, message: "File exists")
+        }
         policies[policy.id] = policy
         journal.append("addPolicy \(policy.id)")
     }

@@ -261,7 +261,13 @@ public final class XFRMKernel: IPsecKernel {
         _ = xfrmnl_user_tmpl_set_ealgos(t, ~0)
         _ = xfrmnl_user_tmpl_set_calgos(t, ~0)
         xfrmnl_sp_add_usertemplate(sp, t)
-        try transact("addPolicy \(p.id)") { xfrmnl_sp_build_add_request(sp, Int32(NLM_F_CREATE | NLM_F_EXCL), $0) }
+        do throws(KernelError) {
+            try transact("addPolicy \(p.id)") { xfrmnl_sp_build_add_request(sp, Int32(NLM_F_CREATE | NLM_F_EXCL), $0) }
+        } catch {
+            // A `start 'trap'` tunnel's policy holds the selector: the tunnel's own replaces it.
+            guard error.errno == 17, p.replacesTrap else { throw error }
+            try transact("addPolicy \(p.id)") { xfrmnl_sp_build_update_request(sp, 0, $0) }
+        }
     }
 
     public func deletePolicy(_ id: PolicyIdentifier) throws(KernelError) {

@@ -84,9 +84,11 @@ extension TunnelManager {
         var out: [Policy] = []
         for local in child.localSelectors {
             for remote in child.remoteSelectors where local.address.isV4 == remote.address.isV4 {
-                out.append(Policy(id: PolicyIdentifier(source: local, destination: remote, direction: .outbound),
-                                  templateSource: p1.localAddress, templateDestination: p1.remoteAddress,
-                                  reqid: reqid(t), mode: ipsecMode(t), priority: 1000))
+                var outbound = Policy(id: PolicyIdentifier(source: local, destination: remote, direction: .outbound),
+                                      templateSource: p1.localAddress, templateDestination: p1.remoteAddress,
+                                      reqid: reqid(t), mode: ipsecMode(t), priority: 1000)
+                outbound.replacesTrap = t.config.start == .trap && trapPolicy(t.config)?.id == outbound.id
+                out.append(outbound)
                 for direction in [PolicyDirection.inbound, .forward] {
                     if direction == .forward && t.config.mode == .transport { continue }
                     out.append(Policy(id: PolicyIdentifier(source: remote, destination: local, direction: direction),

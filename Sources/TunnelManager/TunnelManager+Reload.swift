@@ -1,5 +1,15 @@
 import IKEWire
+import Kernel
 import UCI
+
+extension TunnelManager {
+    /// Removes the trap policy of a tunnel of the previous configuration that is not up.
+    func removeTrapOf(_ config: TunnelConfig, in old: Configuration) {
+        guard config.start == .trap, !table.values.contains(where: { $0.name == config.name && !$0.isFailed }),
+              let local = config.localSubnets.first, let remote = config.remoteSubnets.first else { return }
+        try? kernel.deletePolicy(PolicyIdentifier(source: local, destination: remote, direction: .outbound))
+    }
+}
 
 /// What a reload did, by tunnel name.
 public struct ReloadSummary: Equatable, Sendable {
@@ -43,6 +53,10 @@ extension TunnelManager {
                 _ = start(replacement, wantsPhase2: true)
             }
         }
+        for config in old.tunnels where config.start == .trap && new.tunnel(named: config.name) != config {
+            removeTrapOf(config, in: old)
+        }
+        installTraps()
         for config in new.tunnels where old.tunnel(named: config.name) == nil {
             summary.added.append(config.name)
             log.event(.tmd, "reload: tunnel '\(config.name)' added")

@@ -46,6 +46,7 @@ extension TunnelManager {
             process(engine(for: t.config).delete(number, phase: .one))
         }
         log.event(.tmd, "\(label(t)): removed")
+        if t.config.start == .trap, configuration.tunnel(named: t.name) == t.config { installTrap(t.config) }
     }
 
     func removePhase2(_ number: TunnelNumber) {

@@ -34,6 +34,7 @@ final class Daemon {
     let manager: TunnelManager
     var sockets: [UDPSocket] = []
     var control: ControlServer? = nil
+    private var events: XFRMEvents? = nil
     private var signals: SignalSource? = nil
 
     init(options: Options, configuration: Configuration, log: Logger) throws(SystemError) {
@@ -166,6 +167,21 @@ final class Daemon {
         let signals = try SignalSource()
         try signals.attach(to: loop) { [self] signal in self.received(signal) }
         self.signals = signals
+        if xfrm != nil {
+            do throws(KernelError) {
+                events = try XFRMEvents()
+            } catch {
+                log.error(.tmd, "no kernel events (start 'trap' and kernel expiries will not work): \(error)")
+            }
+            if let events {
+                try loop.watch(events.fd) { [self] in
+                    let batch = events.read()
+                    self.log.debug(.tmd, "kernel events: \(events.lastRawCount) read, \(batch.count) understood")
+                    for event in batch { self.manager.handle(event) }
+                    self.pump()
+                }
+            }
+        }
     }
 
     private func openUDP(_ endpoint: Endpoint, natt: Bool) throws(SystemError) {
@@ -205,6 +221,7 @@ final class Daemon {
         let c = manager.configuration
         log.event(.tmd, "ike \(Version.release) started (pid \(Process.id), \(Version.flavour) build, \(c.tunnels.count) tunnels in \(options.configPath))")
         sweepKernel("left by an earlier run")
+        manager.installTraps()
         manager.startAutoTunnels()
         pump()
         scheduleTick()

@@ -1,4 +1,5 @@
 import IKEWire
+import Kernel
 import Testing
 @testable import TunnelManager
 
@@ -135,5 +136,50 @@ import Testing
         f.manager.handle(.peerDead(1))
         #expect(f.manager.tunnels.isEmpty)
         #expect(f.kernel.sas.isEmpty)
+    }
+}
+
+@Suite struct TrapTests {
+    static let config = """
+        config tunnel 'trapped'
+        \toption remote_address '198.51.100.7'
+        \toption local_address '192.0.2.1'
+        \toption psk 'k'
+        \tlist local_subnet '10.1.0.0/24'
+        \tlist remote_subnet '10.2.0.0/24'
+        \toption start 'trap'
+        """
+
+    @Test func trafficStartsTheTunnelAndItsPolicyReplacesTheTrap() throws {
+        let f = Fixture(TrapTests.config)
+        f.manager.installTraps()
+        let out = PolicyIdentifier(source: try Subnet.parse("10.1.0.0/24").get(), destination: try Subnet.parse("10.2.0.0/24").get(),
+                                   direction: .outbound)
+        #expect(f.kernel.policies[out]?.reqid == TunnelManager.reqidBase + 0x7000)
+        #expect(f.manager.tunnels.isEmpty)
+        f.manager.handle(.acquire(source: out.source, destination: out.destination))
+        #expect(f.v2.requests == ["phase1 1 trapped 198.51.100.7"])
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Created(1, child()))
+        #expect(f.status(1) == "Active/Active")
+        #expect(f.kernel.policies[out]?.reqid == TunnelManager.reqidBase + 1)
+        // A second acquire while it is up starts nothing.
+        f.manager.handle(.acquire(source: out.source, destination: out.destination))
+        #expect(f.manager.tunnels.count == 1)
+        // Removed, the tunnel leaves its trap behind again.
+        _ = f.manager.remove(f.numbered(1))
+        #expect(f.kernel.policies[out]?.reqid == TunnelManager.reqidBase + 0x7000)
+        #expect(f.kernel.policies.count == 1 && f.kernel.sas.isEmpty)
+    }
+
+    @Test func aSoftExpiryRekeysPhase2() {
+        let f = Fixture()
+        _ = f.manager.activate(f.named("site_b"))
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Created(1, child()))
+        f.manager.handle(.expire(SAIdentifier(destination: local, spi: 0xc000_0001), reqid: TunnelManager.reqidBase + 1, hard: false))
+        #expect(f.v2.requests.last == "rekey 1 phase 2")
+        f.manager.handle(.expire(SAIdentifier(destination: local, spi: 0xc000_0001), reqid: 7, hard: false))
+        #expect(f.v2.requests.last == "rekey 1 phase 2")
     }
 }

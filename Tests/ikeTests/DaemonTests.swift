@@ -235,6 +235,44 @@ struct DaemonTests {
         #expect(try ip(["xfrm", "policy", "show"]).stdout.contains("10.3.0.0/24"))
     }
 
+    /// A `start 'trap'` tunnel: the daemon installs its trap policy, and the first packet
+    /// that matches it makes the kernel send an acquire, which starts the tunnel.
+    @Test func theFirstPacketStartsATrapTunnel() throws {
+        let ns = "ike-trap-\(getpid())"
+        func ip(_ words: [String]) throws -> Ike.Result { try Ike.run(["-n", ns] + words, executable: "/usr/sbin/ip") }
+        let peer = ns + "-peer"
+        _ = try Ike.run(["netns", "add", ns], executable: "/usr/sbin/ip")
+        _ = try Ike.run(["netns", "add", peer], executable: "/usr/sbin/ip")
+        defer {
+            _ = try? Ike.run(["netns", "del", ns], executable: "/usr/sbin/ip")
+            _ = try? Ike.run(["netns", "del", peer], executable: "/usr/sbin/ip")
+        }
+        // Loopback routes bypass XFRM: the packet must leave through a real (veth) device.
+        _ = try Ike.run(["link", "add", "ike-trap0", "netns", ns, "type", "veth", "peer", "name", "ike-trap1", "netns", peer],
+                        executable: "/usr/sbin/ip")
+        _ = try ip(["link", "set", "lo", "up"])
+        _ = try ip(["link", "set", "ike-trap0", "up"])
+        _ = try ip(["addr", "add", "10.1.0.1/24", "dev", "ike-trap0"])
+        _ = try ip(["route", "add", "10.2.0.0/24", "dev", "ike-trap0", "src", "10.1.0.1"])
+        let daemon = try RunningDaemon(config: """
+            config ike
+            \toption kernel 'xfrm'
+            config tunnel 'trapped'
+            \toption remote_address '198.51.100.7'
+            \toption local_address '192.0.2.1'
+            \toption psk 'k'
+            \tlist local_subnet '10.1.0.0/24'
+            \tlist remote_subnet '10.2.0.0/24'
+            \toption start 'trap'
+            """, netns: ns)
+        #expect(daemon.waitFor("event tmd: tunnel 'trapped': trap policy installed (10.1.0.0/24 -> 10.2.0.0/24)"))
+        #expect(try ip(["xfrm", "policy", "show"]).stdout.contains("src 10.1.0.0/24 dst 10.2.0.0/24"))
+        _ = try Ike.run(["netns", "exec", ns, "bash", "-c", "echo x > /dev/udp/10.2.0.5/9"], executable: "/usr/sbin/ip")
+        #expect(daemon.waitFor("event tmd: tunnel 'trapped': traffic 10.1.0.0/24 -> 10.2.0.0/24 starts it (acquire)"))
+        #expect(daemon.waitFor("event tmd: tunnel 1 'trapped': phase 1 connection request to ikev2d for 198.51.100.7"))
+        #expect(daemon.signal(SIGTERM) == 0)
+    }
+
     @Test func aMissingConfigurationMeansNoTunnelsNotAFailure() throws {
         let daemon = try RunningDaemon(config: nil)
         #expect(daemon.stderr.contains("event tmd: no configuration at \(daemon.configPath); running without tunnels"))
