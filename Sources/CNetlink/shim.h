@@ -64,7 +64,14 @@ static int ike_spi_on_valid(struct nl_msg *msg, void *arg) {
         struct xfrm_usersa_info *info = (struct xfrm_usersa_info *)nlmsg_data(h);
         r->spi = ntohl(info->id.spi);
     }
-    r->done = 1;
+    return NL_OK;
+}
+
+/// The acknowledgement that follows the new SA: the answer is complete, nothing stale
+/// is left on the socket for the next request.
+static int ike_spi_on_ack(struct nl_msg *msg, void *arg) {
+    (void)msg;
+    ((struct ike_spi_result *)arg)->done = 1;
     return NL_STOP;
 }
 
@@ -106,6 +113,7 @@ static inline int ike_xfrm_allocspi(struct nl_sock *sk, int family, const void *
     if (cb == NULL) return ENOMEM;
     nl_cb_err(cb, NL_CB_CUSTOM, ike_spi_on_error, &r);
     nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, ike_spi_on_valid, &r);
+    nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ike_spi_on_ack, &r);
     while (!r.done) {
         if (nl_recvmsgs(sk, cb) < 0 && !r.done) {
             r.error = EIO;
@@ -113,6 +121,7 @@ static inline int ike_xfrm_allocspi(struct nl_sock *sk, int family, const void *
         }
     }
     nl_cb_put(cb);
+    if (r.error == 0 && r.spi == 0) r.error = EIO;
     if (r.error == 0) *spi = r.spi;
     return r.error;
 }

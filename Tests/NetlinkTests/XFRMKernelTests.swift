@@ -147,3 +147,30 @@ struct SPIAllocationTests {
         }
     }
 }
+
+/// On a kernel with ESP (the virtual test board) an SA installed on an allocated SPI
+/// replaces the larval SA and counts traffic; on one without, the kernel refuses it.
+@Suite(.enabled(if: getuid() == 0, "needs root for a private network namespace"))
+struct SAOnAllocatedSPITests {
+    @Test func theRealSAReplacesTheLarvalOne() throws {
+        try inPrivateNetworkNamespace {
+            let kernel = try XFRMKernel()
+            let local = IPAddress("192.0.2.1")!, remote = IPAddress("198.51.100.7")!
+            let spi = try kernel.allocateSPI(from: remote, to: local, reqids: 0x494b_8000...0x494b_ffff)
+            let sa = SecurityAssociation(
+                id: SAIdentifier(destination: local, spi: spi), source: remote, reqid: 0x494b_0001, mode: .tunnel,
+                cipher: Cipher(.aesGCM16, keyBits: 128), integrity: nil, encryptionKey: SecretBytes([UInt8](repeating: 1, count: 20)),
+                integrityKey: nil, encapsulation: nil, softLifetimeSeconds: 3240, hardLifetimeSeconds: 3600)
+            do throws(KernelError) {
+                try kernel.addSA(sa)
+            } catch {
+                #expect(error.errno == 38 || error.errno == 93, "\(error)")
+                return
+            }
+            #expect(kernel.counters(sa.id) == SACounters(bytes: 0, packets: 0))
+            // The daemon's reqid now, not the larval one: the sweep of the larval range finds nothing.
+            #expect(kernel.sweep(reqids: 0x494b_8000...0x494b_ffff).sas == 0)
+            #expect(kernel.sweep(reqids: 0x494b_0000...0x494b_7fff).sas == 1)
+        }
+    }
+}
