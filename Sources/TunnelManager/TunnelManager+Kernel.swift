@@ -51,7 +51,12 @@ extension TunnelManager {
         return "\(local) <-> \(remote)"
     }
 
-    func reqid(_ t: Tunnel) -> UInt32 { TunnelManager.reqidBase + t.number }
+    /// The tunnel's reqid; a trap tunnel keeps its trap's, so that its SA also replaces
+    /// the larval SA the kernel made for the packet that started it.
+    func reqid(_ t: Tunnel) -> UInt32 {
+        if t.config.start == .trap, let trap = trapPolicy(t.config) { return trap.reqid }
+        return TunnelManager.reqidBase + t.number
+    }
 
     func ipsecMode(_ t: Tunnel) -> IPsecMode {
         switch t.config.mode {

@@ -61,8 +61,8 @@ extension TunnelManager {
             log.event(.tmd, "tunnel '\(config.name)': traffic \(source) -> \(destination) starts it (acquire)")
             _ = start(config, wantsPhase2: true)
         case let .expire(id, reqid, hard):
-            guard TunnelManager.reqidRange.contains(reqid), let t = table[reqid - TunnelManager.reqidBase],
-                  t.childSA != nil else { return }
+            guard TunnelManager.reqidRange.contains(reqid),
+                  let t = table.values.first(where: { self.reqid($0) == reqid && $0.childSA != nil }) else { return }
             if hard {
                 log.information(.tmd, "\(label(t)): kernel SA \(id) reached its hard lifetime")
             } else {

@@ -162,7 +162,11 @@ import Testing
         f.manager.handle(.phase1Created(1, phase1()))
         f.manager.handle(.phase2Created(1, child()))
         #expect(f.status(1) == "Active/Active")
-        #expect(f.kernel.policies[out]?.reqid == TunnelManager.reqidBase + 1)
+        // The tunnel's policy took the selector over, with the trap's reqid kept for the
+        // tunnel (its SAs then replace the kernel's larval one too).
+        #expect(f.kernel.policies[out]?.templateDestination == remote)
+        #expect(f.kernel.sas.values.allSatisfy { $0.reqid == TunnelManager.reqidBase + 0x7000 })
+        #expect(f.kernel.policies.count == 3)
         // A second acquire while it is up starts nothing.
         f.manager.handle(.acquire(source: out.source, destination: out.destination))
         #expect(f.manager.tunnels.count == 1)
