@@ -115,7 +115,7 @@ public enum TunnelListing {
                 if let i = inbound, let o = outbound {
                     add("in \(i.bytes) bytes \(i.packets) packets, out \(o.bytes) bytes \(o.packets) packets")
                 } else {
-                    add("counters: none (kernel 'none')")
+                    add("counters: none kept by the kernel")
                 }
             } else {
                 add("proposals \(t.config.espProposals.map { $0.description }.joined(separator: ", "))")

@@ -38,11 +38,7 @@ extension IKEv2Engine {
     }
 
     func informationalRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
-        let payloads: [IKEv2Payload]
-        do throws(IKEv2Error) { payloads = try sa.open(raw, message) } catch {
-            counters.integrityFailures += 1
-            return
-        }
+        guard let payloads = decrypt(sa, message, raw, now: now) else { return }
         let id = message.header.messageID
         if let problem = ExchangeRules.violation(.informationalRequest, payloads) {
             counters.malformed += 1
@@ -88,11 +84,8 @@ extension IKEv2Engine {
         }
     }
 
-    func informationalResponse(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8]) {
-        guard (try? sa.open(raw, message)) != nil else {
-            counters.integrityFailures += 1
-            return
-        }
+    func informationalResponse(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
+        guard decrypt(sa, message, raw, now: now) != nil else { return }
         sa.pending = nil
         // The answer to our delete of an IKE SA we rekeyed: it is gone on both sides.
         if sa.rekeyedTo != nil { remove(sa) }

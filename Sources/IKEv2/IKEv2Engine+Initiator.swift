@@ -141,12 +141,7 @@ extension IKEv2Engine {
 
     func authResponse(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
         guard let policy = sa.policy, let keys = sa.keys, let tunnel = sa.tunnel else { return }
-        let payloads: [IKEv2Payload]
-        do throws(IKEv2Error) { payloads = try sa.open(raw, message) } catch {
-            counters.integrityFailures += 1
-            log(.debug, "IKE_AUTH response from \(sa.remote) refused: \(error)")
-            return
-        }
+        guard let payloads = decrypt(sa, message, raw, now: now) else { return }
         sa.pending = nil
         if let problem = ExchangeRules.violation(.authResponse, payloads) {
             fail(sa, phase: 1, "malformed answer: \(problem)")

@@ -53,11 +53,7 @@ extension IKEv2Engine {
     // MARK: Responder
 
     func createChildRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
-        let payloads: [IKEv2Payload]
-        do throws(IKEv2Error) { payloads = try sa.open(raw, message) } catch {
-            counters.integrityFailures += 1
-            return
-        }
+        guard let payloads = decrypt(sa, message, raw, now: now) else { return }
         let id = message.header.messageID
         if let problem = ExchangeRules.violation(.childRequest, payloads) {
             counters.malformed += 1
@@ -287,11 +283,7 @@ extension IKEv2Engine {
     }
 
     func createChildResponse(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
-        let payloads: [IKEv2Payload]
-        do throws(IKEv2Error) { payloads = try sa.open(raw, message) } catch {
-            counters.integrityFailures += 1
-            return
-        }
+        guard let payloads = decrypt(sa, message, raw, now: now) else { return }
         sa.pending = nil
         let rekey = sa.rekey
         sa.rekey = nil

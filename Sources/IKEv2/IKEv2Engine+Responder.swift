@@ -112,12 +112,7 @@ extension IKEv2Engine {
 
     func authRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
         guard let keys = sa.keys else { return }
-        let payloads: [IKEv2Payload]
-        do throws(IKEv2Error) { payloads = try sa.open(raw, message) } catch {
-            counters.integrityFailures += 1
-            log(.debug, "IKE_AUTH request from \(sa.remote) refused: \(error)")
-            return
-        }
+        guard let payloads = decrypt(sa, message, raw, now: now) else { return }
         if let problem = ExchangeRules.violation(.authRequest, payloads) {
             counters.malformed += 1
             log(.information, "\(problem) from \(sa.remote)")

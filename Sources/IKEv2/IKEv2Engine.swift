@@ -141,10 +141,6 @@ public final class IKEv2Engine {
             sa.remote = remote
             sa.local = local
         }
-        // Liveness (§2.4) counts any message for the SA; a forged one can only delay a
-        // check, since the handlers verify integrity before acting.
-        sa.lastHeard = now
-        sa.probing = false
         if message.isResponse {
             receiveResponse(sa, message, bytes, now: now)
         } else {
@@ -160,7 +156,7 @@ public final class IKEv2Engine {
         switch (sa.state, message.exchange) {
         case (.initSent, .ikeSAInit): initResponse(sa, message, raw, now: now)
         case (.authSent, .ikeAuth): authResponse(sa, message, raw, now: now)
-        case (.established, .informational): informationalResponse(sa, message, raw)
+        case (.established, .informational): informationalResponse(sa, message, raw, now: now)
         case (.established, .createChildSA): createChildResponse(sa, message, raw, now: now)
         default:
             counters.badMessageID += 1
@@ -187,6 +183,21 @@ public final class IKEv2Engine {
         default:
             counters.badMessageID += 1
             log(.debug, "unexpected \(message.exchange) request for IKE SA \(Hex.prefixed(sa.localSPI)); dropped")
+        }
+    }
+
+    /// The inner payloads of a protected message, nil (counted, logged) when it does not
+    /// decrypt and verify. Only a verified message counts as a sign of life (§2.4).
+    func decrypt(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) -> [IKEv2Payload]? {
+        do throws(IKEv2Error) {
+            let payloads = try sa.open(raw, message)
+            sa.lastHeard = now
+            sa.probing = false
+            return payloads
+        } catch {
+            counters.integrityFailures += 1
+            log(.debug, "\(message.exchange) from \(sa.remote) refused: \(error)")
+            return nil
         }
     }
 

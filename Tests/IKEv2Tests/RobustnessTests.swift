@@ -118,6 +118,33 @@ import Testing
         #expect(p.a.saCount == 0)
     }
 
+    /// A forged message for a known SPI is not a sign of life: the liveness check still goes out.
+    @Test func onlyVerifiedMessagesCountAsLife() throws {
+        let p = Pair()
+        start(p, dpd: 10)
+        var fromB: [([UInt8], Endpoint, Endpoint)] = []
+        var progress = true
+        while progress {
+            progress = false
+            for (from, to, isB) in [(p.a, p.b, false), (p.b, p.a, true)] {
+                for out in from.takeOutput() {
+                    if case let .send(bytes, src, dst) = out {
+                        progress = true
+                        if isB { fromB.append((bytes, src, dst)) }
+                        to.receive(bytes, from: src, to: dst, now: p.now)
+                    }
+                }
+            }
+        }
+        var forged = try #require(fromB.last)
+        forged.0[forged.0.count - 1] ^= 0xff
+        p.now = p.now + .seconds(11)
+        p.a.receive(forged.0, from: forged.1, to: forged.2, now: p.now)
+        #expect(p.a.counters.integrityFailures + p.a.counters.badMessageID == 1)
+        p.a.tick(now: p.now)
+        #expect(p.a.takeOutput().contains { if case .send = $0 { return true }; return false })
+    }
+
     @Test func theSoftLifetimeRekeysAndTheHardOneDeletes() {
         let p = Pair()
         start(p, dpd: 0)
