@@ -26,8 +26,9 @@ let package = Package(
         // Protocol cores: no I/O, no Platform, no Netlink, no Foundation.
         .target(name: "IKEWire", swiftSettings: embeddedRules),
         .target(name: "IKECrypto", dependencies: ["IKEWire", "COpenSSL"], swiftSettings: embeddedRules),
-        .target(name: "IKEv1", dependencies: ["IKEWire", "IKECrypto"], swiftSettings: embeddedRules),
-        .target(name: "IKEv2", dependencies: ["IKEWire", "IKECrypto"], swiftSettings: embeddedRules),
+        .target(name: "IKECore", dependencies: ["IKEWire", "IKECrypto"], swiftSettings: embeddedRules),
+        .target(name: "IKEv1", dependencies: ["IKEWire", "IKECrypto", "IKECore"], swiftSettings: embeddedRules),
+        .target(name: "IKEv2", dependencies: ["IKEWire", "IKECrypto", "IKECore"], swiftSettings: embeddedRules),
         .target(name: "CertificateProxy", dependencies: ["IKECrypto", "COpenSSL"], swiftSettings: embeddedRules),
 
         // The kernel boundary and the components around the cores.
@@ -37,7 +38,7 @@ let package = Package(
         .target(name: "UCI", dependencies: ["IKEWire"], swiftSettings: embeddedRules),
         .target(
             name: "TunnelManager",
-            dependencies: ["UCI", "Kernel", "IKEv1", "IKEv2", "CertificateProxy"],
+            dependencies: ["UCI", "Kernel", "IKECore", "IKEv1", "IKEv2", "CertificateProxy"],
             swiftSettings: embeddedRules),
         .target(name: "Control", dependencies: ["IKEWire", "UCI", "TunnelManager"], swiftSettings: embeddedRules),
         .target(name: "Broker", dependencies: ["IKEWire", "IKEv1", "IKEv2", "Platform"], swiftSettings: embeddedRules),
@@ -58,7 +59,7 @@ let package = Package(
         .testTarget(name: "PlatformTests", dependencies: ["Platform", "CLibc"]),
         .testTarget(name: "IKEWireTests", dependencies: ["IKEWire"]),
         .testTarget(name: "IKECryptoTests", dependencies: ["IKECrypto", "IKEWire"]),
-        .testTarget(name: "IKEv2Tests", dependencies: ["IKEv2", "IKECrypto", "IKEWire"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "IKEv2Tests", dependencies: ["IKEv2", "IKECore", "IKECrypto", "IKEWire"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "UCITests", dependencies: ["UCI", "IKEWire"]),
         .testTarget(name: "TunnelManagerTests", dependencies: ["TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),

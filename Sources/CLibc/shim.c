@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CLibc.h"
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/un.h>
 
 int ike_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token) {
@@ -111,6 +112,11 @@ int ike_udp_open(const struct ike_endpoint *local) {
         return -err;
     }
     return fd;
+}
+
+int ike_udp_espinudp(int fd) {
+    int type = UDP_ENCAP_ESPINUDP;
+    return setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &type, sizeof type) == 0 ? 0 : -errno;
 }
 
 int ike_socket_port(int fd) {

@@ -86,8 +86,10 @@ static int ike_spi_on_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void 
 /// XFRM_MSG_ALLOCSPI: the kernel picks an unused ESP SPI in [min, max] for SAs from `src`
 /// to `dst` (4 or 16 address bytes of `family`) and holds it in a larval SA until the
 /// real one replaces it. Returns 0 and `*spi`, or the kernel's errno.
-static inline int ike_xfrm_allocspi(struct nl_sock *sk, int family, const void *src, const void *dst, size_t len,
-                                    unsigned int reqid, unsigned int min, unsigned int max, unsigned int *spi) {
+/// The XFRM_MSG_ALLOCSPI request: the kernel picks an unused ESP SPI in [min, max] for
+/// SAs from `src` to `dst` (4 or 16 address bytes of `family`). NULL without memory.
+static inline struct nl_msg *ike_xfrm_allocspi_request(int family, const void *src, const void *dst, size_t len,
+                                                      unsigned int reqid, unsigned int min, unsigned int max) {
     struct xfrm_userspi_info info;
     memset(&info, 0, sizeof info);
     info.info.family = (unsigned short)family;
@@ -100,11 +102,20 @@ static inline int ike_xfrm_allocspi(struct nl_sock *sk, int family, const void *
     info.min = min;
     info.max = max;
     struct nl_msg *msg = nlmsg_alloc_simple(XFRM_MSG_ALLOCSPI, 0);
-    if (msg == NULL) return ENOMEM;
+    if (msg == NULL) return NULL;
     if (nlmsg_append(msg, &info, sizeof info, NLMSG_ALIGNTO) < 0) {
         nlmsg_free(msg);
-        return ENOMEM;
+        return NULL;
     }
+    return msg;
+}
+
+/// Allocates an SPI (see ike_xfrm_allocspi_request); the kernel holds it in a larval SA
+/// until the real one replaces it. Returns 0 and `*spi`, or the kernel's errno.
+static inline int ike_xfrm_allocspi(struct nl_sock *sk, int family, const void *src, const void *dst, size_t len,
+                                    unsigned int reqid, unsigned int min, unsigned int max, unsigned int *spi) {
+    struct nl_msg *msg = ike_xfrm_allocspi_request(family, src, dst, len, reqid, min, max);
+    if (msg == NULL) return ENOMEM;
     struct ike_spi_result r = { 0, 0, 0 };
     int sent = nl_send_auto(sk, msg);
     nlmsg_free(msg);
@@ -150,6 +161,23 @@ static int ike_dump_on_finish(struct nl_msg *msg, void *arg) {
     return NL_STOP;
 }
 
+/// The XFRM_MSG_DELSA request for the SA `key` names; NULL without memory.
+static inline struct nl_msg *ike_xfrm_delsa_request(const struct ike_sa_key *key) {
+    struct xfrm_usersa_id id;
+    memset(&id, 0, sizeof id);
+    id.daddr = key->daddr;
+    id.spi = key->spi;
+    id.family = key->family;
+    id.proto = key->proto;
+    struct nl_msg *del = nlmsg_alloc_simple(XFRM_MSG_DELSA, 0);
+    if (del == NULL) return NULL;
+    if (nlmsg_append(del, &id, sizeof id, NLMSG_ALIGNTO) < 0) {
+        nlmsg_free(del);
+        return NULL;
+    }
+    return del;
+}
+
 /// Deletes every SA (larval ones included) whose reqid lies in [min, max], from a dump
 /// of the kernel's SAs; `*deleted` counts them. Returns 0 or the first errno.
 static inline int ike_xfrm_sweep_sas(struct nl_sock *sk, unsigned int min, unsigned int max, int *deleted) {
@@ -175,17 +203,8 @@ static inline int ike_xfrm_sweep_sas(struct nl_sock *sk, unsigned int min, unsig
     nl_cb_put(cb);
     int first = 0;
     for (int i = 0; i < d.count; i++) {
-        struct xfrm_usersa_id id;
-        memset(&id, 0, sizeof id);
-        id.daddr = d.keys[i].daddr;
-        id.spi = d.keys[i].spi;
-        id.family = d.keys[i].family;
-        id.proto = d.keys[i].proto;
-        struct nl_msg *del = nlmsg_alloc_simple(XFRM_MSG_DELSA, 0);
-        if (del == NULL || nlmsg_append(del, &id, sizeof id, NLMSG_ALIGNTO) < 0) {
-            if (del) nlmsg_free(del);
-            return ENOMEM;
-        }
+        struct nl_msg *del = ike_xfrm_delsa_request(&d.keys[i]);
+        if (del == NULL) return ENOMEM;
         int e = ike_nl_transact(sk, del);
         nlmsg_free(del);
         if (e == 0) (*deleted)++;
@@ -195,7 +214,8 @@ static inline int ike_xfrm_sweep_sas(struct nl_sock *sk, unsigned int min, unsig
 }
 
 /// A kernel event for the daemon: 1 acquire (a packet matched a policy with no SA), 2
-/// expire (an SA reached a lifetime).
+/// expire (an SA reached a lifetime), 3 migrate (a policy's SAs moved to new addresses:
+/// `src`/`dst` are the old tunnel endpoints, `new_src`/`new_dst` the new ones).
 struct ike_xfrm_event {
     int kind;
     unsigned short family;
@@ -203,45 +223,77 @@ struct ike_xfrm_event {
     unsigned char src_prefix, dst_prefix;
     unsigned int spi, reqid;
     int hard;
+    unsigned short new_family;
+    xfrm_address_t new_src, new_dst;
 };
 
-struct ike_event_batch { struct ike_xfrm_event *events; int max; int count; };
-
-static int ike_events_on_valid(struct nl_msg *msg, void *arg) {
-    struct ike_event_batch *b = (struct ike_event_batch *)arg;
-    struct nlmsghdr *h = nlmsg_hdr(msg);
-    if (b->count >= b->max) return NL_STOP;
-    struct ike_xfrm_event *e = &b->events[b->count];
+/// Parses one notification into `e`; 1 when it is one the daemon acts on, else 0.
+/// Everything is bounds-checked against the message's own length.
+static inline int ike_xfrm_event_parse(const struct nlmsghdr *h, struct ike_xfrm_event *e) {
     memset(e, 0, sizeof *e);
-    if (h->nlmsg_type == XFRM_MSG_ACQUIRE && nlmsg_datalen(h) >= (int)sizeof(struct xfrm_user_acquire)) {
-        struct xfrm_user_acquire *a = (struct xfrm_user_acquire *)nlmsg_data(h);
+    if (h->nlmsg_len < NLMSG_HDRLEN) return 0;
+    int payload = (int)h->nlmsg_len - NLMSG_HDRLEN;
+    const void *data = (const char *)h + NLMSG_HDRLEN;
+    if (h->nlmsg_type == XFRM_MSG_ACQUIRE && payload >= (int)sizeof(struct xfrm_user_acquire)) {
+        const struct xfrm_user_acquire *a = (const struct xfrm_user_acquire *)data;
         e->kind = 1;
         e->family = a->policy.sel.family;
         e->src = a->policy.sel.saddr;
         e->dst = a->policy.sel.daddr;
         e->src_prefix = a->policy.sel.prefixlen_s;
         e->dst_prefix = a->policy.sel.prefixlen_d;
-        b->count++;
-    } else if (h->nlmsg_type == XFRM_MSG_EXPIRE && nlmsg_datalen(h) >= (int)sizeof(struct xfrm_user_expire)) {
-        struct xfrm_user_expire *x = (struct xfrm_user_expire *)nlmsg_data(h);
+        return 1;
+    }
+    if (h->nlmsg_type == XFRM_MSG_EXPIRE && payload >= (int)sizeof(struct xfrm_user_expire)) {
+        const struct xfrm_user_expire *x = (const struct xfrm_user_expire *)data;
         e->kind = 2;
         e->family = x->state.family;
         e->dst = x->state.id.daddr;
         e->spi = ntohl(x->state.id.spi);
         e->reqid = x->state.reqid;
         e->hard = x->hard;
-        b->count++;
+        return 1;
     }
+    if (h->nlmsg_type == XFRM_MSG_MIGRATE && payload >= (int)NLMSG_ALIGN(sizeof(struct xfrm_userpolicy_id))) {
+        int offset = NLMSG_ALIGN(sizeof(struct xfrm_userpolicy_id));
+        while (offset + (int)sizeof(struct nlattr) <= payload) {
+            const struct nlattr *attr = (const struct nlattr *)((const char *)data + offset);
+            if (attr->nla_len < sizeof(struct nlattr) || offset + attr->nla_len > payload) return 0;
+            if ((attr->nla_type & NLA_TYPE_MASK) == XFRMA_MIGRATE &&
+                attr->nla_len >= NLA_HDRLEN + sizeof(struct xfrm_user_migrate)) {
+                const struct xfrm_user_migrate *m = (const struct xfrm_user_migrate *)((const char *)attr + NLA_HDRLEN);
+                e->kind = 3;
+                e->family = m->old_family;
+                e->src = m->old_saddr;
+                e->dst = m->old_daddr;
+                e->new_family = m->new_family;
+                e->new_src = m->new_saddr;
+                e->new_dst = m->new_daddr;
+                e->reqid = m->reqid;
+                return 1;
+            }
+            offset += NLA_ALIGN(attr->nla_len);
+        }
+    }
+    return 0;
+}
+
+struct ike_event_batch { struct ike_xfrm_event *events; int max; int count; };
+
+static int ike_events_on_valid(struct nl_msg *msg, void *arg) {
+    struct ike_event_batch *b = (struct ike_event_batch *)arg;
+    if (b->count >= b->max) return NL_STOP;
+    if (ike_xfrm_event_parse(nlmsg_hdr(msg), &b->events[b->count])) b->count++;
     return NL_OK;
 }
 
-/// A non-blocking socket in the XFRM acquire and expire groups; NULL on failure.
+/// A non-blocking socket in the XFRM acquire, expire and migrate groups; NULL on failure.
 static inline struct nl_sock *ike_xfrm_events_open(void) {
     struct nl_sock *sk = nl_socket_alloc();
     if (sk == NULL) return NULL;
     nl_socket_disable_seq_check(sk);
     if (nl_connect(sk, NETLINK_XFRM) < 0 ||
-        nl_socket_add_memberships(sk, XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE, 0) < 0 ||
+        nl_socket_add_memberships(sk, XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE, XFRMNLGRP_MIGRATE, 0) < 0 ||
         nl_socket_set_nonblocking(sk) < 0) {
         nl_socket_free(sk);
         return NULL;

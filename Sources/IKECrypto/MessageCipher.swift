@@ -89,18 +89,7 @@ public final class MessageCipher {
     }
 
     private func cbc(encrypt: Bool, iv: [UInt8], input: [UInt8]) throws(CryptoError) -> [UInt8] {
-        let ctx = try context()
-        defer { EVP_CIPHER_CTX_free(ctx) }
-        let ok = encryptionKey.withBytes { key in
-            EVP_CipherInit_ex(ctx, evp, nil, key.baseAddress?.assumingMemoryBound(to: UInt8.self), iv, encrypt ? 1 : 0)
-        }
-        guard ok == 1, EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 else { throw .last("EVP_CipherInit_ex") }
-        var out = [UInt8](repeating: 0, count: input.count + 16)
-        var n: Int32 = 0, m: Int32 = 0
-        guard EVP_CipherUpdate(ctx, &out, &n, input, Int32(input.count)) == 1 else { throw .last("EVP_CipherUpdate") }
-        let finalOK = out.withUnsafeMutableBufferPointer { EVP_CipherFinal_ex(ctx, $0.baseAddress! + Int(n), &m) }
-        guard finalOK == 1 else { throw .last("EVP_CipherFinal_ex") }
-        return Array(out[0..<Int(n + m)])
+        try aesCBC(evp, key: encryptionKey, encrypt: encrypt, iv: iv, input: input)
     }
 
     private func aead(encrypt: Bool, iv: [UInt8], associated: [UInt8], input: [UInt8], tag: [UInt8]?) throws(CryptoError) -> ([UInt8], [UInt8]) {

@@ -28,6 +28,10 @@ public struct PRF {
         key.withBytes { k in data.withUnsafeBytes { compute(key: k, data: $0) } }
     }
 
+    /// The plain hash under the HMAC: IKEv1 negotiates a hash and uses it bare for its
+    /// IVs and NAT-D payloads (RFC 2409 Appendix B, RFC 3947 §3.2).
+    public func hash(_ data: [UInt8]) -> [UInt8] { Digest.compute(md, data, length: length) }
+
     /// prf+ (K, S) = T1 | T2 | ..., Tn = prf(K, Tn-1 | S | n), cut to `count` bytes
     /// (RFC 7296 §2.13; at most 255 iterations).
     public func plus(key: SecretBytes, seed: [UInt8], count: Int) -> SecretBytes {
@@ -88,11 +92,13 @@ public struct Integrity {
 
 /// Plain digests where a protocol names one: SHA-1 for NAT detection (RFC 7296 §2.23).
 public enum Digest {
-    public static func sha1(_ data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 20)
+    public static func sha1(_ data: [UInt8]) -> [UInt8] { compute(EVP_sha1(), data, length: 20) }
+
+    static func compute(_ md: OpaquePointer, _ data: [UInt8], length expected: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 64)
         var length: UInt32 = 0
-        let ok = data.withUnsafeBytes { EVP_Digest($0.baseAddress, $0.count, &out, &length, EVP_sha1(), nil) }
-        precondition(ok == 1 && length == 20, "SHA-1 failed")
-        return out
+        let ok = data.withUnsafeBytes { EVP_Digest($0.baseAddress, $0.count, &out, &length, md, nil) }
+        precondition(ok == 1 && Int(length) == expected, "digest failed")
+        return Array(out[0..<expected])
     }
 }

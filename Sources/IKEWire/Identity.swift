@@ -24,6 +24,35 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
         }
     }
 
+    /// Whether a peer presenting `presented` satisfies this expected identity.
+    public func accepts(_ presented: Identity) -> Bool { self == .any || self == presented }
+
+    /// The identification data an ID payload carries (IKEv1 and IKEv2 alike).
+    public var data: [UInt8] {
+        switch self {
+        case let .address(a): return a.bytes
+        case let .fqdn(name): return Array(name.utf8)
+        case let .rfc822(mail): return Array(mail.utf8)
+        case let .distinguishedName(dn): return Array(dn.utf8)
+        case let .keyID(bytes): return bytes
+        case .any: return []
+        }
+    }
+
+    /// The identity an ID payload carries; nil for a type not taken (DER DNs come with
+    /// cpsd, and IKEv1's subnet and range types are traffic selectors, not identities).
+    public init?(idType: UInt8, data: [UInt8]) {
+        switch idType {
+        case 1, 5:
+            guard let a = data.withUnsafeBytes({ IPAddress(bytes: $0) }), a.isV4 == (idType == 1) else { return nil }
+            self = .address(a)
+        case 2: self = .fqdn(String(decoding: data, as: UTF8.self))
+        case 3: self = .rfc822(String(decoding: data, as: UTF8.self))
+        case 11: self = .keyID(data)
+        default: return nil
+        }
+    }
+
     /// Parses the text forms above; the error says which form was meant and what is wrong.
     public static func parse(_ text: String) -> Result<Identity, IdentityError> {
         if text.isEmpty { return .failure(.init("an empty identity")) }

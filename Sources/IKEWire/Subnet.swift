@@ -47,7 +47,7 @@ public struct Subnet: Hashable, CustomStringConvertible, Sendable {
         return .success(Subnet(address: address, prefixLength: UInt8(length))!)
     }
 
-    private static func masked(_ address: IPAddress, _ length: UInt8) -> IPAddress {
+    public static func masked(_ address: IPAddress, _ length: UInt8) -> IPAddress {
         switch address {
         case let .v4(a):
             let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << (32 - UInt32(length))

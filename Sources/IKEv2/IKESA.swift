@@ -1,3 +1,4 @@
+import IKECore
 import IKECrypto
 import IKEWire
 
@@ -29,9 +30,9 @@ final class IKESA {
     let localSPI: UInt64
     var remoteSPI: UInt64 = 0
     var tunnel: UInt32?
-    var policy: IKEv2Policy?
+    var policy: EnginePolicy?
     /// Responder: the policies that may apply to this peer until IKE_AUTH tells which.
-    var candidates: [IKEv2Policy] = []
+    var candidates: [EnginePolicy] = []
     var local: Endpoint
     var remote: Endpoint
     var state: State

@@ -1,10 +1,11 @@
+import IKECore
 import IKECrypto
 import IKEWire
 
 /// The initiator's IKE_SA_INIT and IKE_AUTH (RFC 7296 §1.2, §2.15).
 extension IKEv2Engine {
     /// Step 2: starts the IKE SA (and its first CHILD_SA) for `tunnel`.
-    public func initiate(tunnel: UInt32, policy: IKEv2Policy, remote address: IPAddress, now: Instant) {
+    public func initiate(tunnel: UInt32, policy: EnginePolicy, remote address: IPAddress, now: Instant) {
         guard let localAddress = policy.localAddress ?? resolveLocal(address) else {
             output.append(.failed(tunnel: tunnel, phase: 1, reason: "no route to \(address)"))
             return
@@ -106,7 +107,7 @@ extension IKEv2Engine {
         sendAuthRequest(sa, policy, now: now)
     }
 
-    func sendAuthRequest(_ sa: IKESA, _ policy: IKEv2Policy, now: Instant) {
+    func sendAuthRequest(_ sa: IKESA, _ policy: EnginePolicy, now: Instant) {
         guard let keys = sa.keys else { return }
         let localID = policy.localID ?? .address(sa.local.address)
         let idPayload = Authentication.payload(localID, initiator: true)
@@ -133,7 +134,7 @@ extension IKEv2Engine {
     }
 
     /// Our selectors for one side: the configured networks, or the endpoint's address.
-    func ourSelectors(_ sa: IKESA, _ policy: IKEv2Policy, local: Bool) -> [TrafficSelector] {
+    func ourSelectors(_ sa: IKESA, _ policy: EnginePolicy, local: Bool) -> [TrafficSelector] {
         let configured = local ? policy.localSelectors : policy.remoteSelectors
         if !configured.isEmpty { return configured }
         return [Selectors.host(local ? sa.local.address : sa.remote.address)]
@@ -247,7 +248,8 @@ extension IKEv2Engine {
             inboundSPI: sa.childInboundSPI, outboundSPI: sa.childOutboundSPI, algorithms: chosen,
             inboundEncryptionKey: initiated ? eR : eI, inboundIntegrityKey: initiated ? aR : aI,
             outboundEncryptionKey: initiated ? eI : eR, outboundIntegrityKey: initiated ? aI : aR,
-            localSelectors: local, remoteSelectors: remote, transportMode: transport, lifetimeSeconds: lifetime)
+            localSelectors: local, remoteSelectors: remote, transportMode: transport, lifetimeSeconds: lifetime,
+            encapsulation: sa.natDetected ? (sa.local.port, sa.remote.port) : nil)
     }
 }
 

@@ -1,3 +1,4 @@
+import IKECore
 import IKECrypto
 import IKEWire
 
@@ -5,7 +6,7 @@ import IKEWire
 extension IKEv2Engine {
     /// The policies that may apply to a peer: those naming its address first, then the
     /// `remote_address 'any'` templates.
-    func candidates(for peer: IPAddress) -> [IKEv2Policy] {
+    func candidates(for peer: IPAddress) -> [EnginePolicy] {
         policies.filter { $0.remoteAddress == peer } + policies.filter { $0.remoteAddress == nil }
     }
 

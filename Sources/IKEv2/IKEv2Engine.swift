@@ -1,18 +1,19 @@
+import IKECore
 import IKECrypto
 import IKEWire
 
 /// The IKEv2 engine (ikev2d), sans-I/O: datagrams, requests and the time go in; datagrams
 /// to send, reports and log lines come out of `takeOutput()`. It never touches a socket,
 /// a clock or the kernel.
-public final class IKEv2Engine {
+public final class IKEv2Engine: SansIOEngine {
     /// The tunnels it may negotiate, set from the configuration.
-    public var policies: [IKEv2Policy] = []
+    public var policies: [EnginePolicy] = []
     public internal(set) var counters = IKEv2Counters()
     /// The port IKE runs on (the local port of what we send).
     public let port: UInt16
     var sas: [UInt64: IKESA] = [:]
     var byTunnel: [UInt32: UInt64] = [:]
-    var output: [IKEv2Output] = []
+    var output: [EngineOutput] = []
     let resolveLocal: (IPAddress) -> IPAddress?
     var cookies = CookieJar()
     /// The kernel's SPI allocation for inbound CHILD_SAs (from peer, to us); nil or a nil
@@ -40,7 +41,7 @@ public final class IKEv2Engine {
     }
 
     /// Everything the engine produced since the last call.
-    public func takeOutput() -> [IKEv2Output] {
+    public func takeOutput() -> [EngineOutput] {
         defer { output = [] }
         return output
     }
@@ -52,6 +53,15 @@ public final class IKEv2Engine {
         guard let spi = byTunnel[tunnel], let sa = sas[spi] else { return (nil, nil) }
         return (sa.ikeRekeyAt.map { ($0 - now).milliseconds / 1000 },
                 sa.childEstablished ? sa.childRekeyAt.map { ($0 - now).milliseconds / 1000 } : nil)
+    }
+
+    /// The tunnel's IKE SA now runs between new addresses (same ports): its outer
+    /// addresses moved under it (a kernel migrate).
+    public func move(tunnel: UInt32, local: IPAddress, remote: IPAddress) {
+        guard let spi = byTunnel[tunnel], let sa = sas[spi] else { return }
+        log(.information, "IKE SA \(Hex.prefixed(sa.localSPI)): now \(local) <-> \(remote)")
+        sa.local = Endpoint(local, sa.local.port)
+        sa.remote = Endpoint(remote, sa.remote.port)
     }
 
     func log(_ level: LogLevel, _ text: String) { output.append(.log(level, text)) }

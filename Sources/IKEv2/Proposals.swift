@@ -1,10 +1,11 @@
+import IKECore
 import IKECrypto
 import IKEWire
 
 /// Our proposals on the wire, and the choice among a peer's (RFC 7296 §2.7, §3.3).
 enum Proposals {
     /// SA payload proposals for `sets`, numbered from 1. `spi` is empty for an initial
-    /// IKE SA, 8 bytes for an IKE rekey, 4 for ESP. ESP proposals carry ESN "none"; DH
+    /// IKE SA, 8 bytes for an IKE rekey, 4 for ESP. ESP proposals carry the set's ESN choices; DH
     /// groups are left out when `withGroups` is false (a CHILD_SA inside IKE_AUTH).
     static func encode(_ sets: [AlgorithmSet], protocolID: UInt8, spi: [UInt8], withGroups: Bool = true) -> [ProposalPayload] {
         var out: [ProposalPayload] = []
@@ -20,7 +21,9 @@ enum Proposals {
             if withGroups {
                 for g in set.groups { t.append(TransformPayload(type: TransformType.dh, id: g.rawValue)) }
             }
-            if protocolID == SecurityProtocol.esp { t.append(TransformPayload(type: TransformType.esn, id: 0)) }
+            if protocolID == SecurityProtocol.esp {
+                for e in set.esnIDs { t.append(TransformPayload(type: TransformType.esn, id: e)) }
+            }
             out.append(ProposalPayload(number: UInt8(i + 1), protocolID: protocolID, spi: spi, transforms: t))
         }
         return out
@@ -74,11 +77,14 @@ enum Proposals {
         } else if withGroups && !offeredGroups.isEmpty && protocolID == SecurityProtocol.esp {
             return nil  // the peer insists on PFS we are not configured for
         }
+        var extended = false
         if protocolID == SecurityProtocol.esp {
-            let esn = p.transforms(ofType: TransformType.esn).map { $0.id }
-            guard esn.isEmpty || esn.contains(0) else { return nil }
+            // No ESN transform at all means 32-bit sequence numbers.
+            let offered = p.transforms(ofType: TransformType.esn).map { $0.id }
+            guard let e = (offered.isEmpty ? [0] : offered).first(where: { set.esnIDs.contains($0) }) else { return nil }
+            extended = e == 1
         }
-        return ChosenAlgorithms(cipher: cipher, integrity: integrity, prf: prf, group: group)
+        return ChosenAlgorithms(cipher: cipher, integrity: integrity, prf: prf, group: group, extendedSequenceNumbers: extended)
     }
 
     /// The groups our proposals accept, first preferred.
@@ -95,7 +101,9 @@ enum Proposals {
         if let prf = chosen.prf { t.append(TransformPayload(type: TransformType.prf, id: prf.rawValue)) }
         if let i = chosen.integrity { t.append(TransformPayload(type: TransformType.integrity, id: i.rawValue)) }
         if let g = chosen.group { t.append(TransformPayload(type: TransformType.dh, id: g.rawValue)) }
-        if proposal.protocolID == SecurityProtocol.esp { t.append(TransformPayload(type: TransformType.esn, id: 0)) }
+        if proposal.protocolID == SecurityProtocol.esp {
+            t.append(TransformPayload(type: TransformType.esn, id: chosen.extendedSequenceNumbers ? 1 : 0))
+        }
         return ProposalPayload(number: proposal.number, protocolID: proposal.protocolID, spi: spi, transforms: t)
     }
 }

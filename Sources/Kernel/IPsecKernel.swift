@@ -76,6 +76,8 @@ public struct SecurityAssociation: CustomStringConvertible {
     public var softLifetimeSeconds: UInt32
     public var hardLifetimeSeconds: UInt32
     public var replayWindow: UInt32
+    /// 64-bit extended sequence numbers (RFC 4303 §2.2.1).
+    public var extendedSequenceNumbers = false
 
     public init(id: SAIdentifier, source: IPAddress, reqid: UInt32, mode: IPsecMode, cipher: Cipher,
                 integrity: IntegrityAlgorithm?, encryptionKey: SecretBytes, integrityKey: SecretBytes?,

@@ -57,6 +57,30 @@ public final class MemoryKernel: IPsecKernel {
         guard sas[id] != nil else { return nil }
         return traffic[id] ?? SACounters(bytes: 0, packets: 0)
     }
+
+    /// What XFRM_MSG_MIGRATE from another program does: the SAs and policy templates of
+    /// `reqid` between `from`'s addresses (either way round) move to `to`'s.
+    public func migrate(reqid: UInt32, from: KernelEvent.Endpoints, to: KernelEvent.Endpoints) {
+        func moved(_ a: IPAddress) -> IPAddress {
+            if a == from.source { return to.source }
+            if a == from.destination { return to.destination }
+            return a
+        }
+        for (id, sa) in sas where sa.reqid == reqid {
+            var m = sa
+            m.id.destination = moved(sa.id.destination)
+            m.source = moved(sa.source)
+            sas.removeValue(forKey: id)
+            sas[m.id] = m
+        }
+        for (id, p) in policies where p.reqid == reqid {
+            var m = p
+            m.templateSource = moved(p.templateSource)
+            m.templateDestination = moved(p.templateDestination)
+            policies[id] = m
+        }
+        journal.append("migrate reqid \(reqid) \(from) => \(to)")
+    }
 }
 
 /// `option kernel 'none'`: negotiate and report, install nothing.

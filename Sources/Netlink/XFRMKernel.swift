@@ -16,6 +16,7 @@ public final class XFRMKernel: IPsecKernel {
     static let protocolESP: UInt32 = 50
     static let udpEncapESPinUDP: UInt32 = 2
     static let infinite: UInt64 = ~0
+    static let stateESN: UInt32 = 128
 
     public init() throws(KernelError) {
         guard let socket = nl_socket_alloc() else {
@@ -67,16 +68,34 @@ public final class XFRMKernel: IPsecKernel {
 
     // MARK: SAs
 
-    public func addSA(_ sa: SecurityAssociation) throws(KernelError) {
+    /// The libnl SA for `sa`, with keys, lifetimes, replay state and encapsulation; the
+    /// caller puts it.
+    static func object(_ sa: SecurityAssociation) throws(KernelError) -> OpaquePointer {
         guard let choice = XFRMAlgorithms.esp(sa.cipher, sa.integrity) else {
             throw KernelError(operation: "addSA", errno: 95, message: "no XFRM algorithm for \(sa.cipher)")
         }
         guard let x = xfrmnl_sa_alloc() else { throw KernelError(operation: "addSA", errno: 12, message: "Cannot allocate memory") }
-        defer { xfrmnl_sa_put(x) }
-        try describe(x, sa.id, source: sa.source)
+        do throws(KernelError) {
+            try describe(x, sa.id, source: sa.source)
+        } catch {
+            xfrmnl_sa_put(x)
+            throw error
+        }
         _ = xfrmnl_sa_set_mode(x, XFRMKernel.mode(sa.mode))
         _ = xfrmnl_sa_set_reqid(x, sa.reqid)
-        _ = xfrmnl_sa_set_replay_window(x, sa.replayWindow)
+        if sa.extendedSequenceNumbers {
+            // The kernel takes the ESN replay state in its own attribute, and then wants
+            // the legacy window in the SA info left at 0.
+            _ = xfrmnl_sa_set_flags(x, XFRMKernel.stateESN)
+            _ = xfrmnl_sa_set_replay_window(x, 0)
+            let words = (sa.replayWindow + 31) / 32
+            var bitmap = [UInt32](repeating: 0, count: Int(max(words, 1)))
+            _ = bitmap.withUnsafeMutableBufferPointer {
+                xfrmnl_sa_set_replay_state_esn(x, 0, 0, 0, 0, sa.replayWindow, UInt32($0.count), $0.baseAddress)
+            }
+        } else {
+            _ = xfrmnl_sa_set_replay_window(x, sa.replayWindow)
+        }
         let result: Int32 = sa.encryptionKey.withBytes { key in
             let keyPointer = key.baseAddress?.assumingMemoryBound(to: CChar.self)
             switch choice {
@@ -91,9 +110,20 @@ public final class XFRMKernel: IPsecKernel {
                 }
             }
         }
-        guard result == 0 else { throw XFRMKernel.error("addSA \(sa.id)", result) }
+        guard result == 0 else {
+            xfrmnl_sa_put(x)
+            throw XFRMKernel.error("addSA \(sa.id)", result)
+        }
         if let encap = sa.encapsulation {
-            _ = xfrmnl_sa_set_encap_tmpl(x, XFRMKernel.udpEncapESPinUDP, UInt32(encap.source), UInt32(encap.destination), nil)
+            // libnl takes a reference on the original-address argument, so it must be an
+            // address: the unspecified one of the SA's family (no NAT-OA, as for IKEv2).
+            let unspecified = sa.id.destination.isV4 ? IPAddress.anyV4 : IPAddress.anyV6
+            guard let oa = XFRMKernel.address(unspecified) else {
+                xfrmnl_sa_put(x)
+                throw KernelError(operation: "addSA", errno: 12, message: "Cannot allocate memory")
+            }
+            _ = xfrmnl_sa_set_encap_tmpl(x, XFRMKernel.udpEncapESPinUDP, UInt32(encap.source), UInt32(encap.destination), oa)
+            nl_addr_put(oa)
         }
         if let lifetime = xfrmnl_ltime_cfg_alloc() {
             _ = xfrmnl_ltime_cfg_set_soft_bytelimit(lifetime, XFRMKernel.infinite)
@@ -105,6 +135,12 @@ public final class XFRMKernel: IPsecKernel {
             _ = xfrmnl_sa_set_lifetime_cfg(x, lifetime)
             xfrmnl_ltime_cfg_put(lifetime)
         }
+        return x
+    }
+
+    public func addSA(_ sa: SecurityAssociation) throws(KernelError) {
+        let x = try XFRMKernel.object(sa)
+        defer { xfrmnl_sa_put(x) }
         do throws(KernelError) {
             try transact("addSA \(sa.id)") { xfrmnl_sa_build_add_request(x, Int32(NLM_F_CREATE | NLM_F_EXCL), $0) }
         } catch {
@@ -114,7 +150,7 @@ public final class XFRMKernel: IPsecKernel {
         }
     }
 
-    private func describe(_ x: OpaquePointer, _ id: SAIdentifier, source: IPAddress?) throws(KernelError) {
+    private static func describe(_ x: OpaquePointer, _ id: SAIdentifier, source: IPAddress?) throws(KernelError) {
         guard let daddr = XFRMKernel.address(id.destination) else {
             throw KernelError(operation: "addSA", errno: 12, message: "Cannot allocate memory")
         }
@@ -153,7 +189,7 @@ public final class XFRMKernel: IPsecKernel {
     public func deleteSA(_ id: SAIdentifier) throws(KernelError) {
         guard let x = xfrmnl_sa_alloc() else { throw KernelError(operation: "deleteSA", errno: 12, message: "Cannot allocate memory") }
         defer { xfrmnl_sa_put(x) }
-        try describe(x, id, source: nil)
+        try XFRMKernel.describe(x, id, source: nil)
         try transact("deleteSA \(id)") { xfrmnl_sa_build_delete_request(x, 0, $0) }
     }
 
@@ -221,7 +257,7 @@ public final class XFRMKernel: IPsecKernel {
         }
     }
 
-    private func policy(_ id: PolicyIdentifier) throws(KernelError) -> OpaquePointer {
+    private static func policy(_ id: PolicyIdentifier) throws(KernelError) -> OpaquePointer {
         guard let sp = xfrmnl_sp_alloc(), let sel = xfrmnl_sel_alloc(),
               let s = XFRMKernel.address(id.source.address, prefix: id.source.prefixLength),
               let d = XFRMKernel.address(id.destination.address, prefix: id.destination.prefixLength) else {
@@ -240,13 +276,14 @@ public final class XFRMKernel: IPsecKernel {
         return sp
     }
 
-    public func addPolicy(_ p: Policy) throws(KernelError) {
+    /// The libnl policy for `p`, with its template; the caller puts it.
+    static func object(_ p: Policy) throws(KernelError) -> OpaquePointer {
         let sp = try policy(p.id)
-        defer { xfrmnl_sp_put(sp) }
         _ = xfrmnl_sp_set_priority(sp, p.priority)
         _ = xfrmnl_sp_set_action(sp, 0)  // XFRM_POLICY_ALLOW
         guard let t = xfrmnl_user_tmpl_alloc(), let src = XFRMKernel.address(p.templateSource),
               let dst = XFRMKernel.address(p.templateDestination) else {
+            xfrmnl_sp_put(sp)
             throw KernelError(operation: "addPolicy", errno: 12, message: "Cannot allocate memory")
         }
         _ = xfrmnl_user_tmpl_set_saddr(t, src)
@@ -261,6 +298,12 @@ public final class XFRMKernel: IPsecKernel {
         _ = xfrmnl_user_tmpl_set_ealgos(t, ~0)
         _ = xfrmnl_user_tmpl_set_calgos(t, ~0)
         xfrmnl_sp_add_usertemplate(sp, t)
+        return sp
+    }
+
+    public func addPolicy(_ p: Policy) throws(KernelError) {
+        let sp = try XFRMKernel.object(p)
+        defer { xfrmnl_sp_put(sp) }
         do throws(KernelError) {
             try transact("addPolicy \(p.id)") { xfrmnl_sp_build_add_request(sp, Int32(NLM_F_CREATE | NLM_F_EXCL), $0) }
         } catch {
@@ -271,8 +314,46 @@ public final class XFRMKernel: IPsecKernel {
     }
 
     public func deletePolicy(_ id: PolicyIdentifier) throws(KernelError) {
-        let sp = try policy(id)
+        let sp = try XFRMKernel.policy(id)
         defer { xfrmnl_sp_put(sp) }
         try transact("deletePolicy \(id)") { xfrmnl_sp_build_delete_request(sp, 0, $0) }
+    }
+
+    // MARK: Requests as bytes
+
+    /// The bytes of the netlink request `build` makes (sequence number and port still 0:
+    /// the socket fills them when it sends), for the fixture tests.
+    static func bytes(_ build: (UnsafeMutablePointer<OpaquePointer?>) -> Int32) -> [UInt8] {
+        var message: OpaquePointer? = nil
+        guard build(&message) == 0, let message else { return [] }
+        defer { nlmsg_free(message) }
+        guard let header = nlmsg_hdr(message) else { return [] }
+        let length = Int(header.pointee.nlmsg_len)
+        return Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(header), count: length))
+    }
+
+    static func addSARequest(_ sa: SecurityAssociation) throws(KernelError) -> [UInt8] {
+        let x = try object(sa)
+        defer { xfrmnl_sa_put(x) }
+        return bytes { xfrmnl_sa_build_add_request(x, Int32(NLM_F_CREATE | NLM_F_EXCL), $0) }
+    }
+
+    static func deleteSARequest(_ id: SAIdentifier) throws(KernelError) -> [UInt8] {
+        guard let x = xfrmnl_sa_alloc() else { return [] }
+        defer { xfrmnl_sa_put(x) }
+        try describe(x, id, source: nil)
+        return bytes { xfrmnl_sa_build_delete_request(x, 0, $0) }
+    }
+
+    static func addPolicyRequest(_ p: Policy) throws(KernelError) -> [UInt8] {
+        let sp = try object(p)
+        defer { xfrmnl_sp_put(sp) }
+        return bytes { xfrmnl_sp_build_add_request(sp, Int32(NLM_F_CREATE | NLM_F_EXCL), $0) }
+    }
+
+    static func deletePolicyRequest(_ id: PolicyIdentifier) throws(KernelError) -> [UInt8] {
+        let sp = try policy(id)
+        defer { xfrmnl_sp_put(sp) }
+        return bytes { xfrmnl_sp_build_delete_request(sp, 0, $0) }
     }
 }

@@ -74,6 +74,13 @@ public final class UDPSocket {
 
     deinit { closeDescriptor(fd) }
 
+    /// Makes this the kernel's ESP-in-UDP socket (the NAT-T port, RFC 3948): the kernel
+    /// decapsulates ESP arriving here; IKE behind the non-ESP marker still arrives.
+    public func receiveESPInUDP() throws(SystemError) {
+        let result = ike_udp_espinudp(fd)
+        guard result == 0 else { throw SystemError("setsockopt UDP_ENCAP", result: Int(result)) }
+    }
+
     /// Receives one datagram straight into a buffer from `pool`; no allocation.
     public func receive(into pool: PacketBufferPool) -> ReceiveResult {
         var from = ike_endpoint()

@@ -22,6 +22,9 @@ public protocol KeyingEngine: AnyObject {
     /// Deletes the tunnel's SAs of `phase` (2: the CHILD_SA / IPsec SAs; 1: everything),
     /// informing the peer.
     func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport]
+    /// The tunnel's outer addresses changed (a kernel migrate): its phase 1 SA talks to
+    /// the peer between the new ones from now on.
+    func migrate(_ tunnel: TunnelNumber, local: IPAddress, remote: IPAddress) -> [EngineReport]
 }
 
 public enum Phase: Int, CustomStringConvertible, Sendable {
@@ -97,10 +100,14 @@ public struct ChildSA {
     public var mode: IPsecMode
     public var encapsulation: (source: UInt16, destination: UInt16)?
     public var lifetimeSeconds: UInt32
+    /// 64-bit extended sequence numbers were negotiated.
+    public var extendedSequenceNumbers: Bool
 
     public init(inboundSPI: UInt32, outboundSPI: UInt32, cipher: Cipher, integrity: IntegrityAlgorithm?, group: DHGroup?,
                 inbound: DirectionKeys, outbound: DirectionKeys, localSelectors: [Subnet], remoteSelectors: [Subnet],
-                mode: IPsecMode, encapsulation: (source: UInt16, destination: UInt16)?, lifetimeSeconds: UInt32) {
+                mode: IPsecMode, encapsulation: (source: UInt16, destination: UInt16)?, lifetimeSeconds: UInt32,
+                extendedSequenceNumbers: Bool = false) {
+        self.extendedSequenceNumbers = extendedSequenceNumbers
         self.inboundSPI = inboundSPI
         self.outboundSPI = outboundSPI
         self.cipher = cipher

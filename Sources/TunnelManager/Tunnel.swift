@@ -80,6 +80,23 @@ public struct Tunnel {
         return false
     }
 
+    /// After a kernel migrate: the phase 1 SA's outer addresses (which the phase 2 SAs share).
+    mutating func moveEndpoints(local: IPAddress, remote: IPAddress) {
+        func moved(_ p1: Phase1SA) -> Phase1SA {
+            var p = p1
+            p.localAddress = local
+            p.remoteAddress = remote
+            return p
+        }
+        switch state {
+        case .phase1Negotiating: return
+        case let .phase1Active(p1): state = .phase1Active(moved(p1))
+        case let .phase2Negotiating(p1): state = .phase2Negotiating(moved(p1))
+        case let .established(p1, child): state = .established(moved(p1), child)
+        case let .failed(p1, step, reason): state = .failed(p1.map(moved), step: step, reason: reason)
+        }
+    }
+
     /// The peer's address: configured, or learnt by a responder.
     public var remoteAddress: IPAddress? {
         if let p1 = phase1SA { return p1.remoteAddress }

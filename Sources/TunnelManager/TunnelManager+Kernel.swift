@@ -70,16 +70,18 @@ extension TunnelManager {
         let hard = child.lifetimeSeconds
         let soft = hard - hard / 10
         let reversed = child.encapsulation.map { (source: $0.destination, destination: $0.source) }
-        let inbound = SecurityAssociation(
+        var inbound = SecurityAssociation(
             id: SAIdentifier(destination: p1.localAddress, spi: child.inboundSPI), source: p1.remoteAddress,
             reqid: reqid(t), mode: ipsecMode(t), cipher: child.cipher, integrity: child.integrity,
             encryptionKey: child.inbound.encryption, integrityKey: child.inbound.integrity,
             encapsulation: reversed, softLifetimeSeconds: soft, hardLifetimeSeconds: hard)
-        let outbound = SecurityAssociation(
+        var outbound = SecurityAssociation(
             id: SAIdentifier(destination: p1.remoteAddress, spi: child.outboundSPI), source: p1.localAddress,
             reqid: reqid(t), mode: ipsecMode(t), cipher: child.cipher, integrity: child.integrity,
             encryptionKey: child.outbound.encryption, integrityKey: child.outbound.integrity,
             encapsulation: child.encapsulation, softLifetimeSeconds: soft, hardLifetimeSeconds: hard)
+        inbound.extendedSequenceNumbers = child.extendedSequenceNumbers
+        outbound.extendedSequenceNumbers = child.extendedSequenceNumbers
         return [inbound, outbound]
     }
 

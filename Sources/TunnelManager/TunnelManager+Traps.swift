@@ -69,6 +69,31 @@ extension TunnelManager {
                 log.information(.tmd, "\(label(t)): kernel SA \(id) reached its soft lifetime; rekeying")
                 process(engine(for: t.config).rekey(t.number, phase: .two))
             }
+        case let .migrate(reqid, from, to):
+            migrated(reqid: reqid, from: from, to: to)
         }
+    }
+
+    /// Another program moved a tunnel's SAs and policies to new outer addresses
+    /// (XFRM_MSG_MIGRATE). The kernel state is already there; the tunnel's record follows
+    /// it, so that rekeys install and removals find the SAs at the new addresses, and the
+    /// engine sends its IKE messages between them. The out policy's template names
+    /// (local, remote), the in and fwd ones (remote, local): each reports the same move.
+    func migrated(reqid: UInt32, from: KernelEvent.Endpoints, to: KernelEvent.Endpoints) {
+        guard TunnelManager.reqidRange.contains(reqid),
+              var t = table.values.first(where: { self.reqid($0) == reqid && $0.phase1SA != nil }),
+              let p1 = t.phase1SA else { return }
+        var local = to.source, remote = to.destination
+        if from.source == p1.remoteAddress && from.destination == p1.localAddress {
+            swap(&local, &remote)
+        } else if !(from.source == p1.localAddress && from.destination == p1.remoteAddress) {
+            log.debug(.tmd, "\(label(t)): kernel migrate \(from) => \(to) names other endpoints; ignored")
+            return
+        }
+        if local == p1.localAddress && remote == p1.remoteAddress { return }
+        log.event(.tmd, "\(label(t)): the kernel moved its SAs from \(p1.localAddress) <-> \(p1.remoteAddress) to \(local) <-> \(remote) (migrate)")
+        t.moveEndpoints(local: local, remote: remote)
+        table[t.number] = t
+        process(engine(for: t.config).migrate(t.number, local: local, remote: remote))
     }
 }

@@ -15,6 +15,9 @@ public struct Proposal: Equatable, CustomStringConvertible, Sendable {
     public var integrity: [IntegrityAlgorithm] = []
     public var prfs: [PseudorandomFunction] = []
     public var groups: [DHGroup] = []
+    /// ESP sequence numbers offered, preferred first: true for 64-bit extended sequence
+    /// numbers (`esn`), false for 32-bit ones (`noesn`). Empty: 32-bit only.
+    public var esn: [Bool] = []
 
     public init() {}
 
@@ -24,6 +27,7 @@ public struct Proposal: Equatable, CustomStringConvertible, Sendable {
         case integrity(IntegrityAlgorithm, PseudorandomFunction)
         case prf(PseudorandomFunction)
         case group(DHGroup)
+        case esn(Bool)
     }
 
     static let keywords: [(String, Keyword)] = [
@@ -48,6 +52,8 @@ public struct Proposal: Equatable, CustomStringConvertible, Sendable {
         ("ecp521", .group(.ecp521)),
         ("x25519", .group(.curve25519)),
         ("x448", .group(.curve448)),
+        ("esn", .esn(true)),
+        ("noesn", .esn(false)),
     ]
 
     static var knownKeywords: String {
@@ -73,6 +79,7 @@ public struct Proposal: Equatable, CustomStringConvertible, Sendable {
                 appendOnce(p, to: &impliedPRFs)
             case let .prf(p): appendOnce(p, to: &proposal.prfs)
             case let .group(g): appendOnce(g, to: &proposal.groups)
+            case let .esn(e): appendOnce(e, to: &proposal.esn)
             }
         }
         guard !proposal.ciphers.isEmpty else {
@@ -93,6 +100,9 @@ public struct Proposal: Equatable, CustomStringConvertible, Sendable {
             if proposal.prfs.isEmpty { proposal.prfs = aead != 0 ? [.hmacSHA2_256] : impliedPRFs }
             guard !proposal.groups.isEmpty else {
                 return .failure(ProposalError("'\(text)' needs a DH group for the IKE SA (e.g. x25519, ecp256, modp2048)"))
+            }
+            guard proposal.esn.isEmpty else {
+                return .failure(ProposalError("'\(text)': esn and noesn are for ESP proposals only"))
             }
         case .esp:
             guard proposal.prfs.isEmpty else {
@@ -122,6 +132,7 @@ public struct Proposal: Equatable, CustomStringConvertible, Sendable {
         for i in integrity { words.append(Proposal.name { if case let .integrity(x, _) = $0 { return x == i }; return false }) }
         for p in prfs { words.append(Proposal.name { if case let .prf(x) = $0 { return x == p }; return false }) }
         for g in groups { words.append(Proposal.name { if case let .group(x) = $0 { return x == g }; return false }) }
+        for e in esn { words.append(Proposal.name { if case let .esn(x) = $0 { return x == e }; return false }) }
         return words.joined(separator: "-")
     }
 

@@ -30,7 +30,7 @@ final class Daemon {
     let kernel: any IPsecKernel
     /// The same kernel when it is XFRM, for the ownership sweeps.
     let xfrm: XFRMKernel?
-    let ikev2: IKEv2Keying
+    let ikev2: EngineKeying<IKEv2Engine>
     let manager: TunnelManager
     var sockets: [UDPSocket] = []
     var control: ControlServer? = nil
@@ -57,8 +57,8 @@ final class Daemon {
             kernel = NoKernel()
         }
         let clock = loop.clock
-        ikev2 = IKEv2Keying(engine: IKEv2Engine(port: configuration.global.port, nattPort: configuration.global.nattPort) { Routing.sourceAddress(toward: $0) },
-                            now: { clock.now })
+        ikev2 = EngineKeying<IKEv2Engine>(engine: IKEv2Engine(port: configuration.global.port, nattPort: configuration.global.nattPort) { Routing.sourceAddress(toward: $0) },
+                            version: .v2, now: { clock.now })
         manager = TunnelManager(configuration: configuration, ikev1: UnavailableEngine(name: "IKEv1 (isakmpd)"),
                                 ikev2: ikev2, kernel: kernel, log: log)
         if let xfrm {
@@ -186,6 +186,7 @@ final class Daemon {
 
     private func openUDP(_ endpoint: Endpoint, natt: Bool) throws(SystemError) {
         let socket = try UDPSocket(bind: endpoint)
+        if natt && xfrm != nil { try socket.receiveESPInUDP() }
         try loop.watch(socket.fd) { [broker] in broker.receiveAll(from: socket, natt: natt) }
         sockets.append(socket)
         log.information(.iked, "listening on UDP \(socket.local)")

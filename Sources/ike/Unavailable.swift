@@ -1,3 +1,4 @@
+import IKEWire
 import Kernel
 import TunnelManager
 import UCI
@@ -21,4 +22,5 @@ final class UnavailableEngine: KeyingEngine {
     func rekey(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }
 
     func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }
+    func migrate(_ tunnel: TunnelNumber, local: IPAddress, remote: IPAddress) -> [EngineReport] { [] }
 }

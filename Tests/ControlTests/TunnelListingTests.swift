@@ -15,6 +15,7 @@ final class SilentEngine: KeyingEngine {
     func rekey(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }
 
     func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }
+    func migrate(_ tunnel: TunnelNumber, local: IPAddress, remote: IPAddress) -> [EngineReport] { [] }
 }
 
 @Suite struct TunnelListingTests {

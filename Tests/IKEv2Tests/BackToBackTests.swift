@@ -1,3 +1,4 @@
+import IKECore
 import IKECrypto
 import IKEWire
 import Testing
@@ -8,15 +9,15 @@ final class Pair {
     let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
     let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
     var now = Instant(nanoseconds: 1_000_000_000)
-    var aEvents: [IKEv2Output] = []
-    var bEvents: [IKEv2Output] = []
+    var aEvents: [EngineOutput] = []
+    var bEvents: [EngineOutput] = []
     var sent = 0
 
     static func policy(_ name: String, local: String, remote: String?, psk: String = "secret",
                        ike: [AlgorithmSet] = [AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256)], integrity: [], prfs: [.hmacSHA2_256], groups: [.curve25519])],
                        esp: [AlgorithmSet] = [AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256)], integrity: [], prfs: [], groups: [])],
-                       localNet: String = "10.1.0.0/24", remoteNet: String = "10.2.0.0/24") -> IKEv2Policy {
-        IKEv2Policy(name: name, localAddress: IPAddress(local), remoteAddress: remote.flatMap { IPAddress($0) },
+                       localNet: String = "10.1.0.0/24", remoteNet: String = "10.2.0.0/24") -> EnginePolicy {
+        EnginePolicy(name: name, localAddress: IPAddress(local), remoteAddress: remote.flatMap { IPAddress($0) },
                     localID: nil, remoteID: remote.flatMap { IPAddress($0) }.map { .address($0) } ?? .any,
                     psk: SecretBytes(Array(psk.utf8)), ikeProposals: ike, espProposals: esp,
                     localSelectors: [TrafficSelector(try! Subnet.parse(localNet).get())],
@@ -55,7 +56,7 @@ extension Result {
 }
 
 @Suite struct BackToBackTests {
-    func established(_ events: [IKEv2Output]) -> (ike: Bool, child: EstablishedChildSA?) {
+    func established(_ events: [EngineOutput]) -> (ike: Bool, child: EstablishedChildSA?) {
         var ike = false
         var child: EstablishedChildSA? = nil
         for e in events {
@@ -69,7 +70,7 @@ extension Result {
         return (ike, child)
     }
 
-    func failures(_ events: [IKEv2Output]) -> [String] {
+    func failures(_ events: [EngineOutput]) -> [String] {
         events.compactMap { if case let .failed(_, phase, reason) = $0 { return "\(phase): \(reason)" }; return nil }
     }
 
@@ -100,6 +101,35 @@ extension Result {
         #expect(ac.localSelectors.map { $0.description } == ["10.1.0.0/24"])
         #expect(bc.localSelectors.map { $0.description } == ["10.2.0.0/24"])
         #expect(p.sent == 4)
+    }
+
+    /// ESN (RFC 7296 §3.3.2): chosen when both sides allow it, in the initiator's order of
+    /// preference; 32-bit when the responder allows only that; no proposal when one side
+    /// insists on ESN and the other allows none.
+    @Test(arguments: [
+        ([true, false], [false, true], "esn"),
+        ([false, true], [true, false], "none"),
+        ([true, false], [Bool](), "none"),
+        ([true], [false], "refused"),
+        ([true], [true], "esn"),
+    ])
+    func extendedSequenceNumbersAreNegotiated(initiator: [Bool], responder: [Bool], expected: String) throws {
+        let p = Pair()
+        func esp(_ esn: [Bool]) -> [AlgorithmSet] { [AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256)], integrity: [], prfs: [], groups: [], esn: esn)] }
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", esp: esp(responder), localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7", esp: esp(initiator)),
+                     remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        let (_, aChild) = established(p.aEvents)
+        let (_, bChild) = established(p.bEvents)
+        if expected == "refused" {
+            #expect(aChild == nil && bChild == nil)
+            #expect(failures(p.aEvents).first?.hasSuffix("NO_PROPOSAL_CHOSEN") == true, "\(failures(p.aEvents))")
+            return
+        }
+        let a = try #require(aChild), b = try #require(bChild)
+        #expect(a.algorithms.extendedSequenceNumbers == (expected == "esn"))
+        #expect(b.algorithms.extendedSequenceNumbers == (expected == "esn"))
     }
 
     @Test func aWrongPSKFailsOnBothSides() {

@@ -1,3 +1,4 @@
+import IKECore
 import IKECrypto
 import IKEWire
 import Testing
@@ -18,7 +19,7 @@ import Testing
         return p
     }
 
-    func rekeyedChild(_ events: [IKEv2Output]) -> EstablishedChildSA? {
+    func rekeyedChild(_ events: [EngineOutput]) -> EstablishedChildSA? {
         for e in events { if case let .childRekeyed(_, c) = e { return c } }
         return nil
     }

@@ -1,3 +1,4 @@
+import IKECore
 import IKECrypto
 import IKEWire
 import Testing
@@ -13,8 +14,8 @@ import Testing
         p.a.initiate(tunnel: 1, policy: a, remote: IPAddress("198.51.100.7")!, now: p.now)
     }
 
-    func count(_ events: [IKEv2Output], _ match: (IKEv2Output) -> Bool) -> Int { events.filter(match).count }
-    func isIKE(_ o: IKEv2Output) -> Bool { if case .ikeEstablished = o { return true }; if case .responderEstablished = o { return true }; return false }
+    func count(_ events: [EngineOutput], _ match: (EngineOutput) -> Bool) -> Int { events.filter(match).count }
+    func isIKE(_ o: EngineOutput) -> Bool { if case .ikeEstablished = o { return true }; if case .responderEstablished = o { return true }; return false }
 
     @Test(arguments: [1, 2, 3, 4])
     func losingAnyOneMessageIsRecoveredByRetransmission(lost: Int) {

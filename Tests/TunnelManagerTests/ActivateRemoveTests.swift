@@ -176,6 +176,30 @@ import Testing
         #expect(f.kernel.policies.count == 1 && f.kernel.sas.isEmpty)
     }
 
+    /// Another program moved the tunnel to a new peer address in the kernel: the tunnel
+    /// and its engine follow, and a removal then finds the SAs where they are now.
+    @Test func aKernelMigrateMovesTheTunnel() {
+        let f = Fixture()
+        _ = f.manager.activate(f.named("site_b"))
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Created(1, child()))
+        let moved = IPAddress("203.0.113.9")!
+        let from = KernelEvent.Endpoints(source: local, destination: remote), to = KernelEvent.Endpoints(source: local, destination: moved)
+        f.kernel.migrate(reqid: TunnelManager.reqidBase + 1, from: from, to: to)
+        // The out policy reports (local, remote); in and fwd report it reversed: one move.
+        f.manager.handle(.migrate(reqid: TunnelManager.reqidBase + 1, from: from, to: to))
+        f.manager.handle(.migrate(reqid: TunnelManager.reqidBase + 1, from: .init(source: remote, destination: local),
+                                  to: .init(source: moved, destination: local)))
+        #expect(f.v2.requests.filter { $0.hasPrefix("migrate") } == ["migrate 1 192.0.2.1 203.0.113.9"])
+        #expect(f.manager.tunnel(1)?.remoteAddress == moved)
+        #expect(f.events.contains("event tmd: tunnel 1 'site_b': the kernel moved its SAs from 192.0.2.1 <-> 198.51.100.7 to 192.0.2.1 <-> 203.0.113.9 (migrate)"))
+        // Another reqid's migrate is not ours to follow.
+        f.manager.handle(.migrate(reqid: 7, from: .init(source: local, destination: moved), to: from))
+        #expect(f.manager.tunnel(1)?.remoteAddress == moved)
+        #expect(f.manager.remove(f.numbered(1)).get() == [1])
+        #expect(f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
+    }
+
     @Test func aSoftExpiryRekeysPhase2() {
         let f = Fixture()
         _ = f.manager.activate(f.named("site_b"))

@@ -36,6 +36,11 @@ final class FakeEngine: KeyingEngine {
         requests.append("delete \(tunnel) phase \(phase)")
         return take()
     }
+
+    func migrate(_ tunnel: TunnelNumber, local: IPAddress, remote: IPAddress) -> [EngineReport] {
+        requests.append("migrate \(tunnel) \(local) \(remote)")
+        return take()
+    }
 }
 
 final class MemorySink: LogSink {

@@ -56,6 +56,10 @@ int ike_signalfd_read(int fd);
 /// datagram's local address (IP_PKTINFO / IPV6_RECVPKTINFO). IPv6 sockets are
 /// IPV6_V6ONLY. Returns the fd or -errno.
 int ike_udp_open(const struct ike_endpoint *local);
+/// Makes a UDP socket the kernel's ESP-in-UDP endpoint (RFC 3948): ESP arriving on it
+/// goes to XFRM, IKE (behind the non-ESP marker) and keepalives still reach the
+/// socket. 0 or -errno.
+int ike_udp_espinudp(int fd);
 /// The port a socket is bound to, or -errno.
 int ike_socket_port(int fd);
 /// recvmsg into `buf`; fills the sender and the local address it was sent to.

@@ -4,3 +4,8 @@
 int ike_test_enter_new_netns(void);
 /// Returns the calling thread to the namespace `original` and closes it; 0 or -errno.
 int ike_test_leave_netns(int original);
+/// Sends one raw netlink request (`len` bytes from `message`, header included; the
+/// request and ack flags are set here) on a new NETLINK_XFRM socket and waits for the
+/// kernel's answer: 0, or the kernel's errno. For requests the daemon never sends itself,
+/// such as XFRM_MSG_MIGRATE from a mobility daemon.
+int ike_test_xfrm_request(const void *message, unsigned int len);

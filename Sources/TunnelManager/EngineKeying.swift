@@ -1,31 +1,36 @@
+import IKECore
 import IKECrypto
 import IKEWire
 import IKEv2
 import Kernel
 import UCI
 
-/// The IKEv2 engine as the Tunnel Manager's `KeyingEngine`: turns tunnel configurations
-/// into engine policies and the engine's results into `EngineReport`s.
-public final class IKEv2Keying: KeyingEngine {
-    public let engine: IKEv2Engine
+/// A sans-I/O engine (IKEv1's or IKEv2's) as the Tunnel Manager's `KeyingEngine`: turns
+/// tunnel configurations into engine policies and the engine's results into
+/// `EngineReport`s.
+public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
+    public let engine: Engine
+    /// The tunnels this engine serves: `version '1'` or `'2'`.
+    public let version: IKEVersion
     private let now: () -> Instant
     /// CHILD_SAs negotiated with IKE_AUTH for tunnels that asked for phase 1 only; they
     /// are reported when phase 2 is requested.
     private var heldChildren: [TunnelNumber: ChildSA] = [:]
     private var wantsPhase2: [TunnelNumber: Bool] = [:]
 
-    public init(engine: IKEv2Engine, now: @escaping () -> Instant) {
+    public init(engine: Engine, version: IKEVersion, now: @escaping () -> Instant) {
         self.engine = engine
+        self.version = version
         self.now = now
     }
 
     public func configure(_ configuration: Configuration) {
-        engine.policies = configuration.tunnels.filter { $0.enabled && $0.version == .v2 }.map { IKEv2Keying.policy($0) }
+        engine.policies = configuration.tunnels.filter { $0.enabled && $0.version == version }.map { policy($0) }
     }
 
     public func requestPhase1(_ request: PhaseRequest) -> [EngineReport] {
         wantsPhase2[request.tunnel] = false
-        engine.initiate(tunnel: request.tunnel, policy: IKEv2Keying.policy(request.config), remote: request.remote, now: now())
+        engine.initiate(tunnel: request.tunnel, policy: policy(request.config), remote: request.remote, now: now())
         return []
     }
 
@@ -49,6 +54,11 @@ public final class IKEv2Keying: KeyingEngine {
         return []
     }
 
+    public func migrate(_ tunnel: TunnelNumber, local: IPAddress, remote: IPAddress) -> [EngineReport] {
+        engine.move(tunnel: tunnel, local: local, remote: remote)
+        return []
+    }
+
     /// The engine's output: datagrams and log lines for the driver, reports for the
     /// Tunnel Manager (a responder's new tunnel is numbered by `manager` at once).
     public func drain(into manager: TunnelManager, send: ([UInt8], Endpoint, Endpoint) -> Void, log: (LogLevel, String) -> Void) {
@@ -67,27 +77,27 @@ public final class IKEv2Keying: KeyingEngine {
                 case let .log(level, text):
                     log(level, text)
                 case let .ikeEstablished(tunnel, sa):
-                    manager.handle(.phase1Created(tunnel, IKEv2Keying.phase1(sa)))
+                    manager.handle(.phase1Created(tunnel, EngineKeying.phase1(sa)))
                 case let .childEstablished(tunnel, child):
                     if wantsPhase2[tunnel] == false {
-                        heldChildren[tunnel] = IKEv2Keying.childSA(child)
+                        heldChildren[tunnel] = EngineKeying.childSA(child)
                     } else {
-                        manager.handle(.phase2Created(tunnel, IKEv2Keying.childSA(child)))
+                        manager.handle(.phase2Created(tunnel, EngineKeying.childSA(child)))
                     }
                 case let .failed(tunnel, phase, reason):
                     manager.handle(phase == 1 ? .phase1Failed(tunnel, reason: reason) : .phase2Failed(tunnel, reason: reason))
                 case let .responderEstablished(spi, name, sa, child):
-                    if let number = manager.handle(.negotiated(tunnelName: name, IKEv2Keying.phase1(sa), IKEv2Keying.childSA(child))) {
+                    if let number = manager.handle(.negotiated(tunnelName: name, EngineKeying.phase1(sa), EngineKeying.childSA(child))) {
                         engine.assign(tunnel: number, toSA: spi)
                     }
                 case let .childRekeyed(tunnel, child):
                     if heldChildren[tunnel] != nil {
-                        heldChildren[tunnel] = IKEv2Keying.childSA(child)
+                        heldChildren[tunnel] = EngineKeying.childSA(child)
                     } else {
-                        manager.handle(.phase2Rekeyed(tunnel, IKEv2Keying.childSA(child)))
+                        manager.handle(.phase2Rekeyed(tunnel, EngineKeying.childSA(child)))
                     }
                 case let .ikeRekeyed(tunnel, sa):
-                    manager.handle(.phase1Rekeyed(tunnel, IKEv2Keying.phase1(sa)))
+                    manager.handle(.phase1Rekeyed(tunnel, EngineKeying.phase1(sa)))
                 case let .deleted(tunnel, phase):
                     heldChildren.removeValue(forKey: tunnel)
                     manager.handle(.deleted(tunnel, phase == 1 ? .one : .two))
@@ -96,21 +106,22 @@ public final class IKEv2Keying: KeyingEngine {
         }
     }
 
-    static func policy(_ c: TunnelConfig) -> IKEv2Policy {
+    func policy(_ c: TunnelConfig) -> EnginePolicy {
         var remote: IPAddress? = nil
         if case let .address(a) = c.remoteAddress { remote = a }
-        var p = IKEv2Policy(
+        var p = EnginePolicy(
             name: c.name, localAddress: c.localAddress, remoteAddress: remote, localID: c.localID, remoteID: c.remoteID,
             psk: SecretBytes(Array((c.psk?.value ?? "").utf8)),
-            ikeProposals: c.ikeProposals.map { algorithms($0) }, espProposals: c.espProposals.map { algorithms($0) },
+            ikeProposals: c.ikeProposals.map { EngineKeying.algorithms($0) }, espProposals: c.espProposals.map { EngineKeying.algorithms($0) },
             localSelectors: c.localSubnets.map { TrafficSelector($0) }, remoteSelectors: c.remoteSubnets.map { TrafficSelector($0) },
             transportMode: c.mode == .transport, ikeLifetimeSeconds: c.ikeLifetime, childLifetimeSeconds: c.lifetime)
         p.dpdDelaySeconds = c.dpdDelay
+        p.aggressive = c.exchange == .aggressive
         return p
     }
 
     static func algorithms(_ p: Proposal) -> AlgorithmSet {
-        AlgorithmSet(ciphers: p.ciphers, integrity: p.integrity, prfs: p.prfs, groups: p.groups)
+        AlgorithmSet(ciphers: p.ciphers, integrity: p.integrity, prfs: p.prfs, groups: p.groups, esn: p.esn)
     }
 
     static func phase1(_ sa: EstablishedIKESA) -> Phase1SA {
@@ -129,6 +140,8 @@ public final class IKEv2Keying: KeyingEngine {
                 inbound: DirectionKeys(encryption: c.inboundEncryptionKey, integrity: c.inboundIntegrityKey),
                 outbound: DirectionKeys(encryption: c.outboundEncryptionKey, integrity: c.outboundIntegrityKey),
                 localSelectors: subnets(c.localSelectors), remoteSelectors: subnets(c.remoteSelectors),
-                mode: c.transportMode ? .transport : .tunnel, encapsulation: nil, lifetimeSeconds: c.lifetimeSeconds)
+                mode: c.transportMode ? .transport : .tunnel, encapsulation: c.encapsulation.map { (source: $0.local, destination: $0.remote) },
+                lifetimeSeconds: c.lifetimeSeconds,
+                extendedSequenceNumbers: c.algorithms.extendedSequenceNumbers)
     }
 }

@@ -1,8 +1,9 @@
 import IKECrypto
 import IKEWire
 
-/// What the engine asks its driver to do, or tells the Tunnel Manager.
-public enum IKEv2Output {
+/// What an engine (IKEv1 or IKEv2) asks its driver to do, or tells the Tunnel Manager.
+/// Phase 1 is the IKE SA (IKEv1: the ISAKMP SA), phase 2 the CHILD_SA (the IPsec SAs).
+public enum EngineOutput {
     /// Send a datagram from our `from` endpoint (its address and port) to `to`.
     case send([UInt8], from: Endpoint, to: Endpoint)
     /// Initiator, step 3: the IKE SA is up.
@@ -36,6 +37,19 @@ public struct EstablishedIKESA {
     public var algorithms: ChosenAlgorithms
     public var natDetected: Bool
     public var lifetimeSeconds: UInt32
+
+    public init(local: Endpoint, remote: Endpoint, localID: Identity, remoteID: Identity, initiatorSPI: UInt64,
+                responderSPI: UInt64, algorithms: ChosenAlgorithms, natDetected: Bool, lifetimeSeconds: UInt32) {
+        self.local = local
+        self.remote = remote
+        self.localID = localID
+        self.remoteID = remoteID
+        self.initiatorSPI = initiatorSPI
+        self.responderSPI = responderSPI
+        self.algorithms = algorithms
+        self.natDetected = natDetected
+        self.lifetimeSeconds = lifetimeSeconds
+    }
 }
 
 public struct EstablishedChildSA {
@@ -50,21 +64,24 @@ public struct EstablishedChildSA {
     public var remoteSelectors: [TrafficSelector]
     public var transportMode: Bool
     public var lifetimeSeconds: UInt32
-}
+    /// ESP in UDP (RFC 3948) between the IKE SA's ports, when a NAT was detected.
+    public var encapsulation: (local: UInt16, remote: UInt16)?
 
-/// Why the engine dropped what it received, counted for `ike cmd=status`.
-public struct IKEv2Counters: Sendable {
-    public var malformed: UInt64 = 0
-    public var unknownSPI: UInt64 = 0
-    public var badMessageID: UInt64 = 0
-    public var integrityFailures: UInt64 = 0
-    public var noMatchingTunnel: UInt64 = 0
-    public var retransmitsAnswered: UInt64 = 0
-    public var retransmitsSent: UInt64 = 0
-    public var halfOpenExpired: UInt64 = 0
-    /// IKE_SA_INIT requests answered with a COOKIE (under load, §2.6).
-    public var cookiesSent: UInt64 = 0
-    /// IKE_SA_INIT requests with a wrong or stale cookie.
-    public var badCookies: UInt64 = 0
-    public init() {}
+    public init(inboundSPI: UInt32, outboundSPI: UInt32, algorithms: ChosenAlgorithms, inboundEncryptionKey: SecretBytes,
+                inboundIntegrityKey: SecretBytes?, outboundEncryptionKey: SecretBytes, outboundIntegrityKey: SecretBytes?,
+                localSelectors: [TrafficSelector], remoteSelectors: [TrafficSelector], transportMode: Bool, lifetimeSeconds: UInt32,
+                encapsulation: (local: UInt16, remote: UInt16)? = nil) {
+        self.inboundSPI = inboundSPI
+        self.outboundSPI = outboundSPI
+        self.algorithms = algorithms
+        self.inboundEncryptionKey = inboundEncryptionKey
+        self.inboundIntegrityKey = inboundIntegrityKey
+        self.outboundEncryptionKey = outboundEncryptionKey
+        self.outboundIntegrityKey = outboundIntegrityKey
+        self.localSelectors = localSelectors
+        self.remoteSelectors = remoteSelectors
+        self.transportMode = transportMode
+        self.lifetimeSeconds = lifetimeSeconds
+        self.encapsulation = encapsulation
+    }
 }

@@ -1,0 +1,18 @@
+import IKEWire
+
+/// Why the engine dropped what it received, counted for `ike cmd=status`.
+public struct IKEv2Counters: Sendable {
+    public var malformed: UInt64 = 0
+    public var unknownSPI: UInt64 = 0
+    public var badMessageID: UInt64 = 0
+    public var integrityFailures: UInt64 = 0
+    public var noMatchingTunnel: UInt64 = 0
+    public var retransmitsAnswered: UInt64 = 0
+    public var retransmitsSent: UInt64 = 0
+    public var halfOpenExpired: UInt64 = 0
+    /// IKE_SA_INIT requests answered with a COOKIE (under load, §2.6).
+    public var cookiesSent: UInt64 = 0
+    /// IKE_SA_INIT requests with a wrong or stale cookie.
+    public var badCookies: UInt64 = 0
+    public init() {}
+}
