@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "IKEWireTests", dependencies: ["IKEWire"]),
         .testTarget(name: "IKECryptoTests", dependencies: ["IKECrypto", "IKEWire"]),
         .testTarget(name: "IKEv2Tests", dependencies: ["IKEv2", "IKECore", "IKECrypto", "IKEWire"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "IKEv1Tests", dependencies: ["IKEv1", "IKECore", "IKECrypto", "IKEWire"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "UCITests", dependencies: ["UCI", "IKEWire"]),
         .testTarget(name: "TunnelManagerTests", dependencies: ["TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),

@@ -25,6 +25,8 @@ public final class Broker {
     private let log: Logger
     private let pool: PacketBufferPool
     public private(set) var counters = Counters()
+    /// Where IKEv1 messages go: the message (marker stripped), its source and destination.
+    public var ikev1: ((PacketView, Endpoint, Endpoint) -> Void)? = nil
     /// Where IKEv2 messages go: the message (marker stripped), its source and destination.
     public var ikev2: ((PacketView, Endpoint, Endpoint) -> Void)? = nil
     /// Where requests of an unsupported major version go, for the RFC 7296 §1.5 answer.
@@ -93,6 +95,7 @@ public final class Broker {
         case IKEv1.majorVersion:
             counters.ikev1 += 1
             log.debug(.isakmpd, "message from \(datagram.source) to \(datagram.destination), \(header.length) bytes")
+            ikev1?(message.slice(from: 0, count: Int(header.length)), datagram.source, datagram.destination)
         default:
             counters.unsupportedVersion += 1
             log.debug(.iked, "unsupported IKE major version \(header.majorVersion) from \(datagram.source)")

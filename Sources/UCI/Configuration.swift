@@ -119,6 +119,12 @@ public struct TunnelConfig: Equatable, Sendable {
         try! Proposal.parse("aes256-sha256-x25519-ecp256-modp2048", kind: .ike).get(),
     ]
 
+    /// The default for a `version '1'` tunnel: IKEv1 protects its messages with AES-CBC.
+    public static let defaultIKEv1Proposals: [Proposal] = [
+        try! Proposal.parse("aes256-sha256-x25519-ecp256-modp2048", kind: .ike).get(),
+        try! Proposal.parse("aes128-sha1-modp2048", kind: .ike).get(),
+    ]
+
     /// The default when `esp_proposal` is omitted: no PFS.
     public static let defaultESPProposals: [Proposal] = [
         try! Proposal.parse("aes256gcm16", kind: .esp).get(),

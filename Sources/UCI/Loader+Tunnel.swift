@@ -26,7 +26,7 @@ extension Loader {
             // reported once, by itself.
             if diagnostics.count == errorsBefore { lines.of[item.key] = lines.of[item.key] ?? item.line }
         }
-        if !ikeProposals.isEmpty { t.ikeProposals = ikeProposals }
+        if !ikeProposals.isEmpty { t.ikeProposals = ikeProposals } else if t.version == .v1 { t.ikeProposals = TunnelConfig.defaultIKEv1Proposals }
         if !espProposals.isEmpty { t.espProposals = espProposals }
         if !items.contains(where: { $0.key == "remote_address" }) {
             error(section.line, "tunnel '\(name)' has no remote_address: give the peer's address, or 'any' for a responder")
@@ -121,6 +121,17 @@ extension Loader {
         }
         if t.version == .v2 && lines.of["exchange"] != nil {
             error(lines["exchange", or: s], "exchange applies to IKEv1 only (version '1')")
+        }
+        if t.version == .v1 && lines.of["ike_proposal"] != nil {
+            // IKEv1 protects its own messages with AES-CBC only (RFC 2409 Appendix A).
+            for p in t.ikeProposals where p.ciphers.contains(where: { $0.algorithm != .aesCBC }) {
+                error(lines["ike_proposal", or: s], "ike_proposal '\(p)': IKEv1 phase 1 takes aes128 or aes256 with sha1, sha256, sha384 or sha512, not AEAD ciphers")
+            }
+        }
+        if t.version == .v1 && lines.of["esp_proposal"] != nil {
+            for p in t.espProposals where p.ciphers.contains(where: { $0.algorithm == .chacha20Poly1305 }) {
+                error(lines["esp_proposal", or: s], "esp_proposal '\(p)': IKEv1 has no chacha20poly1305; use aes128gcm16, aes256gcm16 or aes-cbc with sha2")
+            }
         }
         if t.mode == .transport && (!t.localSubnets.isEmpty || !t.remoteSubnets.isEmpty) {
             error(lines["mode", or: s], "transport mode protects the endpoints themselves; remove local_subnet and remote_subnet")

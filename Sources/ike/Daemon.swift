@@ -1,6 +1,7 @@
 import Broker
 import Control
 import IKEWire
+import IKEv1
 import IKEv2
 import Kernel
 import Netlink
@@ -30,6 +31,7 @@ final class Daemon {
     let kernel: any IPsecKernel
     /// The same kernel when it is XFRM, for the ownership sweeps.
     let xfrm: XFRMKernel?
+    let ikev1: EngineKeying<IKEv1Engine>
     let ikev2: EngineKeying<IKEv2Engine>
     let manager: TunnelManager
     var sockets: [UDPSocket] = []
@@ -59,18 +61,25 @@ final class Daemon {
         let clock = loop.clock
         ikev2 = EngineKeying<IKEv2Engine>(engine: IKEv2Engine(port: configuration.global.port, nattPort: configuration.global.nattPort) { Routing.sourceAddress(toward: $0) },
                             version: .v2, now: { clock.now })
-        manager = TunnelManager(configuration: configuration, ikev1: UnavailableEngine(name: "IKEv1 (isakmpd)"),
-                                ikev2: ikev2, kernel: kernel, log: log)
+        ikev1 = EngineKeying<IKEv1Engine>(engine: IKEv1Engine(port: configuration.global.port, nattPort: configuration.global.nattPort) { Routing.sourceAddress(toward: $0) },
+                                          version: .v1, now: { clock.now })
+        manager = TunnelManager(configuration: configuration, ikev1: ikev1, ikev2: ikev2, kernel: kernel, log: log)
         if let xfrm {
-            ikev2.engine.allocateSPI = { [log] remote, local in
+            let allocate: (IPAddress, IPAddress) -> UInt32? = { [log] remote, local in
                 do throws(KernelError) { return try xfrm.allocateSPI(from: remote, to: local, reqids: TunnelManager.larvalReqids) } catch {
                     log.error(.tmd, "SPI allocation: \(error); using a random SPI")
                     return nil
                 }
             }
+            ikev1.engine.allocateSPI = allocate
+            ikev2.engine.allocateSPI = allocate
         }
         broker.unsupportedVersion = { [self] header, source, destination in
             self.ikev2.engine.answerUnsupportedVersion(header, from: source, to: destination)
+            self.pump()
+        }
+        broker.ikev1 = { [self] message, source, destination in
+            self.ikev1.engine.receive(Array(message.bytes), from: source, to: destination, now: self.loop.clock.now)
             self.pump()
         }
         broker.ikev2 = { [self] message, source, destination in
@@ -82,6 +91,8 @@ final class Daemon {
 
     /// Hands what the engines produced to the sockets, the log and the Tunnel Manager.
     func pump() {
+        ikev1.drain(into: manager, send: { [self] bytes, from, to in self.send(bytes, from: from, to: to) },
+                    log: { [log] level, text in log.log(level, .isakmpd, text) })
         ikev2.drain(into: manager, send: { [self] bytes, from, to in self.send(bytes, from: from, to: to) },
                     log: { [log] level, text in log.log(level, .ikev2d, text) })
     }
@@ -104,6 +115,7 @@ final class Daemon {
     /// The engines' clock: retransmissions and expiries every half second.
     func scheduleTick() {
         loop.schedule(after: .milliseconds(500)) { [self] in
+            self.ikev1.engine.tick(now: self.loop.clock.now)
             self.ikev2.engine.tick(now: self.loop.clock.now)
             self.pump()
             self.scheduleTick()

@@ -1,6 +1,7 @@
 import Broker
 import Control
 import IKEWire
+import IKEv1
 import IKEv2
 import Kernel
 import Platform
@@ -26,9 +27,13 @@ extension Daemon {
         case let .list(options):
             let rows = TunnelListing.rows(manager.tunnels, options)
             if options.json { return .respond(.ok(TunnelListing.json(rows))) }
-            let kernel = self.kernel, engine = ikev2.engine, now = loop.clock.now
+            let kernel = self.kernel, v1 = ikev1.engine, v2 = ikev2.engine, now = loop.clock.now
+            let versions = Dictionary(uniqueKeysWithValues: manager.tunnels.map { ($0.number, $0.config.version) })
             return .respond(.ok(TunnelListing.table(rows, verbose: options.verbose, counters: { kernel.counters($0) },
-                                                    rekeyIn: { n in let t = engine.rekeyTimes(tunnel: n, now: now); return (t.ike, t.child) })))
+                                                    rekeyIn: { n in
+                                                        let t = versions[n] == .v1 ? v1.rekeyTimes(tunnel: n, now: now) : v2.rekeyTimes(tunnel: n, now: now)
+                                                        return (t.ike, t.child)
+                                                    })))
         case let .log(level):
             guard let level else { return .respond(.ok("log level: \(log.level)\n")) }
             let old = log.level
@@ -125,6 +130,12 @@ extension Daemon {
             ("  dropped: no free buffer", pool.exhausted.description),
             ("  dropped: receive errors", (b.receiveDrops - pool.exhausted + b.receiveErrors).description),
             ("  NAT keepalives", b.natKeepalives.description),
+            ("ISAKMP SAs (IKEv1)", ikev1.engine.saCount.description),
+            ("  dropped: unknown cookies", ikev1.engine.counters.unknownCookie.description),
+            ("  dropped: bad HASH or decryption", ikev1.engine.counters.hashFailures.description),
+            ("  dropped: malformed IKEv1", ikev1.engine.counters.malformed.description),
+            ("  no tunnel for peer", ikev1.engine.counters.noMatchingTunnel.description),
+            ("  retransmissions sent / answered", "\(ikev1.engine.counters.retransmitsSent) / \(ikev1.engine.counters.retransmitsAnswered)"),
             ("IKEv2 SAs", ikev2.engine.saCount.description),
             ("  dropped: unknown SPI", ikev2.engine.counters.unknownSPI.description),
             ("  dropped: bad message ID", ikev2.engine.counters.badMessageID.description),

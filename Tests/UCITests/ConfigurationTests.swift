@@ -60,7 +60,7 @@ func errors(_ text: String) -> [String] {
         #expect(r.remoteAddress == .any && r.remoteID == .any)
         #expect(r.localID == .fqdn("gw.example.org"))
         #expect(r.version == .v1 && r.exchange == .aggressive && r.dpdDelay == 0)
-        #expect(r.ikeProposals == TunnelConfig.defaultIKEProposals)
+        #expect(r.ikeProposals == TunnelConfig.defaultIKEv1Proposals)
         #expect(r.espProposals == TunnelConfig.defaultESPProposals)
     }
 

@@ -1,0 +1,90 @@
+import IKEWire
+
+/// The ISAKMP SA's keys with pre-shared key authentication (RFC 2409 §5, Appendix B):
+///
+///     SKEYID   = prf(pre-shared-key, Ni_b | Nr_b)
+///     SKEYID_d = prf(SKEYID, g^xy | CKY-I | CKY-R | 0)
+///     SKEYID_a = prf(SKEYID, SKEYID_d | g^xy | CKY-I | CKY-R | 1)
+///     SKEYID_e = prf(SKEYID, SKEYID_a | g^xy | CKY-I | CKY-R | 2)
+///
+/// The encryption key is SKEYID_e's first bytes, or, when SKEYID_e is too short,
+/// K1 | K2 | ... with K1 = prf(SKEYID_e, 0) and Kn = prf(SKEYID_e, Kn-1).
+public struct IKEv1Keys {
+    public let prf: PRF
+    public let skeyid: SecretBytes
+    public let d: SecretBytes
+    public let a: SecretBytes
+    public let e: SecretBytes
+    public let encryption: SecretBytes
+
+    public init(prf: PRF, psk: SecretBytes, nonceI: [UInt8], nonceR: [UInt8], sharedSecret: SecretBytes,
+                cookieI: UInt64, cookieR: UInt64, encryptionKeyLength: Int) {
+        self.prf = prf
+        skeyid = SecretBytes(prf.compute(key: psk, data: nonceI + nonceR))
+        let cookies = IKEv1Keys.bigEndian(cookieI) + IKEv1Keys.bigEndian(cookieR)
+        let gxy = sharedSecret.withBytes { Array($0) }
+        d = SecretBytes(prf.compute(key: skeyid, data: gxy + cookies + [0]))
+        a = SecretBytes(prf.compute(key: skeyid, data: d.withBytes { Array($0) } + gxy + cookies + [1]))
+        e = SecretBytes(prf.compute(key: skeyid, data: a.withBytes { Array($0) } + gxy + cookies + [2]))
+        encryption = IKEv1Keys.expand(prf, e, count: encryptionKeyLength)
+    }
+
+    /// Appendix B's expansion of SKEYID_e to `count` bytes.
+    static func expand(_ prf: PRF, _ e: SecretBytes, count: Int) -> SecretBytes {
+        if e.count >= count { return e.withBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
+        var out: [UInt8] = []
+        var k: [UInt8] = [0]
+        while out.count < count {
+            k = prf.compute(key: e, data: k)
+            out += k
+        }
+        return SecretBytes(Array(out[0..<count]))
+    }
+
+    /// The first IV of the exchange: hash(g^xi | g^xr), cut to the block size.
+    public func initialIV(gxi: [UInt8], gxr: [UInt8], blockSize: Int) -> [UInt8] {
+        Array(prf.hash(gxi + gxr)[0..<blockSize])
+    }
+
+    /// The first IV of a Quick Mode or Informational exchange: hash(the last CBC block
+    /// of phase 1 | M-ID), cut to the block size.
+    public func exchangeIV(phase1LastBlock: [UInt8], messageID: UInt32, blockSize: Int) -> [UInt8] {
+        Array(prf.hash(phase1LastBlock + IKEv1Keys.bigEndian(messageID))[0..<blockSize])
+    }
+
+    /// HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b), and HASH_R
+    /// with the values of each pair swapped and IDir_b (§5).
+    public func phase1Hash(initiator: Bool, gxi: [UInt8], gxr: [UInt8], cookieI: UInt64, cookieR: UInt64,
+                           saBody: [UInt8], idBody: [UInt8]) -> [UInt8] {
+        let ci = IKEv1Keys.bigEndian(cookieI), cr = IKEv1Keys.bigEndian(cookieR)
+        let data = initiator ? gxi + gxr + ci + cr : gxr + gxi + cr + ci
+        return prf.compute(key: skeyid, data: data + saBody + idBody)
+    }
+
+    /// prf(SKEYID_a, data): HASH(1), HASH(2), HASH(3) of Quick Mode and the HASH of
+    /// Informational exchanges (§5.5, §5.7); the caller lays out `data`.
+    public func authenticate(_ data: [UInt8]) -> [UInt8] { prf.compute(key: a, data: data) }
+
+    /// KEYMAT for one direction's SA (§5.5): prf(SKEYID_d, [g(qm)^xy |] protocol | SPI |
+    /// Ni_b | Nr_b), expanded as K1 | K2 | ... with Kn = prf(SKEYID_d, Kn-1 | that seed).
+    /// `spi` is the SPI the receiving side chose.
+    public func keyMaterial(sharedSecret: SecretBytes?, protocolID: UInt8, spi: UInt32, nonceI: [UInt8], nonceR: [UInt8],
+                            count: Int) -> SecretBytes {
+        var seed = sharedSecret?.withBytes { Array($0) } ?? []
+        seed.append(protocolID)
+        seed += IKEv1Keys.bigEndian(spi)
+        seed += nonceI + nonceR
+        var out: [UInt8] = []
+        var k: [UInt8] = []
+        while out.count < count {
+            k = prf.compute(key: d, data: k + seed)
+            out += k
+        }
+        wipe(&seed)
+        defer { wipe(&out) }
+        return SecretBytes(Array(out[0..<count]))
+    }
+
+    static func bigEndian(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) } }
+    static func bigEndian(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * UInt32($0))) } }
+}

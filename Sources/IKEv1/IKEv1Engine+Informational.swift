@@ -1,0 +1,172 @@
+import IKECore
+import IKECrypto
+import IKEWire
+
+/// Informational exchanges (RFC 2408 §4.8, RFC 2409 §5.7): deletes both ways,
+/// notifications, and DPD (RFC 3706), each one protected message:
+///
+///     HDR*, HASH(1), N/D      HASH(1) = prf(SKEYID_a, M-ID | N/D)
+extension IKEv1Engine {
+    /// `ike cmd=remove` and shutdown: deletes the tunnel's IPsec SAs (phase 2) or those
+    /// and its ISAKMP SA (phase 1), telling the peer.
+    public func delete(tunnel: UInt32, phase: Int, now: Instant) {
+        guard let c = byTunnel[tunnel], let sa = sas[c] else { return }
+        guard sa.state == .established else {
+            remove(sa)
+            return
+        }
+        if let child = sa.child {
+            var spis = [IKEv1Proposals.bigEndian(child.sa.inboundSPI)]
+            for r in sa.retired { spis.append(IKEv1Proposals.bigEndian(r.inboundSPI)) }
+            sendInformational(sa, [.delete(ISAKMPDelete(protocolID: IKEv1Number.protocolESP, spis: spis))])
+            sa.child = nil
+            sa.retired = []
+        }
+        if phase == 1 { deleteISAKMP(sa, now: now) }
+    }
+
+    /// Deletes an ISAKMP SA at the peer and here.
+    func deleteISAKMP(_ sa: ISAKMPSA, now: Instant) {
+        sendInformational(sa, [.delete(ISAKMPDelete(protocolID: IKEv1Number.protocolISAKMP, spis: [cookies(sa)]))])
+        remove(sa)
+    }
+
+    /// Rekeys phase 1 (a new Main or Aggressive Mode that takes the tunnel over) or phase
+    /// 2 (a new Quick Mode whose SAs replace the current ones).
+    public func rekey(tunnel: UInt32, phase: Int, now: Instant) {
+        guard let c = byTunnel[tunnel], let sa = sas[c], sa.state == .established, sa.pending == nil else { return }
+        if phase == 1 {
+            guard !sas.values.contains(where: { $0.replaces == sa.localCookie }) else { return }
+            startPhase1(tunnel: tunnel, policy: sa.policy, remote: sa.remote.address, now: now, replacing: sa)
+        } else {
+            guard sa.child != nil, sa.quickModes.isEmpty else { return }
+            startQuickMode(sa, rekey: true, now: now)
+        }
+    }
+
+    /// Sends one protected Informational message (no answer is expected).
+    func sendInformational(_ sa: ISAKMPSA, _ payloads: [ISAKMPPayload]) {
+        let mid = IKEv1Engine.messageID()
+        do throws(IKEv1Error) {
+            let bytes = try protected(sa, .informational, messageID: mid, payloads)
+            sa.ivs.removeValue(forKey: mid)
+            send(sa, bytes)
+        } catch {
+            log(.error, "building an Informational message for \(sa.remote): \(error)")
+        }
+    }
+
+    func informational(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) {
+        if !message.isEncrypted {
+            // Before phase 1 has keys, errors come in the clear (and cannot be verified).
+            for case let .notification(n) in message.payloads where n.type.isError && sa.state != .established {
+                fail(sa, phase: 1, "peer answered \(n.type)" + (n.type == .authenticationFailed ? ": check psk, local_id and remote_id on both sides" : ""))
+                return
+            }
+            counters.malformed += 1
+            return
+        }
+        let mid = message.header.messageID
+        guard sa.keys != nil, sa.state == .established || sa.state == .mainSent5 else {
+            counters.malformed += 1
+            return
+        }
+        guard let (payloads, plaintext, _) = decrypt(sa, message, raw, iv: sa.exchangeIV(mid)),
+              verify(sa, plaintext, first: payloads.first, prefix: IKEv1Proposals.bigEndian(mid)) else { return }
+        sa.lastHeard = now
+        sa.remember(raw, answer: [])
+        for p in payloads.dropFirst() {
+            switch p {
+            case let .notification(n): notification(sa, n, now: now)
+            case let .delete(d): deleted(sa, d)
+            default: break
+            }
+            if sas[sa.localCookie] !== sa { return }
+        }
+    }
+
+    func notification(_ sa: ISAKMPSA, _ n: ISAKMPNotification, now: Instant) {
+        switch n.type {
+        case .rUThere:
+            guard n.data.count == 4 else { return }
+            sendInformational(sa, [.notification(ISAKMPNotification(.rUThereAck, spi: cookies(sa), data: n.data))])
+        case .rUThereAck:
+            if let p = sa.dpdPending, IKEv1Proposals.uint32(n.data) == p.sequence { sa.dpdPending = nil }
+        case .initialContact:
+            initialContact(from: sa)
+        default:
+            if n.type.isError {
+                log(.information, "\(sa.policy.name): \(sa.remote) reports \(n.type)")
+                if let (mid, _) = sa.quickModes.first(where: { $0.value.initiator }) {
+                    quickModeFailed(sa, mid, "peer answered \(n.type)")
+                }
+            }
+        }
+    }
+
+    func deleted(_ sa: ISAKMPSA, _ d: ISAKMPDelete) {
+        if d.protocolID == IKEv1Number.protocolISAKMP {
+            guard d.spis.contains(cookies(sa)) else { return }
+            if sa.replacedBy != nil || sa.tunnel == nil {
+                log(.debug, "the peer deleted the replaced ISAKMP SA \(Hex.prefixed(sa.localCookie))")
+            } else {
+                log(.information, "the peer \(sa.remote) deleted ISAKMP SA \(Hex.prefixed(sa.localCookie))")
+                if let t = sa.tunnel { output.append(.deleted(tunnel: t, phase: 1)) }
+            }
+            remove(sa)
+        } else if d.protocolID == IKEv1Number.protocolESP {
+            for spi in d.spis {
+                if let c = sa.child, IKEv1Proposals.bigEndian(c.sa.outboundSPI) == spi {
+                    sa.child = nil
+                    log(.information, "the peer \(sa.remote) deleted IPsec SA \(Hex.prefixed(c.sa.inboundSPI))")
+                    if let t = sa.tunnel { output.append(.deleted(tunnel: t, phase: 2)) }
+                } else {
+                    // The old pair of a rekey: expected, reported to nobody.
+                    sa.retired.removeAll { IKEv1Proposals.bigEndian($0.outboundSPI) == spi }
+                }
+            }
+        }
+    }
+
+    /// RFC 2407 §4.6.3.3: the peer has no state from before; our older ISAKMP SAs with it
+    /// (and what they carry) go.
+    func initialContact(from sa: ISAKMPSA) {
+        for other in Array(sas.values) where other !== sa && other.state == .established && other.remote.address == sa.remote.address
+            && other.policy.name == sa.policy.name {
+            log(.information, "INITIAL-CONTACT from \(sa.remote): dropping ISAKMP SA \(Hex.prefixed(other.localCookie))")
+            if let t = other.tunnel { output.append(.deleted(tunnel: t, phase: 1)) }
+            remove(other)
+        }
+    }
+
+    /// RFC 3706: after `dpd_delay` of silence an R-U-THERE, retransmitted with back-off;
+    /// no R-U-THERE-ACK after `maxAttempts` and the peer is dead. True when the SA went.
+    func dpd(_ sa: ISAKMPSA, now: Instant) -> Bool {
+        let delay = sa.policy.dpdDelaySeconds
+        guard delay > 0, sa.peerDPD, sa.tunnel != nil else { return false }
+        if var p = sa.dpdPending {
+            let timeout = Interval.milliseconds(UInt64(2000) << UInt64(min(p.attempts - 1, 8)))
+            guard now - p.sentAt >= timeout else { return false }
+            if p.attempts >= IKEv1Engine.maxAttempts {
+                log(.information, "\(sa.remote) does not answer R-U-THERE: ISAKMP SA \(Hex.prefixed(sa.localCookie)) is dead")
+                if let t = sa.tunnel { output.append(.peerDead(tunnel: t)) }
+                remove(sa)
+                return true
+            }
+            p.attempts += 1
+            p.sentAt = now
+            sa.dpdPending = p
+            rUThere(sa, p.sequence)
+        } else if now - sa.lastHeard >= .seconds(UInt64(delay)) {
+            sa.dpdSequence &+= 1
+            sa.dpdPending = (sa.dpdSequence, now, 1)
+            log(.debug, "R-U-THERE to \(sa.remote)")
+            rUThere(sa, sa.dpdSequence)
+        }
+        return false
+    }
+
+    func rUThere(_ sa: ISAKMPSA, _ sequence: UInt32) {
+        sendInformational(sa, [.notification(ISAKMPNotification(.rUThere, spi: cookies(sa), data: IKEv1Proposals.bigEndian(sequence)))])
+    }
+}

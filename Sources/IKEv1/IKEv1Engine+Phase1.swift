@@ -1,0 +1,545 @@
+import IKECore
+import IKECrypto
+import IKEWire
+
+/// Phase 1 with pre-shared keys (RFC 2409 §5.4): Main Mode,
+///
+///     HDR, SA                 -->
+///                             <--  HDR, SA
+///     HDR, KE, Ni [, NAT-D]   -->
+///                             <--  HDR, KE, Nr [, NAT-D]
+///     HDR*, IDii, HASH_I      -->
+///                             <--  HDR*, IDir, HASH_R
+///
+/// and Aggressive Mode,
+///
+///     HDR, SA, KE, Ni, IDii   -->
+///                             <--  HDR, SA, KE, Nr, IDir, HASH_R [, NAT-D]
+///     HDR*, HASH_I [, NAT-D]  -->
+///
+/// with RFC 3947's vendor ID, NAT-D payloads and move to UDP 4500 behind a NAT.
+extension IKEv1Engine {
+    /// Starts phase 1 for a tunnel (and then Quick Mode), as initiator.
+    public func initiate(tunnel: UInt32, policy: EnginePolicy, remote address: IPAddress, now: Instant) {
+        startPhase1(tunnel: tunnel, policy: policy, remote: address, now: now, replacing: nil)
+    }
+
+    func startPhase1(tunnel: UInt32?, policy: EnginePolicy, remote address: IPAddress, now: Instant, replacing old: ISAKMPSA?) {
+        guard let localAddress = policy.localAddress ?? resolveLocal(address) else {
+            if let tunnel { output.append(.failed(tunnel: tunnel, phase: 1, reason: "no route to \(address)")) }
+            return
+        }
+        let sa = ISAKMPSA(initiator: true, cookieI: IKEv1Engine.cookie(), cookieR: 0, aggressive: policy.aggressive, policy: policy,
+                          local: Endpoint(localAddress, port), remote: Endpoint(address, port), now: now)
+        sa.tunnel = tunnel
+        sa.replaces = old?.localCookie
+        var offer = IKEv1Proposals.phase1(policy.ikeProposals, lifetime: policy.ikeLifetimeSeconds)
+        guard let first = offer.proposals[0].transforms.first, let firstChoice = IKEv1Proposals.phase1Choice(first),
+              let group = firstChoice.algorithms.group else {
+            fail(sa, phase: 1, "no ike_proposal usable with IKEv1 (it needs aes128 or aes256 with sha1, sha256, sha384 or sha512)")
+            return
+        }
+        var payloads: [ISAKMPPayload] = []
+        do throws(CryptoError) {
+            if sa.aggressive {
+                // The KE goes with the offer, so every transform must have its group.
+                offer.proposals[0].transforms = offer.proposals[0].transforms.filter { IKEv1Proposals.phase1Choice($0)?.algorithms.group == group }
+                let ke = try KeyExchange(group: group)
+                sa.ke = ke
+                sa.gxi = ke.publicValue
+                sa.nonceI = Random.bytes(32)
+                let id = policy.localID ?? .address(localAddress)
+                payloads = [.securityAssociation(offer), .keyExchange(ke.publicValue), .nonce(sa.nonceI),
+                            .identification(IKEv1Identities.payload(id))]
+            } else {
+                payloads = [.securityAssociation(offer)]
+            }
+        } catch {
+            fail(sa, phase: 1, "key exchange: \(error)")
+            return
+        }
+        payloads += [.vendorID(IKEv1VendorID.natT), .vendorID(IKEv1VendorID.deadPeerDetection)]
+        do throws(WireError) {
+            sa.saBody = try ISAKMPPayload.securityAssociation(offer).body()
+            let bytes = try sa.plain(sa.aggressive ? .aggressive : .main, payloads)
+            sas[sa.cookieI] = sa
+            if let tunnel, old == nil { byTunnel[tunnel] = sa.cookieI }
+            log(.information, "\(policy.name): \(sa.aggressive ? "Aggressive" : "Main") Mode to \(address)")
+            sendRequest(sa, bytes, now: now)
+        } catch {
+            fail(sa, phase: 1, "encoding: \(error)")
+        }
+    }
+
+    // MARK: Responder, first message
+
+    func startResponder(_ message: ISAKMPMessage, _ raw: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
+        let aggressive = message.exchange == .aggressive
+        guard let offered = message.payloads.compactMap({ p -> ISAKMPSecurityAssociation? in
+            if case let .securityAssociation(s) = p { return s }
+            return nil
+        }).first else {
+            counters.malformed += 1
+            return
+        }
+        var presented: Identity? = nil
+        if aggressive {
+            for p in message.payloads { if case let .identification(id) = p { presented = Identity(idType: id.type, data: id.data) } }
+        }
+        let candidates = policies.filter { p in
+            p.aggressive == aggressive && (p.localAddress == nil || p.localAddress == local.address)
+                && (p.remoteAddress == nil || p.remoteAddress == remote.address)
+                && (presented == nil || p.remoteID.accepts(presented!))
+        }
+        guard let policy = candidates.first(where: { $0.remoteAddress == remote.address }) ?? candidates.first else {
+            counters.noMatchingTunnel += 1
+            log(.information, "\(message.exchange) from \(remote): no version '1' tunnel\(aggressive ? " with exchange 'aggressive'" : "") for this peer")
+            notifyInTheClear(message.header, .invalidExchangeType, from: local, to: remote)
+            return
+        }
+        let sa = ISAKMPSA(initiator: false, cookieI: message.header.initiatorSPI, cookieR: IKEv1Engine.cookie(), aggressive: aggressive,
+                          policy: policy, local: local, remote: remote, now: now)
+        guard let (transform, choice) = IKEv1Proposals.selectPhase1(offered, ours: policy.ikeProposals) else {
+            log(.information, "\(policy.name): \(remote) offered no phase 1 proposal we accept")
+            notifyInTheClear(message.header, .noProposalChosen, from: local, to: remote)
+            return
+        }
+        sa.choice = choice
+        sa.peerNATT = message.payloads.contains(.vendorID(IKEv1VendorID.natT))
+        sa.peerDPD = message.payloads.contains(.vendorID(IKEv1VendorID.deadPeerDetection))
+        let chosen = ISAKMPSecurityAssociation(proposals: [ISAKMPProposal(number: offered.proposals[0].number,
+                                                                         protocolID: IKEv1Number.protocolISAKMP, spi: [], transforms: [transform])])
+        var vids: [ISAKMPPayload] = [.vendorID(IKEv1VendorID.deadPeerDetection)]
+        if sa.peerNATT { vids.append(.vendorID(IKEv1VendorID.natT)) }
+        do throws(IKEv1Error) {
+            sa.saBody = try wire { () throws(WireError) in try ISAKMPPayload.securityAssociation(offered).body() }
+            if aggressive {
+                guard let (ke, nonce, id) = keyMaterial(message.payloads, withID: true), let id, let peer = Identity(idType: id.type, data: id.data) else {
+                    counters.malformed += 1
+                    return
+                }
+                sa.nonceI = nonce
+                sa.gxi = ke
+                sa.peerID = peer
+                sa.idBody = try wire { () throws(WireError) in try ISAKMPPayload.identification(id).body() }
+                try deriveKeys(sa)
+                let ours = IKEv1Identities.payload(policy.localID ?? .address(local.address))
+                let idBody = try wire { () throws(WireError) in try ISAKMPPayload.identification(ours).body() }
+                let hashR = sa.keys!.phase1Hash(initiator: false, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                                saBody: sa.saBody, idBody: idBody)
+                var payloads: [ISAKMPPayload] = [.securityAssociation(chosen), .keyExchange(sa.gxr), .nonce(sa.nonceR), .identification(ours)]
+                payloads += vids
+                if sa.peerNATT { payloads += natDiscovery(sa) }
+                payloads.append(.hash(hashR))
+                let bytes = try wire { () throws(WireError) in try sa.plain(.aggressive, payloads) }
+                sas[sa.cookieR] = sa
+                reply(sa, to: raw, bytes)
+                sa.pending = ISAKMPSA.Pending(bytes: bytes, sentAt: now, attempts: 1, timeout: IKEv1Engine.firstTimeout, messageID: 0)
+            } else {
+                let bytes = try wire { () throws(WireError) in try sa.plain(.main, [.securityAssociation(chosen)] + vids) }
+                sas[sa.cookieR] = sa
+                reply(sa, to: raw, bytes)
+            }
+            log(.information, "\(policy.name): \(message.exchange) from \(remote), \(choice.algorithms)")
+        } catch {
+            log(.information, "\(policy.name): \(message.exchange) from \(remote) refused: \(error)")
+            sas.removeValue(forKey: sa.cookieR)
+        }
+    }
+
+    // MARK: Later messages
+
+    func phase1Message(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) {
+        do throws(IKEv1Error) {
+            switch sa.state {
+            case .mainSent1: try mainResponse2(sa, message, now: now)
+            case .mainReplied2: try mainRequest3(sa, message, raw, now: now)
+            case .mainSent3: try mainResponse4(sa, message, now: now)
+            case .mainReplied4: try mainRequest5(sa, message, raw, now: now)
+            case .mainSent5: try mainResponse6(sa, message, raw, now: now)
+            case .aggressiveSent1: try aggressiveResponse2(sa, message, raw, now: now)
+            case .aggressiveReplied2: try aggressiveRequest3(sa, message, raw, now: now)
+            case .established:
+                counters.malformed += 1
+                log(.debug, "\(message.exchange) for an established ISAKMP SA \(Hex.prefixed(sa.localCookie)); dropped")
+            }
+        } catch {
+            counters.malformed += 1
+            log(.information, "\(sa.policy.name): \(message.exchange) from \(sa.remote) refused: \(error)")
+        }
+    }
+
+    /// MM2: the responder's choice, which must be one of ours.
+    func mainResponse2(_ sa: ISAKMPSA, _ message: ISAKMPMessage, now: Instant) throws(IKEv1Error) {
+        guard let choice = chosenPhase1(sa, message.payloads) else {
+            fail(sa, phase: 1, "the peer chose a phase 1 transform we did not offer")
+            return
+        }
+        sa.choice = choice
+        sa.peerNATT = message.payloads.contains(.vendorID(IKEv1VendorID.natT))
+        sa.peerDPD = message.payloads.contains(.vendorID(IKEv1VendorID.deadPeerDetection))
+        guard let group = choice.algorithms.group else { return }
+        do throws(CryptoError) {
+            let ke = try KeyExchange(group: group)
+            sa.ke = ke
+            sa.gxi = ke.publicValue
+        } catch { throw .crypto(error) }
+        sa.nonceI = Random.bytes(32)
+        var payloads: [ISAKMPPayload] = [.keyExchange(sa.gxi), .nonce(sa.nonceI)]
+        if sa.peerNATT { payloads += natDiscovery(sa) }
+        let bytes = try wire { () throws(WireError) in try sa.plain(.main, payloads) }
+        sa.state = .mainSent3
+        sendRequest(sa, bytes, now: now)
+    }
+
+    /// MM3: the initiator's KE and nonce; we answer with ours and derive the keys.
+    func mainRequest3(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
+        guard let (ke, nonce, _) = keyMaterial(message.payloads, withID: false) else {
+            counters.malformed += 1
+            return
+        }
+        sa.gxi = ke
+        sa.nonceI = nonce
+        try deriveKeys(sa)
+        detectNAT(sa, message.payloads)
+        var payloads: [ISAKMPPayload] = [.keyExchange(sa.gxr), .nonce(sa.nonceR)]
+        if sa.peerNATT { payloads += natDiscovery(sa) }
+        let bytes = try wire { () throws(WireError) in try sa.plain(.main, payloads) }
+        sa.state = .mainReplied4
+        reply(sa, to: raw, bytes)
+    }
+
+    /// MM4: the responder's KE and nonce; we derive the keys, move to 4500 behind a NAT,
+    /// and authenticate (MM5).
+    func mainResponse4(_ sa: ISAKMPSA, _ message: ISAKMPMessage, now: Instant) throws(IKEv1Error) {
+        guard let (ke, nonce, _) = keyMaterial(message.payloads, withID: false) else {
+            counters.malformed += 1
+            return
+        }
+        sa.gxr = ke
+        sa.nonceR = nonce
+        try deriveKeys(sa)
+        detectNAT(sa, message.payloads)
+        floatIfNAT(sa)
+        let id = IKEv1Identities.payload(sa.policy.localID ?? .address(sa.local.address))
+        let idBody = try wire { () throws(WireError) in try ISAKMPPayload.identification(id).body() }
+        let hashI = sa.keys!.phase1Hash(initiator: true, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                        saBody: sa.saBody, idBody: idBody)
+        var payloads: [ISAKMPPayload] = [.identification(id), .hash(hashI)]
+        if sa.replaces == nil {
+            payloads.append(.notification(ISAKMPNotification(.initialContact, spi: cookies(sa))))
+        }
+        let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain(payloads) }
+        let (bytes, next) = try sa.sealed(.main, messageID: 0, chain, first: .identification, iv: sa.iv)
+        sa.iv = next
+        sa.state = .mainSent5
+        sendRequest(sa, bytes, now: now)
+    }
+
+    /// MM5: the initiator's identity and HASH_I; we answer with ours (MM6).
+    func mainRequest5(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
+        guard let (payloads, _, next) = decrypt(sa, message, raw, iv: sa.iv) else {
+            authenticationFailed(sa, message.header, "MM5 does not decrypt: check psk on both sides")
+            return
+        }
+        guard let (peer, idBody) = identity(payloads), let hashI = hash(payloads) else {
+            authenticationFailed(sa, message.header, "MM5 lacks ID or HASH (or the psk differs)")
+            return
+        }
+        let expected = sa.keys!.phase1Hash(initiator: true, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                           saBody: sa.saBody, idBody: idBody)
+        guard SecretBytes(expected) == SecretBytes(hashI) else {
+            authenticationFailed(sa, message.header, "HASH_I does not verify: check psk on both sides")
+            return
+        }
+        guard sa.policy.remoteID.accepts(peer) else {
+            authenticationFailed(sa, message.header, "the peer is \(peer), not remote_id \(sa.policy.remoteID)")
+            return
+        }
+        sa.peerID = peer
+        sa.iv = next
+        let ours = IKEv1Identities.payload(sa.policy.localID ?? .address(sa.local.address))
+        let ourBody = try wire { () throws(WireError) in try ISAKMPPayload.identification(ours).body() }
+        let hashR = sa.keys!.phase1Hash(initiator: false, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                        saBody: sa.saBody, idBody: ourBody)
+        let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain([.identification(ours), .hash(hashR)]) }
+        let (bytes, last) = try sa.sealed(.main, messageID: 0, chain, first: .identification, iv: sa.iv)
+        sa.iv = last
+        reply(sa, to: raw, bytes)
+        if payloads.contains(where: { if case let .notification(n) = $0 { return n.type == .initialContact }; return false }) {
+            initialContact(from: sa)
+        }
+        phase1Established(sa, now: now)
+    }
+
+    /// MM6: the responder's identity and HASH_R.
+    func mainResponse6(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
+        guard let (payloads, _, next) = decrypt(sa, message, raw, iv: sa.iv) else { return }
+        guard let (peer, idBody) = identity(payloads), let hashR = hash(payloads) else {
+            counters.malformed += 1
+            return
+        }
+        let expected = sa.keys!.phase1Hash(initiator: false, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                           saBody: sa.saBody, idBody: idBody)
+        guard SecretBytes(expected) == SecretBytes(hashR) else {
+            counters.hashFailures += 1
+            fail(sa, phase: 1, "HASH_R from \(sa.remote) does not verify: check psk on both sides")
+            return
+        }
+        guard sa.policy.remoteID.accepts(peer) else {
+            fail(sa, phase: 1, "the peer is \(peer), not remote_id \(sa.policy.remoteID)")
+            return
+        }
+        sa.peerID = peer
+        sa.iv = next
+        sa.pending = nil
+        phase1Established(sa, now: now)
+    }
+
+    /// AM2: the responder's choice, KE, nonce, identity and HASH_R; we answer with HASH_I.
+    func aggressiveResponse2(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
+        guard let choice = chosenPhase1(sa, message.payloads), choice.algorithms.group == sa.ke?.group else {
+            fail(sa, phase: 1, "the peer chose a phase 1 transform we did not offer")
+            return
+        }
+        sa.choice = choice
+        sa.peerNATT = message.payloads.contains(.vendorID(IKEv1VendorID.natT))
+        sa.peerDPD = message.payloads.contains(.vendorID(IKEv1VendorID.deadPeerDetection))
+        guard let (ke, nonce, _) = keyMaterial(message.payloads, withID: false), let (peer, idBody) = identity(message.payloads),
+              let hashR = hash(message.payloads) else {
+            counters.malformed += 1
+            return
+        }
+        sa.gxr = ke
+        sa.nonceR = nonce
+        try deriveKeys(sa)
+        let expected = sa.keys!.phase1Hash(initiator: false, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                           saBody: sa.saBody, idBody: idBody)
+        guard SecretBytes(expected) == SecretBytes(hashR) else {
+            counters.hashFailures += 1
+            fail(sa, phase: 1, "HASH_R from \(sa.remote) does not verify: check psk on both sides")
+            return
+        }
+        guard sa.policy.remoteID.accepts(peer) else {
+            fail(sa, phase: 1, "the peer is \(peer), not remote_id \(sa.policy.remoteID)")
+            return
+        }
+        sa.peerID = peer
+        detectNAT(sa, message.payloads)
+        floatIfNAT(sa)
+        let id = IKEv1Identities.payload(sa.policy.localID ?? .address(sa.local.address))
+        let ourBody = try wire { () throws(WireError) in try ISAKMPPayload.identification(id).body() }
+        let hashI = sa.keys!.phase1Hash(initiator: true, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                        saBody: sa.saBody, idBody: ourBody)
+        var payloads: [ISAKMPPayload] = [.hash(hashI)]
+        if sa.peerNATT { payloads += natDiscovery(sa) }
+        let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain(payloads) }
+        let (bytes, next) = try sa.sealed(.aggressive, messageID: 0, chain, first: .hash, iv: sa.iv)
+        sa.iv = next
+        sa.pending = nil
+        reply(sa, to: raw, bytes)
+        phase1Established(sa, now: now)
+    }
+
+    /// AM3: the initiator's HASH_I, encrypted or (as RFC 2409 shows it) in the clear.
+    func aggressiveRequest3(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
+        var payloads = message.payloads
+        var next = sa.iv
+        if message.isEncrypted {
+            guard let opened = decrypt(sa, message, raw, iv: sa.iv) else {
+                authenticationFailed(sa, message.header, "AM3 does not decrypt: check psk on both sides")
+                return
+            }
+            payloads = opened.payloads
+            next = opened.nextIV
+        }
+        guard let hashI = hash(payloads) else {
+            counters.malformed += 1
+            return
+        }
+        let expected = sa.keys!.phase1Hash(initiator: true, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                           saBody: sa.saBody, idBody: sa.idBody)
+        guard SecretBytes(expected) == SecretBytes(hashI) else {
+            authenticationFailed(sa, message.header, "HASH_I does not verify: check psk on both sides")
+            return
+        }
+        detectNAT(sa, payloads)
+        sa.iv = next
+        sa.pending = nil
+        phase1Established(sa, now: now)
+    }
+
+    // MARK: Established
+
+    func phase1Established(_ sa: ISAKMPSA, now: Instant) {
+        sa.state = .established
+        sa.lastHeard = now
+        var lifetime = sa.policy.ikeLifetimeSeconds
+        if let offered = sa.choice?.lifetimeSeconds, offered > 0 { lifetime = min(lifetime, offered) }
+        sa.lifetimeSeconds = lifetime
+        sa.expiresAt = now + .seconds(UInt64(lifetime))
+        sa.rekeyAt = IKEv1Engine.softLifetime(lifetime, from: now)
+        log(.information, "\(sa.policy.name): ISAKMP SA \(Hex.prefixed(sa.cookieI))/\(Hex.prefixed(sa.cookieR)) with \(sa.remote) established"
+            + " (\(sa.choice!.algorithms)\(sa.natDetected ? ", NAT-T" : ""))")
+        if let oldCookie = sa.replaces, let old = sas[oldCookie] {
+            // Our phase 1 rekey: the new SA takes over the tunnel and its IPsec SAs, the
+            // old one is deleted at the peer.
+            handOver(from: old, to: sa)
+            if let t = sa.tunnel { output.append(.ikeRekeyed(tunnel: t, established(sa))) }
+            deleteISAKMP(old, now: now)
+            return
+        }
+        if sa.initiator {
+            if let t = sa.tunnel { output.append(.ikeEstablished(tunnel: t, established(sa))) }
+            startQuickMode(sa, rekey: false, now: now)
+            return
+        }
+        // The peer's phase 1 rekey: a new ISAKMP SA for a tunnel that already runs.
+        if let old = sas.values.first(where: { $0 !== sa && $0.state == .established && $0.tunnel != nil && $0.replacedBy == nil
+            && $0.policy.name == sa.policy.name && $0.remote.address == sa.remote.address }) {
+            handOver(from: old, to: sa)
+            if let t = sa.tunnel { output.append(.ikeRekeyed(tunnel: t, established(sa))) }
+        }
+    }
+
+    /// Moves a tunnel and its IPsec SAs from an ISAKMP SA to its successor.
+    func handOver(from old: ISAKMPSA, to new: ISAKMPSA) {
+        new.tunnel = old.tunnel
+        new.child = old.child
+        new.retired = old.retired
+        old.child = nil
+        old.retired = []
+        old.replacedBy = new.localCookie
+        old.rekeyAt = nil
+        if let t = new.tunnel { byTunnel[t] = new.localCookie }
+        old.tunnel = nil
+    }
+
+    func established(_ sa: ISAKMPSA) -> EstablishedIKESA {
+        EstablishedIKESA(local: sa.local, remote: sa.remote, localID: sa.policy.localID ?? .address(sa.local.address),
+                         remoteID: sa.peerID ?? sa.policy.remoteID, initiatorSPI: sa.cookieI, responderSPI: sa.cookieR,
+                         algorithms: sa.choice!.algorithms, natDetected: sa.natDetected, lifetimeSeconds: sa.lifetimeSeconds)
+    }
+
+    // MARK: Helpers
+
+    /// The DH computation and the keys (RFC 2409 §5); the responder makes its KE here.
+    func deriveKeys(_ sa: ISAKMPSA) throws(IKEv1Error) {
+        guard let choice = sa.choice, let group = choice.algorithms.group else { throw .state("no phase 1 choice") }
+        do throws(CryptoError) {
+            if sa.ke == nil {
+                let ke = try KeyExchange(group: group)
+                sa.ke = ke
+                sa.gxr = ke.publicValue
+                sa.nonceR = Random.bytes(32)
+            }
+            let peer = sa.initiator ? sa.gxr : sa.gxi
+            let shared = try sa.ke!.sharedSecret(peerPublicValue: peer)
+            let keyLength = Int(choice.algorithms.cipher.keyBits) / 8
+            let keys = IKEv1Keys(prf: choice.hash, psk: sa.policy.psk, nonceI: sa.nonceI, nonceR: sa.nonceR, sharedSecret: shared,
+                                 cookieI: sa.cookieI, cookieR: sa.cookieR, encryptionKeyLength: keyLength)
+            sa.keys = keys
+            sa.cipher = try CBCCipher(keyBits: choice.algorithms.cipher.keyBits, key: keys.encryption)
+            sa.iv = keys.initialIV(gxi: sa.gxi, gxr: sa.gxr, blockSize: 16)
+        } catch { throw .crypto(error) }
+    }
+
+    /// The transform the responder returned, if it is one we offered.
+    func chosenPhase1(_ sa: ISAKMPSA, _ payloads: [ISAKMPPayload]) -> Phase1Choice? {
+        for p in payloads {
+            guard case let .securityAssociation(s) = p, s.proposals.count == 1, s.proposals[0].transforms.count == 1 else { continue }
+            let t = s.proposals[0].transforms[0]
+            guard let c = IKEv1Proposals.phase1Choice(t), let g = c.algorithms.group else { return nil }
+            let ok = sa.policy.ikeProposals.contains { $0.ciphers.contains(c.algorithms.cipher) && $0.prfs.contains(c.algorithms.prf!) && $0.groups.contains(g) }
+            return ok ? c : nil
+        }
+        return nil
+    }
+
+    /// KE and nonce (and the ID payload when asked) of a phase 1 message.
+    func keyMaterial(_ payloads: [ISAKMPPayload], withID: Bool) -> (ke: [UInt8], nonce: [UInt8], id: ISAKMPIdentification?)? {
+        var ke: [UInt8]? = nil, nonce: [UInt8]? = nil, id: ISAKMPIdentification? = nil
+        for p in payloads {
+            switch p {
+            case let .keyExchange(k): ke = k
+            case let .nonce(n): nonce = n
+            case let .identification(i): id = i
+            default: break
+            }
+        }
+        guard let ke, let nonce, !withID || id != nil else { return nil }
+        return (ke, nonce, id)
+    }
+
+    func identity(_ payloads: [ISAKMPPayload]) -> (Identity, [UInt8])? {
+        for p in payloads {
+            if case let .identification(id) = p, let identity = Identity(idType: id.type, data: id.data), let body = try? p.body() {
+                return (identity, body)
+            }
+        }
+        return nil
+    }
+
+    func hash(_ payloads: [ISAKMPPayload]) -> [UInt8]? {
+        for p in payloads { if case let .hash(h) = p { return h } }
+        return nil
+    }
+
+    func cookies(_ sa: ISAKMPSA) -> [UInt8] {
+        var out: [UInt8] = []
+        for c in [sa.cookieI, sa.cookieR] { for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: c >> (56 - 8 * UInt64(k)))) } }
+        return out
+    }
+
+    /// RFC 3947 §3.2: the first NAT-D hashes the peer's address and port, the second ours.
+    func natDiscovery(_ sa: ISAKMPSA) -> [ISAKMPPayload] {
+        guard let hash = sa.choice?.hash else { return [] }
+        return [.natDiscovery(IKEv1Identities.natDiscovery(hash, cookieI: sa.cookieI, cookieR: sa.cookieR, sa.remote)),
+                .natDiscovery(IKEv1Identities.natDiscovery(hash, cookieI: sa.cookieI, cookieR: sa.cookieR, sa.local))]
+    }
+
+    /// A NAT is between us when the peer's hash of our address (its first NAT-D) or of
+    /// its own (the others) differs from what we see.
+    func detectNAT(_ sa: ISAKMPSA, _ payloads: [ISAKMPPayload]) {
+        guard sa.peerNATT, let hash = sa.choice?.hash else { return }
+        var hashes: [[UInt8]] = []
+        for p in payloads { if case let .natDiscovery(h) = p { hashes.append(h) } }
+        guard let first = hashes.first else { return }
+        let ours = IKEv1Identities.natDiscovery(hash, cookieI: sa.cookieI, cookieR: sa.cookieR, sa.local)
+        let theirs = IKEv1Identities.natDiscovery(hash, cookieI: sa.cookieI, cookieR: sa.cookieR, sa.remote)
+        sa.natDetected = first != ours || !hashes.dropFirst().contains(theirs)
+        if sa.natDetected { log(.information, "NAT detected between \(sa.local) and \(sa.remote)") }
+    }
+
+    /// RFC 3947 §4: behind a NAT the initiator moves to UDP 4500 from its next message on.
+    func floatIfNAT(_ sa: ISAKMPSA) {
+        guard sa.natDetected, sa.local.port != nattPort else { return }
+        sa.local = Endpoint(sa.local.address, nattPort)
+        sa.remote = Endpoint(sa.remote.address, nattPort)
+    }
+
+    /// Refuses phase 1 with an unprotected AUTHENTICATION-FAILED notification (the keys
+    /// are what failed) and forgets the SA.
+    func authenticationFailed(_ sa: ISAKMPSA, _ header: ISAKMPHeader, _ reason: String) {
+        counters.hashFailures += 1
+        log(.information, "\(sa.policy.name): phase 1 with \(sa.remote) refused: \(reason)")
+        notifyInTheClear(header, .authenticationFailed, from: sa.local, to: sa.remote)
+        remove(sa)
+    }
+
+    /// An Informational exchange in the clear, before keys exist (RFC 2408 §5.5).
+    func notifyInTheClear(_ header: ISAKMPHeader, _ type: ISAKMPNotifyType, from local: Endpoint, to remote: Endpoint) {
+        var h = header
+        h.exchangeType = ISAKMPExchange.informational.rawValue
+        h.messageID = IKEv1Engine.messageID()
+        h.flags = 0
+        if let bytes = try? ISAKMPMessage(header: h, payloads: [.notification(ISAKMPNotification(type))]).encode() {
+            output.append(.send(bytes, from: local, to: remote))
+        }
+    }
+
+    /// Runs a throwing wire step inside an IKEv1Error context.
+    func wire<T>(_ body: () throws(WireError) -> T) throws(IKEv1Error) -> T {
+        do throws(WireError) { return try body() } catch { throw .wire(error) }
+    }
+}

@@ -1,0 +1,345 @@
+import IKECore
+import IKECrypto
+import IKEWire
+
+/// Quick Mode (RFC 2409 §5.5), with PFS when the ESP proposals name a group:
+///
+///     HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr]  -->
+///                   <--  HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] [, N(RESPONDER-LIFETIME)]
+///     HDR*, HASH(3)                                -->
+///
+///     HASH(1) = prf(SKEYID_a, M-ID | the message after HASH(1))
+///     HASH(2) = prf(SKEYID_a, M-ID | Ni_b | the message after HASH(2))
+///     HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b)
+extension IKEv1Engine {
+    /// Starts a Quick Mode on an established ISAKMP SA: the tunnel's first IPsec SAs or
+    /// their rekey.
+    func startQuickMode(_ sa: ISAKMPSA, rekey: Bool, now: Instant) {
+        let policy = sa.policy
+        let mid = IKEv1Engine.messageID()
+        let nonce = Random.bytes(32)
+        let spi = inboundSPI(sa)
+        var ke: KeyExchange? = nil
+        if let group = policy.espProposals.flatMap({ $0.groups }).first(where: { KeyExchange.isSupported($0) }) {
+            ke = try? KeyExchange(group: group)
+        }
+        let local = policy.localSelectors.first ?? Selectors.host(sa.local.address)
+        let remote = policy.remoteSelectors.first(where: { $0.start.isV4 == local.start.isV4 }) ?? Selectors.host(sa.remote.address)
+        let offer = IKEv1Proposals.phase2(policy.espProposals, spi: spi, group: ke?.group, mode: mode(sa), lifetime: policy.childLifetimeSeconds)
+        var after: [ISAKMPPayload] = [.securityAssociation(offer), .nonce(nonce)]
+        if let ke { after.append(.keyExchange(ke.publicValue)) }
+        after += [.identification(IKEv1Identities.payload(local)), .identification(IKEv1Identities.payload(remote))]
+        if sa.natDetected && policy.transportMode { after += [.natOriginalAddress(sa.local.address), .natOriginalAddress(sa.remote.address)] }
+        do throws(IKEv1Error) {
+            let bytes = try protected(sa, .quick, messageID: mid, after)
+            sa.quickModes[mid] = ISAKMPSA.QuickMode(initiator: true, nonceI: nonce, ke: ke, inboundSPI: spi, local: [local], remote: [remote],
+                                                    withIDs: true, lifetimeSeconds: policy.childLifetimeSeconds, rekey: rekey)
+            log(.information, "\(policy.name): Quick Mode \(Hex.prefixed(mid)) to \(sa.remote)\(rekey ? " (rekey)" : "")")
+            sendRequest(sa, bytes, messageID: mid, now: now)
+        } catch {
+            if let t = sa.tunnel { output.append(.failed(tunnel: t, phase: 2, reason: "Quick Mode: \(error)")) }
+        }
+    }
+
+    func quickModeMessage(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) {
+        let mid = message.header.messageID
+        guard sa.state == .established, mid != 0 else {
+            counters.malformed += 1
+            return
+        }
+        guard let (payloads, plaintext, next) = decrypt(sa, message, raw, iv: sa.exchangeIV(mid)) else { return }
+        do throws(IKEv1Error) {
+            if let qm = sa.quickModes[mid] {
+                if qm.initiator {
+                    try quickModeResponse(sa, qm, mid, payloads, plaintext, raw, next: next, now: now)
+                } else {
+                    try quickModeFinish(sa, qm, mid, payloads, next: next, now: now)
+                }
+            } else {
+                try quickModeRequest(sa, mid, payloads, plaintext, raw, next: next, now: now)
+            }
+        } catch {
+            counters.malformed += 1
+            log(.information, "\(sa.policy.name): Quick Mode \(Hex.prefixed(mid)) from \(sa.remote) refused: \(error)")
+        }
+    }
+
+    /// QM1, as responder: checks HASH(1), picks a transform, answers with QM2.
+    func quickModeRequest(_ sa: ISAKMPSA, _ mid: UInt32, _ payloads: [ISAKMPPayload], _ plaintext: [UInt8], _ raw: [UInt8],
+                          next: [UInt8], now: Instant) throws(IKEv1Error) {
+        guard verify(sa, plaintext, first: payloads.first, prefix: IKEv1Proposals.bigEndian(mid)) else { return }
+        sa.lastHeard = now
+        sa.ivs[mid] = next
+        var offered: ISAKMPSecurityAssociation? = nil, nonceI: [UInt8]? = nil, peerKE: [UInt8]? = nil
+        var ids: [ISAKMPIdentification] = []
+        for p in payloads {
+            switch p {
+            case let .securityAssociation(s): offered = s
+            case let .nonce(n): nonceI = n
+            case let .keyExchange(k): peerKE = k
+            case let .identification(i): ids.append(i)
+            default: break
+            }
+        }
+        guard let offered, let nonceI, ids.count == 0 || ids.count == 2 else {
+            counters.malformed += 1
+            return
+        }
+        let policy = sa.policy
+        // IDci is the initiator's side (the peer's), IDcr ours; none: the endpoints.
+        let theirs = ids.isEmpty ? Selectors.host(sa.remote.address) : IKEv1Identities.selector(ids[0])
+        let ours = ids.isEmpty ? Selectors.host(sa.local.address) : IKEv1Identities.selector(ids[1])
+        let allowedLocal = policy.localSelectors.isEmpty ? [Selectors.host(sa.local.address)] : policy.localSelectors
+        let allowedRemote = policy.remoteSelectors.isEmpty ? [Selectors.host(sa.remote.address)] : policy.remoteSelectors
+        guard let theirs, let ours, Selectors.within([theirs], allowedRemote), Selectors.within([ours], allowedLocal) else {
+            log(.information, "\(policy.name): Quick Mode from \(sa.remote) proposes selectors outside local_subnet/remote_subnet")
+            sendInformational(sa, [.notification(ISAKMPNotification(.invalidIDInformation, protocolID: IKEv1Number.protocolESP))])
+            return
+        }
+        guard let (proposal, transform, choice) = IKEv1Proposals.selectPhase2(offered, ours: policy.espProposals, modes: [mode(sa)]),
+              let outbound = IKEv1Proposals.uint32(proposal.spi) else {
+            log(.information, "\(policy.name): \(sa.remote) offered no ESP proposal we accept")
+            sendInformational(sa, [.notification(ISAKMPNotification(.noProposalChosen, protocolID: IKEv1Number.protocolESP))])
+            if sa.tunnel == nil { output.append(.log(.error, "\(policy.name): phase 2 with \(sa.remote) failed: NO-PROPOSAL-CHOSEN")) }
+            return
+        }
+        var ke: KeyExchange? = nil
+        var shared: SecretBytes? = nil
+        if let group = choice.algorithms.group {
+            guard let peerKE else {
+                counters.malformed += 1
+                return
+            }
+            do throws(CryptoError) {
+                let k = try KeyExchange(group: group)
+                shared = try k.sharedSecret(peerPublicValue: peerKE)
+                ke = k
+            } catch { throw .crypto(error) }
+        }
+        let spi = inboundSPI(sa)
+        let nonceR = Random.bytes(32)
+        var lifetime = policy.childLifetimeSeconds
+        var after: [ISAKMPPayload] = [
+            .securityAssociation(ISAKMPSecurityAssociation(proposals: [ISAKMPProposal(number: proposal.number, protocolID: IKEv1Number.protocolESP,
+                                                                                      spi: IKEv1Proposals.bigEndian(spi), transforms: [transform])])),
+            .nonce(nonceR),
+        ]
+        if let ke { after.append(.keyExchange(ke.publicValue)) }
+        for id in ids { after.append(.identification(id)) }
+        if choice.lifetimeSeconds > 0 && choice.lifetimeSeconds < lifetime {
+            lifetime = choice.lifetimeSeconds
+        } else if choice.lifetimeSeconds > lifetime || choice.lifetimeSeconds == 0 {
+            // RFC 2407 §4.6.3.1: ours is shorter, and the initiator must know.
+            after.append(.notification(ISAKMPNotification(.responderLifetime, protocolID: IKEv1Number.protocolESP, spi: proposal.spi, data:
+                ISAKMPAttribute.basic(IKEv1Number.Phase2.lifeType, IKEv1Number.lifeSeconds).encoded
+                    + ISAKMPAttribute.number(IKEv1Number.Phase2.lifeDuration, lifetime).encoded)))
+        }
+        let bytes = try protected(sa, .quick, messageID: mid, after, nonce: nonceI)
+        sa.quickModes[mid] = ISAKMPSA.QuickMode(initiator: false, nonceI: nonceI, nonceR: nonceR, ke: ke, inboundSPI: spi, outboundSPI: outbound,
+                                                local: [ours], remote: [theirs], withIDs: !ids.isEmpty, choice: choice, shared: shared,
+                                                lifetimeSeconds: lifetime, rekey: sa.child != nil)
+        sa.remember(raw, answer: bytes)
+        sendRequest(sa, bytes, messageID: mid, now: now)
+    }
+
+    /// QM2, as initiator: checks HASH(2) and the responder's choice, sends QM3, and the
+    /// IPsec SAs are up.
+    func quickModeResponse(_ sa: ISAKMPSA, _ qm: ISAKMPSA.QuickMode, _ mid: UInt32, _ payloads: [ISAKMPPayload], _ plaintext: [UInt8],
+                           _ raw: [UInt8], next: [UInt8], now: Instant) throws(IKEv1Error) {
+        guard verify(sa, plaintext, first: payloads.first, prefix: IKEv1Proposals.bigEndian(mid) + qm.nonceI) else { return }
+        sa.lastHeard = now
+        sa.ivs[mid] = next
+        var chosen: ISAKMPSecurityAssociation? = nil, nonceR: [UInt8]? = nil, peerKE: [UInt8]? = nil
+        var ids: [ISAKMPIdentification] = []
+        var lifetime = qm.lifetimeSeconds
+        for p in payloads {
+            switch p {
+            case let .securityAssociation(s): chosen = s
+            case let .nonce(n): nonceR = n
+            case let .keyExchange(k): peerKE = k
+            case let .identification(i): ids.append(i)
+            case let .notification(n) where n.type == .responderLifetime:
+                if let seconds = responderLifetime(n.data), seconds > 0 { lifetime = min(lifetime, seconds) }
+            default: break
+            }
+        }
+        guard let chosen, chosen.proposals.count == 1, chosen.proposals[0].transforms.count == 1, let nonceR,
+              let (_, _, choice) = IKEv1Proposals.selectPhase2(chosen, ours: sa.policy.espProposals, modes: [mode(sa)]),
+              choice.algorithms.group == qm.ke?.group, let outbound = IKEv1Proposals.uint32(chosen.proposals[0].spi) else {
+            quickModeFailed(sa, mid, "the peer chose an ESP transform we did not offer")
+            return
+        }
+        if !ids.isEmpty {
+            guard ids.count == 2, IKEv1Identities.selector(ids[0]) == qm.local.first, IKEv1Identities.selector(ids[1]) == qm.remote.first else {
+                quickModeFailed(sa, mid, "the peer changed the Quick Mode selectors")
+                return
+            }
+        }
+        var shared: SecretBytes? = nil
+        if let ke = qm.ke {
+            guard let peerKE else {
+                quickModeFailed(sa, mid, "the peer sent no KE for PFS")
+                return
+            }
+            do throws(CryptoError) { shared = try ke.sharedSecret(peerPublicValue: peerKE) } catch { throw .crypto(error) }
+        }
+        let hash3 = sa.keys!.authenticate([0] + IKEv1Proposals.bigEndian(mid) + qm.nonceI + nonceR)
+        let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain([.hash(hash3)]) }
+        let (bytes, _) = try sa.sealed(.quick, messageID: mid, chain, first: .hash, iv: sa.ivs[mid]!)
+        sa.pending = nil
+        sa.quickModes.removeValue(forKey: mid)
+        reply(sa, to: raw, bytes)
+        sa.ivs.removeValue(forKey: mid)
+        var done = qm
+        done.nonceR = nonceR
+        done.outboundSPI = outbound
+        done.choice = choice
+        done.shared = shared
+        done.lifetimeSeconds = lifetime
+        childEstablished(sa, done, now: now)
+    }
+
+    /// QM3, as responder: HASH(3), and the IPsec SAs are up.
+    func quickModeFinish(_ sa: ISAKMPSA, _ qm: ISAKMPSA.QuickMode, _ mid: UInt32, _ payloads: [ISAKMPPayload], next: [UInt8], now: Instant) throws(IKEv1Error) {
+        let expected = sa.keys!.authenticate([0] + IKEv1Proposals.bigEndian(mid) + qm.nonceI + qm.nonceR)
+        guard payloads.count == 1, let received = hash(payloads), SecretBytes(received) == SecretBytes(expected) else {
+            counters.hashFailures += 1
+            log(.information, "\(sa.policy.name): HASH(3) from \(sa.remote) does not verify; dropped")
+            return
+        }
+        sa.lastHeard = now
+        sa.pending = nil
+        sa.quickModes.removeValue(forKey: mid)
+        sa.ivs.removeValue(forKey: mid)
+        childEstablished(sa, qm, now: now)
+    }
+
+    /// KEYMAT for both directions, and the report: a tunnel's first IPsec SAs, a rekey of
+    /// them, or, as responder, a newly negotiated tunnel.
+    func childEstablished(_ sa: ISAKMPSA, _ qm: ISAKMPSA.QuickMode, now: Instant) {
+        guard let choice = qm.choice, let keys = sa.keys, let encryptionLength = MessageCipher.keyLength(choice.algorithms.cipher) else { return }
+        let integrityLength = choice.algorithms.integrity.flatMap { Integrity($0)?.keyLength } ?? 0
+        let count = encryptionLength + integrityLength
+        let (nonceI, nonceR) = (qm.nonceI, qm.nonceR)
+        func material(_ spi: UInt32) -> (SecretBytes, SecretBytes?) {
+            let k = keys.keyMaterial(sharedSecret: qm.shared, protocolID: IKEv1Number.protocolESP, spi: spi, nonceI: nonceI, nonceR: nonceR, count: count)
+            return k.withBytes { b in
+                (SecretBytes(copying: UnsafeRawBufferPointer(rebasing: b[0..<encryptionLength])),
+                 integrityLength > 0 ? SecretBytes(copying: UnsafeRawBufferPointer(rebasing: b[encryptionLength..<count])) : nil)
+            }
+        }
+        let inbound = material(qm.inboundSPI), outbound = material(qm.outboundSPI)
+        let transport = sa.policy.transportMode
+        let child = EstablishedChildSA(inboundSPI: qm.inboundSPI, outboundSPI: qm.outboundSPI, algorithms: choice.algorithms,
+                                       inboundEncryptionKey: inbound.0, inboundIntegrityKey: inbound.1,
+                                       outboundEncryptionKey: outbound.0, outboundIntegrityKey: outbound.1,
+                                       localSelectors: qm.local, remoteSelectors: qm.remote, transportMode: transport,
+                                       lifetimeSeconds: qm.lifetimeSeconds,
+                                       encapsulation: sa.natDetected ? (sa.local.port, sa.remote.port) : nil)
+        log(.information, "\(sa.policy.name): IPsec SAs \(Hex.prefixed(qm.inboundSPI)) in, \(Hex.prefixed(qm.outboundSPI)) out with \(sa.remote)"
+            + " (\(choice.algorithms))")
+        let old = sa.child
+        sa.child = ISAKMPSA.Child(sa: child, rekeyAt: qm.initiator ? IKEv1Engine.softLifetime(qm.lifetimeSeconds, from: now) : nil,
+                                  expiresAt: now + .seconds(UInt64(qm.lifetimeSeconds)))
+        if let old {
+            sa.retired.append(old.sa)
+            if let t = sa.tunnel { output.append(.childRekeyed(tunnel: t, child)) }
+            if qm.initiator {
+                // The old pair goes at the peer; ours goes with the Tunnel Manager's swap.
+                sendInformational(sa, [.delete(ISAKMPDelete(protocolID: IKEv1Number.protocolESP, spis: [IKEv1Proposals.bigEndian(old.sa.inboundSPI)]))])
+                sa.retired.removeAll { $0.inboundSPI == old.sa.inboundSPI }
+            }
+        } else if let t = sa.tunnel {
+            output.append(.childEstablished(tunnel: t, child))
+        } else {
+            output.append(.responderEstablished(sa: sa.localCookie, tunnelName: sa.policy.name, established(sa), child))
+        }
+    }
+
+    func quickModeFailed(_ sa: ISAKMPSA, _ mid: UInt32, _ reason: String) {
+        sa.quickModes.removeValue(forKey: mid)
+        sa.ivs.removeValue(forKey: mid)
+        sa.pending = nil
+        log(.error, "\(sa.policy.name): phase 2 with \(sa.remote) failed: \(reason)")
+        if let t = sa.tunnel { output.append(.failed(tunnel: t, phase: 2, reason: reason)) }
+    }
+
+    // MARK: Helpers
+
+    /// Encrypts `after` behind its HASH payload: HASH = prf(SKEYID_a, M-ID | `nonce` | the
+    /// chain after it); `nonce` is Ni_b for HASH(2), empty otherwise.
+    func protected(_ sa: ISAKMPSA, _ exchange: ISAKMPExchange, messageID: UInt32, _ after: [ISAKMPPayload],
+                   nonce: [UInt8] = []) throws(IKEv1Error) -> [UInt8] {
+        guard let keys = sa.keys else { throw .state("no keys yet") }
+        let chainAfter = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain(after) }
+        let hash = keys.authenticate(IKEv1Proposals.bigEndian(messageID) + nonce + chainAfter)
+        let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain([.hash(hash)] + after) }
+        let (bytes, next) = try sa.sealed(exchange, messageID: messageID, chain, first: .hash, iv: sa.exchangeIV(messageID))
+        sa.ivs[messageID] = next
+        return bytes
+    }
+
+    /// Checks a protected message's HASH, which must come first: prf(SKEYID_a, prefix |
+    /// the payloads after it, as received).
+    func verify(_ sa: ISAKMPSA, _ plaintext: [UInt8], first: ISAKMPPayload?, prefix: [UInt8]) -> Bool {
+        guard let keys = sa.keys, case let .hash(received)? = first, plaintext.count >= 4 else {
+            counters.malformed += 1
+            return false
+        }
+        // The chain's end: follow the payload lengths from the HASH payload on.
+        let hashEnd = Int(plaintext[2]) << 8 | Int(plaintext[3])
+        var end = hashEnd
+        var next = plaintext[0]
+        while next != 0 {
+            guard end + 4 <= plaintext.count else { return false }
+            next = plaintext[end]
+            end += Int(plaintext[end + 2]) << 8 | Int(plaintext[end + 3])
+        }
+        guard end <= plaintext.count, hashEnd <= end else { return false }
+        let expected = keys.authenticate(prefix + Array(plaintext[hashEnd..<end]))
+        guard SecretBytes(expected) == SecretBytes(received) else {
+            counters.hashFailures += 1
+            log(.information, "\(sa.policy.name): a protected message from \(sa.remote) fails its HASH; dropped")
+            return false
+        }
+        return true
+    }
+
+    /// Our inbound SPI: the kernel's, or a random one.
+    func inboundSPI(_ sa: ISAKMPSA) -> UInt32 {
+        if let spi = allocateSPI?(sa.remote.address, sa.local.address) { return spi }
+        var spi: UInt32 = 0
+        while spi < 0x100 { for b in Random.bytes(4) { spi = spi << 8 | UInt32(b) } }
+        return spi
+    }
+
+    /// The encapsulation mode: tunnel or transport, in UDP behind a NAT (RFC 3947 §5).
+    func mode(_ sa: ISAKMPSA) -> UInt16 {
+        switch (sa.policy.transportMode, sa.natDetected) {
+        case (false, false): return IKEv1Number.modeTunnel
+        case (true, false): return IKEv1Number.modeTransport
+        case (false, true): return IKEv1Number.modeUDPTunnel
+        case (true, true): return IKEv1Number.modeUDPTransport
+        }
+    }
+
+    /// The seconds a RESPONDER-LIFETIME notification's attributes give.
+    func responderLifetime(_ data: [UInt8]) -> UInt32? {
+        var seconds: UInt32? = nil
+        var isSeconds = true
+        let parsed: [ISAKMPAttribute]? = data.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            var out: [ISAKMPAttribute] = []
+            while !r.isAtEnd {
+                guard out.count < 8, let a = try? ISAKMPAttribute.parse(&r) else { return nil }
+                out.append(a)
+            }
+            return out
+        }
+        for a in parsed ?? [] {
+            if a.type == IKEv1Number.Phase2.lifeType { isSeconds = a.integer == UInt64(IKEv1Number.lifeSeconds) }
+            if a.type == IKEv1Number.Phase2.lifeDuration, isSeconds, let v = a.integer { seconds = UInt32(truncatingIfNeeded: min(v, UInt64(UInt32.max))) }
+        }
+        return seconds
+    }
+}

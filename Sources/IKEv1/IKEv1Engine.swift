@@ -1,0 +1,288 @@
+import IKECore
+import IKECrypto
+import IKEWire
+
+/// The IKEv1 engine (isakmpd), sans-I/O: Main and Aggressive Mode with pre-shared keys,
+/// Quick Mode, Informational exchanges with deletes and DPD, NAT-T (RFC 2407, 2408, 2409,
+/// 3947, 3706). Datagrams, requests and the time go in; datagrams, reports and log lines
+/// come out of `takeOutput()`.
+public final class IKEv1Engine: SansIOEngine {
+    public var policies: [EnginePolicy] = []
+    public internal(set) var counters = IKEv1Counters()
+    public var allocateSPI: ((IPAddress, IPAddress) -> UInt32?)? = nil
+    public let port: UInt16
+    public let nattPort: UInt16
+    /// SAs by our own cookie (CKY-I as initiator, CKY-R as responder).
+    var sas: [UInt64: ISAKMPSA] = [:]
+    var byTunnel: [UInt32: UInt64] = [:]
+    var output: [EngineOutput] = []
+    let resolveLocal: (IPAddress) -> IPAddress?
+
+    public static let firstTimeout: Interval = .seconds(2)
+    public static let maxAttempts = 5
+    public static let halfOpenLifetime: Interval = .seconds(30)
+    public static let keepaliveInterval: Interval = .seconds(20)
+
+    public init(port: UInt16 = 500, nattPort: UInt16 = 4500, resolveLocal: @escaping (IPAddress) -> IPAddress?) {
+        self.port = port
+        self.nattPort = nattPort
+        self.resolveLocal = resolveLocal
+    }
+
+    public func takeOutput() -> [EngineOutput] {
+        defer { output = [] }
+        return output
+    }
+
+    public var saCount: Int { sas.count }
+
+    public func rekeyTimes(tunnel: UInt32, now: Instant) -> (ike: UInt64?, child: UInt64?) {
+        guard let c = byTunnel[tunnel], let sa = sas[c] else { return (nil, nil) }
+        return (sa.rekeyAt.map { ($0 - now).milliseconds / 1000 }, sa.child?.rekeyAt.map { ($0 - now).milliseconds / 1000 })
+    }
+
+    public func assign(tunnel: UInt32, toSA cookie: UInt64) {
+        guard let sa = sas[cookie] else { return }
+        sa.tunnel = tunnel
+        byTunnel[tunnel] = cookie
+    }
+
+    public func move(tunnel: UInt32, local: IPAddress, remote: IPAddress) {
+        guard let c = byTunnel[tunnel], let sa = sas[c] else { return }
+        log(.information, "ISAKMP SA \(Hex.prefixed(sa.localCookie)): now \(local) <-> \(remote)")
+        sa.local = Endpoint(local, sa.local.port)
+        sa.remote = Endpoint(remote, sa.remote.port)
+    }
+
+    func log(_ level: LogLevel, _ text: String) { output.append(.log(level, text)) }
+
+    func send(_ sa: ISAKMPSA, _ bytes: [UInt8]) { output.append(.send(bytes, from: sa.local, to: sa.remote)) }
+
+    /// Sends a request and keeps it for retransmission.
+    func sendRequest(_ sa: ISAKMPSA, _ bytes: [UInt8], messageID: UInt32 = 0, now: Instant) {
+        sa.pending = ISAKMPSA.Pending(bytes: bytes, sentAt: now, attempts: 1, timeout: IKEv1Engine.firstTimeout, messageID: messageID)
+        send(sa, bytes)
+    }
+
+    /// Sends an answer and keeps it for retransmissions of what it answers.
+    func reply(_ sa: ISAKMPSA, to received: [UInt8], _ bytes: [UInt8]) {
+        sa.remember(received, answer: bytes)
+        send(sa, bytes)
+    }
+
+    static func cookie() -> UInt64 {
+        var c: UInt64 = 0
+        while c == 0 { for b in Random.bytes(8) { c = c << 8 | UInt64(b) } }
+        return c
+    }
+
+    static func messageID() -> UInt32 {
+        var m: UInt32 = 0
+        while m == 0 { for b in Random.bytes(4) { m = m << 8 | UInt32(b) } }
+        return m
+    }
+
+    func fail(_ sa: ISAKMPSA, phase: Int, _ reason: String) {
+        log(.error, "\(sa.policy.name): phase \(phase) with \(sa.remote) failed: \(reason)")
+        if let t = sa.tunnel {
+            output.append(.failed(tunnel: t, phase: phase, reason: reason))
+        }
+        if phase == 1 { remove(sa) }
+    }
+
+    func remove(_ sa: ISAKMPSA) {
+        sas.removeValue(forKey: sa.localCookie)
+        if let t = sa.tunnel, byTunnel[t] == sa.localCookie { byTunnel.removeValue(forKey: t) }
+    }
+
+    // MARK: Receiving
+
+    /// A datagram for IKEv1 (the non-ESP marker already stripped).
+    public func receive(_ bytes: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
+        let parsed: Result<ISAKMPMessage, WireError> = bytes.withUnsafeBytes { raw in
+            do throws(WireError) { return .success(try ISAKMPMessage.parse(raw)) } catch { return .failure(error) }
+        }
+        let message: ISAKMPMessage
+        switch parsed {
+        case let .success(m): message = m
+        case let .failure(e):
+            counters.malformed += 1
+            log(.debug, "malformed IKEv1 message from \(remote): \(e)")
+            return
+        }
+        let h = message.header
+        let raw = Array(bytes[0..<Int(h.length)])
+        if h.responderSPI == 0 && (message.exchange == .main || message.exchange == .aggressive) && !message.isEncrypted {
+            if let sa = sas.values.first(where: { !$0.initiator && $0.cookieI == h.initiatorSPI && $0.remote.address == remote.address }) {
+                if let answer = sa.answer(to: raw) {
+                    counters.retransmitsAnswered += 1
+                    send(sa, answer)
+                }
+                return
+            }
+            startResponder(message, raw, from: remote, to: local, now: now)
+            return
+        }
+        guard let sa = find(h) else {
+            counters.unknownCookie += 1
+            log(.debug, "\(message.exchange) from \(remote) for an unknown ISAKMP SA; dropped")
+            return
+        }
+        if remote != sa.remote || local != sa.local {
+            // RFC 3947 §4: after NAT detection the peer moves to UDP 4500.
+            guard remote.address == sa.remote.address else {
+                counters.unknownCookie += 1
+                return
+            }
+            log(.debug, "ISAKMP SA \(Hex.prefixed(sa.localCookie)) moves to \(local) <-> \(remote)")
+            sa.remote = remote
+            sa.local = local
+        }
+        if let answer = sa.answer(to: raw) {
+            counters.retransmitsAnswered += 1
+            send(sa, answer)
+            return
+        }
+        if sa.cookieR == 0 && sa.initiator { sa.cookieR = h.responderSPI }
+        switch message.exchange {
+        case .main, .aggressive: phase1Message(sa, message, raw, now: now)
+        case .quick: quickModeMessage(sa, message, raw, now: now)
+        case .informational: informational(sa, message, raw, now: now)
+        default:
+            counters.malformed += 1
+            log(.debug, "\(message.exchange) from \(remote) is not supported; dropped")
+        }
+    }
+
+    /// The SA a message belongs to: ours by CKY-R as responder, by CKY-I as initiator.
+    func find(_ h: ISAKMPHeader) -> ISAKMPSA? {
+        if let sa = sas[h.responderSPI], !sa.initiator, sa.cookieI == h.initiatorSPI { return sa }
+        if let sa = sas[h.initiatorSPI], sa.initiator, sa.cookieR == 0 || sa.cookieR == h.responderSPI { return sa }
+        return nil
+    }
+
+    /// Decrypts and parses an encrypted message of exchange `messageID` (0: phase 1):
+    /// its payloads, the raw plaintext, the next IV. nil (counted) when it does not
+    /// decrypt to a well-formed chain.
+    func decrypt(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], iv: [UInt8])
+        -> (payloads: [ISAKMPPayload], plaintext: [UInt8], nextIV: [UInt8])? {
+        guard message.isEncrypted else {
+            counters.malformed += 1
+            log(.debug, "\(message.exchange) from \(sa.remote) in the clear; dropped")
+            return nil
+        }
+        let plaintext: [UInt8], next: [UInt8]
+        do throws(IKEv1Error) {
+            (plaintext, next) = try sa.opened(raw, message.header, iv: iv)
+        } catch {
+            counters.hashFailures += 1
+            log(.debug, "\(message.exchange) from \(sa.remote) does not decrypt: \(error)")
+            return nil
+        }
+        // A wrong key gives garbage, which does not parse as a payload chain.
+        let parsed: Result<[ISAKMPPayload], WireError> = plaintext.withUnsafeBytes { p in
+            var r = ByteReader(p)
+            do throws(WireError) {
+                return .success(try ISAKMPMessage.parseChain(first: ISAKMPPayloadType(rawValue: message.header.nextPayload), &r))
+            } catch { return .failure(error) }
+        }
+        switch parsed {
+        case let .success(payloads): return (payloads, plaintext, next)
+        case let .failure(error):
+            counters.hashFailures += 1
+            log(.debug, "\(message.exchange) from \(sa.remote) does not decrypt to payloads: \(error)")
+            return nil
+        }
+    }
+
+    // MARK: Time
+
+    /// Retransmissions, half-open expiry, lifetimes, DPD and NAT keepalives.
+    public func tick(now: Instant) {
+        for sa in Array(sas.values) {
+            if sa.state != .established, now - sa.createdAt >= IKEv1Engine.halfOpenLifetime, !sa.initiator {
+                counters.halfOpenExpired += 1
+                remove(sa)
+                continue
+            }
+            if retransmit(sa, now: now) { continue }
+            if sa.state == .established, sas[sa.localCookie] === sa { lifetimes(sa, now: now) }
+        }
+    }
+
+    /// True when the SA is gone.
+    private func retransmit(_ sa: ISAKMPSA, now: Instant) -> Bool {
+        guard var p = sa.pending, now - p.sentAt >= p.timeout else { return false }
+        if p.attempts >= IKEv1Engine.maxAttempts {
+            sa.pending = nil
+            if p.messageID != 0, sa.state == .established {
+                sa.quickModes.removeValue(forKey: p.messageID)
+                if let t = sa.tunnel { output.append(.failed(tunnel: t, phase: 2, reason: "no answer to Quick Mode from \(sa.remote) after \(p.attempts) transmissions")) }
+                return false
+            }
+            fail(sa, phase: 1, "no answer from \(sa.remote) after \(p.attempts) transmissions")
+            return true
+        }
+        p.attempts += 1
+        p.sentAt = now
+        p.timeout = p.timeout + p.timeout
+        sa.pending = p
+        counters.retransmitsSent += 1
+        send(sa, p.bytes)
+        return false
+    }
+
+    private func lifetimes(_ sa: ISAKMPSA, now: Instant) {
+        if let end = sa.expiresAt, now >= end {
+            log(.information, "ISAKMP SA \(Hex.prefixed(sa.localCookie)) reached its lifetime without a rekey; deleting it")
+            if let t = sa.tunnel {
+                delete(tunnel: t, phase: 1, now: now)
+                output.append(.deleted(tunnel: t, phase: 1))
+            } else {
+                remove(sa)
+            }
+            return
+        }
+        if let c = sa.child, now >= c.expiresAt, let t = sa.tunnel {
+            log(.information, "IPsec SA \(Hex.prefixed(c.sa.inboundSPI)) reached its lifetime without a rekey; deleting it")
+            delete(tunnel: t, phase: 2, now: now)
+            output.append(.deleted(tunnel: t, phase: 2))
+            return
+        }
+        if dpd(sa, now: now) { return }
+        guard sa.pending == nil, let t = sa.tunnel else { return }
+        if let at = sa.rekeyAt, now >= at {
+            sa.rekeyAt = nil
+            rekey(tunnel: t, phase: 1, now: now)
+        } else if let c = sa.child, let at = c.rekeyAt, now >= at {
+            sa.child?.rekeyAt = nil
+            rekey(tunnel: t, phase: 2, now: now)
+        } else if sa.natDetected, sa.local.port == nattPort, now - sa.lastKeepalive >= IKEv1Engine.keepaliveInterval {
+            sa.lastKeepalive = now
+            output.append(.keepalive(from: sa.local, to: sa.remote))
+        }
+    }
+
+    /// The soft lifetime: 90% of the hard one, less up to 5% more at random so both
+    /// ends do not rekey at once.
+    static func softLifetime(_ seconds: UInt32, from now: Instant) -> Instant {
+        let soft = UInt64(seconds) * 900
+        let spread = UInt64(seconds) * 50
+        var r: UInt64 = 0
+        for b in Random.bytes(4) { r = r << 8 | UInt64(b) }
+        return now + .milliseconds(soft - (spread == 0 ? 0 : r % spread))
+    }
+}
+
+/// Why the engine dropped what it received, counted for `ike cmd=status`.
+public struct IKEv1Counters: Sendable {
+    public var malformed: UInt64 = 0
+    public var unknownCookie: UInt64 = 0
+    /// Messages that did not decrypt, or whose HASH did not verify.
+    public var hashFailures: UInt64 = 0
+    public var noMatchingTunnel: UInt64 = 0
+    public var retransmitsAnswered: UInt64 = 0
+    public var retransmitsSent: UInt64 = 0
+    public var halfOpenExpired: UInt64 = 0
+    public init() {}
+}

@@ -1,0 +1,197 @@
+import IKECore
+import IKECrypto
+import IKEWire
+
+/// One ISAKMP SA (phase 1) with the Quick Modes running on it and the IPsec SA pair
+/// (phase 2) it keeps for its tunnel.
+final class ISAKMPSA {
+    enum State: Equatable {
+        /// Main Mode: messages 1, 3, 5 sent (initiator); 2, 4 sent (responder).
+        case mainSent1, mainSent3, mainSent5, mainReplied2, mainReplied4
+        /// Aggressive Mode: message 1 sent (initiator); 2 sent (responder).
+        case aggressiveSent1, aggressiveReplied2
+        case established
+    }
+
+    /// A request we sent and retransmit until it is answered.
+    struct Pending {
+        var bytes: [UInt8]
+        var sentAt: Instant
+        var attempts: Int
+        var timeout: Interval
+        /// 0 for phase 1, a Quick Mode's message ID otherwise.
+        var messageID: UInt32
+    }
+
+    /// A Quick Mode in progress, by its message ID.
+    struct QuickMode {
+        var initiator: Bool
+        var nonceI: [UInt8]
+        var nonceR: [UInt8] = []
+        var ke: KeyExchange?
+        var inboundSPI: UInt32
+        var outboundSPI: UInt32 = 0
+        var local: [TrafficSelector]
+        var remote: [TrafficSelector]
+        /// Whether the selectors went on the wire as IDci/IDcr.
+        var withIDs: Bool
+        var choice: Phase2Choice?
+        var shared: SecretBytes?
+        /// Our responder-lifetime cap, or the peer's (RFC 2407 §4.6.3.1).
+        var lifetimeSeconds: UInt32
+        var rekey: Bool
+    }
+
+    /// An installed IPsec SA pair.
+    struct Child {
+        var sa: EstablishedChildSA
+        var rekeyAt: Instant?
+        var expiresAt: Instant
+    }
+
+    let initiator: Bool
+    let cookieI: UInt64
+    var cookieR: UInt64
+    var state: State
+    let aggressive: Bool
+    var tunnel: UInt32?
+    var policy: EnginePolicy
+    var local: Endpoint
+    var remote: Endpoint
+    let createdAt: Instant
+    var lastHeard: Instant
+
+    // Phase 1 negotiation.
+    var saBody: [UInt8] = []
+    /// The initiator's ID payload body of Aggressive Mode's first message (for HASH_I).
+    var idBody: [UInt8] = []
+    var choice: Phase1Choice?
+    var ke: KeyExchange?
+    var nonceI: [UInt8] = []
+    var nonceR: [UInt8] = []
+    var gxi: [UInt8] = []
+    var gxr: [UInt8] = []
+    var keys: IKEv1Keys?
+    var cipher: CBCCipher?
+    /// The phase 1 CBC chain; once established, the last block of phase 1.
+    var iv: [UInt8] = []
+    var peerID: Identity?
+    var peerNATT = false
+    var peerDPD = false
+    var natDetected = false
+    var lifetimeSeconds: UInt32 = 0
+    var rekeyAt: Instant?
+    var expiresAt: Instant?
+    /// This SA replaced an older one (phase 1 rekey) or was replaced by a newer one.
+    var replaces: UInt64?
+    var replacedBy: UInt64?
+
+    // Retransmission and duplicates.
+    var pending: Pending?
+    /// Our answers to the last messages received, by the received message's digest.
+    var answers: [(digest: [UInt8], bytes: [UInt8])] = []
+
+    // Phase 2.
+    var quickModes: [UInt32: QuickMode] = [:]
+    /// The CBC chain of each exchange with a message ID (Quick Mode, Informational).
+    var ivs: [UInt32: [UInt8]] = [:]
+    var child: Child?
+    /// Pairs replaced by a rekey, until the peer or we delete them.
+    var retired: [EstablishedChildSA] = []
+
+    // Liveness (RFC 3706).
+    var dpdSequence: UInt32 = 0
+    var dpdPending: (sequence: UInt32, sentAt: Instant, attempts: Int)?
+    var lastKeepalive: Instant
+
+    var localCookie: UInt64 { initiator ? cookieI : cookieR }
+
+    init(initiator: Bool, cookieI: UInt64, cookieR: UInt64, aggressive: Bool, policy: EnginePolicy, local: Endpoint, remote: Endpoint, now: Instant) {
+        self.initiator = initiator
+        self.cookieI = cookieI
+        self.cookieR = cookieR
+        self.aggressive = aggressive
+        self.policy = policy
+        self.local = local
+        self.remote = remote
+        self.createdAt = now
+        self.lastHeard = now
+        self.lastKeepalive = now
+        state = initiator ? (aggressive ? .aggressiveSent1 : .mainSent1) : (aggressive ? .aggressiveReplied2 : .mainReplied2)
+    }
+
+    var header: ISAKMPHeader {
+        ISAKMPHeader(initiatorSPI: cookieI, responderSPI: cookieR, nextPayload: 0, majorVersion: 1, minorVersion: 0,
+                     exchangeType: 0, flags: 0, messageID: 0, length: 0)
+    }
+
+    /// A message in the clear.
+    func plain(_ exchange: ISAKMPExchange, messageID: UInt32 = 0, _ payloads: [ISAKMPPayload]) throws(WireError) -> [UInt8] {
+        var h = header
+        h.exchangeType = exchange.rawValue
+        h.messageID = messageID
+        return try ISAKMPMessage(header: h, payloads: payloads).encode()
+    }
+
+    /// An encrypted message (RFC 2409 §5.3): the chain padded with zeros to the block
+    /// size and encrypted under `iv`; returns it and the next IV (its last block).
+    func sealed(_ exchange: ISAKMPExchange, messageID: UInt32, _ chain: [UInt8], first: ISAKMPPayloadType, iv: [UInt8]) throws(IKEv1Error) -> ([UInt8], [UInt8]) {
+        guard let cipher else { throw .state("no keys yet") }
+        var plaintext = chain
+        let remainder = plaintext.count % cipher.blockSize
+        if remainder != 0 { plaintext += [UInt8](repeating: 0, count: cipher.blockSize - remainder) }
+        let ciphertext: [UInt8]
+        do throws(CryptoError) { ciphertext = try cipher.encrypt(iv: iv, plaintext) } catch { throw .crypto(error) }
+        var h = header
+        h.exchangeType = exchange.rawValue
+        h.messageID = messageID
+        h.flags = ISAKMPFlags.encryption
+        let headerBytes: [UInt8]
+        do throws(WireError) { headerBytes = try ISAKMPMessage.headerBytes(h, firstPayload: first, bodyLength: ciphertext.count) } catch {
+            throw .wire(error)
+        }
+        return (headerBytes + ciphertext, Array(ciphertext.suffix(cipher.blockSize)))
+    }
+
+    /// Decrypts a message's body under `iv`: the plaintext and the next IV.
+    func opened(_ raw: [UInt8], _ header: ISAKMPHeader, iv: [UInt8]) throws(IKEv1Error) -> (plaintext: [UInt8], nextIV: [UInt8]) {
+        guard let cipher else { throw .state("no keys yet") }
+        let body = Array(raw[ISAKMPHeader.size..<Int(header.length)])
+        let plaintext: [UInt8]
+        do throws(CryptoError) { plaintext = try cipher.decrypt(iv: iv, body) } catch { throw .crypto(error) }
+        return (plaintext, Array(body.suffix(cipher.blockSize)))
+    }
+
+    /// The IV chain of exchange `messageID`, started from the end of phase 1.
+    func exchangeIV(_ messageID: UInt32) -> [UInt8] {
+        if let iv = ivs[messageID] { return iv }
+        guard let keys, let cipher else { return [] }
+        return keys.exchangeIV(phase1LastBlock: iv, messageID: messageID, blockSize: cipher.blockSize)
+    }
+
+    /// Keeps our answer to a received message for its retransmissions (a few of the latest).
+    func remember(_ received: [UInt8], answer: [UInt8]) {
+        answers.append((Digest.sha1(received), answer))
+        if answers.count > 4 { answers.removeFirst() }
+    }
+
+    func answer(to received: [UInt8]) -> [UInt8]? {
+        let d = Digest.sha1(received)
+        return answers.first { $0.digest == d }?.bytes
+    }
+}
+
+/// Why building or reading a message failed.
+enum IKEv1Error: Error, CustomStringConvertible {
+    case wire(WireError)
+    case crypto(CryptoError)
+    case state(String)
+
+    var description: String {
+        switch self {
+        case let .wire(e): return e.description
+        case let .crypto(e): return e.description
+        case let .state(s): return s
+        }
+    }
+}

@@ -1,0 +1,270 @@
+import IKECore
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv1
+
+/// Two IKEv1 engines back to back in memory: what one sends, the other receives.
+final class Pair {
+    let a = IKEv1Engine { _ in IPAddress("192.0.2.1")! }
+    let b = IKEv1Engine { _ in IPAddress("198.51.100.7")! }
+    var now = Instant(nanoseconds: 1_000_000_000)
+    var aEvents: [EngineOutput] = []
+    var bEvents: [EngineOutput] = []
+    var sent = 0
+
+    static let ikeDefault = [AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 256)], integrity: [], prfs: [.hmacSHA2_256], groups: [.modp2048])]
+    static let espDefault = [AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256)], integrity: [], prfs: [], groups: [])]
+
+    static func policy(_ name: String, local: String, remote: String?, psk: String = "secret", aggressive: Bool = false,
+                       ike: [AlgorithmSet] = ikeDefault, esp: [AlgorithmSet] = espDefault,
+                       localNet: String = "10.1.0.0/24", remoteNet: String = "10.2.0.0/24") -> EnginePolicy {
+        var p = EnginePolicy(name: name, localAddress: IPAddress(local), remoteAddress: remote.flatMap { IPAddress($0) },
+                             localID: nil, remoteID: remote.flatMap { IPAddress($0) }.map { .address($0) } ?? .any,
+                             psk: SecretBytes(Array(psk.utf8)), ikeProposals: ike, espProposals: esp,
+                             localSelectors: [TrafficSelector(try! Subnet.parse(localNet).get())],
+                             remoteSelectors: [TrafficSelector(try! Subnet.parse(remoteNet).get())],
+                             transportMode: false, ikeLifetimeSeconds: 28800, childLifetimeSeconds: 3600)
+        p.aggressive = aggressive
+        return p
+    }
+
+    /// site_b at a (initiator) and site_a at b (responder), mirrored.
+    func configure(aggressive: Bool = false, pskB: String = "secret", ikeB: [AlgorithmSet] = ikeDefault,
+                   espA: [AlgorithmSet] = espDefault, espB: [AlgorithmSet] = espDefault) -> EnginePolicy {
+        b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", psk: pskB, aggressive: aggressive, ike: ikeB, esp: espB,
+                                  localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        return Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7", aggressive: aggressive, esp: espA)
+    }
+
+    func start(_ policy: EnginePolicy) {
+        a.initiate(tunnel: 1, policy: policy, remote: IPAddress("198.51.100.7")!, now: now)
+    }
+
+    /// Delivers datagrams until both are quiet; `drop` may discard one by its index,
+    /// `duplicate` delivers one twice.
+    func run(drop: (Int) -> Bool = { _ in false }, duplicate: (Int) -> Bool = { _ in false }) {
+        var progress = true
+        while progress {
+            progress = false
+            for (from, to, isA) in [(a, b, true), (b, a, false)] {
+                for out in from.takeOutput() {
+                    switch out {
+                    case let .send(bytes, src, dst):
+                        sent += 1
+                        progress = true
+                        if drop(sent) { continue }
+                        to.receive(bytes, from: src, to: dst, now: now)
+                        if duplicate(sent) { to.receive(bytes, from: src, to: dst, now: now) }
+                    default:
+                        if isA { aEvents.append(out) } else { bEvents.append(out) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Lets time pass in steps, ticking both engines and delivering what they send.
+    func advance(seconds: Int, drop: (Int) -> Bool = { _ in false }) {
+        for _ in 0..<(seconds * 2) {
+            now = now + .milliseconds(500)
+            a.tick(now: now)
+            b.tick(now: now)
+            run(drop: drop)
+        }
+    }
+}
+
+extension Result {
+    func get() throws -> Success {
+        switch self {
+        case let .success(s): return s
+        case let .failure(e): throw e
+        }
+    }
+}
+
+func established(_ events: [EngineOutput]) -> (ike: Bool, child: EstablishedChildSA?) {
+    var ike = false
+    var child: EstablishedChildSA? = nil
+    for e in events {
+        switch e {
+        case .ikeEstablished: ike = true
+        case let .childEstablished(_, c): child = c
+        case let .responderEstablished(_, _, _, c): ike = true; child = c
+        default: break
+        }
+    }
+    return (ike, child)
+}
+
+func failures(_ events: [EngineOutput]) -> [String] {
+    events.compactMap { if case let .failed(_, phase, reason) = $0 { return "\(phase): \(reason)" }; return nil }
+}
+
+func logs(_ events: [EngineOutput]) -> [String] {
+    events.compactMap { if case let .log(_, text) = $0 { return text }; return nil }
+}
+
+func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let ac = try #require(established(p.aEvents).child, "\(logs(p.aEvents)) \(logs(p.bEvents))", sourceLocation: sourceLocation)
+    let bc = try #require(established(p.bEvents).child, "\(logs(p.bEvents))", sourceLocation: sourceLocation)
+    #expect(ac.outboundSPI == bc.inboundSPI && ac.inboundSPI == bc.outboundSPI, sourceLocation: sourceLocation)
+    #expect(ac.outboundEncryptionKey == bc.inboundEncryptionKey, sourceLocation: sourceLocation)
+    #expect(ac.inboundEncryptionKey == bc.outboundEncryptionKey, sourceLocation: sourceLocation)
+    #expect(ac.outboundEncryptionKey != ac.inboundEncryptionKey, sourceLocation: sourceLocation)
+    #expect(ac.outboundIntegrityKey == bc.inboundIntegrityKey, sourceLocation: sourceLocation)
+    #expect(ac.localSelectors.map { $0.description } == ["10.1.0.0/24"], sourceLocation: sourceLocation)
+    #expect(bc.localSelectors.map { $0.description } == ["10.2.0.0/24"], sourceLocation: sourceLocation)
+}
+
+@Suite struct BackToBackTests {
+    @Test(arguments: [
+        (Cipher(.aesCBC, keyBits: 256), PseudorandomFunction.hmacSHA2_256, DHGroup.modp2048, Cipher(.aesGCM16, keyBits: 256), [IntegrityAlgorithm]()),
+        (Cipher(.aesCBC, keyBits: 128), .hmacSHA1, .ecp256, Cipher(.aesCBC, keyBits: 128), [.hmacSHA1_96]),
+        (Cipher(.aesCBC, keyBits: 256), .hmacSHA2_512, .ecp384, Cipher(.aesCBC, keyBits: 256), [.hmacSHA2_256_128]),
+        (Cipher(.aesCBC, keyBits: 128), .hmacSHA2_384, .curve25519, Cipher(.aesGCM16, keyBits: 128), []),
+    ])
+    func mainModeAndQuickModeComeUpAndTheKeysMatch(cipher: Cipher, hash: PseudorandomFunction, group: DHGroup, espCipher: Cipher,
+                                                   integrity: [IntegrityAlgorithm]) throws {
+        let p = Pair()
+        let ike = [AlgorithmSet(ciphers: [cipher], integrity: [], prfs: [hash], groups: [group])]
+        let esp = [AlgorithmSet(ciphers: [espCipher], integrity: integrity, prfs: [], groups: [])]
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", ike: ike, esp: esp, localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7", ike: ike, esp: esp),
+                     remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(failures(p.aEvents)) \(failures(p.bEvents))")
+        #expect(established(p.aEvents).ike && established(p.bEvents).ike)
+        try expectMatchingChildren(p)
+        // Main Mode's six messages and Quick Mode's three.
+        #expect(p.sent == 9)
+    }
+
+    @Test func aggressiveModeComesUp() throws {
+        let p = Pair()
+        p.start(p.configure(aggressive: true))
+        p.run()
+        #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(failures(p.aEvents)) \(failures(p.bEvents))")
+        try expectMatchingChildren(p)
+        #expect(p.sent == 6)
+    }
+
+    @Test(arguments: [DHGroup.modp2048, .curve25519])
+    func quickModeWithPFS(group: DHGroup) throws {
+        let p = Pair()
+        let esp = [AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 256)], integrity: [.hmacSHA2_256_128], prfs: [], groups: [group])]
+        p.start(p.configure(espA: esp, espB: esp))
+        p.run()
+        try expectMatchingChildren(p)
+        #expect(established(p.aEvents).child?.algorithms.group == group)
+    }
+
+    @Test func aWrongPSKFailsOnBothSides() {
+        let p = Pair()
+        p.start(p.configure(pskB: "other"))
+        p.run()
+        #expect(failures(p.aEvents) == ["1: peer answered AUTHENTICATION-FAILED: check psk, local_id and remote_id on both sides"])
+        #expect(p.a.saCount == 0 && p.b.saCount == 0)
+    }
+
+    @Test func aPhase1ProposalMismatchIsNoProposalChosen() {
+        let p = Pair()
+        let other = [AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 128)], integrity: [], prfs: [.hmacSHA1], groups: [.modp3072])]
+        p.start(p.configure(ikeB: other))
+        p.run()
+        #expect(failures(p.aEvents) == ["1: peer answered NO-PROPOSAL-CHOSEN"])
+        #expect(p.a.saCount == 0 && p.b.saCount == 0)
+    }
+
+    @Test func aPhase2ProposalMismatchIsNoProposalChosen() {
+        let p = Pair()
+        let other = [AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 128)], integrity: [.hmacSHA1_96], prfs: [], groups: [])]
+        p.start(p.configure(espB: other))
+        p.run()
+        #expect(established(p.aEvents).ike)
+        #expect(failures(p.aEvents) == ["2: peer answered NO-PROPOSAL-CHOSEN"])
+    }
+
+    /// Every message of Main Mode and Quick Mode lost once: the sender retransmits, and
+    /// both ends come up with the same keys.
+    @Test(arguments: 1...9)
+    func aLostMessageIsRetransmitted(lost: Int) throws {
+        let p = Pair()
+        p.start(p.configure())
+        p.run(drop: { $0 == lost })
+        p.advance(seconds: 5)
+        try expectMatchingChildren(p)
+        #expect(p.a.counters.retransmitsSent + p.b.counters.retransmitsSent >= 1)
+    }
+
+    /// Every message delivered twice: the copy is answered from memory (or dropped), never
+    /// processed again.
+    @Test(arguments: 1...9)
+    func aDuplicatedMessageIsHarmless(copy: Int) throws {
+        let p = Pair()
+        p.start(p.configure())
+        p.run(duplicate: { $0 == copy })
+        p.advance(seconds: 3)
+        try expectMatchingChildren(p)
+        #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty)
+        #expect(p.aEvents.filter { if case .childEstablished = $0 { return true }; return false }.count == 1)
+    }
+
+    @Test(arguments: [1, 2]) func deletesReachThePeer(phase: Int) throws {
+        let p = Pair()
+        p.start(p.configure())
+        p.run()
+        let number = try #require(p.bEvents.compactMap { e -> UInt64? in if case let .responderEstablished(sa, _, _, _) = e { return sa }; return nil }.first)
+        p.b.assign(tunnel: 7, toSA: number)
+        p.a.delete(tunnel: 1, phase: phase, now: p.now)
+        p.run()
+        #expect(p.bEvents.contains { if case .deleted(7, 2) = $0 { return true }; return false })
+        if phase == 1 {
+            #expect(p.bEvents.contains { if case .deleted(7, 1) = $0 { return true }; return false })
+            #expect(p.a.saCount == 0 && p.b.saCount == 0)
+        }
+    }
+
+    @Test(arguments: [1, 2]) func rekeysKeepTheTunnelUp(phase: Int) throws {
+        let p = Pair()
+        p.start(p.configure())
+        p.run()
+        let number = try #require(p.bEvents.compactMap { e -> UInt64? in if case let .responderEstablished(sa, _, _, _) = e { return sa }; return nil }.first)
+        p.b.assign(tunnel: 7, toSA: number)
+        let before = try #require(established(p.aEvents).child)
+        p.a.rekey(tunnel: 1, phase: phase, now: p.now)
+        p.run()
+        if phase == 1 {
+            #expect(p.aEvents.contains { if case .ikeRekeyed(1, _) = $0 { return true }; return false })
+            #expect(p.bEvents.contains { if case .ikeRekeyed(7, _) = $0 { return true }; return false })
+            #expect(p.a.saCount == 1 && p.b.saCount == 1)
+            // The IPsec SAs moved to the new ISAKMP SA: a phase 2 rekey runs on it.
+            p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+            p.run()
+        }
+        let aNew = p.aEvents.compactMap { e -> EstablishedChildSA? in if case let .childRekeyed(1, c) = e { return c }; return nil }.last
+        let bNew = p.bEvents.compactMap { e -> EstablishedChildSA? in if case let .childRekeyed(7, c) = e { return c }; return nil }.last
+        let a = try #require(aNew), b = try #require(bNew)
+        #expect(a.inboundSPI != before.inboundSPI && a.outboundSPI == b.inboundSPI && a.inboundSPI == b.outboundSPI)
+        #expect(a.outboundEncryptionKey == b.inboundEncryptionKey)
+        #expect(!p.bEvents.contains { if case .deleted = $0 { return true }; return false })
+    }
+
+    @Test func deadPeerDetection() throws {
+        let p = Pair()
+        var policy = p.configure()
+        policy.dpdDelaySeconds = 10
+        p.b.policies[0].dpdDelaySeconds = 10
+        p.start(policy)
+        p.run()
+        #expect(established(p.aEvents).child != nil)
+        // A live peer answers R-U-THERE: nothing happens.
+        p.advance(seconds: 25)
+        #expect(!p.aEvents.contains { if case .peerDead = $0 { return true }; return false })
+        // A silent one (everything to b lost) is declared dead.
+        p.advance(seconds: 120, drop: { _ in true })
+        #expect(p.aEvents.contains { if case .peerDead(1) = $0 { return true }; return false })
+        #expect(p.a.saCount == 0)
+    }
+}
