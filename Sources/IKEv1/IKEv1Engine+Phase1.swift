@@ -382,11 +382,17 @@ extension IKEv1Engine {
         log(.information, "\(sa.policy.name): ISAKMP SA \(Hex.prefixed(sa.cookieI))/\(Hex.prefixed(sa.cookieR)) with \(sa.remote) established"
             + " (\(sa.choice!.algorithms)\(sa.natDetected ? ", NAT-T" : ""))")
         if let oldCookie = sa.replaces, let old = sas[oldCookie] {
-            // Our phase 1 rekey: the new SA takes over the tunnel and its IPsec SAs, the
-            // old one is deleted at the peer.
+            // Our phase 1 rekey: the new SA takes over the tunnel. Peers keep IPsec SAs
+            // with the ISAKMP SA that made them (strongSwan drops them with it), so they are
+            // renewed on the new one first; the old ISAKMP SA goes after that.
             handOver(from: old, to: sa)
             if let t = sa.tunnel { output.append(.ikeRekeyed(tunnel: t, established(sa))) }
-            deleteISAKMP(old, now: now)
+            if sa.child != nil {
+                startQuickMode(sa, rekey: true, now: now)
+            } else {
+                deleteISAKMP(old, now: now)
+                sa.replaces = nil
+            }
             return
         }
         if sa.initiator {

@@ -245,10 +245,16 @@ extension IKEv1Engine {
             sa.retired.append(old.sa)
             if let t = sa.tunnel { output.append(.childRekeyed(tunnel: t, child)) }
             if qm.initiator {
-                // The old pair goes at the peer; ours goes with the Tunnel Manager's swap.
-                sendInformational(sa, [.delete(ISAKMPDelete(protocolID: IKEv1Number.protocolESP, spis: [IKEv1Proposals.bigEndian(old.sa.inboundSPI)]))])
+                // The old pair goes at the peer, on the ISAKMP SA that made it; ours goes
+                // with the Tunnel Manager's swap.
+                let maker = sa.replaces.flatMap { sas[$0] } ?? sa
+                sendInformational(maker, [.delete(ISAKMPDelete(protocolID: IKEv1Number.protocolESP, spis: [IKEv1Proposals.bigEndian(old.sa.inboundSPI)]))])
                 sa.retired.removeAll { $0.inboundSPI == old.sa.inboundSPI }
             }
+            if let replaced = sa.replaces.flatMap({ sas[$0] }) {
+                deleteISAKMP(replaced, now: now)
+            }
+            sa.replaces = nil
         } else if let t = sa.tunnel {
             output.append(.childEstablished(tunnel: t, child))
         } else {
