@@ -93,8 +93,11 @@ extension IKEv1Engine {
         }
         guard let policy = candidates.first(where: { $0.remoteAddress == remote.address }) ?? candidates.first else {
             counters.noMatchingTunnel += 1
-            log(.information, "\(message.exchange) from \(remote): no version '1' tunnel\(aggressive ? " with exchange 'aggressive'" : "") for this peer")
-            notifyInTheClear(message.header, .invalidExchangeType, from: local, to: remote)
+            // A tunnel for the peer in the other mode: say which part is wrong.
+            let otherMode = policies.contains { $0.aggressive != aggressive && ($0.remoteAddress == nil || $0.remoteAddress == remote.address) }
+            log(.information, "\(message.exchange) from \(remote): no version '1' tunnel with exchange '\(aggressive ? "aggressive" : "main")'"
+                + " for this peer\(otherMode ? " (one expects the other exchange)" : "")")
+            notifyInTheClear(message.header, otherMode ? .invalidExchangeType : .noProposalChosen, from: local, to: remote)
             return
         }
         let sa = ISAKMPSA(initiator: false, cookieI: message.header.initiatorSPI, cookieR: IKEv1Engine.cookie(), aggressive: aggressive,

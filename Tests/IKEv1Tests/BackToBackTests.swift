@@ -268,3 +268,24 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(p.a.saCount == 0)
     }
 }
+
+@Suite struct ResponderPolicyTests {
+    /// A Main Mode tunnel does not answer Aggressive Mode (whose PSK hash an eavesdropper
+    /// could attack offline), and says so.
+    @Test func aTunnelAnswersOnlyItsOwnExchange() {
+        let p = Pair()
+        _ = p.configure(aggressive: false)
+        p.start(Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7", aggressive: true))
+        p.run()
+        #expect(failures(p.aEvents) == ["1: peer answered INVALID-EXCHANGE-TYPE"])
+        #expect(p.b.saCount == 0 && p.b.counters.noMatchingTunnel == 1)
+    }
+
+    @Test func anUnknownPeerGetsNoProposalChosen() {
+        let p = Pair()
+        p.b.policies = []
+        p.start(Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"))
+        p.run()
+        #expect(failures(p.aEvents) == ["1: peer answered NO-PROPOSAL-CHOSEN"])
+    }
+}
