@@ -145,21 +145,21 @@ extension IKEv1Engine {
         let delay = sa.policy.dpdDelaySeconds
         guard delay > 0, sa.peerDPD, sa.tunnel != nil else { return false }
         if var p = sa.dpdPending {
-            let timeout = Interval.milliseconds(UInt64(2000) << UInt64(min(p.attempts - 1, 8)))
-            guard now - p.sentAt >= timeout else { return false }
-            if p.attempts >= IKEv1Engine.maxAttempts {
+            switch p.timing.check(now: now) {
+            case .notYet:
+                return false
+            case .resend:
+                sa.dpdPending = p
+                rUThere(sa, p.sequence)
+            case .exhausted:
                 log(.information, "\(sa.remote) does not answer R-U-THERE: ISAKMP SA \(Hex.prefixed(sa.localCookie)) is dead")
                 if let t = sa.tunnel { output.append(.peerDead(tunnel: t)) }
                 remove(sa)
                 return true
             }
-            p.attempts += 1
-            p.sentAt = now
-            sa.dpdPending = p
-            rUThere(sa, p.sequence)
         } else if now - sa.lastHeard >= .seconds(UInt64(delay)) {
             sa.dpdSequence &+= 1
-            sa.dpdPending = (sa.dpdSequence, now, 1)
+            sa.dpdPending = (sa.dpdSequence, Retransmission([], sentAt: now))
             log(.debug, "R-U-THERE to \(sa.remote)")
             rUThere(sa, sa.dpdSequence)
         }

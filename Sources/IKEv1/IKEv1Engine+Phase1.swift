@@ -126,10 +126,7 @@ extension IKEv1Engine {
                 sa.peerID = peer
                 sa.idBody = try wire { () throws(WireError) in try ISAKMPPayload.identification(id).body() }
                 try deriveKeys(sa)
-                let ours = IKEv1Identities.payload(policy.localID ?? .address(local.address))
-                let idBody = try wire { () throws(WireError) in try ISAKMPPayload.identification(ours).body() }
-                let hashR = sa.keys!.phase1Hash(initiator: false, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
-                                                saBody: sa.saBody, idBody: idBody)
+                let (ours, hashR) = try ourIdentity(sa)
                 var payloads: [ISAKMPPayload] = [.securityAssociation(chosen), .keyExchange(sa.gxr), .nonce(sa.nonceR), .identification(ours)]
                 payloads += vids
                 if sa.peerNATT { payloads += natDiscovery(sa) }
@@ -137,7 +134,7 @@ extension IKEv1Engine {
                 let bytes = try wire { () throws(WireError) in try sa.plain(.aggressive, payloads) }
                 sas[sa.cookieR] = sa
                 reply(sa, to: raw, bytes)
-                sa.pending = ISAKMPSA.Pending(bytes: bytes, sentAt: now, attempts: 1, timeout: IKEv1Engine.firstTimeout, messageID: 0)
+                sa.pending = ISAKMPSA.Pending(request: Retransmission(bytes, sentAt: now), messageID: 0)
             } else {
                 let bytes = try wire { () throws(WireError) in try sa.plain(.main, [.securityAssociation(chosen)] + vids) }
                 sas[sa.cookieR] = sa
@@ -224,10 +221,7 @@ extension IKEv1Engine {
         try deriveKeys(sa)
         detectNAT(sa, message.payloads)
         floatIfNAT(sa)
-        let id = IKEv1Identities.payload(sa.policy.localID ?? .address(sa.local.address))
-        let idBody = try wire { () throws(WireError) in try ISAKMPPayload.identification(id).body() }
-        let hashI = sa.keys!.phase1Hash(initiator: true, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
-                                        saBody: sa.saBody, idBody: idBody)
+        let (id, hashI) = try ourIdentity(sa)
         var payloads: [ISAKMPPayload] = [.identification(id), .hash(hashI)]
         if sa.replaces == nil {
             payloads.append(.notification(ISAKMPNotification(.initialContact, spi: cookies(sa))))
@@ -249,22 +243,12 @@ extension IKEv1Engine {
             authenticationFailed(sa, message.header, "MM5 lacks ID or HASH (or the psk differs)")
             return
         }
-        let expected = sa.keys!.phase1Hash(initiator: true, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
-                                           saBody: sa.saBody, idBody: idBody)
-        guard SecretBytes(expected) == SecretBytes(hashI) else {
-            authenticationFailed(sa, message.header, "HASH_I does not verify: check psk on both sides")
+        if let problem = authenticate(sa, peer, idBody: idBody, hash: hashI) {
+            authenticationFailed(sa, message.header, problem)
             return
         }
-        guard sa.policy.remoteID.accepts(peer) else {
-            authenticationFailed(sa, message.header, "the peer is \(peer), not remote_id \(sa.policy.remoteID)")
-            return
-        }
-        sa.peerID = peer
         sa.iv = next
-        let ours = IKEv1Identities.payload(sa.policy.localID ?? .address(sa.local.address))
-        let ourBody = try wire { () throws(WireError) in try ISAKMPPayload.identification(ours).body() }
-        let hashR = sa.keys!.phase1Hash(initiator: false, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
-                                        saBody: sa.saBody, idBody: ourBody)
+        let (ours, hashR) = try ourIdentity(sa)
         let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain([.identification(ours), .hash(hashR)]) }
         let (bytes, last) = try sa.sealed(.main, messageID: 0, chain, first: .identification, iv: sa.iv)
         sa.iv = last
@@ -282,18 +266,10 @@ extension IKEv1Engine {
             counters.malformed += 1
             return
         }
-        let expected = sa.keys!.phase1Hash(initiator: false, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
-                                           saBody: sa.saBody, idBody: idBody)
-        guard SecretBytes(expected) == SecretBytes(hashR) else {
-            counters.hashFailures += 1
-            fail(sa, phase: 1, "HASH_R from \(sa.remote) does not verify: check psk on both sides")
+        if let problem = authenticate(sa, peer, idBody: idBody, hash: hashR) {
+            fail(sa, phase: 1, problem)
             return
         }
-        guard sa.policy.remoteID.accepts(peer) else {
-            fail(sa, phase: 1, "the peer is \(peer), not remote_id \(sa.policy.remoteID)")
-            return
-        }
-        sa.peerID = peer
         sa.iv = next
         sa.pending = nil
         phase1Established(sa, now: now)
@@ -316,24 +292,13 @@ extension IKEv1Engine {
         sa.gxr = ke
         sa.nonceR = nonce
         try deriveKeys(sa)
-        let expected = sa.keys!.phase1Hash(initiator: false, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
-                                           saBody: sa.saBody, idBody: idBody)
-        guard SecretBytes(expected) == SecretBytes(hashR) else {
-            counters.hashFailures += 1
-            fail(sa, phase: 1, "HASH_R from \(sa.remote) does not verify: check psk on both sides")
+        if let problem = authenticate(sa, peer, idBody: idBody, hash: hashR) {
+            fail(sa, phase: 1, problem)
             return
         }
-        guard sa.policy.remoteID.accepts(peer) else {
-            fail(sa, phase: 1, "the peer is \(peer), not remote_id \(sa.policy.remoteID)")
-            return
-        }
-        sa.peerID = peer
         detectNAT(sa, message.payloads)
         floatIfNAT(sa)
-        let id = IKEv1Identities.payload(sa.policy.localID ?? .address(sa.local.address))
-        let ourBody = try wire { () throws(WireError) in try ISAKMPPayload.identification(id).body() }
-        let hashI = sa.keys!.phase1Hash(initiator: true, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
-                                        saBody: sa.saBody, idBody: ourBody)
+        let (_, hashI) = try ourIdentity(sa)
         var payloads: [ISAKMPPayload] = [.hash(hashI)]
         if sa.peerNATT { payloads += natDiscovery(sa) }
         let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain(payloads) }
@@ -360,10 +325,8 @@ extension IKEv1Engine {
             counters.malformed += 1
             return
         }
-        let expected = sa.keys!.phase1Hash(initiator: true, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
-                                           saBody: sa.saBody, idBody: sa.idBody)
-        guard SecretBytes(expected) == SecretBytes(hashI) else {
-            authenticationFailed(sa, message.header, "HASH_I does not verify: check psk on both sides")
+        if let peer = sa.peerID, let problem = authenticate(sa, peer, idBody: sa.idBody, hash: hashI) {
+            authenticationFailed(sa, message.header, problem)
             return
         }
         detectNAT(sa, payloads)
@@ -431,6 +394,28 @@ extension IKEv1Engine {
     }
 
     // MARK: Helpers
+
+    /// Our ID payload and our HASH_I or HASH_R over it (RFC 2409 §5).
+    func ourIdentity(_ sa: ISAKMPSA) throws(IKEv1Error) -> (ISAKMPIdentification, [UInt8]) {
+        let id = IKEv1Identities.payload(sa.policy.localID ?? .address(sa.local.address))
+        let body = try wire { () throws(WireError) in try ISAKMPPayload.identification(id).body() }
+        return (id, sa.keys!.phase1Hash(initiator: sa.initiator, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                        saBody: sa.saBody, idBody: body))
+    }
+
+    /// Checks the peer's HASH_I or HASH_R over its ID payload, and that it is the peer the
+    /// tunnel expects; nil, or what is wrong.
+    func authenticate(_ sa: ISAKMPSA, _ peer: Identity, idBody: [UInt8], hash received: [UInt8]) -> String? {
+        let expected = sa.keys!.phase1Hash(initiator: !sa.initiator, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                           saBody: sa.saBody, idBody: idBody)
+        guard SecretBytes(expected) == SecretBytes(received) else {
+            counters.hashFailures += 1
+            return "HASH_\(sa.initiator ? "R" : "I") from \(sa.remote) does not verify: check psk on both sides"
+        }
+        guard sa.policy.remoteID.accepts(peer) else { return "the peer is \(peer), not remote_id \(sa.policy.remoteID)" }
+        sa.peerID = peer
+        return nil
+    }
 
     /// The DH computation and the keys (RFC 2409 §5); the responder makes its KE here.
     func deriveKeys(_ sa: ISAKMPSA) throws(IKEv1Error) {

@@ -18,8 +18,6 @@ public final class IKEv1Engine: SansIOEngine {
     var output: [EngineOutput] = []
     let resolveLocal: (IPAddress) -> IPAddress?
 
-    public static let firstTimeout: Interval = .seconds(2)
-    public static let maxAttempts = 5
     public static let halfOpenLifetime: Interval = .seconds(30)
     public static let keepaliveInterval: Interval = .seconds(20)
 
@@ -60,7 +58,7 @@ public final class IKEv1Engine: SansIOEngine {
 
     /// Sends a request and keeps it for retransmission.
     func sendRequest(_ sa: ISAKMPSA, _ bytes: [UInt8], messageID: UInt32 = 0, now: Instant) {
-        sa.pending = ISAKMPSA.Pending(bytes: bytes, sentAt: now, attempts: 1, timeout: IKEv1Engine.firstTimeout, messageID: messageID)
+        sa.pending = ISAKMPSA.Pending(request: Retransmission(bytes, sentAt: now), messageID: messageID)
         send(sa, bytes)
     }
 
@@ -212,24 +210,25 @@ public final class IKEv1Engine: SansIOEngine {
 
     /// True when the SA is gone.
     private func retransmit(_ sa: ISAKMPSA, now: Instant) -> Bool {
-        guard var p = sa.pending, now - p.sentAt >= p.timeout else { return false }
-        if p.attempts >= IKEv1Engine.maxAttempts {
+        guard var p = sa.pending else { return false }
+        switch p.request.check(now: now) {
+        case .notYet:
+            return false
+        case .resend:
+            sa.pending = p
+            counters.retransmitsSent += 1
+            send(sa, p.request.bytes)
+            return false
+        case .exhausted:
             sa.pending = nil
+            let reason = "no answer from \(sa.remote) after \(p.request.attempts) transmissions"
             if p.messageID != 0, sa.state == .established {
-                sa.quickModes.removeValue(forKey: p.messageID)
-                if let t = sa.tunnel { output.append(.failed(tunnel: t, phase: 2, reason: "no answer to Quick Mode from \(sa.remote) after \(p.attempts) transmissions")) }
+                quickModeFailed(sa, p.messageID, reason)
                 return false
             }
-            fail(sa, phase: 1, "no answer from \(sa.remote) after \(p.attempts) transmissions")
+            fail(sa, phase: 1, reason)
             return true
         }
-        p.attempts += 1
-        p.sentAt = now
-        p.timeout = p.timeout + p.timeout
-        sa.pending = p
-        counters.retransmitsSent += 1
-        send(sa, p.bytes)
-        return false
     }
 
     private func lifetimes(_ sa: ISAKMPSA, now: Instant) {

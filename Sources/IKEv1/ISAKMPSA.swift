@@ -15,10 +15,7 @@ final class ISAKMPSA {
 
     /// A request we sent and retransmit until it is answered.
     struct Pending {
-        var bytes: [UInt8]
-        var sentAt: Instant
-        var attempts: Int
-        var timeout: Interval
+        var request: Retransmission
         /// 0 for phase 1, a Quick Mode's message ID otherwise.
         var messageID: UInt32
     }
@@ -101,7 +98,8 @@ final class ISAKMPSA {
 
     // Liveness (RFC 3706).
     var dpdSequence: UInt32 = 0
-    var dpdPending: (sequence: UInt32, sentAt: Instant, attempts: Int)?
+    /// The R-U-THERE waiting for its ACK; each retry is a new Informational message.
+    var dpdPending: (sequence: UInt32, timing: Retransmission)?
     var lastKeepalive: Instant
 
     var localCookie: UInt64 { initiator ? cookieI : cookieR }

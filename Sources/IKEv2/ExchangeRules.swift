@@ -1,3 +1,4 @@
+import IKECore
 import IKEWire
 
 /// Which payloads each IKEv2 message carries (RFC 7296 §1.2-§1.4, §3): one table per

@@ -18,10 +18,7 @@ final class IKESA {
 
     struct Pending {
         let messageID: UInt32
-        var bytes: [UInt8]
-        var sentAt: Instant
-        var attempts: Int
-        var timeout: Interval
+        var request: Retransmission
         /// Our delete: no answer is waited for beyond the retransmissions.
         let isDelete: Bool
     }

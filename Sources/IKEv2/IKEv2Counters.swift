@@ -1,3 +1,4 @@
+import IKECore
 import IKEWire
 
 /// Why the engine dropped what it received, counted for `ike cmd=status`.

@@ -1,3 +1,4 @@
+import IKECore
 import IKECrypto
 import IKEWire
 
@@ -28,8 +29,7 @@ extension IKEv2Engine {
             if phase == 1 {
                 remove(sa)
             } else {
-                sa.pending = IKESA.Pending(messageID: id, bytes: bytes, sentAt: now, attempts: 1,
-                                           timeout: IKEv2Engine.firstTimeout, isDelete: true)
+                sa.pending = IKESA.Pending(messageID: id, request: Retransmission(bytes, sentAt: now), isDelete: true)
             }
         } catch {
             log(.error, "building a delete for \(sa.remote): \(error)")

@@ -24,9 +24,6 @@ public final class IKEv2Engine: SansIOEngine {
     /// NAT keepalive interval (RFC 3948 §4) when we are behind a NAT.
     public static let keepaliveInterval: Interval = .seconds(20)
 
-    /// Retransmission (RFC 7296 §2.1): the first timeout, doubled on each retry.
-    public static let firstTimeout: Interval = .seconds(2)
-    public static let maxAttempts = 5
     /// A half-open responder SA is forgotten after this long.
     public static let halfOpenLifetime: Interval = .seconds(30)
 
@@ -70,8 +67,7 @@ public final class IKEv2Engine: SansIOEngine {
 
     /// Sends a request and keeps it for retransmission.
     func sendRequest(_ sa: IKESA, _ bytes: [UInt8], messageID: UInt32, now: Instant, isDelete: Bool = false) {
-        sa.pending = IKESA.Pending(messageID: messageID, bytes: bytes, sentAt: now, attempts: 1,
-                                   timeout: IKEv2Engine.firstTimeout, isDelete: isDelete)
+        sa.pending = IKESA.Pending(messageID: messageID, request: Retransmission(bytes, sentAt: now), isDelete: isDelete)
         send(sa, bytes)
     }
 
@@ -239,8 +235,16 @@ public final class IKEv2Engine: SansIOEngine {
 
     /// True when the SA is gone.
     private func retransmit(_ sa: IKESA, now: Instant) -> Bool {
-        guard var p = sa.pending, now - p.sentAt >= p.timeout else { return false }
-        if p.attempts >= IKEv2Engine.maxAttempts {
+        guard var p = sa.pending else { return false }
+        switch p.request.check(now: now) {
+        case .notYet:
+            return false
+        case .resend:
+            sa.pending = p
+            counters.retransmitsSent += 1
+            send(sa, p.request.bytes)
+            return false
+        case .exhausted:
             if p.isDelete {
                 // An unanswered delete: the old IKE SA goes anyway, a live one stays.
                 sa.pending = nil
@@ -252,17 +256,10 @@ public final class IKEv2Engine: SansIOEngine {
                 if let t = sa.tunnel { output.append(.peerDead(tunnel: t)) }
                 remove(sa)
             } else {
-                fail(sa, phase: 1, "no answer from \(sa.remote) after \(p.attempts) transmissions")
+                fail(sa, phase: 1, "no answer from \(sa.remote) after \(p.request.attempts) transmissions")
             }
             return true
         }
-        p.attempts += 1
-        p.sentAt = now
-        p.timeout = p.timeout + p.timeout
-        sa.pending = p
-        counters.retransmitsSent += 1
-        send(sa, p.bytes)
-        return false
     }
 
     private func lifetimes(_ sa: IKESA, now: Instant) {
