@@ -110,7 +110,7 @@ extension Daemon {
         let subsystems = [
             StatusReport.Subsystem("tmd", active: true),
             StatusReport.Subsystem("iked", active: !sockets.isEmpty),
-            StatusReport.Subsystem("isakmpd", active: false),
+            StatusReport.Subsystem("isakmpd", active: true),
             StatusReport.Subsystem("ikev2d", active: true),
             StatusReport.Subsystem("cpsd", active: false),
         ]
