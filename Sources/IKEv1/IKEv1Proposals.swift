@@ -98,11 +98,7 @@ enum IKEv1Proposals {
               let keyBits = t.attribute(IKEv1Number.Phase1.keyLength)?.integer, keyBits == 128 || keyBits == 256,
               let hash = t.attribute(IKEv1Number.Phase1.hash)?.integer, let prf = prf(hashNumber: UInt16(truncatingIfNeeded: hash)),
               let group = t.attribute(IKEv1Number.Phase1.group)?.integer, group <= 0xffff else { return nil }
-        var lifetime: UInt32 = 0
-        if t.attribute(IKEv1Number.Phase1.lifeType)?.integer == UInt64(IKEv1Number.lifeSeconds),
-           let d = t.attribute(IKEv1Number.Phase1.lifeDuration)?.integer {
-            lifetime = UInt32(truncatingIfNeeded: min(d, UInt64(UInt32.max)))
-        }
+        let lifetime = seconds(t, type: IKEv1Number.Phase1.lifeType, duration: IKEv1Number.Phase1.lifeDuration)
         let algorithms = ChosenAlgorithms(cipher: Cipher(.aesCBC, keyBits: UInt16(keyBits)), integrity: nil, prf: prf,
                                           group: DHGroup(rawValue: UInt16(group)))
         return Phase1Choice(algorithms: algorithms, lifetimeSeconds: lifetime)
@@ -171,11 +167,7 @@ enum IKEv1Proposals {
         guard cipher.algorithm.isAEAD == (integrity == nil) else { return nil }
         let group = t.attribute(IKEv1Number.Phase2.group)?.integer.map { DHGroup(rawValue: UInt16(truncatingIfNeeded: $0)) }
         let mode = UInt16(truncatingIfNeeded: t.attribute(IKEv1Number.Phase2.encapsulationMode)?.integer ?? UInt64(IKEv1Number.modeTunnel))
-        var lifetime: UInt32 = 0
-        if t.attribute(IKEv1Number.Phase2.lifeType)?.integer ?? UInt64(IKEv1Number.lifeSeconds) == UInt64(IKEv1Number.lifeSeconds),
-           let d = t.attribute(IKEv1Number.Phase2.lifeDuration)?.integer {
-            lifetime = UInt32(truncatingIfNeeded: min(d, UInt64(UInt32.max)))
-        }
+        let lifetime = seconds(t, type: IKEv1Number.Phase2.lifeType, duration: IKEv1Number.Phase2.lifeDuration)
         let esn = t.attribute(IKEv1Number.Phase2.extendedSequenceNumbers)?.integer == 1
         return Phase2Choice(algorithms: ChosenAlgorithms(cipher: cipher, integrity: integrity, prf: nil, group: group, extendedSequenceNumbers: esn),
                             lifetimeSeconds: lifetime, mode: mode)
@@ -200,6 +192,19 @@ enum IKEv1Proposals {
             }
         }
         return nil
+    }
+
+    /// The lifetime in seconds a transform gives, 0 when none: each life type attribute
+    /// applies to the duration after it (RFC 2409 Appendix A, RFC 2407 §4.5), so seconds
+    /// and kilobytes may both be there; kilobyte lifetimes are accepted and not enforced.
+    static func seconds(_ t: ISAKMPTransform, type: UInt16, duration: UInt16) -> UInt32 {
+        var inSeconds = true
+        var result: UInt32 = 0
+        for a in t.attributes {
+            if a.type == type { inSeconds = a.integer == UInt64(IKEv1Number.lifeSeconds) }
+            if a.type == duration, inSeconds, let d = a.integer { result = UInt32(truncatingIfNeeded: min(d, UInt64(UInt32.max))) }
+        }
+        return result
     }
 
     static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)] }

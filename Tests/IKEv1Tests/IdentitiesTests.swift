@@ -39,3 +39,24 @@ import Testing
         #expect(IKEv1Identities.selector(id)?.description == "10.1.0.0/24")
     }
 }
+
+/// Lifetimes as peers send them: seconds, kilobytes, both, in TV or TLV form.
+@Suite struct LifetimeAttributeTests {
+    func transform(_ attributes: [ISAKMPAttribute]) -> ISAKMPTransform {
+        ISAKMPTransform(number: 1, id: IKEv1Number.espAESCBC, attributes: attributes + [
+            .basic(IKEv1Number.Phase2.authentication, IKEv1Number.authHMACSHA2_256), .basic(IKEv1Number.Phase2.keyLength, 256),
+        ])
+    }
+
+    @Test func secondsAndKilobytesInEitherOrder() {
+        let kbFirst = transform([.basic(1, IKEv1Number.lifeKilobytes), .number(2, 4_608_000),
+                                 .basic(1, IKEv1Number.lifeSeconds), .number(2, 86_400)])
+        #expect(IKEv1Proposals.phase2Choice(kbFirst)?.lifetimeSeconds == 86_400)
+        let secondsFirst = transform([.basic(1, IKEv1Number.lifeSeconds), .basic(2, 3600),
+                                      .basic(1, IKEv1Number.lifeKilobytes), .number(2, 4_608_000)])
+        #expect(IKEv1Proposals.phase2Choice(secondsFirst)?.lifetimeSeconds == 3600)
+        #expect(IKEv1Proposals.phase2Choice(transform([.basic(1, IKEv1Number.lifeKilobytes), .number(2, 1000)]))?.lifetimeSeconds == 0)
+        // A TLV duration of four bytes.
+        #expect(ISAKMPAttribute.number(2, 86_400).isBasic == false)
+    }
+}
