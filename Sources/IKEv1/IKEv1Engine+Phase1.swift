@@ -74,6 +74,10 @@ extension IKEv1Engine {
     // MARK: Responder, first message
 
     func startResponder(_ message: ISAKMPMessage, _ raw: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
+        guard sas.values.filter({ !$0.initiator && $0.state != .established }).count < halfOpenLimit else {
+            counters.halfOpenRefused += 1
+            return
+        }
         let aggressive = message.exchange == .aggressive
         guard let offered = message.payloads.compactMap({ p -> ISAKMPSecurityAssociation? in
             if case let .securityAssociation(s) = p { return s }

@@ -19,6 +19,10 @@ public final class IKEv1Engine: SansIOEngine {
     let resolveLocal: (IPAddress) -> IPAddress?
 
     public static let halfOpenLifetime: Interval = .seconds(30)
+    /// Responder SAs still in phase 1 above which new Main and Aggressive Modes are
+    /// dropped: IKEv1 has no cookie round trip, so this bounds what a flood can make us
+    /// keep (and compute) until the half-open SAs expire.
+    public var halfOpenLimit = 1024
     public static let keepaliveInterval: Interval = .seconds(20)
 
     public init(port: UInt16 = 500, nattPort: UInt16 = 4500, resolveLocal: @escaping (IPAddress) -> IPAddress?) {
@@ -283,5 +287,7 @@ public struct IKEv1Counters: Sendable {
     public var retransmitsAnswered: UInt64 = 0
     public var retransmitsSent: UInt64 = 0
     public var halfOpenExpired: UInt64 = 0
+    /// First messages dropped at `halfOpenLimit`.
+    public var halfOpenRefused: UInt64 = 0
     public init() {}
 }

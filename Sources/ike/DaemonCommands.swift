@@ -134,6 +134,7 @@ extension Daemon {
             ("  dropped: unknown cookies", ikev1.engine.counters.unknownCookie.description),
             ("  dropped: bad HASH or decryption", ikev1.engine.counters.hashFailures.description),
             ("  dropped: malformed IKEv1", ikev1.engine.counters.malformed.description),
+            ("  dropped: half-open limit", ikev1.engine.counters.halfOpenRefused.description),
             ("  no tunnel for peer", ikev1.engine.counters.noMatchingTunnel.description),
             ("  retransmissions sent / answered", "\(ikev1.engine.counters.retransmitsSent) / \(ikev1.engine.counters.retransmitsAnswered)"),
             ("IKEv2 SAs", ikev2.engine.saCount.description),

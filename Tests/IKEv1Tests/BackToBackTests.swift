@@ -289,3 +289,20 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(failures(p.aEvents) == ["1: peer answered NO-PROPOSAL-CHOSEN"])
     }
 }
+
+@Suite struct HalfOpenTests {
+    /// A flood of first messages keeps at most `halfOpenLimit` SAs, and they expire.
+    @Test func halfOpenSAsAreBoundedAndExpire() {
+        let p = Pair()
+        _ = p.configure()
+        p.b.halfOpenLimit = 3
+        for _ in 0..<5 {
+            let a = IKEv1Engine { _ in IPAddress("192.0.2.1")! }
+            a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: p.now)
+            for case let .send(bytes, src, dst) in a.takeOutput() { p.b.receive(bytes, from: src, to: dst, now: p.now) }
+        }
+        #expect(p.b.saCount == 3 && p.b.counters.halfOpenRefused == 2)
+        p.b.tick(now: p.now + .seconds(31))
+        #expect(p.b.saCount == 0 && p.b.counters.halfOpenExpired == 3)
+    }
+}
