@@ -54,7 +54,7 @@ extension TunnelManager {
     /// The tunnel's reqid; a trap tunnel keeps its trap's, so that its SA also replaces
     /// the larval SA the kernel made for the packet that started it.
     func reqid(_ t: Tunnel) -> UInt32 {
-        if t.config.start == .trap, let trap = trapPolicy(t.config) { return trap.reqid }
+        if waitsForTraffic(t.config), let trap = trapPolicy(t.config) { return trap.reqid }
         return TunnelManager.reqidBase + t.number
     }
 
@@ -94,7 +94,7 @@ extension TunnelManager {
                 var outbound = Policy(id: PolicyIdentifier(source: local, destination: remote, direction: .outbound),
                                       templateSource: p1.localAddress, templateDestination: p1.remoteAddress,
                                       reqid: reqid(t), mode: ipsecMode(t), priority: 1000)
-                outbound.replacesTrap = t.config.start == .trap && trapPolicy(t.config)?.id == outbound.id
+                outbound.replacesTrap = waitsForTraffic(t.config) && trapPolicy(t.config)?.id == outbound.id
                 out.append(outbound)
                 for direction in [PolicyDirection.inbound, .forward] {
                     if direction == .forward && t.config.mode == .transport { continue }

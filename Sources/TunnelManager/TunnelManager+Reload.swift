@@ -5,7 +5,7 @@ import UCI
 extension TunnelManager {
     /// Removes the trap policy of a tunnel of the previous configuration that is not up.
     func removeTrapOf(_ config: TunnelConfig, in old: Configuration) {
-        guard config.start == .trap, !table.values.contains(where: { $0.name == config.name && !$0.isFailed }),
+        guard waitsForTraffic(config), !table.values.contains(where: { $0.name == config.name && !$0.isFailed }),
               let local = config.localSubnets.first, let remote = config.remoteSubnets.first else { return }
         try? kernel.deletePolicy(PolicyIdentifier(source: local, destination: remote, direction: .outbound))
     }
@@ -53,8 +53,10 @@ extension TunnelManager {
                 _ = start(replacement, wantsPhase2: true)
             }
         }
-        for config in old.tunnels where config.start == .trap && new.tunnel(named: config.name) != config {
+        for config in old.tunnels where waitsForTraffic(config) && new.tunnel(named: config.name) != config {
             removeTrapOf(config, in: old)
+            // A changed or removed tunnel is no longer held.
+            holding.remove(config.name)
         }
         installTraps()
         for config in new.tunnels where old.tunnel(named: config.name) == nil {

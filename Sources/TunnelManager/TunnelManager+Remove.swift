@@ -46,7 +46,12 @@ extension TunnelManager {
             process(engine(for: t.config).delete(number, phase: .one))
         }
         log.event(.tmd, "\(label(t)): removed")
-        if t.config.start == .trap, configuration.tunnel(named: t.name) == t.config { installTrap(t.config) }
+        if t.config.start == .trap, configuration.tunnel(named: t.name) == t.config {
+            installTrap(t.config)
+        } else if holding.contains(t.name) {
+            // Removed by hand: the hold is over.
+            holding.remove(t.name)
+        }
     }
 
     func removePhase2(_ number: TunnelNumber) {

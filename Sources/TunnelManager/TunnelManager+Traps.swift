@@ -12,7 +12,7 @@ extension TunnelManager {
     /// The trap policy of a configured tunnel, nil unless it starts on traffic and knows
     /// both its subnets and its addresses.
     func trapPolicy(_ config: TunnelConfig) -> Policy? {
-        guard config.start == .trap, config.mode == .tunnel, let local = config.localSubnets.first,
+        guard waitsForTraffic(config), config.mode == .tunnel, let local = config.localSubnets.first,
               let remote = config.remoteSubnets.first, let localAddress = config.localAddress,
               case let .address(remoteAddress) = config.remoteAddress,
               let index = configuration.tunnels.firstIndex(where: { $0.name == config.name }) else { return nil }
@@ -52,7 +52,7 @@ extension TunnelManager {
         switch event {
         case let .acquire(source, destination):
             guard let config = configuration.tunnels.first(where: { c in
-                c.enabled && c.start == .trap && c.localSubnets.first == source && c.remoteSubnets.first == destination
+                c.enabled && waitsForTraffic(c) && c.localSubnets.first == source && c.remoteSubnets.first == destination
             }) else {
                 log.debug(.tmd, "acquire for \(source) -> \(destination): no trap tunnel")
                 return

@@ -14,6 +14,9 @@ public final class TunnelManager {
     let log: Logger
     /// The table, by number; numbers only grow.
     var table: [TunnelNumber: Tunnel] = [:]
+    /// Tunnels whose peer died with `dpd_action 'hold'`: a trap policy holds their
+    /// traffic, and the next packet starts them again, as for `start 'trap'`.
+    var holding: Set<String> = []
     var nextNumber: TunnelNumber = 1
 
     /// Marks what this daemon installs in the kernel: reqid = base + tunnel number.
@@ -263,8 +266,8 @@ public final class TunnelManager {
     }
 
     /// Liveness checks went unanswered: `dpd_action` clear removes the tunnel, restart
-    /// removes it and starts it again (initiators), hold keeps the policies until the
-    /// kernel issue's trap policies exist, and is treated as clear meanwhile.
+    /// removes it and starts it again (initiators), hold removes its SAs and leaves a trap
+    /// policy that drops its traffic until the next packet starts it again.
     func peerDead(_ number: TunnelNumber) {
         guard let t = table[number] else { return }
         log.error(.tmd, "\(label(t)): the peer does not answer liveness checks; dpd_action '\(t.config.dpdAction.rawValue)'")
@@ -272,9 +275,23 @@ public final class TunnelManager {
         table.removeValue(forKey: number)
         if t.config.dpdAction == .restart && t.role == .initiator && refusal(t.config) == nil {
             _ = start(t.config, wantsPhase2: true)
+        } else if t.config.dpdAction == .hold && t.role == .initiator && configuration.tunnel(named: t.name) == t.config {
+            holding.insert(t.name)
+            if trapPolicy(t.config) == nil {
+                holding.remove(t.name)
+                log.event(.tmd, "\(label(t)): removed (dpd_action 'hold' needs local_address, a local_subnet and a remote_subnet to trap traffic)")
+                return
+            }
+            log.event(.tmd, "\(label(t)): removed; its traffic is held until it starts the tunnel again")
+            installTrap(t.config)
         } else {
             log.event(.tmd, "\(label(t)): removed")
         }
+    }
+
+    /// Whether traffic starts the tunnel: `start 'trap'`, or held after its peer died.
+    func waitsForTraffic(_ config: TunnelConfig) -> Bool {
+        config.start == .trap || holding.contains(config.name)
     }
 
     func peerDeleted(_ number: TunnelNumber, _ phase: Phase) {

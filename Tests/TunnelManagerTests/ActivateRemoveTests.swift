@@ -211,3 +211,41 @@ import Testing
         #expect(f.v2.requests.last == "rekey 1 phase 2")
     }
 }
+
+@Suite struct HoldTests {
+    static let config = """
+        config tunnel 'held'
+        \toption remote_address '198.51.100.7'
+        \toption local_address '192.0.2.1'
+        \toption psk 'k'
+        \tlist local_subnet '10.1.0.0/24'
+        \tlist remote_subnet '10.2.0.0/24'
+        \toption dpd_action 'hold'
+        """
+
+    /// dpd_action 'hold': the dead peer's SAs go, a trap holds the tunnel's traffic, and
+    /// the next packet starts the tunnel again, whose policy takes the selector over.
+    @Test func aDeadPeerLeavesATrapAndTrafficRestartsTheTunnel() throws {
+        let f = Fixture(HoldTests.config)
+        _ = f.manager.activate(f.named("held"))
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Created(1, child()))
+        let out = PolicyIdentifier(source: try Subnet.parse("10.1.0.0/24").get(), destination: try Subnet.parse("10.2.0.0/24").get(),
+                                   direction: .outbound)
+        f.manager.handle(.peerDead(1))
+        #expect(f.manager.tunnels.isEmpty && f.kernel.sas.isEmpty)
+        #expect(f.kernel.policies.count == 1 && f.kernel.policies[out]?.reqid == TunnelManager.reqidBase + 0x7000)
+        #expect(f.events.contains("event tmd: tunnel 1 'held': removed; its traffic is held until it starts the tunnel again"))
+        f.manager.handle(.acquire(source: out.source, destination: out.destination))
+        #expect(f.v2.requests.last == "phase1 2 held 198.51.100.7")
+        f.manager.handle(.phase1Created(2, phase1()))
+        f.manager.handle(.phase2Created(2, child()))
+        #expect(f.status(2) == "Active/Active")
+        #expect(f.kernel.policies[out]?.templateDestination == remote && f.kernel.policies.count == 3)
+        // Removed by hand, the hold is over: nothing is left in the kernel.
+        _ = f.manager.remove(f.numbered(2))
+        #expect(f.kernel.policies.isEmpty && f.kernel.sas.isEmpty)
+        f.manager.handle(.acquire(source: out.source, destination: out.destination))
+        #expect(f.manager.tunnels.isEmpty)
+    }
+}
