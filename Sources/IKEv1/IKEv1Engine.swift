@@ -141,8 +141,12 @@ public final class IKEv1Engine: SansIOEngine {
             sa.local = local
         }
         if let answer = sa.answer(to: raw) {
-            counters.retransmitsAnswered += 1
-            send(sa, answer)
+            // A copy of what we have taken already: answered again, or (a one-way
+            // Informational) dropped.
+            if !answer.isEmpty {
+                counters.retransmitsAnswered += 1
+                send(sa, answer)
+            }
             return
         }
         if sa.cookieR == 0 && sa.initiator { sa.cookieR = h.responderSPI }

@@ -306,3 +306,28 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(p.b.saCount == 0 && p.b.counters.halfOpenExpired == 3)
     }
 }
+
+@Suite struct InformationalTests {
+    /// A copy of an Informational message (here an R-U-THERE) is neither answered twice
+    /// nor answered with an empty datagram.
+    @Test func aDuplicatedInformationalIsDropped() throws {
+        let p = Pair()
+        var policy = p.configure()
+        policy.dpdDelaySeconds = 5
+        p.b.policies[0].dpdDelaySeconds = 5
+        p.start(policy)
+        p.run()
+        #expect(established(p.aEvents).child != nil)
+        p.now = p.now + .seconds(6)
+        p.a.tick(now: p.now)
+        let probes = p.a.takeOutput().compactMap { e -> ([UInt8], Endpoint, Endpoint)? in
+            if case let .send(b, s, d) = e { return (b, s, d) }
+            return nil
+        }
+        let (bytes, src, dst) = try #require(probes.first)
+        p.b.receive(bytes, from: src, to: dst, now: p.now)
+        p.b.receive(bytes, from: src, to: dst, now: p.now)
+        let answers = p.b.takeOutput().compactMap { e -> [UInt8]? in if case let .send(b, _, _) = e { return b }; return nil }
+        #expect(answers.count == 1 && !answers[0].isEmpty)
+    }
+}
