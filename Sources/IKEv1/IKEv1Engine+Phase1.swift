@@ -367,7 +367,14 @@ extension IKEv1Engine {
         }
         if sa.initiator {
             if let t = sa.tunnel { output.append(.ikeEstablished(tunnel: t, established(sa))) }
-            startQuickMode(sa, rekey: false, now: now)
+            if sa.aggressive {
+                // Our third message has no answer: a Quick Mode right behind it can reach a
+                // multi-threaded responder (charon) first and be dropped as early, and then
+                // waits for its retransmission. It goes on the next tick instead.
+                sa.quickModeDue = now + IKEv1Engine.aggressiveQuickModeDelay
+            } else {
+                startQuickMode(sa, rekey: false, now: now)
+            }
             return
         }
         // The peer's phase 1 rekey: a new ISAKMP SA for a tunnel that already runs.

@@ -23,6 +23,8 @@ public final class IKEv1Engine: SansIOEngine {
     /// dropped: IKEv1 has no cookie round trip, so this bounds what a flood can make us
     /// keep (and compute) until the half-open SAs expire.
     public var halfOpenLimit = 1024
+    /// How long the first Quick Mode waits behind Aggressive Mode's third message.
+    static let aggressiveQuickModeDelay: Interval = .milliseconds(100)
     public static let keepaliveInterval: Interval = .seconds(20)
 
     public init(port: UInt16 = 500, nattPort: UInt16 = 4500, resolveLocal: @escaping (IPAddress) -> IPAddress?) {
@@ -212,6 +214,10 @@ public final class IKEv1Engine: SansIOEngine {
                 continue
             }
             if retransmit(sa, now: now) { continue }
+            if let due = sa.quickModeDue, now >= due {
+                sa.quickModeDue = nil
+                startQuickMode(sa, rekey: false, now: now)
+            }
             if sa.state == .established, sas[sa.localCookie] === sa { lifetimes(sa, now: now) }
         }
     }

@@ -89,6 +89,8 @@ final class ISAKMPSA {
     var answers: [(digest: [UInt8], bytes: [UInt8])] = []
 
     // Phase 2.
+    /// When the first Quick Mode after an Aggressive Mode is to start.
+    var quickModeDue: Instant?
     var quickModes: [UInt32: QuickMode] = [:]
     /// The CBC chain of each exchange with a message ID (Quick Mode, Informational).
     var ivs: [UInt32: [UInt8]] = [:]

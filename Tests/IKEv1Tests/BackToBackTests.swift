@@ -145,6 +145,9 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         let p = Pair()
         p.start(p.configure(aggressive: true))
         p.run()
+        // Phase 1 is up; Quick Mode waits for the next tick, not right behind AM3.
+        #expect(established(p.aEvents).ike && p.sent == 3)
+        p.advance(seconds: 1)
         #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(failures(p.aEvents)) \(failures(p.bEvents))")
         try expectMatchingChildren(p)
         #expect(p.sent == 6)

@@ -17,23 +17,30 @@ import Testing
         p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: nil, aggressive: aggressive, localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
         p.start(Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7", aggressive: aggressive))
         var ports: [UInt16] = []
-        var progress = true
-        while progress {
-            progress = false
-            for out in p.a.takeOutput() {
-                if case let .send(bytes, src, dst) = out {
-                    progress = true
-                    ports.append(dst.port)
-                    p.b.receive(bytes, from: translateOut(src), to: dst, now: p.now)
-                } else { p.aEvents.append(out) }
-            }
-            for out in p.b.takeOutput() {
-                if case let .send(bytes, src, dst) = out {
-                    progress = true
-                    p.a.receive(bytes, from: src, to: translateIn(dst), now: p.now)
-                } else { p.bEvents.append(out) }
+        func deliver() {
+            var progress = true
+            while progress {
+                progress = false
+                for out in p.a.takeOutput() {
+                    if case let .send(bytes, src, dst) = out {
+                        progress = true
+                        ports.append(dst.port)
+                        p.b.receive(bytes, from: translateOut(src), to: dst, now: p.now)
+                    } else { p.aEvents.append(out) }
+                }
+                for out in p.b.takeOutput() {
+                    if case let .send(bytes, src, dst) = out {
+                        progress = true
+                        p.a.receive(bytes, from: src, to: translateIn(dst), now: p.now)
+                    } else { p.bEvents.append(out) }
+                }
             }
         }
+        deliver()
+        // Aggressive Mode's Quick Mode starts on the next tick.
+        p.now = p.now + .milliseconds(500)
+        p.a.tick(now: p.now)
+        deliver()
         // The initiator's messages: RFC 3947 §4 moves them to 4500 once the NAT-D payloads
         // show the NAT (from MM5, or from AM3).
         #expect(ports == (aggressive ? [500, 4500, 4500, 4500] : [500, 500, 4500, 4500, 4500]))
