@@ -31,10 +31,7 @@ public struct IKEKeys {
             guard let integrity, let i = Integrity(integrity) else { throw .unsupported("AES-CBC without integrity") }
             integrityLength = i.keyLength
         }
-        var seed = nonceI + nonceR
-        for spi in [spiI, spiR] {
-            for k in 0..<8 { seed.append(UInt8(truncatingIfNeeded: spi >> (56 - 8 * UInt64(k)))) }
-        }
+        let seed = nonceI + nonceR + spiI.bigEndianBytes + spiR.bigEndianBytes
         let total = 3 * prf.length + 2 * integrityLength + 2 * encryptionLength
         let stream = prf.plus(key: skeyseed, seed: seed, count: total)
         var offset = 0

@@ -21,7 +21,7 @@ public struct IKEv1Keys {
                 cookieI: UInt64, cookieR: UInt64, encryptionKeyLength: Int) {
         self.prf = prf
         skeyid = SecretBytes(prf.compute(key: psk, data: nonceI + nonceR))
-        let cookies = IKEv1Keys.bigEndian(cookieI) + IKEv1Keys.bigEndian(cookieR)
+        let cookies = cookieI.bigEndianBytes + cookieR.bigEndianBytes
         let gxy = sharedSecret.withBytes { Array($0) }
         d = SecretBytes(prf.compute(key: skeyid, data: gxy + cookies + [0]))
         a = SecretBytes(prf.compute(key: skeyid, data: d.withBytes { Array($0) } + gxy + cookies + [1]))
@@ -49,14 +49,14 @@ public struct IKEv1Keys {
     /// The first IV of a Quick Mode or Informational exchange: hash(the last CBC block
     /// of phase 1 | M-ID), cut to the block size.
     public func exchangeIV(phase1LastBlock: [UInt8], messageID: UInt32, blockSize: Int) -> [UInt8] {
-        Array(prf.hash(phase1LastBlock + IKEv1Keys.bigEndian(messageID))[0..<blockSize])
+        Array(prf.hash(phase1LastBlock + messageID.bigEndianBytes)[0..<blockSize])
     }
 
     /// HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b), and HASH_R
     /// with the values of each pair swapped and IDir_b (§5).
     public func phase1Hash(initiator: Bool, gxi: [UInt8], gxr: [UInt8], cookieI: UInt64, cookieR: UInt64,
                            saBody: [UInt8], idBody: [UInt8]) -> [UInt8] {
-        let ci = IKEv1Keys.bigEndian(cookieI), cr = IKEv1Keys.bigEndian(cookieR)
+        let ci = cookieI.bigEndianBytes, cr = cookieR.bigEndianBytes
         let data = initiator ? gxi + gxr + ci + cr : gxr + gxi + cr + ci
         return prf.compute(key: skeyid, data: data + saBody + idBody)
     }
@@ -72,7 +72,7 @@ public struct IKEv1Keys {
                             count: Int) -> SecretBytes {
         var seed = sharedSecret?.withBytes { Array($0) } ?? []
         seed.append(protocolID)
-        seed += IKEv1Keys.bigEndian(spi)
+        seed += spi.bigEndianBytes
         seed += nonceI + nonceR
         var out: [UInt8] = []
         var k: [UInt8] = []
@@ -85,6 +85,4 @@ public struct IKEv1Keys {
         return SecretBytes(Array(out[0..<count]))
     }
 
-    static func bigEndian(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) } }
-    static func bigEndian(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * UInt32($0))) } }
 }

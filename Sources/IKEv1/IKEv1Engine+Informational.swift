@@ -16,8 +16,8 @@ extension IKEv1Engine {
             return
         }
         if let child = sa.child {
-            var spis = [IKEv1Proposals.bigEndian(child.sa.inboundSPI)]
-            for r in sa.retired { spis.append(IKEv1Proposals.bigEndian(r.inboundSPI)) }
+            var spis = [child.sa.inboundSPI.bigEndianBytes]
+            for r in sa.retired { spis.append(r.inboundSPI.bigEndianBytes) }
             sendInformational(sa, [.delete(ISAKMPDelete(protocolID: IKEv1Number.protocolESP, spis: spis))])
             sa.child = nil
             sa.retired = []
@@ -72,7 +72,7 @@ extension IKEv1Engine {
             return
         }
         guard let (payloads, plaintext, _) = decrypt(sa, message, raw, iv: sa.exchangeIV(mid)),
-              verify(sa, plaintext, first: payloads.first, prefix: IKEv1Proposals.bigEndian(mid)) else { return }
+              verify(sa, plaintext, first: payloads.first, prefix: mid.bigEndianBytes) else { return }
         sa.lastHeard = now
         sa.remember(raw, answer: [])
         for p in payloads.dropFirst() {
@@ -91,7 +91,7 @@ extension IKEv1Engine {
             guard n.data.count == 4 else { return }
             sendInformational(sa, [.notification(ISAKMPNotification(.rUThereAck, spi: cookies(sa), data: n.data))])
         case .rUThereAck:
-            if let p = sa.dpdPending, IKEv1Proposals.uint32(n.data) == p.sequence { sa.dpdPending = nil }
+            if let p = sa.dpdPending, UInt32(bigEndianBytes: n.data) == p.sequence { sa.dpdPending = nil }
         case .initialContact:
             initialContact(from: sa)
         default:
@@ -116,13 +116,13 @@ extension IKEv1Engine {
             remove(sa)
         } else if d.protocolID == IKEv1Number.protocolESP {
             for spi in d.spis {
-                if let c = sa.child, IKEv1Proposals.bigEndian(c.sa.outboundSPI) == spi {
+                if let c = sa.child, c.sa.outboundSPI.bigEndianBytes == spi {
                     sa.child = nil
                     log(.information, "the peer \(sa.remote) deleted IPsec SA \(Hex.prefixed(c.sa.inboundSPI))")
                     if let t = sa.tunnel { output.append(.deleted(tunnel: t, phase: 2)) }
                 } else {
                     // The old pair of a rekey: expected, reported to nobody.
-                    sa.retired.removeAll { IKEv1Proposals.bigEndian($0.outboundSPI) == spi }
+                    sa.retired.removeAll { $0.outboundSPI.bigEndianBytes == spi }
                 }
             }
         }
@@ -167,6 +167,6 @@ extension IKEv1Engine {
     }
 
     func rUThere(_ sa: ISAKMPSA, _ sequence: UInt32) {
-        sendInformational(sa, [.notification(ISAKMPNotification(.rUThere, spi: cookies(sa), data: IKEv1Proposals.bigEndian(sequence)))])
+        sendInformational(sa, [.notification(ISAKMPNotification(.rUThere, spi: cookies(sa), data: sequence.bigEndianBytes))])
     }
 }

@@ -347,8 +347,7 @@ extension IKEv1Engine {
         var lifetime = sa.policy.ikeLifetimeSeconds
         if let offered = sa.choice?.lifetimeSeconds, offered > 0 { lifetime = min(lifetime, offered) }
         sa.lifetimeSeconds = lifetime
-        sa.expiresAt = now + .seconds(UInt64(lifetime))
-        sa.rekeyAt = IKEv1Engine.softLifetime(lifetime, from: now)
+        (sa.rekeyAt, sa.expiresAt) = Lifetime.schedule(lifetime, from: now)
         log(.information, "\(sa.policy.name): ISAKMP SA \(Hex.prefixed(sa.cookieI))/\(Hex.prefixed(sa.cookieR)) with \(sa.remote) established"
             + " (\(sa.choice!.algorithms)\(sa.natDetected ? ", NAT-T" : ""))")
         if let oldCookie = sa.replaces, let old = sas[oldCookie] {
@@ -490,11 +489,7 @@ extension IKEv1Engine {
         return nil
     }
 
-    func cookies(_ sa: ISAKMPSA) -> [UInt8] {
-        var out: [UInt8] = []
-        for c in [sa.cookieI, sa.cookieR] { for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: c >> (56 - 8 * UInt64(k)))) } }
-        return out
-    }
+    func cookies(_ sa: ISAKMPSA) -> [UInt8] { sa.cookieI.bigEndianBytes + sa.cookieR.bigEndianBytes }
 
     /// RFC 3947 §3.2: the first NAT-D hashes the peer's address and port, the second ours.
     func natDiscovery(_ sa: ISAKMPSA) -> [ISAKMPPayload] {

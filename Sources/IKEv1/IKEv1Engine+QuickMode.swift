@@ -67,7 +67,7 @@ extension IKEv1Engine {
     /// QM1, as responder: checks HASH(1), picks a transform, answers with QM2.
     func quickModeRequest(_ sa: ISAKMPSA, _ mid: UInt32, _ payloads: [ISAKMPPayload], _ plaintext: [UInt8], _ raw: [UInt8],
                           next: [UInt8], now: Instant) throws(IKEv1Error) {
-        guard verify(sa, plaintext, first: payloads.first, prefix: IKEv1Proposals.bigEndian(mid)) else { return }
+        guard verify(sa, plaintext, first: payloads.first, prefix: mid.bigEndianBytes) else { return }
         sa.lastHeard = now
         sa.ivs[mid] = next
         var offered: ISAKMPSecurityAssociation? = nil, nonceI: [UInt8]? = nil, peerKE: [UInt8]? = nil
@@ -97,7 +97,7 @@ extension IKEv1Engine {
             return
         }
         guard let (proposal, transform, choice) = IKEv1Proposals.selectPhase2(offered, ours: policy.espProposals, modes: [mode(sa)]),
-              let outbound = IKEv1Proposals.uint32(proposal.spi) else {
+              let outbound = UInt32(bigEndianBytes: proposal.spi) else {
             log(.information, "\(policy.name): \(sa.remote) offered no ESP proposal we accept")
             sendInformational(sa, [.notification(ISAKMPNotification(.noProposalChosen, protocolID: IKEv1Number.protocolESP))])
             if sa.tunnel == nil { output.append(.log(.error, "\(policy.name): phase 2 with \(sa.remote) failed: NO-PROPOSAL-CHOSEN")) }
@@ -121,7 +121,7 @@ extension IKEv1Engine {
         var lifetime = policy.childLifetimeSeconds
         var after: [ISAKMPPayload] = [
             .securityAssociation(ISAKMPSecurityAssociation(proposals: [ISAKMPProposal(number: proposal.number, protocolID: IKEv1Number.protocolESP,
-                                                                                      spi: IKEv1Proposals.bigEndian(spi), transforms: [transform])])),
+                                                                                      spi: spi.bigEndianBytes, transforms: [transform])])),
             .nonce(nonceR),
         ]
         if let ke { after.append(.keyExchange(ke.publicValue)) }
@@ -146,7 +146,7 @@ extension IKEv1Engine {
     /// IPsec SAs are up.
     func quickModeResponse(_ sa: ISAKMPSA, _ qm: ISAKMPSA.QuickMode, _ mid: UInt32, _ payloads: [ISAKMPPayload], _ plaintext: [UInt8],
                            _ raw: [UInt8], next: [UInt8], now: Instant) throws(IKEv1Error) {
-        guard verify(sa, plaintext, first: payloads.first, prefix: IKEv1Proposals.bigEndian(mid) + qm.nonceI) else { return }
+        guard verify(sa, plaintext, first: payloads.first, prefix: mid.bigEndianBytes + qm.nonceI) else { return }
         sa.lastHeard = now
         sa.ivs[mid] = next
         var chosen: ISAKMPSecurityAssociation? = nil, nonceR: [UInt8]? = nil, peerKE: [UInt8]? = nil
@@ -165,7 +165,7 @@ extension IKEv1Engine {
         }
         guard let chosen, chosen.proposals.count == 1, chosen.proposals[0].transforms.count == 1, let nonceR,
               let (_, _, choice) = IKEv1Proposals.selectPhase2(chosen, ours: sa.policy.espProposals, modes: [mode(sa)]),
-              choice.algorithms.group == qm.ke?.group, let outbound = IKEv1Proposals.uint32(chosen.proposals[0].spi) else {
+              choice.algorithms.group == qm.ke?.group, let outbound = UInt32(bigEndianBytes: chosen.proposals[0].spi) else {
             quickModeFailed(sa, mid, "the peer chose an ESP transform we did not offer")
             return
         }
@@ -183,7 +183,7 @@ extension IKEv1Engine {
             }
             do throws(CryptoError) { shared = try ke.sharedSecret(peerPublicValue: peerKE) } catch { throw .crypto(error) }
         }
-        let hash3 = sa.keys!.authenticate([0] + IKEv1Proposals.bigEndian(mid) + qm.nonceI + nonceR)
+        let hash3 = sa.keys!.authenticate([0] + mid.bigEndianBytes + qm.nonceI + nonceR)
         let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain([.hash(hash3)]) }
         let (bytes, _) = try sa.sealed(.quick, messageID: mid, chain, first: .hash, iv: sa.ivs[mid]!)
         sa.pending = nil
@@ -201,7 +201,7 @@ extension IKEv1Engine {
 
     /// QM3, as responder: HASH(3), and the IPsec SAs are up.
     func quickModeFinish(_ sa: ISAKMPSA, _ qm: ISAKMPSA.QuickMode, _ mid: UInt32, _ payloads: [ISAKMPPayload], next: [UInt8], now: Instant) throws(IKEv1Error) {
-        let expected = sa.keys!.authenticate([0] + IKEv1Proposals.bigEndian(mid) + qm.nonceI + qm.nonceR)
+        let expected = sa.keys!.authenticate([0] + mid.bigEndianBytes + qm.nonceI + qm.nonceR)
         guard payloads.count == 1, let received = hash(payloads), SecretBytes(received) == SecretBytes(expected) else {
             counters.hashFailures += 1
             log(.information, "\(sa.policy.name): HASH(3) from \(sa.remote) does not verify; dropped")
@@ -239,8 +239,8 @@ extension IKEv1Engine {
         log(.information, "\(sa.policy.name): IPsec SAs \(Hex.prefixed(qm.inboundSPI)) in, \(Hex.prefixed(qm.outboundSPI)) out with \(sa.remote)"
             + " (\(choice.algorithms))")
         let old = sa.child
-        sa.child = ISAKMPSA.Child(sa: child, rekeyAt: qm.initiator ? IKEv1Engine.softLifetime(qm.lifetimeSeconds, from: now) : nil,
-                                  expiresAt: now + .seconds(UInt64(qm.lifetimeSeconds)))
+        let times = Lifetime.schedule(qm.lifetimeSeconds, from: now)
+        sa.child = ISAKMPSA.Child(sa: child, rekeyAt: qm.initiator ? times.rekey : nil, expiresAt: times.expire)
         if let old {
             sa.retired.append(old.sa)
             if let t = sa.tunnel { output.append(.childRekeyed(tunnel: t, child)) }
@@ -248,7 +248,7 @@ extension IKEv1Engine {
                 // The old pair goes at the peer, on the ISAKMP SA that made it; ours goes
                 // with the Tunnel Manager's swap.
                 let maker = sa.replaces.flatMap { sas[$0] } ?? sa
-                sendInformational(maker, [.delete(ISAKMPDelete(protocolID: IKEv1Number.protocolESP, spis: [IKEv1Proposals.bigEndian(old.sa.inboundSPI)]))])
+                sendInformational(maker, [.delete(ISAKMPDelete(protocolID: IKEv1Number.protocolESP, spis: [old.sa.inboundSPI.bigEndianBytes]))])
                 sa.retired.removeAll { $0.inboundSPI == old.sa.inboundSPI }
             }
             if let replaced = sa.replaces.flatMap({ sas[$0] }) {
@@ -278,7 +278,7 @@ extension IKEv1Engine {
                    nonce: [UInt8] = []) throws(IKEv1Error) -> [UInt8] {
         guard let keys = sa.keys else { throw .state("no keys yet") }
         let chainAfter = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain(after) }
-        let hash = keys.authenticate(IKEv1Proposals.bigEndian(messageID) + nonce + chainAfter)
+        let hash = keys.authenticate(messageID.bigEndianBytes + nonce + chainAfter)
         let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain([.hash(hash)] + after) }
         let (bytes, next) = try sa.sealed(exchange, messageID: messageID, chain, first: .hash, iv: sa.exchangeIV(messageID))
         sa.ivs[messageID] = next
@@ -314,8 +314,8 @@ extension IKEv1Engine {
     /// Our inbound SPI: the kernel's, or a random one.
     func inboundSPI(_ sa: ISAKMPSA) -> UInt32 {
         if let spi = allocateSPI?(sa.remote.address, sa.local.address) { return spi }
-        var spi: UInt32 = 0
-        while spi < 0x100 { for b in Random.bytes(4) { spi = spi << 8 | UInt32(b) } }
+        var spi = Random.uint32()
+        while spi < 0x100 { spi = Random.uint32() }
         return spi
     }
 

@@ -75,14 +75,14 @@ public final class IKEv1Engine: SansIOEngine {
     }
 
     static func cookie() -> UInt64 {
-        var c: UInt64 = 0
-        while c == 0 { for b in Random.bytes(8) { c = c << 8 | UInt64(b) } }
+        var c = Random.uint64()
+        while c == 0 { c = Random.uint64() }
         return c
     }
 
     static func messageID() -> UInt32 {
-        var m: UInt32 = 0
-        while m == 0 { for b in Random.bytes(4) { m = m << 8 | UInt32(b) } }
+        var m = Random.uint32()
+        while m == 0 { m = Random.uint32() }
         return m
     }
 
@@ -100,6 +100,25 @@ public final class IKEv1Engine: SansIOEngine {
     }
 
     // MARK: Receiving
+
+    /// The stateless checks on the pool buffer, before the datagram is copied: a
+    /// well-formed header, and for anything but a first message of Main or Aggressive Mode
+    /// an SA of ours. False: dropped and counted; `receive` is not needed.
+    public func precheck(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var r = ByteReader(bytes)
+        let h: ISAKMPHeader
+        do throws(WireError) { h = try ISAKMPHeader(from: &r) } catch {
+            counters.malformed += 1
+            return false
+        }
+        let exchange = ISAKMPExchange(rawValue: h.exchangeType)
+        if h.responderSPI == 0 && (exchange == .main || exchange == .aggressive) { return true }
+        guard find(h) != nil else {
+            counters.unknownCookie += 1
+            return false
+        }
+        return true
+    }
 
     /// A datagram for IKEv1 (the non-ESP marker already stripped).
     public func receive(_ bytes: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
@@ -274,16 +293,6 @@ public final class IKEv1Engine: SansIOEngine {
             sa.lastKeepalive = now
             output.append(.keepalive(from: sa.local, to: sa.remote))
         }
-    }
-
-    /// The soft lifetime: 90% of the hard one, less up to 5% more at random so both
-    /// ends do not rekey at once.
-    static func softLifetime(_ seconds: UInt32, from now: Instant) -> Instant {
-        let soft = UInt64(seconds) * 900
-        let spread = UInt64(seconds) * 50
-        var r: UInt64 = 0
-        for b in Random.bytes(4) { r = r << 8 | UInt64(b) }
-        return now + .milliseconds(soft - (spread == 0 ? 0 : r % spread))
     }
 }
 

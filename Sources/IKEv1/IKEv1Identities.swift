@@ -80,8 +80,7 @@ enum IKEv1Identities {
 
     /// RFC 3947 §3.2: HASH(CKY-I | CKY-R | IP | Port), with the negotiated hash.
     static func natDiscovery(_ hash: PRF, cookieI: UInt64, cookieR: UInt64, _ endpoint: Endpoint) -> [UInt8] {
-        var data: [UInt8] = []
-        for c in [cookieI, cookieR] { for k in 0..<8 { data.append(UInt8(truncatingIfNeeded: c >> (56 - 8 * UInt64(k)))) } }
+        var data = cookieI.bigEndianBytes + cookieR.bigEndianBytes
         data += endpoint.address.bytes
         data += [UInt8(endpoint.port >> 8), UInt8(truncatingIfNeeded: endpoint.port)]
         return hash.hash(data)

@@ -147,7 +147,7 @@ enum IKEv1Proposals {
             }
         }
         return ISAKMPSecurityAssociation(proposals: [ISAKMPProposal(number: 1, protocolID: IKEv1Number.protocolESP,
-                                                                    spi: bigEndian(spi), transforms: transforms)])
+                                                                    spi: spi.bigEndianBytes, transforms: transforms)])
     }
 
     static func phase2Choice(_ t: ISAKMPTransform) -> Phase2Choice? {
@@ -207,10 +207,4 @@ enum IKEv1Proposals {
         return result
     }
 
-    static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)] }
-
-    static func uint32(_ b: [UInt8]) -> UInt32? {
-        guard b.count == 4 else { return nil }
-        return UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])
-    }
 }

@@ -31,8 +31,7 @@ enum Authentication {
 /// NAT detection hashes (RFC 7296 §2.23): SHA-1(SPIi | SPIr | IP | Port).
 enum NATDetection {
     static func hash(spiI: UInt64, spiR: UInt64, _ endpoint: Endpoint) -> [UInt8] {
-        var data: [UInt8] = []
-        for spi in [spiI, spiR] { for k in 0..<8 { data.append(UInt8(truncatingIfNeeded: spi >> (56 - 8 * UInt64(k)))) } }
+        var data = spiI.bigEndianBytes + spiR.bigEndianBytes
         data += endpoint.address.bytes
         data += [UInt8(endpoint.port >> 8), UInt8(truncatingIfNeeded: endpoint.port)]
         return Digest.sha1(data)

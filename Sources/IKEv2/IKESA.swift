@@ -104,22 +104,14 @@ final class IKESA {
         lastHeard = now
     }
 
-    /// Rekey at 90% of the lifetime less up to 5% of jitter, so both ends seldom collide;
-    /// expire at the lifetime.
-    static func schedule(_ lifetime: UInt32, from now: Instant) -> (rekey: Instant, expire: Instant) {
-        let ms = UInt64(lifetime) * 1000
-        let jitter = ms / 20 == 0 ? 0 : UInt64(Random.uint32()) % (ms / 20)
-        return (now + .milliseconds(ms * 9 / 10 - jitter), now + .milliseconds(ms))
-    }
-
     func startIKELifetime(_ lifetime: UInt32, now: Instant) {
-        let s = IKESA.schedule(lifetime, from: now)
+        let s = Lifetime.schedule(lifetime, from: now)
         ikeRekeyAt = s.rekey
         ikeExpiresAt = s.expire
     }
 
     func startChildLifetime(_ lifetime: UInt32, now: Instant) {
-        let s = IKESA.schedule(lifetime, from: now)
+        let s = Lifetime.schedule(lifetime, from: now)
         childRekeyAt = s.rekey
         childExpiresAt = s.expire
     }

@@ -23,7 +23,7 @@ struct CookieJar {
     }
 
     func cookie(version v: UInt8, secret s: SecretBytes, nonce: [UInt8], address: IPAddress, spi: UInt64) -> [UInt8] {
-        [v] + prf.compute(key: s, data: nonce + address.bytes + bigEndian64(spi))
+        [v] + prf.compute(key: s, data: nonce + address.bytes + spi.bigEndianBytes)
     }
 
     func make(nonce: [UInt8], address: IPAddress, spi: UInt64) -> [UInt8] {

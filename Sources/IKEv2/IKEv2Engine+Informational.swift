@@ -16,7 +16,7 @@ extension IKEv2Engine {
         let payload: IKEv2Payload
         if phase == 2 {
             guard sa.childEstablished else { return }
-            payload = .delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(sa.childInboundSPI)])
+            payload = .delete(protocolID: SecurityProtocol.esp, spis: [sa.childInboundSPI.bigEndianBytes])
             sa.childEstablished = false
         } else {
             payload = .delete(protocolID: SecurityProtocol.ike, spis: [])
@@ -56,14 +56,14 @@ extension IKEv2Engine {
             if protocolID == SecurityProtocol.ike {
                 deleteIKE = true
             } else if protocolID == SecurityProtocol.esp, sa.childEstablished,
-                      spis.contains(bigEndian(sa.childOutboundSPI)) {
+                      spis.contains(sa.childOutboundSPI.bigEndianBytes) {
                 deleteChild = true
                 // §1.4.1: answer with the SPI of our half of the pair.
-                reply.append(.delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(sa.childInboundSPI)]))
+                reply.append(.delete(protocolID: SecurityProtocol.esp, spis: [sa.childInboundSPI.bigEndianBytes]))
             } else if protocolID == SecurityProtocol.esp,
-                      let i = sa.retiredChildren.firstIndex(where: { spis.contains(bigEndian($0.outbound)) }) {
+                      let i = sa.retiredChildren.firstIndex(where: { spis.contains($0.outbound.bigEndianBytes) }) {
                 // The old half of a rekeyed CHILD_SA: expected, answered, reported to nobody.
-                reply.append(.delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(sa.retiredChildren[i].inbound)]))
+                reply.append(.delete(protocolID: SecurityProtocol.esp, spis: [sa.retiredChildren[i].inbound.bigEndianBytes]))
                 sa.retiredChildren.remove(at: i)
             }
         }

@@ -119,7 +119,7 @@ extension IKEv2Engine {
         payloads.append(.authentication(method: Authentication.sharedKeyMIC, data: auth))
         if policy.transportMode { payloads.append(.notify(NotifyPayload(.useTransportMode))) }
         payloads.append(.securityAssociation(Proposals.encode(policy.espProposals, protocolID: SecurityProtocol.esp,
-                                                              spi: bigEndian(spi), withGroups: false)))
+                                                              spi: spi.bigEndianBytes, withGroups: false)))
         payloads.append(.trafficSelectors(initiator: true, ourSelectors(sa, policy, local: true)))
         payloads.append(.trafficSelectors(initiator: false, ourSelectors(sa, policy, local: false)))
         do throws(IKEv2Error) {
@@ -251,8 +251,4 @@ extension IKEv2Engine {
             localSelectors: local, remoteSelectors: remote, transportMode: transport, lifetimeSeconds: lifetime,
             encapsulation: sa.natDetected ? (sa.local.port, sa.remote.port) : nil)
     }
-}
-
-func bigEndian(_ v: UInt32) -> [UInt8] {
-    [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
 }

@@ -142,7 +142,7 @@ extension IKEv2Engine {
             sa.retiredChildren.append(old)
             sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
         }
-        var response: [IKEv2Payload] = [.securityAssociation([Proposals.reply(proposal, chosen, spi: bigEndian(spi))]), .nonce(nonceR)]
+        var response: [IKEv2Payload] = [.securityAssociation([Proposals.reply(proposal, chosen, spi: spi.bigEndianBytes)]), .nonce(nonceR)]
         response += reply
         response += [.trafficSelectors(initiator: true, remote), .trafficSelectors(initiator: false, local)]
         answer(sa, id, response)
@@ -180,7 +180,7 @@ extension IKEv2Engine {
             answer(sa, id, [.notify(NotifyPayload(.noProposalChosen))])
             return
         }
-        answer(sa, id, [.securityAssociation([Proposals.reply(proposal, chosen, spi: bigEndian64(successor.localSPI))]),
+        answer(sa, id, [.securityAssociation([Proposals.reply(proposal, chosen, spi: successor.localSPI.bigEndianBytes)]),
                         .nonce(successor.nonceR), .keyExchange(group: group.rawValue, data: ourPublic)])
         if colliding {
             // §2.8.2: kept aside until our own rekey's answer says which one stays.
@@ -256,8 +256,8 @@ extension IKEv2Engine {
             var ke: KeyExchange? = nil
             let groups = Proposals.groups(policy.espProposals)
             if let group = groups.first(where: { KeyExchange.isSupported($0) }) { ke = try? KeyExchange(group: group) }
-            payloads.append(.notify(NotifyPayload(.rekeySA, protocolID: SecurityProtocol.esp, spi: bigEndian(sa.childInboundSPI))))
-            payloads.append(.securityAssociation(Proposals.encode(policy.espProposals, protocolID: SecurityProtocol.esp, spi: bigEndian(newSPI), withGroups: ke != nil)))
+            payloads.append(.notify(NotifyPayload(.rekeySA, protocolID: SecurityProtocol.esp, spi: sa.childInboundSPI.bigEndianBytes)))
+            payloads.append(.securityAssociation(Proposals.encode(policy.espProposals, protocolID: SecurityProtocol.esp, spi: newSPI.bigEndianBytes, withGroups: ke != nil)))
             payloads.append(.nonce(nonce))
             if let ke { payloads.append(.keyExchange(group: ke.group.rawValue, data: ke.publicValue)) }
             payloads.append(.trafficSelectors(initiator: true, sa.childLocal))
@@ -268,7 +268,7 @@ extension IKEv2Engine {
                   let ke = try? KeyExchange(group: group) else { return }
             var newSPI = Random.uint64()
             while newSPI == 0 { newSPI = Random.uint64() }
-            payloads.append(.securityAssociation(Proposals.encode(policy.ikeProposals, protocolID: SecurityProtocol.ike, spi: bigEndian64(newSPI))))
+            payloads.append(.securityAssociation(Proposals.encode(policy.ikeProposals, protocolID: SecurityProtocol.ike, spi: newSPI.bigEndianBytes)))
             payloads.append(.nonce(nonce))
             payloads.append(.keyExchange(group: group.rawValue, data: ke.publicValue))
             sa.rekey = .ike(nonce: nonce, keyExchange: ke, spi: newSPI)
@@ -348,7 +348,7 @@ extension IKEv2Engine {
             output.append(.childRekeyed(tunnel: tunnel, child))
             // §1.3.3: the initiator of the rekey deletes the old CHILD_SA.
             sa.retiredChildren.append(old)
-            sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(old.inbound)]), now: now)
+            sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [old.inbound.bigEndianBytes]), now: now)
         case let .ike(nonceI, ke, newSPI):
             guard let keys = sa.keys, let nonceR = response.nonce, response.proposals.count == 1, response.proposals[0].spi.count == 8,
                   let (_, chosen) = Proposals.select(from: response.proposals, ours: policy.ikeProposals,
@@ -401,13 +401,13 @@ extension IKEv2Engine {
             sa.childInboundSPI = theirs.child.inboundSPI
             sa.childOutboundSPI = theirs.child.outboundSPI
             output.append(.childRekeyed(tunnel: tunnel, theirs.child))
-            sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(ours.inboundSPI)]), now: now)
+            sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [ours.inboundSPI.bigEndianBytes]), now: now)
         } else {
             // The peer's is redundant and it deletes it; ours stays and we delete the old one.
             log(.information, "simultaneous CHILD_SA rekey with \(sa.remote): keeping ours")
             sa.retiredChildren.append((inbound: theirs.child.inboundSPI, outbound: theirs.child.outboundSPI))
             output.append(.childRekeyed(tunnel: tunnel, ours))
-            sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [bigEndian(old.inbound)]), now: now)
+            sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [old.inbound.bigEndianBytes]), now: now)
         }
     }
 
@@ -418,10 +418,4 @@ extension IKEv2Engine {
         sa.nextRequestID = id &+ 1
         sendRequest(sa, bytes, messageID: id, now: now, isDelete: true)
     }
-}
-
-func bigEndian64(_ v: UInt64) -> [UInt8] {
-    var out: [UInt8] = []
-    for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64(k)))) }
-    return out
 }

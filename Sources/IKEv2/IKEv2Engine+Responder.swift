@@ -175,7 +175,7 @@ extension IKEv2Engine {
                 sa.childInboundSPI = spi
                 sa.childOutboundSPI = UInt32(proposal.spi[0]) << 24 | UInt32(proposal.spi[1]) << 16 | UInt32(proposal.spi[2]) << 8 | UInt32(proposal.spi[3])
                 if transport { reply.append(.notify(NotifyPayload(.useTransportMode))) }
-                reply.append(.securityAssociation([Proposals.reply(proposal, chosen, spi: bigEndian(spi))]))
+                reply.append(.securityAssociation([Proposals.reply(proposal, chosen, spi: spi.bigEndianBytes)]))
                 reply.append(.trafficSelectors(initiator: true, narrowedI))
                 reply.append(.trafficSelectors(initiator: false, narrowedR))
                 child = childSA(sa, chosen, local: narrowedR, remote: narrowedI, transport: transport, lifetime: policy.childLifetimeSeconds)

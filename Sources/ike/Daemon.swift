@@ -79,6 +79,7 @@ final class Daemon {
             self.pump()
         }
         broker.ikev1 = { [self] message, source, destination in
+            guard self.ikev1.engine.precheck(message.bytes) else { return }
             self.ikev1.engine.receive(Array(message.bytes), from: source, to: destination, now: self.loop.clock.now)
             self.pump()
         }

@@ -334,3 +334,20 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(answers.count == 1 && !answers[0].isEmpty)
     }
 }
+
+@Suite struct PrecheckTests {
+    /// On the pool buffer, before any copy: first messages pass, messages for an SA we
+    /// do not have are dropped and counted, a broken header too.
+    @Test func unknownCookiesAndBrokenHeadersStopBeforeAnyState() throws {
+        let p = Pair()
+        let policy = p.configure()
+        p.start(policy)
+        let first = try #require(p.a.takeOutput().compactMap { e -> [UInt8]? in if case let .send(b, _, _) = e { return b }; return nil }.first)
+        #expect(first.withUnsafeBytes { p.b.precheck($0) })
+        var stranger = first
+        stranger[8] = 0x42  // a responder cookie nobody gave out
+        #expect(!stranger.withUnsafeBytes { p.b.precheck($0) })
+        #expect(!Array(first[0..<20]).withUnsafeBytes { p.b.precheck($0) })
+        #expect(p.b.counters.unknownCookie == 1 && p.b.counters.malformed == 1 && p.b.saCount == 0)
+    }
+}
