@@ -339,3 +339,10 @@ int ike_route_source(const struct ike_endpoint *remote, struct ike_endpoint *loc
     from_sockaddr(&ss, local);
     return 0;
 }
+
+int ike_ignore_sigpipe(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_IGN;
+    return sigaction(SIGPIPE, &action, NULL) == 0 ? 0 : -errno;
+}

@@ -12,6 +12,8 @@ public struct EnginePolicy {
     /// nil: the local address.
     public var localID: Identity?
     public var remoteID: Identity
+    /// The pre-shared key. Engines refuse to authenticate with an empty one: a missing
+    /// credential must never become a known key.
     public var psk: SecretBytes
     public var ikeProposals: [AlgorithmSet]
     public var espProposals: [AlgorithmSet]
@@ -25,6 +27,9 @@ public struct EnginePolicy {
     public var dpdDelaySeconds: UInt32 = 30
     /// IKEv1: Aggressive Mode instead of Main Mode for phase 1 (RFC 2409 §5).
     public var aggressive = false
+
+    /// Whether this policy holds a credential to authenticate with at all.
+    public var hasCredential: Bool { psk.count > 0 }
 
     public init(name: String, localAddress: IPAddress?, remoteAddress: IPAddress?, localID: Identity?, remoteID: Identity,
                 psk: SecretBytes, ikeProposals: [AlgorithmSet], espProposals: [AlgorithmSet],

@@ -109,13 +109,14 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
         return true
     }
 
-    /// The form `parse` reads back.
+    /// The form `parse` reads back; text a peer sent is escaped (`LogText`), so an
+    /// identity never spans lines or carries terminal controls into logs and listings.
     public var description: String {
         switch self {
         case let .address(a): return a.description
-        case let .fqdn(name): return "@" + name
-        case let .rfc822(mail): return mail
-        case let .distinguishedName(dn): return dn
+        case let .fqdn(name): return "@" + LogText.escaped(name)
+        case let .rfc822(mail): return LogText.escaped(mail)
+        case let .distinguishedName(dn): return LogText.escaped(dn)
         case let .keyID(bytes): return "keyid:" + Hex.encode(bytes)
         case .any: return "%any"
         }

@@ -64,7 +64,7 @@ public final class Logger {
         guard enabled(lineLevel) else { return }
         var line = component.description
         line += ": "
-        line += message()
+        line += LogText.escaped(message())
         for sink in sinks { sink.write(lineLevel, line) }
     }
 
@@ -82,5 +82,31 @@ public final class Logger {
 
     public func debug(_ component: Component, _ message: @autoclosure () -> String) {
         log(.debug, component, message())
+    }
+}
+
+/// Text that came from outside (a peer's identity, a vendor ID, a notify's data) made safe
+/// for one log line or terminal row: control characters (C0, DEL, C1) become `\xNN`
+/// escapes of their UTF-8 bytes, so nothing a peer sends can end a log record, forge the
+/// next one or drive the terminal that shows it. Escaping twice changes nothing.
+public enum LogText {
+    public static func escaped(_ text: String) -> String {
+        guard text.utf8.contains(where: needsEscape) else { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 8)
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            if v < 0x20 || v == 0x7f || (v >= 0x80 && v <= 0x9f) {
+                for byte in String(scalar).utf8 { out += "\\x" + Hex.encode([byte]) }
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// Bytes that may start something to escape (0xC2 leads every C1 control).
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == 0x7f || byte == 0xc2
     }
 }

@@ -109,6 +109,10 @@ extension IKEv2Engine {
 
     func sendAuthRequest(_ sa: IKESA, _ policy: EnginePolicy, now: Instant) {
         guard let keys = sa.keys else { return }
+        guard policy.hasCredential else {
+            fail(sa, phase: 1, "tunnel '\(policy.name)' has no pre-shared key to authenticate with")
+            return
+        }
         let localID = policy.localID ?? .address(sa.local.address)
         let idPayload = Authentication.payload(localID, initiator: true)
         let auth = Authentication.psk(prf: keys.prf, psk: policy.psk, message: sa.initRequest, nonce: sa.nonceR,
@@ -181,7 +185,7 @@ extension IKEv2Engine {
         }
         let expected = Authentication.psk(prf: keys.prf, psk: policy.psk, message: sa.initResponse, nonce: sa.nonceI,
                                           idKey: keys.pr, idBody: idPayload.body)
-        guard SecretBytes(expected) == SecretBytes(auth) else {
+        guard policy.hasCredential, SecretBytes(expected) == SecretBytes(auth) else {
             fail(sa, phase: 1, "the peer's AUTH does not verify: the pre-shared keys differ")
             return
         }

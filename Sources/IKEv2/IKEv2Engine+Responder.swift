@@ -146,7 +146,7 @@ extension IKEv2Engine {
             return
         }
         let policy = sa.candidates.first { p in
-            Authentication.matches(p.remoteID, presented)
+            p.hasCredential && Authentication.matches(p.remoteID, presented)
                 && SecretBytes(Authentication.psk(prf: keys.prf, psk: p.psk, message: sa.initRequest, nonce: sa.nonceR,
                                                   idKey: keys.pi, idBody: idPayload.body)) == SecretBytes(auth)
         }

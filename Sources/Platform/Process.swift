@@ -20,6 +20,10 @@ public enum Process {
 
     public static func exit(_ status: Int32) -> Never { CLibc.exit(status) }
 
+    /// A closed pipe or socket becomes an EPIPE error on write, never a SIGPIPE death:
+    /// a control client that goes away must not take the daemon and its tunnels along.
+    public static func ignoreBrokenPipes() { _ = ike_ignore_sigpipe() }
+
     /// Detaches from the terminal (`ike daemon` without `--foreground`).
     public static func daemonize() throws(SystemError) {
         let result = ike_daemonize()

@@ -32,6 +32,14 @@ public final class StreamConnection {
         case wouldBlock
         case closed
         case failed(SystemError)
+
+        /// Nothing more will come: the connection is closed, failed or timed out.
+        public var isEnd: Bool {
+            switch self {
+            case .data: return false
+            case .wouldBlock, .closed, .failed: return true
+            }
+        }
     }
 
     /// Appends what one read(2) returns, at most `max` bytes, to `buffer`.
@@ -50,13 +58,14 @@ public final class StreamConnection {
     }
 
     /// Writes all of `bytes` (the descriptor must be blocking; its send timeout bounds it).
+    /// A reader that has gone away is an EPIPE error (MSG_NOSIGNAL), never a SIGPIPE.
     public func writeAll(_ bytes: [UInt8]) throws(SystemError) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { CLibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeBytes { CLibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
             if n < 0 {
                 if ike_errno() == EINTR { continue }
-                throw .last("write")
+                throw .last("send")
             }
             offset += n
         }

@@ -25,12 +25,15 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
     }
 
     public func configure(_ configuration: Configuration) {
-        engine.policies = configuration.tunnels.filter { $0.enabled && $0.version == version }.map { policy($0) }
+        engine.policies = configuration.tunnels.filter { $0.enabled && $0.version == version }.compactMap { policy($0) }
     }
 
     public func requestPhase1(_ request: PhaseRequest) -> [EngineReport] {
         wantsPhase2[request.tunnel] = false
-        engine.initiate(tunnel: request.tunnel, policy: policy(request.config), remote: request.remote, now: now())
+        guard let policy = policy(request.config) else {
+            return [.phase1Failed(request.tunnel, reason: "tunnel '\(request.config.name)' has no credential: it needs a psk")]
+        }
+        engine.initiate(tunnel: request.tunnel, policy: policy, remote: request.remote, now: now())
         return []
     }
 
@@ -106,12 +109,15 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
         }
     }
 
-    func policy(_ c: TunnelConfig) -> EnginePolicy {
+    /// The engine's view of a tunnel; nil when it has no credential (no PSK, or an auth
+    /// method this build cannot serve): such a tunnel never negotiates.
+    func policy(_ c: TunnelConfig) -> EnginePolicy? {
+        guard c.auth == .psk, let psk = c.psk, !psk.value.isEmpty else { return nil }
         var remote: IPAddress? = nil
         if case let .address(a) = c.remoteAddress { remote = a }
         var p = EnginePolicy(
             name: c.name, localAddress: c.localAddress, remoteAddress: remote, localID: c.localID, remoteID: c.remoteID,
-            psk: SecretBytes(Array((c.psk?.value ?? "").utf8)),
+            psk: SecretBytes(Array(psk.value.utf8)),
             ikeProposals: c.ikeProposals.map { EngineKeying.algorithms($0) }, espProposals: c.espProposals.map { EngineKeying.algorithms($0) },
             localSelectors: c.localSubnets.map { TrafficSelector($0) }, remoteSelectors: c.remoteSubnets.map { TrafficSelector($0) },
             transportMode: c.mode == .transport, ikeLifetimeSeconds: c.ikeLifetime, childLifetimeSeconds: c.lifetime)

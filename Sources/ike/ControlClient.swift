@@ -26,19 +26,21 @@ enum ControlClient {
             Process.printError("ike: no ike daemon answers on \(path) (\(error)); start it with 'ike daemon', or give socket=PATH")
             Process.exit(3)
         }
+        var sendError: SystemError? = nil
         do throws(SystemError) {
             try connection.writeAll(ControlFrame.encode(.request, request.body))
         } catch {
-            Process.printError("ike: sending to the daemon on \(path) failed: \(error)")
-            Process.exit(3)
+            sendError = error
         }
-        let response = receive(connection, path)
+        // A daemon that refuses the connection (busy) answers and closes before it reads:
+        // its answer says more than our EPIPE.
+        let response = receive(connection, path, unsent: sendError)
         if !response.output.isEmpty { Process.printOut(response.output, newline: false) }
         if !response.error.isEmpty { Process.printError(response.error) }
         Process.exit(Int32(response.status))
     }
 
-    static func receive(_ connection: StreamConnection, _ path: String) -> ControlResponse {
+    static func receive(_ connection: StreamConnection, _ path: String, unsent: SystemError? = nil) -> ControlResponse {
         var buffer: [UInt8] = []
         while true {
             switch ControlFrame.decode(buffer, limit: ControlFrame.maxResponse) {
@@ -50,7 +52,12 @@ enum ControlClient {
             case let .malformed(reason):
                 fail("the daemon's answer is malformed: \(reason)")
             case .incomplete:
-                switch connection.read(into: &buffer, max: 65536) {
+                let result = connection.read(into: &buffer, max: 65536)
+                if let unsent, result.isEnd {
+                    Process.printError("ike: sending to the daemon on \(path) failed: \(unsent)")
+                    Process.exit(3)
+                }
+                switch result {
                 case .data: continue
                 case .closed: fail("the daemon on \(path) closed the connection without an answer")
                 case .wouldBlock: fail("the daemon on \(path) did not answer in time")

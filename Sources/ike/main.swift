@@ -82,6 +82,7 @@ func checkMain(_ args: ArraySlice<String>) -> Never {
     }
 }
 
+Process.ignoreBrokenPipes()
 let arguments = Process.arguments
 let invokedAs = arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "ike"
 if invokedAs == "tmd" {

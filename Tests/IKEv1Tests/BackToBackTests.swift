@@ -171,6 +171,18 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(p.a.saCount == 0 && p.b.saCount == 0)
     }
 
+    /// Two tunnels without a key (an empty PSK on both sides) must never come up: an
+    /// absent credential is not a key both sides know.
+    @Test(arguments: [false, true]) func anEmptyPSKNeverAuthenticates(aggressive: Bool) {
+        let p = Pair()
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", psk: "", aggressive: aggressive,
+                                    localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        p.start(Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7", psk: "", aggressive: aggressive))
+        p.run()
+        #expect(!established(p.aEvents).ike && !established(p.bEvents).ike)
+        #expect(established(p.aEvents).child == nil && established(p.bEvents).child == nil)
+    }
+
     @Test func aPhase1ProposalMismatchIsNoProposalChosen() {
         let p = Pair()
         let other = [AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 128)], integrity: [], prfs: [.hmacSHA1], groups: [.modp3072])]

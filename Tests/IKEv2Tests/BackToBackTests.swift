@@ -141,6 +141,48 @@ extension Result {
         #expect(p.a.saCount == 0 && p.b.saCount == 0)
     }
 
+    /// A peer's IDi, logged when its AUTH fails, cannot forge log records or drive the
+    /// terminal: every record is one line, the identity's controls escaped.
+    @Test func aHostileIdentityIsLoggedOnOneEscapedLine() {
+        final class Lines: LogSink {
+            var lines: [String] = []
+            func write(_ level: LogLevel, _ line: String) { lines.append(line) }
+        }
+        let p = Pair()
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        var evil = Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7")
+        evil.localID = .fqdn("x\nevent tmd: tunnel 1 'site_a': phase 1 SA created\u{1b}[2J")
+        p.a.initiate(tunnel: 1, policy: evil, remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        let sink = Lines()
+        let log = Logger(level: .debug, sinks: [sink])
+        for case let .log(level, text) in p.bEvents { log.log(level, .ikev2d, text) }
+        let refused = sink.lines.filter { $0.contains("event tmd") }
+        #expect(refused.count >= 1)
+        for line in sink.lines {
+            #expect(!line.utf8.contains { $0 < 0x20 || $0 == 0x7f }, "\(line)")
+        }
+        #expect(refused.allSatisfy { $0.contains("@x\\x0aevent tmd: tunnel 1 'site_a': phase 1 SA created\\x1b[2J") }, "\(refused)")
+        #expect(!established(p.bEvents).ike)
+    }
+
+    /// Two tunnels without a key (an empty PSK on both sides) must never come up: an
+    /// absent credential is not a key both sides know.
+    @Test func anEmptyPSKNeverAuthenticates() {
+        let p = Pair()
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", psk: "", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7", psk: ""), remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        #expect(!established(p.aEvents).ike && !established(p.bEvents).ike)
+        #expect(failures(p.aEvents) == ["1: tunnel 'site_b' has no pre-shared key to authenticate with"])
+        // The responder with an empty key accepts nobody, even an initiator that has one.
+        let q = Pair()
+        q.b.policies = p.b.policies
+        q.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: q.now)
+        q.run()
+        #expect(!established(q.aEvents).ike && !established(q.bEvents).ike)
+    }
+
     @Test func aProposalMismatchIsNoProposalChosen() {
         let p = Pair()
         let other = [AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 128)], integrity: [.hmacSHA1_96], prfs: [.hmacSHA1], groups: [.modp2048])]

@@ -23,6 +23,17 @@ final class MemorySink: LogSink {
         #expect(sink.lines.last == "debug isakmpd: now")
     }
 
+    /// A peer's text can neither end a log record nor drive the terminal showing it.
+    @Test func peerTextStaysOnOneEscapedLine() {
+        let sink = MemorySink()
+        let log = Logger(level: .debug, sinks: [sink])
+        let forged = "evil\nevent tmd: tunnel 1 phase 1 SA created\r\u{1b}[2J\u{7f}\u{9b}31m\\x0a"
+        log.event(.ikev2d, "peer identifies as @\(forged)")
+        #expect(sink.lines == ["event ikev2d: peer identifies as @evil\\x0aevent tmd: tunnel 1 phase 1 SA created\\x0d\\x1b[2J\\x7f\\xc2\\x9b31m\\x0a"])
+        #expect(LogText.escaped("plain text, é ü") == "plain text, é ü")
+        #expect(Identity.fqdn("a\nb").description == "@a\\x0ab")
+    }
+
     @Test func levelNoneWritesNothing() {
         let sink = MemorySink()
         let log = Logger(level: .none, sinks: [sink])

@@ -68,7 +68,8 @@ import Testing
         ("config tunnel\n", "ike.conf:1: a tunnel section needs a name: config tunnel 'NAME'"),
         ("config tunnel 'x'\n\toption psk k\n", "ike.conf:1: tunnel 'x' has no remote_address: give the peer's address, or 'any' for a responder"),
         ("config tunnel 'x'\n\toption remote_address 192.0.2.1\n", "ike.conf:1: tunnel 'x' uses auth 'psk' but sets no psk"),
-        ("config tunnel 'x'\n\toption remote_address 192.0.2.1\n\toption auth pubkey\n", "ike.conf:3: auth 'pubkey' needs both certificate and private_key"),
+        ("config tunnel 'x'\n\toption remote_address 192.0.2.1\n\toption auth pubkey\n", "ike.conf:3: auth 'pubkey': certificates (cpsd) are not built yet; this version authenticates with auth 'psk' only"),
+        ("config tunnel 'x'\n\toption remote_address 192.0.2.1\n\toption auth pubkey\n\toption certificate '/nonexistent/gw.pem'\n\toption private_key '/nonexistent/gw.key'\n", "ike.conf:3: auth 'pubkey': certificates (cpsd) are not built yet; this version authenticates with auth 'psk' only"),
         ("config tunnel 'x'\n\toption remote_address any\n\toption psk k\n\toption start auto\n", "ike.conf:4: start 'auto' needs a remote_address to contact; a remote_address 'any' tunnel only responds"),
         ("config tunnel 'x'\n\toption remote_address 192.0.2.1\n\toption psk k\n\toption mode transport\n\tlist local_subnet 10.0.0.0/8\n\tlist remote_subnet 10.1.0.0/16\n", "ike.conf:4: transport mode protects the endpoints themselves; remove local_subnet and remote_subnet"),
     ])

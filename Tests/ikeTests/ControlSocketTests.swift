@@ -73,19 +73,44 @@ struct ControlSocketTests {
         #expect(daemon.signal(SIGTERM) == 0)
     }
 
-    @Test func anIdleClientDoesNotBlockOthers() throws {
-        let daemon = try RunningDaemon(config: twoTunnels)
-        let idle = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(idle) }
+    /// A connected raw client on `path`.
+    func connectRaw(_ path: String) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { p in
-            for (i, b) in daemon.socketPath.utf8.enumerated() { p[i] = b }
+            for (i, b) in path.utf8.enumerated() { p[i] = b }
         }
         _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(idle, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
+        return fd
+    }
+
+    @Test func anIdleClientDoesNotBlockOthers() throws {
+        let daemon = try RunningDaemon(config: twoTunnels)
+        let idle = connectRaw(daemon.socketPath)
+        defer { close(idle) }
         let list = try daemon.ike("cmd=list")
         #expect(list.status == 0)
+    }
+
+    /// An administrator's Ctrl-C on `ike cmd=activate wait=`: the client is gone when the
+    /// answer is written. The daemon (and every tunnel) must live on: no SIGPIPE death.
+    @Test func aClientThatClosesBeforeItsAnswerLeavesTheDaemonRunning() throws {
+        let daemon = try RunningDaemon(config: twoTunnels)
+        for request in ["cmd=activate\nnamelist=site_b\nwait=1", "cmd=list\nverbose", "cmd=status"] {
+            let fd = connectRaw(daemon.socketPath)
+            let bytes = frame(request)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+        Thread.sleep(forTimeInterval: 2)
+        #expect(daemon.process.isRunning)
+        let status = try daemon.ike("cmd=status")
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("tmd "))
+        #expect(daemon.signal(SIGTERM) == 0)
+        #expect(daemon.stderr.contains("event tmd: ike stopped"))
     }
 }

@@ -295,6 +295,33 @@ struct DaemonTests {
             """)
     }
 
+    /// `auth 'pubkey'` once ran PSK authentication with an empty key: two such daemons
+    /// reached Active. Until certificates exist, neither starts, and nothing comes up.
+    @Test func authPubkeyIsRefusedUntilCertificatesExist() throws {
+        func site(_ local: String, _ remote: String, _ auto: Bool) -> String {
+            """
+            config tunnel 'peer'
+            \toption local_address '\(local)'
+            \toption remote_address '\(remote)'
+            \toption auth 'pubkey'
+            \toption certificate '/nonexistent/gw.pem'
+            \toption private_key '/nonexistent/gw.key'
+            \toption start '\(auto ? "auto" : "manual")'
+
+            """
+        }
+        for config in [site("192.0.2.1", "192.0.2.2", true), site("192.0.2.2", "192.0.2.1", false)] {
+            let daemon = try RunningDaemon(config: config, waitForStart: false)
+            daemon.process.waitUntilExit()
+            _ = daemon.waitFor("\u{0}", seconds: 2)
+            #expect(daemon.process.terminationStatus == 1)
+            #expect(daemon.stderr.hasPrefix("\(daemon.configPath):4: auth 'pubkey': certificates (cpsd) are not built yet; this version authenticates with auth 'psk' only\n"))
+            #expect(!daemon.stderr.contains(" started (pid "))
+            let check = try Ike.run(["check", "--config", daemon.configPath])
+            #expect(check.status == 1 && check.stderr.contains(":4: auth 'pubkey': certificates (cpsd) are not built yet"))
+        }
+    }
+
     @Test func anUnreadableConfigurationStopsTheStart() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ike-dir-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

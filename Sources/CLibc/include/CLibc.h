@@ -91,6 +91,9 @@ int ike_syslog_facility(const char *name);
 /// argv to it, in static executables too), since Embedded Swift has no CommandLine.
 int ike_argc(void);
 const char *ike_argv(int index);
+/// Ignores SIGPIPE for the process: a peer that closes a socket makes write fail with
+/// EPIPE instead of killing us. Returns 0 or -errno.
+int ike_ignore_sigpipe(void);
 
 /// fork, setsid, stdio to /dev/null: the parent exits 0 once the child runs.
 /// Returns 0 in the child or -errno.
