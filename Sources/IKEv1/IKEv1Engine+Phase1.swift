@@ -508,7 +508,8 @@ extension IKEv1Engine {
         guard let first = hashes.first else { return }
         let ours = IKEv1Identities.natDiscovery(hash, cookieI: sa.cookieI, cookieR: sa.cookieR, sa.local)
         let theirs = IKEv1Identities.natDiscovery(hash, cookieI: sa.cookieI, cookieR: sa.cookieR, sa.remote)
-        sa.natDetected = first != ours || !hashes.dropFirst().contains(theirs)
+        sa.behindNAT = first != ours
+        sa.natDetected = sa.behindNAT || !hashes.dropFirst().contains(theirs)
         if sa.natDetected { log(.information, "NAT detected between \(sa.local) and \(sa.remote)") }
     }
 

@@ -289,7 +289,8 @@ public final class IKEv1Engine: SansIOEngine {
         } else if let c = sa.child, let at = c.rekeyAt, now >= at {
             sa.child?.rekeyAt = nil
             rekey(tunnel: t, phase: 2, now: now)
-        } else if sa.natDetected, sa.local.port == nattPort, now - sa.lastKeepalive >= IKEv1Engine.keepaliveInterval {
+        } else if sa.behindNAT, sa.local.port == nattPort, now - sa.lastKeepalive >= IKEv1Engine.keepaliveInterval {
+            // RFC 3948 §4: only the side behind the NAT keeps it open.
             sa.lastKeepalive = now
             output.append(.keepalive(from: sa.local, to: sa.remote))
         }

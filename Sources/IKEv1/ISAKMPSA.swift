@@ -76,6 +76,8 @@ final class ISAKMPSA {
     var peerNATT = false
     var peerDPD = false
     var natDetected = false
+    /// The NAT is in front of us: we send the keepalives (RFC 3948 §4).
+    var behindNAT = false
     var lifetimeSeconds: UInt32 = 0
     var rekeyAt: Instant?
     var expiresAt: Instant?

@@ -42,12 +42,13 @@ enum NATDetection {
          .notify(NotifyPayload(.natDetectionDestinationIP, data: hash(spiI: spiI, spiR: spiR, remote)))]
     }
 
-    /// True when the peer's hashes show a NAT between us (either side translated).
-    static func detected(_ message: IKEv2Message, spiI: UInt64, spiR: UInt64, local: Endpoint, remote: Endpoint) -> Bool {
+    /// What the peer's hashes show: a NAT between us (either side translated), and
+    /// whether it is in front of us (the peer saw another address than ours).
+    static func detected(_ message: IKEv2Message, spiI: UInt64, spiR: UInt64, local: Endpoint, remote: Endpoint) -> (any: Bool, local: Bool) {
         let sources = message.notifies().filter { $0.type == .natDetectionSourceIP }.map { $0.data }
-        guard let destination = message.notify(.natDetectionDestinationIP)?.data, !sources.isEmpty else { return false }
+        guard let destination = message.notify(.natDetectionDestinationIP)?.data, !sources.isEmpty else { return (false, false) }
         let peerBehindNAT = !sources.contains(hash(spiI: spiI, spiR: spiR, remote))
         let weBehindNAT = destination != hash(spiI: spiI, spiR: spiR, local)
-        return peerBehindNAT || weBehindNAT
+        return (peerBehindNAT || weBehindNAT, weBehindNAT)
     }
 }

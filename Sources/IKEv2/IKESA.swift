@@ -47,6 +47,8 @@ final class IKESA {
     var outgoing: MessageCipher?
     var incoming: MessageCipher?
     var natDetected = false
+    /// The NAT is in front of us: we keep its mapping open with keepalives (RFC 3948 §4).
+    var behindNAT = false
     /// The identity the peer proved in IKE_AUTH.
     var peerID: Identity?
 
@@ -84,7 +86,8 @@ final class IKESA {
     var childExpiresAt: Instant?
     /// A liveness check of ours is in flight.
     var probing = false
-    var lastKeepalive: Instant = .zero
+    /// When we last sent a NAT keepalive; the first is due one interval after the start.
+    var lastKeepalive: Instant
 
     enum RekeyInFlight {
         case child(nonce: [UInt8], keyExchange: KeyExchange?, inboundSPI: UInt32)
@@ -102,6 +105,7 @@ final class IKESA {
         state = initiator ? .initSent : .halfOpen
         createdAt = now
         lastHeard = now
+        lastKeepalive = now
     }
 
     func startIKELifetime(_ lifetime: UInt32, now: Instant) {

@@ -91,7 +91,7 @@ extension IKEv2Engine {
         sa.nonceR = nonce
         sa.chosen = chosen
         sa.initResponse = raw
-        sa.natDetected = NATDetection.detected(message, spiI: sa.spiI, spiR: sa.spiR, local: sa.local, remote: sa.remote)
+        (sa.natDetected, sa.behindNAT) = NATDetection.detected(message, spiI: sa.spiI, spiR: sa.spiR, local: sa.local, remote: sa.remote)
         if sa.natDetected {
             // §2.23: behind a NAT, IKE_AUTH and everything after go to port 4500.
             log(.information, "NAT detected between \(sa.local) and \(sa.remote); moving to port \(nattPort)")

@@ -220,6 +220,8 @@ extension IKEv2Engine {
         successor.policy = sa.policy
         successor.tunnel = sa.tunnel
         successor.natDetected = sa.natDetected
+        successor.behindNAT = sa.behindNAT
+        successor.lastKeepalive = sa.lastKeepalive
         successor.peerID = sa.peerID
         successor.childInboundSPI = sa.childInboundSPI
         successor.childOutboundSPI = sa.childOutboundSPI

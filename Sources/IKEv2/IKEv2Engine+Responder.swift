@@ -74,7 +74,7 @@ extension IKEv2Engine {
         sa.nonceI = nonce
         sa.nonceR = Random.bytes(32)
         sa.initRequest = raw
-        sa.natDetected = NATDetection.detected(message, spiI: sa.spiI, spiR: 0, local: local, remote: remote)
+        (sa.natDetected, sa.behindNAT) = NATDetection.detected(message, spiI: sa.spiI, spiR: 0, local: local, remote: remote)
         do throws(CryptoError) {
             sa.keyExchange = try KeyExchange(group: sa.group)
             let ourPublic = sa.keyExchange!.publicValue

@@ -292,7 +292,8 @@ public final class IKEv2Engine: SansIOEngine {
             sa.probing = true
             log(.debug, "liveness check of \(sa.remote)")
             sendRequest(sa, bytes, messageID: id, now: now)
-        } else if sa.natDetected, sa.local.port == nattPort, now - sa.lastKeepalive >= IKEv2Engine.keepaliveInterval {
+        } else if sa.behindNAT, sa.local.port == nattPort, now - sa.lastKeepalive >= IKEv2Engine.keepaliveInterval {
+            // RFC 3948 §4, RFC 7296 §2.23: only the side behind the NAT keeps it open.
             sa.lastKeepalive = now
             output.append(.keepalive(from: sa.local, to: sa.remote))
         }

@@ -64,7 +64,9 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
 
     /// The engine's output: datagrams and log lines for the driver, reports for the
     /// Tunnel Manager (a responder's new tunnel is numbered by `manager` at once).
-    public func drain(into manager: TunnelManager, send: ([UInt8], Endpoint, Endpoint) -> Void, log: (LogLevel, String) -> Void) {
+    /// `keepalive` sends RFC 3948's one 0xFF octet, which carries no non-ESP marker.
+    public func drain(into manager: TunnelManager, send: ([UInt8], Endpoint, Endpoint) -> Void, keepalive: (Endpoint, Endpoint) -> Void,
+                      log: (LogLevel, String) -> Void) {
         while true {
             let outputs = engine.takeOutput()
             if outputs.isEmpty { return }
@@ -73,7 +75,7 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
                 case let .send(bytes, from, to):
                     send(bytes, from, to)
                 case let .keepalive(from, to):
-                    send([0xff], from, to)
+                    keepalive(from, to)
                 case let .peerDead(tunnel):
                     heldChildren.removeValue(forKey: tunnel)
                     manager.handle(.peerDead(tunnel))

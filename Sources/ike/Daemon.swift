@@ -93,19 +93,22 @@ final class Daemon {
     /// Hands what the engines produced to the sockets, the log and the Tunnel Manager.
     func pump() {
         ikev1.drain(into: manager, send: { [self] bytes, from, to in self.send(bytes, from: from, to: to) },
+                    keepalive: { [self] from, to in self.send([0xff], from: from, to: to, marker: false) },
                     log: { [log] level, text in log.log(level, .isakmpd, text) })
         ikev2.drain(into: manager, send: { [self] bytes, from, to in self.send(bytes, from: from, to: to) },
+                    keepalive: { [self] from, to in self.send([0xff], from: from, to: to, marker: false) },
                     log: { [log] level, text in log.log(level, .ikev2d, text) })
     }
 
     /// Sends from the socket bound to `from`'s port and family, with `from`'s address.
-    func send(_ bytes: [UInt8], from: Endpoint, to: Endpoint) {
+    /// `marker: false` for a NAT keepalive, which is one 0xFF octet (RFC 3948 §2.3).
+    func send(_ bytes: [UInt8], from: Endpoint, to: Endpoint, marker: Bool = true) {
         guard let socket = sockets.first(where: { $0.local.port == from.port && $0.local.address.isV4 == to.address.isV4 }) else {
             log.error(.iked, "no socket to send from \(from) to \(to)")
             return
         }
         // RFC 3948 §2.2: IKE on the NAT-T port carries the four-octet non-ESP marker.
-        let datagram = from.port == manager.configuration.global.nattPort ? [0, 0, 0, 0] + bytes : bytes
+        let datagram = marker && from.port == manager.configuration.global.nattPort ? [0, 0, 0, 0] + bytes : bytes
         do throws(SystemError) {
             try socket.send(datagram, to: to, from: from.address)
         } catch {

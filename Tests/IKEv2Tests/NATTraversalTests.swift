@@ -40,6 +40,17 @@ import Testing
         #expect(a.encapsulation?.local == 4500 && a.encapsulation?.remote == 4500)
         // The responder sees the NAT's mapping of the initiator's 4500.
         #expect(b.encapsulation?.local == 4500 && b.encapsulation?.remote == 44500)
+        // RFC 3948 §4: only the side behind the NAT sends keepalives, one interval after
+        // the start, never from the first tick; the responder in front of it sends none.
+        func keepalives(_ e: IKEv2Engine, at t: Instant) -> Int {
+            e.tick(now: t)
+            return e.takeOutput().filter { if case .keepalive = $0 { return true }; return false }.count
+        }
+        #expect(keepalives(p.a, at: p.now + .milliseconds(500)) == 0)
+        #expect(keepalives(p.b, at: p.now + .milliseconds(500)) == 0)
+        #expect(keepalives(p.a, at: p.now + .seconds(21)) == 1)
+        #expect(keepalives(p.b, at: p.now + .seconds(21)) == 0)
+        #expect(keepalives(p.b, at: p.now + .seconds(61)) == 0)
     }
 
     @Test func withoutANATThereIsNoEncapsulation() throws {
