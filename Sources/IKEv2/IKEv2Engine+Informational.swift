@@ -48,6 +48,14 @@ extension IKEv2Engine {
             }
             return
         }
+        if let refusal = payloads.first(where: { if case let .notify(n) = $0 { return n.type == .authenticationFailed }; return false }),
+           case let .notify(n) = refusal {
+            // §2.21.2: the peer's checks of our authentication failed after IKE_AUTH; it
+            // has dropped the SA, so ours and the tunnel's go too.
+            if let bytes = try? sa.seal(.informational, messageID: id, response: true, []) { respond(sa, bytes, to: id) }
+            fail(sa, phase: 1, "the peer refused our authentication after IKE_AUTH (\(n.type)): check local_id, remote_id and psk on both sides")
+            return
+        }
         var reply: [IKEv2Payload] = []
         var deleteIKE = false
         var deleteChild = false

@@ -119,7 +119,12 @@ extension IKEv2Engine {
                                       idKey: keys.pi, idBody: idPayload.body)
         let spi = newInboundSPI(sa)
         sa.childInboundSPI = spi
-        var payloads: [IKEv2Payload] = [idPayload, .notify(NotifyPayload(.initialContact))]
+        var payloads: [IKEv2Payload] = [idPayload]
+        // §2.4: INITIAL_CONTACT tells the peer to drop every older SA with us; only when
+        // we hold none, or a second tunnel to the same peer would tear down the first.
+        if !sas.values.contains(where: { $0 !== sa && $0.state == .established && $0.remote.address == sa.remote.address }) {
+            payloads.append(.notify(NotifyPayload(.initialContact)))
+        }
         payloads.append(.authentication(method: Authentication.sharedKeyMIC, data: auth))
         if policy.transportMode { payloads.append(.notify(NotifyPayload(.useTransportMode))) }
         payloads.append(.securityAssociation(Proposals.encode(policy.espProposals, protocolID: SecurityProtocol.esp,
@@ -180,13 +185,13 @@ extension IKEv2Engine {
             return
         }
         guard Authentication.matches(policy.remoteID, presented) else {
-            fail(sa, phase: 1, "peer identifies as \(presented), expected remote_id \(policy.remoteID)")
+            refuseResponder(sa, "peer identifies as \(presented), expected remote_id \(policy.remoteID)")
             return
         }
         let expected = Authentication.psk(prf: keys.prf, psk: policy.psk, message: sa.initResponse, nonce: sa.nonceI,
                                           idKey: keys.pr, idBody: idPayload.body)
         guard policy.hasCredential, SecretBytes(expected) == SecretBytes(auth) else {
-            fail(sa, phase: 1, "the peer's AUTH does not verify: the pre-shared keys differ")
+            refuseResponder(sa, "the peer's AUTH does not verify: the pre-shared keys differ")
             return
         }
         sa.state = .established
@@ -254,5 +259,17 @@ extension IKEv2Engine {
             outboundEncryptionKey: initiated ? eI : eR, outboundIntegrityKey: initiated ? aI : aR,
             localSelectors: local, remoteSelectors: remote, transportMode: transport, lifetimeSeconds: lifetime,
             encapsulation: sa.natDetected ? (sa.local.port, sa.remote.port) : nil)
+    }
+
+    /// §2.21.2: the responder's identity or AUTH is refused. The peer holds an
+    /// established SA by now, so it is told (AUTHENTICATION_FAILED in an INFORMATIONAL,
+    /// sent once) before ours goes.
+    func refuseResponder(_ sa: IKESA, _ reason: String) {
+        let id = sa.nextRequestID
+        if let bytes = try? sa.seal(.informational, messageID: id, response: false, [.notify(NotifyPayload(.authenticationFailed))]) {
+            sa.nextRequestID = id &+ 1
+            send(sa, bytes)
+        }
+        fail(sa, phase: 1, reason)
     }
 }

@@ -195,12 +195,33 @@ extension IKEv2Engine {
         let ike = EstablishedIKESA(local: sa.local, remote: sa.remote, localID: localID, remoteID: presented,
                                    initiatorSPI: sa.spiI, responderSPI: sa.spiR, algorithms: sa.chosen!,
                                    natDetected: sa.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds)
+        if payloads.contains(where: { if case let .notify(n) = $0 { return n.type == .initialContact }; return false }) {
+            replaceOlderSAs(of: sa, peer: presented)
+        }
         if let child {
             sa.childEstablished = true
             sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
             output.append(.responderEstablished(sa: sa.localSPI, tunnelName: policy.name, ike, child))
         } else {
-            log(.information, "IKE SA with \(sa.remote) up for tunnel '\(policy.name)', but no CHILD_SA: nothing in common")
+            // An IKE SA without a tunnel would be invisible to `ike cmd=list`: delete it.
+            log(.information, "IKE SA with \(sa.remote) up for tunnel '\(policy.name)', but no CHILD_SA: nothing in common; deleting it")
+            let deleteID = sa.nextRequestID
+            if let bytes = try? sa.seal(.informational, messageID: deleteID, response: false, [.delete(protocolID: SecurityProtocol.ike, spis: [])]) {
+                sa.nextRequestID = deleteID &+ 1
+                send(sa, bytes)
+            }
+            remove(sa)
+        }
+    }
+
+    /// RFC 7296 §2.4: a peer that authenticates with INITIAL_CONTACT has lost its state
+    /// (it restarted): every other IKE SA with the same authenticated identity goes, with
+    /// its CHILD_SAs and its tunnel, without a delete the peer could no longer read.
+    func replaceOlderSAs(of sa: IKESA, peer: Identity) {
+        for old in Array(sas.values) where old !== sa && old.state == .established && old.peerID == peer {
+            log(.information, "INITIAL_CONTACT from \(peer) at \(sa.remote): IKE SA \(Hex.prefixed(old.localSPI)) with \(old.remote) is replaced")
+            if let t = old.tunnel, old.rekeyedTo == nil { output.append(.deleted(tunnel: t, phase: 1)) }
+            remove(old)
         }
     }
 

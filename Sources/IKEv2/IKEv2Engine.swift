@@ -268,6 +268,8 @@ public final class IKEv2Engine: SansIOEngine {
             if let t = sa.tunnel {
                 delete(tunnel: t, phase: 1, now: now)
                 output.append(.deleted(tunnel: t, phase: 1))
+            } else {
+                remove(sa)
             }
             return
         }

@@ -260,20 +260,23 @@ public final class TunnelManager {
 
     func fail(_ number: TunnelNumber, step: Int, phase1: Phase1SA?, _ reason: String) {
         guard var t = table[number] else { return }
+        // A tunnel that was up (the peer refused it afterwards) leaves nothing behind.
+        uninstall(t)
         t.state = .failed(phase1, step: step, reason: reason)
         table[number] = t
         log.error(.tmd, "\(label(t)): \(reason)")
     }
 
     /// Liveness checks went unanswered: `dpd_action` clear removes the tunnel, restart
-    /// removes it and starts it again (initiators), hold removes its SAs and leaves a trap
-    /// policy that drops its traffic until the next packet starts it again.
+    /// removes it and starts it again (whichever side initiated it, when the tunnel names
+    /// its peer; a template's instances are cleared), hold removes its SAs and leaves a
+    /// trap policy that drops its traffic until the next packet starts it again.
     func peerDead(_ number: TunnelNumber) {
         guard let t = table[number] else { return }
         log.error(.tmd, "\(label(t)): the peer does not answer liveness checks; dpd_action '\(t.config.dpdAction.rawValue)'")
         uninstall(t)
         table.removeValue(forKey: number)
-        if t.config.dpdAction == .restart && t.role == .initiator && refusal(t.config) == nil {
+        if t.config.dpdAction == .restart, case .address = t.config.remoteAddress, refusal(t.config) == nil {
             _ = start(t.config, wantsPhase2: true)
         } else if t.config.dpdAction == .hold && t.role == .initiator && configuration.tunnel(named: t.name) == t.config {
             holding.insert(t.name)
@@ -298,7 +301,12 @@ public final class TunnelManager {
         guard let t = table[number] else { return }
         log.event(.tmd, "\(label(t)): phase \(phase) deleted by the peer or expired")
         uninstall(t)
-        if phase == .one {
+        if phase == .one, case let .failed(_, step, reason) = t.state {
+            // A failed tunnel stays listed with its error; only its phase 1 is gone.
+            var updated = t
+            updated.state = .failed(nil, step: step, reason: reason)
+            table[number] = updated
+        } else if phase == .one {
             table.removeValue(forKey: number)
             log.event(.tmd, "\(label(t)): removed")
         } else if let p1 = t.phase1SA {

@@ -56,6 +56,31 @@ public struct Proposal: Equatable, CustomStringConvertible, Sendable {
         ("noesn", .esn(false)),
     ]
 
+    /// Other spellings strongSwan accepts for the same algorithms; `ike check` prints
+    /// the canonical keyword above.
+    static let aliases: [(String, Keyword)] = [
+        ("curve25519", .group(.curve25519)),
+        ("curve448", .group(.curve448)),
+        ("aes128gcm", .cipher(Cipher(.aesGCM16, keyBits: 128))),
+        ("aes128gcm128", .cipher(Cipher(.aesGCM16, keyBits: 128))),
+        ("aes256gcm", .cipher(Cipher(.aesGCM16, keyBits: 256))),
+        ("aes256gcm128", .cipher(Cipher(.aesGCM16, keyBits: 256))),
+        ("sha2_256", .integrity(.hmacSHA2_256_128, .hmacSHA2_256)),
+        ("sha2_384", .integrity(.hmacSHA2_384_192, .hmacSHA2_384)),
+        ("sha2_512", .integrity(.hmacSHA2_512_256, .hmacSHA2_512)),
+        ("prfsha2_256", .prf(.hmacSHA2_256)),
+        ("prfsha2_384", .prf(.hmacSHA2_384)),
+        ("prfsha2_512", .prf(.hmacSHA2_512)),
+    ]
+
+    /// strongSwan's names for groups this daemon does not offer, with the reason.
+    static let refusedGroups: [(String, String)] = [
+        ("modp768", "too weak (RFC 8247)"), ("modp1024", "too weak (RFC 8247)"), ("modp1536", "too weak (RFC 8247)"),
+        ("modp1024s160", "too weak (RFC 8247)"), ("modp2048s224", "not supported (RFC 8247 advises against it)"),
+        ("modp2048s256", "not supported (RFC 8247 advises against it)"), ("ecp192", "too weak (RFC 8247)"),
+        ("ecp224", "too weak (RFC 8247)"), ("modp6144", "not supported"), ("modp8192", "not supported"),
+    ]
+
     static var knownKeywords: String {
         var names: [String] = []
         for (name, _) in keywords { names.append(name) }
@@ -69,7 +94,10 @@ public struct Proposal: Equatable, CustomStringConvertible, Sendable {
         var proposal = Proposal()
         var impliedPRFs: [PseudorandomFunction] = []
         for word in text.split(separator: "-", omittingEmptySubsequences: false) {
-            guard let keyword = keywords.first(where: { $0.0 == word })?.1 else {
+            guard let keyword = (keywords.first { $0.0 == word } ?? aliases.first { $0.0 == word })?.1 else {
+                if let refused = refusedGroups.first(where: { $0.0 == word }) {
+                    return .failure(ProposalError("group '\(word)' is \(refused.1); use modp2048 or stronger, ecp256, ecp384, ecp521, x25519 or x448"))
+                }
                 return .failure(ProposalError("unknown algorithm '\(word)'; known: \(knownKeywords)"))
             }
             switch keyword {

@@ -130,6 +130,35 @@ import Testing
         #expect(f.events.contains("error tmd: tunnel 1 'site_b': the peer does not answer liveness checks; dpd_action 'restart'"))
     }
 
+    /// The man page promises `restart` whichever side initiated: a responder's tunnel
+    /// whose configuration names its peer is started again by us; a template's instance
+    /// (remote_address 'any') is cleared.
+    @Test func restartAlsoRestartsATunnelWeAnswered() {
+        let f = Fixture()
+        #expect(f.manager.handle(.negotiated(tunnelName: "site_b", phase1(), child())) == 1)
+        #expect(f.manager.tunnel(1)?.role == .responder)
+        f.manager.handle(.peerDead(1))
+        #expect(f.manager.tunnel(1) == nil)
+        #expect(f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
+        #expect(f.status(2) == "Negotiating/Negotiating")
+        #expect(f.v2.requests.last == "phase1 2 site_b 198.51.100.7")
+        #expect(f.manager.handle(.negotiated(tunnelName: "dialin", phase1(IPAddress("203.0.113.50")!), child())) == 3)
+        f.manager.handle(.peerDead(3))
+        #expect(f.manager.tunnel(3) == nil && f.manager.tunnels.count == 1)
+    }
+
+    /// A peer that refuses our authentication after IKE_AUTH (its constraint check
+    /// failed): the tunnel fails with its reason and leaves nothing in the kernel.
+    @Test func aFailureAfterEstablishmentRemovesTheKernelState() {
+        let f = Fixture()
+        established(f)
+        #expect(!f.kernel.sas.isEmpty)
+        f.manager.handle(.phase1Failed(1, reason: "the peer refused our authentication"))
+        #expect(f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
+        #expect(f.status(1) == "Failed/Failed")
+        #expect(f.manager.tunnel(1)?.failure == "step 3: phase 1 failed: the peer refused our authentication")
+    }
+
     @Test func clearRemovesIt() {
         let f = Fixture(twoTunnels.replacingOccurrences(of: "\toption start 'auto'\n", with: "\toption start 'auto'\n\toption dpd_action 'clear'\n"))
         established(f)

@@ -87,6 +87,19 @@ func errors(_ text: String) -> [String] {
         #expect(printed.components(separatedBy: "option psk '<redacted>'").count == 3)
     }
 
+    /// strongSwan's spellings are read, and printed in the one canonical form.
+    @Test(arguments: [
+        ("aes256gcm16-prfsha256-curve25519", "aes256gcm16-prfsha256-x25519"),
+        ("aes128gcm-prfsha2_256-curve448", "aes128gcm16-prfsha256-x448"),
+        ("aes256-sha2_256-modp3072", "aes256-sha256-prfsha256-modp3072"),
+        ("aes256gcm128-ecp384", "aes256gcm16-prfsha256-ecp384"),
+    ])
+    func strongSwanSpellingsPrintCanonically(written: String, canonical: String) throws {
+        let p = try Proposal.parse(written, kind: .ike).get()
+        #expect(p.description == canonical)
+        #expect(try Proposal.parse(canonical, kind: .ike).get() == p)
+    }
+
     @Test func theDefaultProposalsAreShownInFull() throws {
         let printed = try load("config tunnel t\n option remote_address 192.0.2.9\n option psk k\n").get().print()
         #expect(printed.contains("\tlist ike_proposal 'aes256gcm16-prfsha256-x25519-ecp256'\n\tlist ike_proposal 'aes256-sha256-prfsha256-x25519-ecp256-modp2048'\n"))

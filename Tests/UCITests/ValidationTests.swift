@@ -20,6 +20,7 @@ import Testing
         ("\toption auth 'eap'", "auth 'eap': expected 'psk' or 'pubkey'"),
         ("\toption certificate 'gw.pem'", "certificate 'gw.pem': expected an absolute path"),
         ("\tlist ike_proposal 'aes256-sha256-dh99'", "ike_proposal unknown algorithm 'dh99'; known: aes128, aes256, aes128gcm16, aes256gcm16, chacha20poly1305, sha1, sha256, sha384, sha512, prfsha1, prfsha256, prfsha384, prfsha512, modp2048, modp3072, modp4096, ecp256, ecp384, ecp521, x25519, x448, esn, noesn"),
+        ("\tlist ike_proposal 'aes256-sha256-modp1024'", "ike_proposal group 'modp1024' is too weak (RFC 8247); use modp2048 or stronger, ecp256, ecp384, ecp521, x25519 or x448"),
         ("\tlist ike_proposal 'aes256-sha256'", "ike_proposal 'aes256-sha256' needs a DH group for the IKE SA (e.g. x25519, ecp256, modp2048)"),
         ("\tlist ike_proposal 'sha256-x25519'", "ike_proposal 'sha256-x25519' names no encryption algorithm (aes128, aes256, aes128gcm16, aes256gcm16, chacha20poly1305)"),
         ("\tlist esp_proposal 'aes256'", "esp_proposal 'aes256' needs an integrity algorithm (sha1, sha256, sha384, sha512)"),

@@ -1,0 +1,133 @@
+import IKECore
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv2
+
+/// Delivers between two engines until both are quiet; `hold` keeps a datagram (by its
+/// index among all sent) back instead of delivering it. Returns the held datagrams.
+@discardableResult
+func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [EngineOutput], bEvents: inout [EngineOutput],
+              hold: (Int) -> Bool = { _ in false }) -> [(bytes: [UInt8], from: Endpoint, to: Endpoint, toA: Bool)] {
+    var held: [(bytes: [UInt8], from: Endpoint, to: Endpoint, toA: Bool)] = []
+    var sent = 0
+    var progress = true
+    while progress {
+        progress = false
+        for (from, to, isA) in [(a, b, true), (b, a, false)] {
+            for out in from.takeOutput() {
+                switch out {
+                case let .send(bytes, src, dst):
+                    sent += 1
+                    progress = true
+                    if hold(sent) { held.append((bytes, src, dst, !isA)) } else { to.receive(bytes, from: src, to: dst, now: now) }
+                default:
+                    if isA { aEvents.append(out) } else { bEvents.append(out) }
+                }
+            }
+        }
+    }
+    return held
+}
+
+/// Behaviour that real peers exposed (the field issue): authentication failures after
+/// IKE_AUTH, INITIAL_CONTACT from a restarted peer, IKE SAs without a CHILD_SA.
+@Suite struct FieldTests {
+    let siteA = Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")
+    let siteB = Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7")
+
+    func failures(_ events: [EngineOutput]) -> [String] {
+        events.compactMap { if case let .failed(_, phase, reason) = $0 { return "\(phase): \(reason)" }; return nil }
+    }
+
+    func responderSPI(_ events: [EngineOutput]) -> UInt64? {
+        for e in events { if case let .responderEstablished(spi, _, _, _) = e { return spi } }
+        return nil
+    }
+
+    /// We initiate and refuse the responder's identity: the responder, which is
+    /// established by then, is told with AUTHENTICATION_FAILED and drops its SA, and the
+    /// tunnel it reported fails with that reason.
+    @Test func theInitiatorTellsTheResponderItsIdentityWasRefused() throws {
+        let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
+        let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        let now = Instant(nanoseconds: 1_000_000_000)
+        b.policies = [siteA]
+        var strict = siteB
+        strict.remoteID = .fqdn("gw.example")
+        a.initiate(tunnel: 1, policy: strict, remote: IPAddress("198.51.100.7")!, now: now)
+        var aEvents: [EngineOutput] = [], bEvents: [EngineOutput] = []
+        // IKE_SA_INIT, IKE_AUTH, then the INFORMATIONAL (5th), held until b has numbered its tunnel.
+        let held = exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents, hold: { $0 == 5 })
+        #expect(failures(aEvents) == ["1: peer identifies as 198.51.100.7, expected remote_id @gw.example"])
+        let spi = try #require(responderSPI(bEvents))
+        b.assign(tunnel: 7, toSA: spi)
+        let informational = try #require(held.first)
+        #expect(informational.bytes[18] == 37)  // exchange type INFORMATIONAL
+        b.receive(informational.bytes, from: informational.from, to: informational.to, now: now)
+        bEvents += b.takeOutput()
+        #expect(failures(bEvents) == ["1: the peer refused our authentication after IKE_AUTH (AUTHENTICATION_FAILED): check local_id, remote_id and psk on both sides"])
+        #expect(a.saCount == 0 && b.saCount == 0)
+    }
+
+    /// RFC 7296 §2.4: a peer that restarted comes back with INITIAL_CONTACT; its old IKE
+    /// SA (and tunnel) is replaced, not left Active beside the new one.
+    @Test func initialContactFromARestartedPeerReplacesTheOldSA() throws {
+        let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        let now = Instant(nanoseconds: 1_000_000_000)
+        b.policies = [siteA]
+        var bEvents: [EngineOutput] = []
+        let first = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
+        var firstEvents: [EngineOutput] = []
+        first.initiate(tunnel: 1, policy: siteB, remote: IPAddress("198.51.100.7")!, now: now)
+        exchange(first, b, now: now, aEvents: &firstEvents, bEvents: &bEvents)
+        b.assign(tunnel: 7, toSA: try #require(responderSPI(bEvents)))
+        #expect(b.saCount == 1)
+        // The peer restarts: a fresh engine, no memory of the old SA.
+        let restarted = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
+        var restartedEvents: [EngineOutput] = []
+        bEvents = []
+        restarted.initiate(tunnel: 1, policy: siteB, remote: IPAddress("198.51.100.7")!, now: now)
+        exchange(restarted, b, now: now, aEvents: &restartedEvents, bEvents: &bEvents)
+        #expect(responderSPI(bEvents) != nil)
+        #expect(bEvents.contains { if case .deleted(7, 1) = $0 { return true }; return false })
+        #expect(b.saCount == 1)
+    }
+
+    /// A second tunnel to a peer we already have an SA with sends no INITIAL_CONTACT,
+    /// or the peer would tear the first one down.
+    @Test func aSecondTunnelToTheSamePeerLeavesTheFirstAlone() throws {
+        let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
+        let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        let now = Instant(nanoseconds: 1_000_000_000)
+        b.policies = [siteA]
+        var aEvents: [EngineOutput] = [], bEvents: [EngineOutput] = []
+        a.initiate(tunnel: 1, policy: siteB, remote: IPAddress("198.51.100.7")!, now: now)
+        exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents)
+        b.assign(tunnel: 7, toSA: try #require(responderSPI(bEvents)))
+        a.initiate(tunnel: 2, policy: siteB, remote: IPAddress("198.51.100.7")!, now: now)
+        bEvents = []
+        exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents)
+        #expect(responderSPI(bEvents) != nil)
+        #expect(!bEvents.contains { if case .deleted = $0 { return true }; return false })
+        #expect(b.saCount == 2)
+    }
+
+    /// An IKE SA whose first CHILD_SA failed has no tunnel at the responder: it is
+    /// deleted, not left invisible to `ike cmd=list` until its lifetime.
+    @Test func anIKESAWithoutItsFirstChildIsDeletedByTheResponder() throws {
+        let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
+        let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        let now = Instant(nanoseconds: 1_000_000_000)
+        var cbcOnly = siteA
+        cbcOnly.espProposals = [AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 128)], integrity: [.hmacSHA2_256_128], prfs: [], groups: [])]
+        b.policies = [cbcOnly]
+        var aEvents: [EngineOutput] = [], bEvents: [EngineOutput] = []
+        a.initiate(tunnel: 1, policy: siteB, remote: IPAddress("198.51.100.7")!, now: now)
+        exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents)
+        #expect(failures(aEvents) == ["2: peer answered NO_PROPOSAL_CHOSEN"])
+        #expect(aEvents.contains { if case .deleted(1, 1) = $0 { return true }; return false })
+        #expect(a.saCount == 0 && b.saCount == 0)
+        #expect(responderSPI(bEvents) == nil)
+    }
+}
