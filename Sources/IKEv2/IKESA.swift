@@ -84,6 +84,8 @@ final class IKESA {
     var ikeExpiresAt: Instant?
     var childRekeyAt: Instant?
     var childExpiresAt: Instant?
+    /// Our rekeys that failed in a row; each retry waits twice as long (§2.8).
+    var rekeyFailures = 0
     /// A liveness check of ours is in flight.
     var probing = false
     /// When we last sent a NAT keepalive; the first is due one interval after the start.

@@ -15,5 +15,7 @@ public struct IKEv2Counters: Sendable {
     public var cookiesSent: UInt64 = 0
     /// IKE_SA_INIT requests with a wrong or stale cookie.
     public var badCookies: UInt64 = 0
+    /// Rekeys that failed (refused, unanswerable, unusable answer) and were rescheduled.
+    public var rekeyFailures: UInt64 = 0
     public init() {}
 }

@@ -248,8 +248,12 @@ extension IKEv2Engine {
     /// Rekeys the tunnel's CHILD_SA (phase 2) or its IKE SA (phase 1): `ike cmd=rekey`,
     /// and the soft lifetime.
     public func rekey(tunnel: UInt32, phase: Int, now: Instant) {
-        guard let spi = byTunnel[tunnel], let sa = sas[spi], let policy = sa.policy, sa.state == .established,
-              sa.rekey == nil, sa.pending == nil else { return }
+        guard let spi = byTunnel[tunnel], let sa = sas[spi], let policy = sa.policy, sa.state == .established else { return }
+        guard sa.rekey == nil, sa.pending == nil else {
+            // Another exchange is in flight: this rekey waits its turn, it is not dropped.
+            if phase == 2 { sa.childRekeyAt = sa.childRekeyAt ?? now + .seconds(1) } else { sa.ikeRekeyAt = sa.ikeRekeyAt ?? now + .seconds(1) }
+            return
+        }
         let nonce = Random.bytes(32)
         var payloads: [IKEv2Payload] = []
         if phase == 2 {
@@ -267,7 +271,10 @@ extension IKEv2Engine {
             sa.rekey = .child(nonce: nonce, keyExchange: ke, inboundSPI: newSPI)
         } else {
             guard let group = Proposals.groups(policy.ikeProposals).first(where: { KeyExchange.isSupported($0) }),
-                  let ke = try? KeyExchange(group: group) else { return }
+                  let ke = try? KeyExchange(group: group) else {
+                rekeyFailed(sa, phase: 1, "no key exchange for the IKE SA rekey", now: now)
+                return
+            }
             var newSPI = Random.uint64()
             while newSPI == 0 { newSPI = Random.uint64() }
             payloads.append(.securityAssociation(Proposals.encode(policy.ikeProposals, protocolID: SecurityProtocol.ike, spi: newSPI.bigEndianBytes)))
@@ -278,6 +285,7 @@ extension IKEv2Engine {
         let id = sa.nextRequestID
         guard let bytes = try? sa.seal(.createChildSA, messageID: id, response: false, payloads) else {
             sa.rekey = nil
+            rekeyFailed(sa, phase: phase, "the CREATE_CHILD_SA request could not be built", now: now)
             return
         }
         sa.nextRequestID = id &+ 1
@@ -294,8 +302,7 @@ extension IKEv2Engine {
         let response = gather(payloads)
         let malformed = ExchangeRules.violation(.childResponse, payloads)
         if let error = response.notifies.first(where: { $0.type.isError }) ?? malformed.map({ _ in NotifyPayload(.invalidSyntax) }) {
-            // §2.25: typically a collision with the peer's own rekey; try again shortly.
-            let retry = now + .milliseconds(2000 + UInt64(Random.uint32() % 8000))
+            // §2.25: typically a collision with the peer's own rekey; try again later.
             switch rekey {
             case .child:
                 if let collision = sa.collision {
@@ -308,16 +315,14 @@ extension IKEv2Engine {
                     output.append(.childRekeyed(tunnel: tunnel, collision.child))
                     return
                 }
-                sa.childRekeyAt = retry
             case .ike:
                 if let theirs = sa.ikeCollision {
                     sa.ikeCollision = nil
                     handOver(from: sa, to: theirs, now: now)
                     return
                 }
-                sa.ikeRekeyAt = retry
             }
-            log(.information, "the peer \(sa.remote) refused the rekey: \(error.type); retrying later, the current SAs stay")
+            rekeyFailed(sa, phase: rekey.phase, "the peer refused it (\(error.type))", now: now)
             return
         }
         switch rekey {
@@ -325,13 +330,16 @@ extension IKEv2Engine {
             guard let nonceR = response.nonce, response.proposals.count == 1, response.proposals[0].spi.count == 4,
                   let (_, chosen) = Proposals.select(from: response.proposals, ours: policy.espProposals,
                                                      protocolID: SecurityProtocol.esp, withGroups: ke != nil) else {
-                log(.information, "the peer's CHILD_SA rekey answer does not fit what was proposed")
+                rekeyFailed(sa, phase: 2, "the peer's answer does not fit what was proposed", now: now)
                 return
             }
             var shared: SecretBytes? = nil
             if let ke {
                 guard let (group, value) = response.ke, group == ke.group.rawValue,
-                      let s = try? ke.sharedSecret(peerPublicValue: value) else { return }
+                      let s = try? ke.sharedSecret(peerPublicValue: value) else {
+                    rekeyFailed(sa, phase: 2, "the peer's key exchange is missing or unusable", now: now)
+                    return
+                }
                 shared = s
             }
             let old = (inbound: sa.childInboundSPI, outbound: sa.childOutboundSPI)
@@ -341,7 +349,13 @@ extension IKEv2Engine {
             let remote = response.tsr.isEmpty ? sa.childRemote : response.tsr
             guard let child = childSA(sa, chosen, local: local, remote: remote, transport: sa.childTransport,
                                       lifetime: policy.childLifetimeSeconds, nonceI: nonceI, nonceR: nonceR,
-                                      shared: shared, weInitiated: true) else { return }
+                                      shared: shared, weInitiated: true) else {
+                sa.childInboundSPI = old.inbound
+                sa.childOutboundSPI = old.outbound
+                rekeyFailed(sa, phase: 2, "no keys for \(chosen)", now: now)
+                return
+            }
+            sa.rekeyFailures = 0
             sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
             if let collision = sa.collision {
                 settle(sa, ours: child, ourNonces: [nonceI, nonceR], theirs: collision, old: old, tunnel: tunnel, now: now)
@@ -357,14 +371,17 @@ extension IKEv2Engine {
                                                      protocolID: SecurityProtocol.ike, withGroups: true),
                   let (group, value) = response.ke, group == ke.group.rawValue,
                   let shared = try? ke.sharedSecret(peerPublicValue: value) else {
-                log(.information, "the peer's IKE SA rekey answer does not fit what was proposed")
+                rekeyFailed(sa, phase: 1, "the peer's answer does not fit what was proposed", now: now)
                 return
             }
             let successor = IKESA(initiator: true, local: sa.local, remote: sa.remote, group: ke.group, now: now, spi: newSPI)
             successor.remoteSPI = spi64(response.proposals[0].spi)
             successor.nonceI = nonceI
             successor.nonceR = nonceR
-            do throws(CryptoError) { try install(successor, chosen: chosen, oldKeys: keys, shared: shared) } catch { return }
+            do throws(CryptoError) { try install(successor, chosen: chosen, oldKeys: keys, shared: shared) } catch {
+                rekeyFailed(sa, phase: 1, "deriving the new keys: \(error)", now: now)
+                return
+            }
             if let theirs = sa.ikeCollision {
                 sa.ikeCollision = nil
                 let lowest = [nonceI, nonceR, theirs.nonceI, theirs.nonceR].min { a, b in a.lexicographicallyPrecedes(b) }!
@@ -419,5 +436,32 @@ extension IKEv2Engine {
         guard let bytes = try? sa.seal(.informational, messageID: id, response: false, [payload]) else { return }
         sa.nextRequestID = id &+ 1
         sendRequest(sa, bytes, messageID: id, now: now, isDelete: true)
+    }
+
+    /// A rekey of ours failed: counted, logged, and tried again with exponential back-off
+    /// (2 s doubling, at most 5 minutes, with jitter), always before the hard lifetime, so
+    /// that the SA is renewed rather than left to expire.
+    func rekeyFailed(_ sa: IKESA, phase: Int, _ reason: String, now: Instant) {
+        counters.rekeyFailures += 1
+        sa.rekeyFailures += 1
+        let base = min(UInt64(2000) << UInt64(min(sa.rekeyFailures - 1, 8)), 300_000)
+        var at = now + .milliseconds(base - UInt64(Random.uint32()) % (base / 4 + 1))
+        let expiry = phase == 2 ? sa.childExpiresAt : sa.ikeExpiresAt
+        if let expiry, at >= expiry {
+            // The last chance: halfway to the hard lifetime, or at once.
+            at = now + .milliseconds((expiry - now).milliseconds / 2)
+        }
+        if phase == 2 { sa.childRekeyAt = at } else { sa.ikeRekeyAt = at }
+        log(.error, "rekey of \(phase == 2 ? "CHILD_SA \(Hex.prefixed(sa.childInboundSPI))" : "IKE SA \(Hex.prefixed(sa.localSPI))") with \(sa.remote) failed (attempt \(sa.rekeyFailures)): \(reason); retrying in \((at - now).milliseconds / 1000) s")
+    }
+}
+
+extension IKESA.RekeyInFlight {
+    /// 2 for a CHILD_SA rekey, 1 for an IKE SA rekey.
+    var phase: Int {
+        switch self {
+        case .child: return 2
+        case .ike: return 1
+        }
     }
 }

@@ -119,3 +119,74 @@ import Testing
         #expect(p.a.saCount == 0 && p.b.saCount == 0)
     }
 }
+
+/// A rekey the peer refuses, or whose answer is unusable, is not dropped: it is counted,
+/// logged and tried again with back-off before the hard lifetime (the field issue).
+@Suite struct RekeyFailureTests {
+    func established() throws -> (Pair, IKESA, IKESA) {
+        let p = RekeyTests().established()
+        let aSPI = try #require(p.a.byTunnel[1]), bSPI = try #require(p.b.byTunnel[5])
+        let a = try #require(p.a.sas[aSPI]), b = try #require(p.b.sas[bSPI])
+        return (p, a, b)
+    }
+
+    func requests(_ p: Pair) -> Int { p.a.takeOutput().filter { if case .send = $0 { return true }; return false }.count }
+
+    /// Each way the responder refuses a CHILD_SA rekey, and the retry that follows.
+    @Test(arguments: ["NO_PROPOSAL_CHOSEN", "NO_ADDITIONAL_SAS", "TS_UNACCEPTABLE", "TEMPORARY_FAILURE"])
+    func aRefusedChildRekeyIsRetriedWithBackOff(refusal: String) throws {
+        let (p, a, b) = try established()
+        let saved = (b.policy!, b.childOutboundSPI, b.childLocal)
+        switch refusal {
+        case "NO_PROPOSAL_CHOSEN":
+            b.policy!.espProposals = [AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 128)], integrity: [.hmacSHA2_256_128], prfs: [], groups: [])]
+        case "NO_ADDITIONAL_SAS": b.childOutboundSPI = 0x1234
+        case "TS_UNACCEPTABLE": b.childLocal = [TrafficSelector(try Subnet.parse("10.99.0.0/24").get())]
+        default: b.rekey = .ike(nonce: [], keyExchange: try KeyExchange(group: .curve25519), spi: 1)
+        }
+        let expiry = try #require(a.childExpiresAt)
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.run()
+        #expect(p.a.counters.rekeyFailures == 1)
+        let logs = p.aEvents.compactMap { if case let .log(_, text) = $0 { return text }; return nil }
+        #expect(logs.contains { $0.contains("failed (attempt 1): the peer refused it (\(refusal))") }, "\(logs)")
+        let first = try #require(a.childRekeyAt)
+        #expect(first > p.now && first < expiry)
+        #expect((first - p.now).milliseconds >= 1500 && (first - p.now).milliseconds <= 2000)
+        // Nothing before it is due; then the retry goes out, fails again and waits longer.
+        p.now = first
+        p.a.tick(now: first)
+        p.run()
+        #expect(p.a.counters.rekeyFailures == 2)
+        let second = try #require(a.childRekeyAt)
+        #expect((second - first).milliseconds >= 3000)
+        // The peer can take it again: the next retry renews the CHILD_SA.
+        (b.policy, b.childOutboundSPI, b.childLocal) = (saved.0, saved.1, saved.2)
+        if refusal == "TEMPORARY_FAILURE" { b.rekey = nil }
+        let before = a.childInboundSPI
+        p.aEvents = []
+        p.now = second
+        p.a.tick(now: second)
+        p.run()
+        #expect(a.childInboundSPI != before)
+        #expect(p.aEvents.contains { if case .childRekeyed = $0 { return true }; return false })
+        #expect(a.rekeyFailures == 0)
+    }
+
+    /// However many failures, the retry comes before the hard lifetime.
+    @Test func retriesStayBeforeTheHardLifetime() throws {
+        let (p, a, b) = try established()
+        b.childOutboundSPI = 0x1234
+        let expiry = try #require(a.childExpiresAt)
+        var t = p.now
+        for _ in 0..<12 {
+            p.now = t
+            p.a.rekey(tunnel: 1, phase: 2, now: t)
+            p.run()
+            let next = try #require(a.childRekeyAt)
+            #expect(next < expiry)
+            t = next
+        }
+        #expect(p.a.counters.rekeyFailures == 12)
+    }
+}
