@@ -61,12 +61,12 @@ public enum TunnelListing {
     /// The table text, ending in a newline; the header alone when there are no rows.
     /// `counters` reads an SA's traffic from the kernel; `rekeyIn` says in how many
     /// seconds a tunnel's phase 1 and phase 2 are rekeyed.
-    public static func table(_ rows: [ListRow], verbose: Bool, counters: (SAIdentifier) -> SACounters?,
+    public static func table(_ rows: [ListRow], verbose: Bool, now: Instant = .zero, counters: (SAIdentifier) -> SACounters?,
                              rekeyIn: (TunnelNumber) -> (phase1: UInt64?, phase2: UInt64?) = { _ in (nil, nil) }) -> String {
         var out = header + "\n"
         for row in rows {
             out += line([row.phase.description, row.tunnel.number.description, row.status.rawValue, row.localID, row.remoteID])
-            if verbose { out += details(row, counters: counters, rekeyIn: rekeyIn(row.tunnel.number)) }
+            if verbose { out += details(row, now: now, counters: counters, rekeyIn: rekeyIn(row.tunnel.number)) }
         }
         return out
     }
@@ -86,7 +86,7 @@ public enum TunnelListing {
 
     static let indent = "       "
 
-    static func details(_ row: ListRow, counters: (SAIdentifier) -> SACounters?, rekeyIn: (phase1: UInt64?, phase2: UInt64?)) -> String {
+    static func details(_ row: ListRow, now: Instant, counters: (SAIdentifier) -> SACounters?, rekeyIn: (phase1: UInt64?, phase2: UInt64?)) -> String {
         let t = row.tunnel
         var out = ""
         func add(_ s: String) { out += indent + s + "\n" }
@@ -104,6 +104,8 @@ public enum TunnelListing {
                 add("proposals \(t.config.ikeProposals.map { $0.description }.joined(separator: ", "))")
             }
             if row.status == .failed, let failure = t.failure { add("failed at \(failure)") }
+            if let retry = retryText(t, now: now) { add(retry) }
+            else if t.attempt > 1 { add("attempt \(t.attempt)") }
         case .two:
             if let child = t.childSA, let p1 = t.phase1SA {
                 let integrity = child.integrity.map { "/\($0)" } ?? ""
@@ -125,8 +127,15 @@ public enum TunnelListing {
         return out
     }
 
+    /// When a failed tunnel is tried again, or that it no longer is.
+    static func retryText(_ t: Tunnel, now: Instant) -> String? {
+        guard t.isFailed, t.role == .initiator else { return nil }
+        guard let at = t.nextAttempt else { return "attempt \(t.attempt); no further attempts (keyingtries, or a manual activation)" }
+        return "attempt \(t.attempt); next attempt in \((at - now).milliseconds / 1000)s"
+    }
+
     /// `format=json`: one array of objects, one per row.
-    public static func json(_ rows: [ListRow]) -> String {
+    public static func json(_ rows: [ListRow], now: Instant = .zero) -> String {
         var items: [String] = []
         for row in rows {
             let t = row.tunnel
@@ -148,6 +157,8 @@ public enum TunnelListing {
                 fields.append(("spi_out", JSON.string(Hex.prefixed(child.outboundSPI))))
             }
             if row.status == .failed, let failure = t.failure { fields.append(("error", JSON.string(failure))) }
+            if row.phase == .one { fields.append(("attempt", t.attempt.description)) }
+            if row.phase == .one, t.isFailed, let at = t.nextAttempt { fields.append(("next_attempt_in", ((at - now).milliseconds / 1000).description)) }
             items.append("{" + fields.map { "\(JSON.string($0.0)): \($0.1)" }.joined(separator: ", ") + "}")
         }
         return "[" + items.joined(separator: ",\n ") + "]\n"

@@ -1,7 +1,9 @@
 import IKEWire
 
 /// A request of ours, sent again until it is answered (RFC 7296 §2.1, RFC 2408 §5.1):
-/// after `firstTimeout`, doubled each time, `maxAttempts` transmissions in all.
+/// after `firstTimeout`, doubled each time, `maxAttempts` transmissions in all. Each
+/// wait is shortened by up to a tenth at random, so that the requests of many tunnels
+/// started together do not stay in lockstep and overrun the peer wave after wave.
 public struct Retransmission {
     public static let firstTimeout: Interval = .seconds(2)
     public static let maxAttempts = 5
@@ -10,21 +12,28 @@ public struct Retransmission {
     public private(set) var attempts = 1
     private var sentAt: Instant
     private var timeout = Retransmission.firstTimeout
+    private var wait: Interval
 
     public init(_ bytes: [UInt8], sentAt now: Instant) {
         self.bytes = bytes
         sentAt = now
+        wait = Retransmission.jittered(Retransmission.firstTimeout)
+    }
+
+    static func jittered(_ timeout: Interval) -> Interval {
+        .milliseconds(timeout.milliseconds - Jitter.upTo(timeout.milliseconds / 10))
     }
 
     public enum Due { case notYet, resend, exhausted }
 
     /// What is due at `now`; `resend` counts that transmission.
     public mutating func check(now: Instant) -> Due {
-        guard now - sentAt >= timeout else { return .notYet }
+        guard now - sentAt >= wait else { return .notYet }
         guard attempts < Retransmission.maxAttempts else { return .exhausted }
         attempts += 1
         sentAt = now
         timeout = timeout + timeout
+        wait = Retransmission.jittered(timeout)
         return .resend
     }
 }

@@ -445,7 +445,7 @@ extension IKEv2Engine {
         counters.rekeyFailures += 1
         sa.rekeyFailures += 1
         let base = min(UInt64(2000) << UInt64(min(sa.rekeyFailures - 1, 8)), 300_000)
-        var at = now + .milliseconds(base - UInt64(Random.uint32()) % (base / 4 + 1))
+        var at = now + Jitter.backOff(base)
         let expiry = phase == 2 ? sa.childExpiresAt : sa.ikeExpiresAt
         if let expiry, at >= expiry {
             // The last chance: halfway to the hard lifetime, or at once.

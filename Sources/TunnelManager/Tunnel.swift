@@ -34,6 +34,13 @@ public struct Tunnel {
     /// Whether phase 2 was asked for (a phase 2 row is listed from then on).
     var wantsPhase2: Bool
     var state: State
+    /// Which negotiation attempt this is, from 1; retries keep the tunnel's number.
+    public internal(set) var attempt: UInt32 = 1
+    /// When a failed tunnel is tried again; nil: it is not (manual, or given up).
+    public internal(set) var nextAttempt: Instant? = nil
+    /// Retried until it is up: a `start 'auto'` tunnel, or one restarted after its peer
+    /// died (`dpd_action 'restart'`).
+    var persistent = false
 
     public var name: String { config.name }
 

@@ -64,6 +64,7 @@ extension TunnelManager {
             log.event(.tmd, "reload: tunnel '\(config.name)' added")
             if config.enabled && config.start == .auto && refusal(config) == nil { _ = start(config, wantsPhase2: true) }
         }
+        restartFailedAutoTunnels()
         return summary
     }
 }

@@ -18,6 +18,13 @@ public final class TunnelManager {
     /// traffic, and the next packet starts them again, as for `start 'trap'`.
     var holding: Set<String> = []
     var nextNumber: TunnelNumber = 1
+    /// Initiator tunnels waiting for a free slot toward their peer (`pacing`), in order.
+    var queued: [TunnelNumber] = []
+    /// Initiator tunnels whose phase 1 request went to an engine, by peer, until they
+    /// leave `phase1Negotiating` (pruned lazily).
+    var requested: [IPAddress: Set<TunnelNumber>] = [:]
+    /// The daemon's clock: when failed tunnels are tried again.
+    let clock: () -> Instant
 
     /// Marks what this daemon installs in the kernel: reqid = base + tunnel number.
     public static let reqidBase: UInt32 = 0x494b_0000
@@ -28,8 +35,9 @@ public final class TunnelManager {
     public static let larvalReqids: ClosedRange<UInt32> = (reqidBase + 0x8000)...(reqidBase + 0xffff)
 
     public init(configuration: Configuration, ikev1: any KeyingEngine, ikev2: any KeyingEngine,
-                kernel: any IPsecKernel, log: Logger) {
+                kernel: any IPsecKernel, log: Logger, clock: @escaping () -> Instant = { .zero }) {
         self.configuration = configuration
+        self.clock = clock
         self.v1 = ikev1
         self.v2 = ikev2
         self.kernel = kernel
@@ -150,22 +158,39 @@ public final class TunnelManager {
     }
 
     /// Steps 1 and 2 for a configured tunnel; a failed earlier attempt leaves the table.
-    func start(_ config: TunnelConfig, wantsPhase2: Bool) -> TunnelNumber {
-        for old in table.values where old.name == config.name && old.isFailed && old.role == .initiator {
+    /// A retry (`again`) keeps the failed tunnel's number and counts its attempt.
+    func start(_ config: TunnelConfig, wantsPhase2: Bool, persistent: Bool? = nil, again: Tunnel? = nil) -> TunnelNumber {
+        for old in table.values where old.name == config.name && old.isFailed && old.role == .initiator && old.number != again?.number {
             table.removeValue(forKey: old.number)
         }
-        let number = nextNumber
-        nextNumber += 1
-        let tunnel = Tunnel(number: number, config: config, role: .initiator, wantsPhase2: wantsPhase2,
+        let number: TunnelNumber
+        if let again {
+            number = again.number
+        } else {
+            number = nextNumber
+            nextNumber += 1
+        }
+        var tunnel = Tunnel(number: number, config: config, role: .initiator, wantsPhase2: wantsPhase2,
                             state: .phase1Negotiating)
+        tunnel.attempt = (again?.attempt ?? 0) + 1
+        tunnel.persistent = persistent ?? again?.persistent ?? (config.start == .auto)
         table[number] = tunnel
-        log.event(.tmd, "\(label(tunnel)): activation requested")
-        guard case let .address(remote) = config.remoteAddress else {
+        log.event(.tmd, again == nil ? "\(label(tunnel)): activation requested" : "\(label(tunnel)): attempt \(tunnel.attempt)")
+        guard case .address = config.remoteAddress else {
             preconditionFailure("\(label(tunnel)): a responder-only tunnel reached start()")
         }
-        log.event(.tmd, "\(label(tunnel)): phase 1 connection request to \(engineName(config)) for \(remote)")
-        process(engine(for: config).requestPhase1(PhaseRequest(tunnel: number, config: config, remote: remote)))
+        // Paced: the request goes out at once when the peer has a free slot.
+        queued.append(number)
+        dequeue()
         return number
+    }
+
+    /// Step 2: the phase 1 connection request.
+    func requestPhase1(_ tunnel: Tunnel) {
+        guard case let .address(remote) = tunnel.config.remoteAddress else { return }
+        requested[remote, default: []].insert(tunnel.number)
+        log.event(.tmd, "\(label(tunnel)): phase 1 connection request to \(engineName(tunnel.config)) for \(remote)")
+        process(engine(for: tunnel.config).requestPhase1(PhaseRequest(tunnel: tunnel.number, config: tunnel.config, remote: remote)))
     }
 
     /// Step 4.
@@ -198,6 +223,7 @@ public final class TunnelManager {
     /// new tunnel (nil when refused).
     @discardableResult
     public func handle(_ report: EngineReport) -> TunnelNumber? {
+        defer { dequeue() }
         switch report {
         case let .phase1Created(number, sa):
             phase1Created(number, sa)
@@ -263,8 +289,9 @@ public final class TunnelManager {
         // A tunnel that was up (the peer refused it afterwards) leaves nothing behind.
         uninstall(t)
         t.state = .failed(phase1, step: step, reason: reason)
-        table[number] = t
         log.error(.tmd, "\(label(t)): \(reason)")
+        scheduleRetry(&t)
+        table[number] = t
     }
 
     /// Liveness checks went unanswered: `dpd_action` clear removes the tunnel, restart
@@ -277,7 +304,7 @@ public final class TunnelManager {
         uninstall(t)
         table.removeValue(forKey: number)
         if t.config.dpdAction == .restart, case .address = t.config.remoteAddress, refusal(t.config) == nil {
-            _ = start(t.config, wantsPhase2: true)
+            _ = start(t.config, wantsPhase2: true, persistent: true)
         } else if t.config.dpdAction == .hold && t.role == .initiator && configuration.tunnel(named: t.name) == t.config {
             holding.insert(t.name)
             if trapPolicy(t.config) == nil {

@@ -54,5 +54,8 @@ private struct Printer {
         option("dpd_delay", t.dpdDelay.description)
         option("dpd_action", t.dpdAction.rawValue)
         if t.version == .v1 { option("exchange", t.exchange.rawValue) }
+        if let n = t.keyingTries { option("keyingtries", n.description) }
+        option("retry_delay", t.retryDelay.description)
+        option("retry_max_delay", t.retryMaxDelay.description)
     }
 }

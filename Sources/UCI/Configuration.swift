@@ -107,6 +107,14 @@ public struct TunnelConfig: Equatable, Sendable {
     public var dpdDelay: UInt32 = 30
     public var dpdAction: DPDAction = .restart
     public var exchange: Phase1Exchange = .main
+    /// Negotiation attempts before the tunnel is given up; 0: never. nil (not written):
+    /// `start 'auto'` tunnels and tunnels restarted by `dpd_action 'restart'` never give
+    /// up, a manual activation is tried once.
+    public var keyingTries: UInt32? = nil
+    /// Seconds before the first retry of a failed negotiation, doubled each time (with
+    /// jitter) up to `retryMaxDelay`.
+    public var retryDelay: UInt32 = 5
+    public var retryMaxDelay: UInt32 = 300
 
     public init(name: String, line: Int) {
         self.name = name

@@ -3,7 +3,7 @@ import IKEWire
 extension Loader {
     static let tunnelOptions = ["enabled", "version", "local_address", "remote_address", "local_id", "remote_id",
                                 "auth", "psk", "certificate", "private_key", "mode", "ike_lifetime", "lifetime",
-                                "start", "dpd_delay", "dpd_action", "exchange"]
+                                "start", "dpd_delay", "dpd_action", "exchange", "keyingtries", "retry_delay", "retry_max_delay"]
     /// Lists; `option` with one of these keys is a one-element list.
     static let tunnelLists = ["ca_certificate", "ike_proposal", "esp_proposal", "local_subnet", "remote_subnet"]
 
@@ -92,6 +92,9 @@ extension Loader {
         case "start": if let x: StartAction = choice(item) { t.start = x }
         case "dpd_delay": if let n = number(item, in: 0...3600, unit: "seconds (0 turns DPD off)") { t.dpdDelay = n }
         case "dpd_action": if let x: DPDAction = choice(item) { t.dpdAction = x }
+        case "keyingtries": if let n = number(item, in: 0...1000, unit: "attempts (0 tries for ever)") { t.keyingTries = n }
+        case "retry_delay": if let n = number(item, in: 1...3600, unit: "seconds") { t.retryDelay = n }
+        case "retry_max_delay": if let n = number(item, in: 1...86_400, unit: "seconds") { t.retryMaxDelay = n }
         default: if let x: Phase1Exchange = choice(item) { t.exchange = x }
         }
     }
@@ -139,6 +142,13 @@ extension Loader {
         if t.localSubnets.isEmpty != t.remoteSubnets.isEmpty {
             let missing = t.localSubnets.isEmpty ? "local_subnet" : "remote_subnet"
             error(lines[t.localSubnets.isEmpty ? "remote_subnet" : "local_subnet", or: s], "tunnel '\(t.name)' sets one side's subnets but no \(missing)")
+        }
+        if t.retryMaxDelay < t.retryDelay {
+            if lines.of["retry_max_delay"] != nil {
+                error(lines["retry_max_delay", or: s], "retry_max_delay \(t.retryMaxDelay) is shorter than retry_delay \(t.retryDelay)")
+            } else {
+                t.retryMaxDelay = t.retryDelay
+            }
         }
         if t.lifetime >= t.ikeLifetime && lines.of["lifetime"] != nil {
             error(lines["lifetime", or: s], "lifetime \(t.lifetime) must be shorter than ike_lifetime \(t.ikeLifetime)")

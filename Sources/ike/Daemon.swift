@@ -63,7 +63,7 @@ final class Daemon {
                             version: .v2, now: { clock.now })
         ikev1 = EngineKeying<IKEv1Engine>(engine: IKEv1Engine(port: configuration.global.port, nattPort: configuration.global.nattPort) { Routing.sourceAddress(toward: $0) },
                                           version: .v1, now: { clock.now })
-        manager = TunnelManager(configuration: configuration, ikev1: ikev1, ikev2: ikev2, kernel: kernel, log: log)
+        manager = TunnelManager(configuration: configuration, ikev1: ikev1, ikev2: ikev2, kernel: kernel, log: log, clock: { clock.now })
         if let xfrm {
             let allocate: (IPAddress, IPAddress) -> UInt32? = { [log] remote, local in
                 do throws(KernelError) { return try xfrm.allocateSPI(from: remote, to: local, reqids: TunnelManager.larvalReqids) } catch {
@@ -121,6 +121,7 @@ final class Daemon {
         loop.schedule(after: .milliseconds(500)) { [self] in
             self.ikev1.engine.tick(now: self.loop.clock.now)
             self.ikev2.engine.tick(now: self.loop.clock.now)
+            self.manager.tick(now: self.loop.clock.now)
             self.pump()
             self.scheduleTick()
         }

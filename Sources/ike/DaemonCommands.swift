@@ -26,10 +26,11 @@ extension Daemon {
             }
         case let .list(options):
             let rows = TunnelListing.rows(manager.tunnels, options)
-            if options.json { return .respond(.ok(TunnelListing.json(rows))) }
-            let kernel = self.kernel, v1 = ikev1.engine, v2 = ikev2.engine, now = loop.clock.now
+            let now = loop.clock.now
+            if options.json { return .respond(.ok(TunnelListing.json(rows, now: now))) }
+            let kernel = self.kernel, v1 = ikev1.engine, v2 = ikev2.engine
             let versions = Dictionary(uniqueKeysWithValues: manager.tunnels.map { ($0.number, $0.config.version) })
-            return .respond(.ok(TunnelListing.table(rows, verbose: options.verbose, counters: { kernel.counters($0) },
+            return .respond(.ok(TunnelListing.table(rows, verbose: options.verbose, now: now, counters: { kernel.counters($0) },
                                                     rekeyIn: { n in
                                                         let t = versions[n] == .v1 ? v1.rekeyTimes(tunnel: n, now: now) : v2.rekeyTimes(tunnel: n, now: now)
                                                         return (t.ike, t.child)

@@ -1,0 +1,87 @@
+import IKECore
+import IKEWire
+import UCI
+
+/// A tunnel is never abandoned: failed negotiations are tried again with exponential
+/// back-off and jitter (`retry_delay`, `retry_max_delay`, `keyingtries`), and new
+/// initiations toward one peer are paced so that a thousand tunnels starting together
+/// do not overrun it.
+extension TunnelManager {
+    /// Phase 1 negotiations in flight toward one peer at most; the rest wait in `queued`.
+    public static let maxNegotiatingPerPeer = 32
+
+    /// Decides whether and when a failed initiator tunnel is tried again.
+    func scheduleRetry(_ t: inout Tunnel) {
+        t.nextAttempt = nil
+        guard t.role == .initiator, configuration.tunnel(named: t.name) == t.config else { return }
+        let limit = t.config.keyingTries ?? (t.persistent ? 0 : 1)
+        if limit != 0 && t.attempt >= limit {
+            if limit > 1 { log.error(.tmd, "\(label(t)): giving up after \(t.attempt) attempts (keyingtries \(limit))") }
+            return
+        }
+        let first = UInt64(t.config.retryDelay) * 1000
+        let delay = min(first << UInt64(min(t.attempt - 1, 20)), UInt64(t.config.retryMaxDelay) * 1000)
+        let wait = Jitter.backOff(delay)
+        t.nextAttempt = clock() + wait
+        log.event(.tmd, "\(label(t)): attempt \(t.attempt) failed; next attempt in \(wait)")
+    }
+
+    /// Starts the failed tunnels whose next attempt is due. The daemon calls it on a timer.
+    public func tick(now: Instant) {
+        for t in tunnels {
+            guard t.isFailed, let at = t.nextAttempt, now >= at else { continue }
+            retry(t)
+        }
+    }
+
+    /// The next attempt of a failed tunnel, under its number. A phase 1 that is still up
+    /// (phase 2 failed) is deleted first: the attempt starts from the beginning.
+    func retry(_ t: Tunnel) {
+        if t.phase1SA != nil { process(engine(for: t.config).delete(t.number, phase: .one)) }
+        _ = start(t.config, wantsPhase2: true, again: t)
+    }
+
+    /// `ike cmd=reload` and SIGHUP: failed `start 'auto'` tunnels start again at once,
+    /// with a fresh count of attempts.
+    func restartFailedAutoTunnels() {
+        for t in tunnels where t.isFailed && t.role == .initiator && t.config.start == .auto {
+            guard let config = configuration.tunnel(named: t.name), config.enabled else { continue }
+            table.removeValue(forKey: t.number)
+            _ = start(config, wantsPhase2: true)
+        }
+    }
+
+    /// The phase 1 negotiations in flight toward `remote`, forgetting finished ones.
+    func negotiating(toward remote: IPAddress) -> Int {
+        guard var numbers = requested[remote] else { return 0 }
+        for n in numbers {
+            guard let t = table[n], case .phase1Negotiating = t.state else {
+                numbers.remove(n)
+                continue
+            }
+        }
+        requested[remote] = numbers.isEmpty ? nil : numbers
+        return numbers.count
+    }
+
+    /// Starts queued tunnels while their peers have free slots, oldest first.
+    func dequeue() {
+        guard !queued.isEmpty else { return }
+        var free: [IPAddress: Int] = [:]
+        var still: [TunnelNumber] = []
+        let list = queued
+        queued = []
+        for number in list {
+            guard let t = table[number], case .phase1Negotiating = t.state, case let .address(remote) = t.config.remoteAddress else { continue }
+            let slots = free[remote] ?? (TunnelManager.maxNegotiatingPerPeer - negotiating(toward: remote))
+            if slots > 0 {
+                free[remote] = slots - 1
+                requestPhase1(t)
+            } else {
+                free[remote] = 0
+                still.append(number)
+            }
+        }
+        queued = still + queued
+    }
+}
