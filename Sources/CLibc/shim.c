@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <sys/random.h>
 #include "CLibc.h"
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -345,4 +346,10 @@ int ike_ignore_sigpipe(void) {
     memset(&action, 0, sizeof action);
     action.sa_handler = SIG_IGN;
     return sigaction(SIGPIPE, &action, NULL) == 0 ? 0 : -errno;
+}
+
+uint32_t ike_random_u32(void) {
+    uint32_t value = 0;
+    while (getrandom(&value, sizeof value, 0) < 0 && errno == EINTR) {}
+    return value;
 }

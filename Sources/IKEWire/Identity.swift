@@ -97,7 +97,7 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
     }
 
     /// Letters, digits, hyphens and dots; labels 1-63 characters.
-    static func isHostName(_ name: String) -> Bool {
+    public static func isHostName(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.count <= 253 else { return false }
         for label in name.split(separator: ".", omittingEmptySubsequences: false) {
             guard !label.isEmpty, label.utf8.count <= 63, label.first != "-", label.last != "-" else { return false }

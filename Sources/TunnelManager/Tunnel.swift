@@ -38,6 +38,8 @@ public struct Tunnel {
     public internal(set) var attempt: UInt32 = 1
     /// When a failed tunnel is tried again; nil: it is not (manual, or given up).
     public internal(set) var nextAttempt: Instant? = nil
+    /// The address a `remote_address` DNS name gave for this attempt.
+    public internal(set) var resolvedAddress: IPAddress? = nil
     /// Retried until it is up: a `start 'auto'` tunnel, or one restarted after its peer
     /// died (`dpd_action 'restart'`).
     var persistent = false
@@ -108,6 +110,6 @@ public struct Tunnel {
     public var remoteAddress: IPAddress? {
         if let p1 = phase1SA { return p1.remoteAddress }
         if case let .address(a) = config.remoteAddress { return a }
-        return nil
+        return resolvedAddress
     }
 }

@@ -51,8 +51,32 @@ extension TunnelManager {
         }
     }
 
+    /// Resolves the tunnel's peer, then sends its phase 1 request; a name that gives no
+    /// address fails the attempt, which is retried like a failed negotiation.
+    func resolveThenRequest(_ tunnel: Tunnel, _ name: String) {
+        guard let resolve else {
+            fail(tunnel.number, step: 2, phase1: nil, "remote_address \(name) is a DNS name and this daemon has no resolver")
+            return
+        }
+        log.event(.tmd, "\(label(tunnel)): resolving \(name)")
+        let number = tunnel.number, attempt = tunnel.attempt
+        resolve(name, tunnel.config.localAddress.map { $0.isV4 }) { [self] address, problem in
+            guard var t = self.table[number], t.attempt == attempt, case .phase1Negotiating = t.state, t.resolvedAddress == nil else { return }
+            guard let address else {
+                self.fail(number, step: 2, phase1: nil, problem)
+                self.dequeue()
+                return
+            }
+            t.resolvedAddress = address
+            self.table[number] = t
+            self.log.event(.tmd, "\(self.label(t)): \(name) is \(address)")
+            self.requestPhase1(t)
+            self.dequeue()
+        }
+    }
+
     /// The phase 1 negotiations in flight toward `remote`, forgetting finished ones.
-    func negotiating(toward remote: IPAddress) -> Int {
+    func negotiating(toward remote: String) -> Int {
         guard var numbers = requested[remote] else { return 0 }
         for n in numbers {
             guard let t = table[n], case .phase1Negotiating = t.state else {
@@ -67,12 +91,13 @@ extension TunnelManager {
     /// Starts queued tunnels while their peers have free slots, oldest first.
     func dequeue() {
         guard !queued.isEmpty else { return }
-        var free: [IPAddress: Int] = [:]
+        var free: [String: Int] = [:]
         var still: [TunnelNumber] = []
         let list = queued
         queued = []
         for number in list {
-            guard let t = table[number], case .phase1Negotiating = t.state, case let .address(remote) = t.config.remoteAddress else { continue }
+            guard let t = table[number], case .phase1Negotiating = t.state else { continue }
+            let remote = t.config.remoteAddress.description
             let slots = free[remote] ?? (TunnelManager.maxNegotiatingPerPeer - negotiating(toward: remote))
             if slots > 0 {
                 free[remote] = slots - 1

@@ -22,7 +22,10 @@ public final class TunnelManager {
     var queued: [TunnelNumber] = []
     /// Initiator tunnels whose phase 1 request went to an engine, by peer, until they
     /// leave `phase1Negotiating` (pruned lazily).
-    var requested: [IPAddress: Set<TunnelNumber>] = [:]
+    var requested: [String: Set<TunnelNumber>] = [:]
+    /// Finds the address of a `remote_address` DNS name; calls back once, later, with
+    /// the address or why there is none. nil: names cannot be resolved.
+    public var resolve: ((_ name: String, _ v4: Bool?, _ done: @escaping (IPAddress?, String) -> Void) -> Void)?
     /// The daemon's clock: when failed tunnels are tried again.
     let clock: () -> Instant
 
@@ -176,7 +179,7 @@ public final class TunnelManager {
         tunnel.persistent = persistent ?? again?.persistent ?? (config.start == .auto)
         table[number] = tunnel
         log.event(.tmd, again == nil ? "\(label(tunnel)): activation requested" : "\(label(tunnel)): attempt \(tunnel.attempt)")
-        guard case .address = config.remoteAddress else {
+        if case .any = config.remoteAddress {
             preconditionFailure("\(label(tunnel)): a responder-only tunnel reached start()")
         }
         // Paced: the request goes out at once when the peer has a free slot.
@@ -185,10 +188,15 @@ public final class TunnelManager {
         return number
     }
 
-    /// Step 2: the phase 1 connection request.
+    /// Step 2: the phase 1 connection request; a peer named by DNS is resolved first, at
+    /// each attempt, so that a changed address is followed.
     func requestPhase1(_ tunnel: Tunnel) {
-        guard case let .address(remote) = tunnel.config.remoteAddress else { return }
-        requested[remote, default: []].insert(tunnel.number)
+        requested[tunnel.config.remoteAddress.description, default: []].insert(tunnel.number)
+        if case let .name(name) = tunnel.config.remoteAddress, tunnel.resolvedAddress == nil {
+            resolveThenRequest(tunnel, name)
+            return
+        }
+        guard let remote = tunnel.remoteAddress else { return }
         log.event(.tmd, "\(label(tunnel)): phase 1 connection request to \(engineName(tunnel.config)) for \(remote)")
         process(engine(for: tunnel.config).requestPhase1(PhaseRequest(tunnel: tunnel.number, config: tunnel.config, remote: remote)))
     }
@@ -303,7 +311,7 @@ public final class TunnelManager {
         log.error(.tmd, "\(label(t)): the peer does not answer liveness checks; dpd_action '\(t.config.dpdAction.rawValue)'")
         uninstall(t)
         table.removeValue(forKey: number)
-        if t.config.dpdAction == .restart, case .address = t.config.remoteAddress, refusal(t.config) == nil {
+        if t.config.dpdAction == .restart, t.config.remoteAddress != .any, refusal(t.config) == nil {
             _ = start(t.config, wantsPhase2: true, persistent: true)
         } else if t.config.dpdAction == .hold && t.role == .initiator && configuration.tunnel(named: t.name) == t.config {
             holding.insert(t.name)

@@ -60,11 +60,14 @@ public enum Phase1Exchange: String, CaseIterable, Sendable {
 /// A tunnel's peer: an address, or `any` for a responder template.
 public enum RemoteAddress: Hashable, CustomStringConvertible, Sendable {
     case address(IPAddress)
+    /// A DNS name, resolved at each attempt (dynamic DNS).
+    case name(String)
     case any
 
     public var description: String {
         switch self {
         case let .address(a): return a.description
+        case let .name(n): return n
         case .any: return "any"
         }
     }

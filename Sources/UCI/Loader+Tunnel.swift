@@ -51,8 +51,14 @@ extension Loader {
                 error(item.line, "local_address '\(v)': expected an IPv4 or IPv6 address")
             }
         case "remote_address":
-            if v == "any" { t.remoteAddress = .any } else if let a = IPAddress(v) { t.remoteAddress = .address(a) } else {
-                error(item.line, "remote_address '\(v)': expected an IPv4 or IPv6 address, or 'any'")
+            if v == "any" {
+                t.remoteAddress = .any
+            } else if let a = IPAddress(v) {
+                t.remoteAddress = .address(a)
+            } else if Identity.isHostName(v), v.contains("."), !(v.split(separator: ".").last?.allSatisfy { $0.isNumber } ?? true) {
+                t.remoteAddress = .name(v)
+            } else {
+                error(item.line, "remote_address '\(v)': expected an IPv4 or IPv6 address, a DNS name, or 'any'")
             }
         case "local_id", "remote_id":
             switch Identity.parse(v) {
@@ -118,6 +124,9 @@ extension Loader {
         }
         if t.remoteAddress == .any && t.start != .manual {
             error(lines["start", or: s], "start '\(t.start.rawValue)' needs a remote_address to contact; a remote_address 'any' tunnel only responds")
+        }
+        if t.start == .trap, case .name = t.remoteAddress {
+            error(lines["start", or: s], "start 'trap' needs remote_address as an IP address for its trap policy, not a DNS name")
         }
         if let local = t.localAddress, case let .address(remote) = t.remoteAddress, local.isV4 != remote.isV4 {
             error(lines["local_address", or: s], "local_address \(local) and remote_address \(remote) are of different IP versions")

@@ -64,6 +64,16 @@ final class Daemon {
         ikev1 = EngineKeying<IKEv1Engine>(engine: IKEv1Engine(port: configuration.global.port, nattPort: configuration.global.nattPort) { Routing.sourceAddress(toward: $0) },
                                           version: .v1, now: { clock.now })
         manager = TunnelManager(configuration: configuration, ikev1: ikev1, ikev2: ikev2, kernel: kernel, log: log, clock: { clock.now })
+        let resolver = Resolver(loop: loop)
+        manager.resolve = { [self] name, v4, done in
+            resolver.resolve(name, v4: v4) { result in
+                switch result {
+                case let .success(address): done(address, "")
+                case let .failure(error): done(nil, error.description)
+                }
+                self.pump()
+            }
+        }
         if let xfrm {
             let allocate: (IPAddress, IPAddress) -> UInt32? = { [log] remote, local in
                 do throws(KernelError) { return try xfrm.allocateSPI(from: remote, to: local, reqids: TunnelManager.larvalReqids) } catch {

@@ -106,7 +106,7 @@ import Testing
         #expect(errors(text) == [
             "ike.conf:2: log_level 'loud': expected none, error, event, information or debug",
             "ike.conf:3: port 'http': expected a port number 1-65535",
-            "ike.conf:6: remote_address '198.51.100.300': expected an IPv4 or IPv6 address, or 'any'",
+            "ike.conf:6: remote_address '198.51.100.300': expected an IPv4 or IPv6 address, a DNS name, or 'any'",
             "ike.conf:8: esp_proposal unknown algorithm 'des'; known: aes128, aes256, aes128gcm16, aes256gcm16, chacha20poly1305, sha1, sha256, sha384, sha512, prfsha1, prfsha256, prfsha384, prfsha512, modp2048, modp3072, modp4096, ecp256, ecp384, ecp521, x25519, x448, esn, noesn",
             "ike.conf:12: tunnel 'two' uses auth 'psk' but sets no psk",
             "ike.conf:13: lifetime 'forever': expected seconds from 60 to 86400",

@@ -94,6 +94,8 @@ const char *ike_argv(int index);
 /// Ignores SIGPIPE for the process: a peer that closes a socket makes write fail with
 /// EPIPE instead of killing us. Returns 0 or -errno.
 int ike_ignore_sigpipe(void);
+/// 32 random bits from the kernel (getrandom(2)), for DNS query IDs.
+uint32_t ike_random_u32(void);
 
 /// fork, setsid, stdio to /dev/null: the parent exits 0 once the child runs.
 /// Returns 0 in the child or -errno.
