@@ -5,7 +5,8 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
     case address(IPAddress)
     case fqdn(String)
     case rfc822(String)
-    /// The distinguished name as written; cpsd encodes it to DER.
+    /// A distinguished name, in the normalized text of `DistinguishedName`; on the wire
+    /// it is DER.
     case distinguishedName(String)
     case keyID([UInt8])
     /// Any identity that proves the tunnel's credentials (`%any`).
@@ -25,7 +26,13 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
     }
 
     /// Whether a peer presenting `presented` satisfies this expected identity.
-    public func accepts(_ presented: Identity) -> Bool { self == .any || self == presented }
+    public func accepts(_ presented: Identity) -> Bool {
+        if case let .distinguishedName(mine) = self, case let .distinguishedName(theirs) = presented,
+           case let .success(a) = DistinguishedName.parse(mine), case let .success(b) = DistinguishedName.parse(theirs) {
+            return a.matches(b)
+        }
+        return self == .any || self == presented
+    }
 
     /// The identification data an ID payload carries (IKEv1 and IKEv2 alike).
     public var data: [UInt8] {
@@ -33,14 +40,16 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
         case let .address(a): return a.bytes
         case let .fqdn(name): return Array(name.utf8)
         case let .rfc822(mail): return Array(mail.utf8)
-        case let .distinguishedName(dn): return Array(dn.utf8)
+        case let .distinguishedName(dn):
+            guard case let .success(name) = DistinguishedName.parse(dn) else { return Array(dn.utf8) }
+            return name.der
         case let .keyID(bytes): return bytes
         case .any: return []
         }
     }
 
-    /// The identity an ID payload carries; nil for a type not taken (DER DNs come with
-    /// cpsd, and IKEv1's subnet and range types are traffic selectors, not identities).
+    /// The identity an ID payload carries; nil for a type not taken (IKEv1's subnet and
+    /// range types are traffic selectors, not identities) or a DN that is not DER.
     public init?(idType: UInt8, data: [UInt8]) {
         switch idType {
         case 1, 5:
@@ -48,6 +57,9 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
             self = .address(a)
         case 2: self = .fqdn(String(decoding: data, as: UTF8.self))
         case 3: self = .rfc822(String(decoding: data, as: UTF8.self))
+        case 9:
+            guard let name = DistinguishedName(der: data) else { return nil }
+            self = .distinguishedName(name.description)
         case 11: self = .keyID(data)
         default: return nil
         }
@@ -65,13 +77,10 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
             return .success(.keyID(bytes))
         }
         if text.contains("=") {
-            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-                let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard pair.count == 2, !trimmed(pair[0]).isEmpty, !trimmed(pair[1]).isEmpty else {
-                    return .failure(.init("a distinguished name is a comma-separated list of KEY=value, e.g. C=CH, O=ACME, CN=gw"))
-                }
+            switch DistinguishedName.parse(text) {
+            case let .success(name): return .success(.distinguishedName(name.description))
+            case let .failure(problem): return .failure(problem)
             }
-            return .success(.distinguishedName(text))
         }
         if text.hasPrefix("@") {
             let name = String(text.dropFirst())
