@@ -8,7 +8,9 @@ import UCI
 /// do not overrun it.
 extension TunnelManager {
     /// Phase 1 negotiations in flight toward one peer at most; the rest wait in `queued`.
-    public static let maxNegotiatingPerPeer = 32
+    /// Below strongSwan's default `block_threshold` (5 half-open IKE SAs per peer address),
+    /// beyond which charon drops new IKE_SA_INIT requests.
+    public static let maxNegotiatingPerPeer = 4
 
     /// Decides whether and when a failed initiator tunnel is tried again.
     func scheduleRetry(_ t: inout Tunnel) {

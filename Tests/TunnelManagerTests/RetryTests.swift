@@ -126,7 +126,7 @@ func tunnels(_ n: Int, peer: String = "198.51.100.7", extra: String = "\toption 
         #expect(f.v2.requests == ["phase1 1 t0 198.51.100.7", "phase2 1", "delete 1 phase 1", "phase1 1 t0 198.51.100.7"])
     }
 
-    /// A hundred tunnels toward one peer: at most 32 negotiate at once, the rest wait
+    /// A hundred tunnels toward one peer: at most 4 negotiate at once, the rest wait
     /// and go as slots free up; another peer is not held up by the queue.
     @Test func initiationsTowardOnePeerArePaced() throws {
         let f = RetryFixture(tunnels(100) + tunnels(1, peer: "203.0.113.9").replacingOccurrences(of: "'t0'", with: "'other'"))
@@ -136,7 +136,7 @@ func tunnels(_ n: Int, peer: String = "198.51.100.7", extra: String = "\toption 
         #expect(f.manager.tunnels.allSatisfy { $0.phase1Status == .negotiating })
         f.manager.handle(.phase1Created(1, phase1()))
         #expect(f.phase1Requests.count == TunnelManager.maxNegotiatingPerPeer + 2)
-        #expect(f.phase1Requests.last == "phase1 33 t32 198.51.100.7")
+        #expect(f.phase1Requests.last == "phase1 5 t4 198.51.100.7")
         f.manager.handle(.phase1Failed(2, reason: "x"))
         _ = f.manager.remove({ var s = Selection(); s.numbers = [3]; return s }())
         #expect(f.phase1Requests.count == TunnelManager.maxNegotiatingPerPeer + 4)
