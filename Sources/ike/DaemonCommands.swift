@@ -145,6 +145,7 @@ extension Daemon {
             ("  dropped: malformed IKEv2", ikev2.engine.counters.malformed.description),
             ("  no tunnel for peer", ikev2.engine.counters.noMatchingTunnel.description),
             ("  retransmissions sent / answered", "\(ikev2.engine.counters.retransmitsSent) / \(ikev2.engine.counters.retransmitsAnswered)"),
+            ("  rekeys failed (retried)", ikev2.engine.counters.rekeyFailures.description),
             ("control requests", "\(control?.served ?? 0) served, \(control?.malformed ?? 0) malformed"),
         ]
         return StatusReport.render(subsystems, pid: Process.id, counters: counters)
