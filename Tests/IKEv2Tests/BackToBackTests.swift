@@ -27,22 +27,7 @@ final class Pair {
 
     /// Delivers datagrams until both are quiet; `drop` may discard one by its index.
     func run(drop: (Int) -> Bool = { _ in false }) {
-        var progress = true
-        while progress {
-            progress = false
-            for (from, to, isA) in [(a, b, true), (b, a, false)] {
-                for out in from.takeOutput() {
-                    switch out {
-                    case let .send(bytes, src, dst):
-                        sent += 1
-                        progress = true
-                        if !drop(sent) { to.receive(bytes, from: src, to: dst, now: now) }
-                    default:
-                        if isA { aEvents.append(out) } else { bEvents.append(out) }
-                    }
-                }
-            }
-        }
+        exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents, sent: &sent, hold: drop)
     }
 }
 

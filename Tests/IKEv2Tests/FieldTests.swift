@@ -5,12 +5,12 @@ import Testing
 @testable import IKEv2
 
 /// Delivers between two engines until both are quiet; `hold` keeps a datagram (by its
-/// index among all sent) back instead of delivering it. Returns the held datagrams.
+/// index in `sent`, the count of all sent) back instead of delivering it. Returns the
+/// held datagrams.
 @discardableResult
 func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [EngineOutput], bEvents: inout [EngineOutput],
-              hold: (Int) -> Bool = { _ in false }) -> [(bytes: [UInt8], from: Endpoint, to: Endpoint, toA: Bool)] {
+              sent: inout Int, hold: (Int) -> Bool = { _ in false }) -> [(bytes: [UInt8], from: Endpoint, to: Endpoint, toA: Bool)] {
     var held: [(bytes: [UInt8], from: Endpoint, to: Endpoint, toA: Bool)] = []
-    var sent = 0
     var progress = true
     while progress {
         progress = false
@@ -28,6 +28,13 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
         }
     }
     return held
+}
+
+@discardableResult
+func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [EngineOutput], bEvents: inout [EngineOutput],
+              hold: (Int) -> Bool = { _ in false }) -> [(bytes: [UInt8], from: Endpoint, to: Endpoint, toA: Bool)] {
+    var sent = 0
+    return exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents, sent: &sent, hold: hold)
 }
 
 /// Behaviour that real peers exposed (the field issue): authentication failures after
