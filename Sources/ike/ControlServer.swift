@@ -67,7 +67,7 @@ final class ControlServer {
             guard let fd else { return }
             let connection = StreamConnection(adopting: fd)
             guard clients.count + waiters.count < ControlServer.maxConnections else {
-                send(.failed("the daemon is busy with \(ControlServer.maxConnections) control connections; try again"), to: connection)
+                send(.failed("ike: the daemon is busy with \(ControlServer.maxConnections) control connections; try again"), to: connection)
                 continue
             }
             let timer = loop.schedule(after: ControlServer.requestTimeout) { [self] in self.timedOut(fd) }

@@ -95,6 +95,22 @@ struct ControlSocketTests {
         #expect(list.status == 0)
     }
 
+    /// A daemon busy with 16 idle connections refuses the 17th at once: the CLI prints its
+    /// answer and exits 1, rather than dying of SIGPIPE while it sends its request.
+    @Test func theCLIReportsABusyDaemon() throws {
+        let daemon = try RunningDaemon(config: twoTunnels)
+        var idle: [Int32] = []
+        for _ in 0..<16 { idle.append(connectRaw(daemon.socketPath)) }
+        defer { for fd in idle { close(fd) } }
+        Thread.sleep(forTimeInterval: 0.2)
+        let busy = try daemon.ike("cmd=list", "verbose")
+        #expect(busy.status == 1, "\(busy.stderr)")
+        #expect(busy.stderr == "ike: the daemon is busy with 16 control connections; try again\n")
+        for fd in idle { close(fd) }
+        idle = []
+        #expect(try eventually(7) { try daemon.ike("cmd=status").status == 0 })
+    }
+
     /// An administrator's Ctrl-C on `ike cmd=activate wait=`: the client is gone when the
     /// answer is written. The daemon (and every tunnel) must live on: no SIGPIPE death.
     @Test func aClientThatClosesBeforeItsAnswerLeavesTheDaemonRunning() throws {
