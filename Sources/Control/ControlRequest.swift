@@ -311,7 +311,7 @@ struct Parameters {
     static func names(_ text: String) -> Result<[String], UsageError> {
         var out: [String] = []
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            guard UCISyntax.isName(String(part)) else {
+            guard UCISyntax.isName(String(part)) || UCISyntax.isAnonymousName(String(part)) else {
                 return .failure(UsageError("namelist=\(text): expected tunnel names separated by commas, e.g. site_b,site_c"))
             }
             out.append(String(part))

@@ -29,6 +29,7 @@ struct Loader {
         var configuration = Configuration()
         var globalLine: Int? = nil
         var names: [String: Int] = [:]
+        var tunnelIndex = 0
         for section in document.sections {
             switch section.type {
             case "ike":
@@ -39,10 +40,10 @@ struct Loader {
                 globalLine = section.line
                 configuration.global = loadGlobal(section)
             case "tunnel":
-                guard let name = section.name else {
-                    error(section.line, "a tunnel section needs a name: config tunnel 'NAME'")
-                    continue
-                }
+                // An anonymous section (`uci add ike tunnel`, LuCI) is named as `uci show`
+                // names it: @tunnel[N], N counting every tunnel section from 0.
+                let name = section.name ?? "@tunnel[\(tunnelIndex)]"
+                tunnelIndex += 1
                 if let first = names[name] {
                     error(section.line, "tunnel '\(name)' is already defined at line \(first)")
                     continue

@@ -22,9 +22,10 @@ extension Configuration {
 private struct Printer {
     var text = ""
 
+    /// An anonymous section (named `@type[N]`) is printed without a name, as written.
     mutating func section(_ type: String, _ name: String) {
         if !text.isEmpty { text += "\n" }
-        text += "config \(type) \(UCISyntax.quote(name))\n"
+        text += UCISyntax.isAnonymousName(name) ? "config \(type)\n" : "config \(type) \(UCISyntax.quote(name))\n"
     }
 
     mutating func option(_ key: String, _ value: String) { text += "\toption \(key) \(UCISyntax.quote(value))\n" }

@@ -125,6 +125,15 @@ extension Loader {
         if t.remoteAddress == .any && t.start != .manual {
             error(lines["start", or: s], "start '\(t.start.rawValue)' needs a remote_address to contact; a remote_address 'any' tunnel only responds")
         }
+        if t.start == .trap && t.localAddress == nil && lines.of["start"] != nil {
+            error(lines["start", or: s], "start 'trap' needs local_address: the trap policy's template names both tunnel endpoints")
+        }
+        let localFamilies = Set(t.localSubnets.map { $0.address.isV4 }), remoteFamilies = Set(t.remoteSubnets.map { $0.address.isV4 })
+        if !localFamilies.isEmpty, !remoteFamilies.isEmpty, localFamilies != remoteFamilies,
+           let r = t.remoteSubnets.first(where: { !localFamilies.contains($0.address.isV4) }) ?? t.remoteSubnets.first,
+           let l = t.localSubnets.first(where: { $0.address.isV4 != r.address.isV4 }) ?? t.localSubnets.first {
+            error(lines["remote_subnet", or: s], "remote_subnet \(r) is \(r.address.isV4 ? "IPv4" : "IPv6") and local_subnet \(l) is \(l.address.isV4 ? "IPv4" : "IPv6"); a CHILD_SA's selectors pair subnets of one address family")
+        }
         if t.start == .trap, case .name = t.remoteAddress {
             error(lines["start", or: s], "start 'trap' needs remote_address as an IP address for its trap policy, not a DNS name")
         }

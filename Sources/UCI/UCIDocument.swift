@@ -25,11 +25,13 @@ public struct UCIDocument: Equatable {
 /// backslash escapes), adjacent parts joined (`'it'\''s'`); `#` comments; blank lines.
 public enum UCISyntax {
     /// Parses `text`; every syntax error of the file is reported, not just the first.
+    /// Lines end in LF or CRLF, as `uci` reads them (Swift takes "\r\n" for one
+    /// Character, so both are named).
     public static func parse(_ text: String, file: String) -> (UCIDocument, [Diagnostic]) {
         var document = UCIDocument()
         var errors: [Diagnostic] = []
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             let words: [String]
             switch tokenize(rawLine) {
@@ -68,7 +70,12 @@ public enum UCISyntax {
                 .init(key: args[0], value: args[1], isList: keyword == "list", line: line))
             return nil
         case "package":
-            return "'package' is not used in /etc/config/ike files; remove the line"
+            // `uci export` writes `package ike` first; `uci import` reads it.
+            guard args.count == 1, args[0] == "ike" else {
+                return "expected: package ike (this is the ike configuration)"
+            }
+            guard document.sections.isEmpty else { return "'package ike' belongs before the first 'config' line" }
+            return nil
         default:
             return "unknown keyword '\(keyword)': expected config, option or list"
         }
@@ -82,6 +89,14 @@ public enum UCISyntax {
             if !ok { return false }
         }
         return true
+    }
+
+    /// `@tunnel[0]`: how `uci show` names an anonymous section.
+    public static func isAnonymousName(_ text: String) -> Bool {
+        guard text.hasPrefix("@"), text.hasSuffix("]"), let open = text.firstIndex(of: "[") else { return false }
+        let type = text[text.index(after: text.startIndex)..<open]
+        let index = text[text.index(after: open)..<text.index(before: text.endIndex)]
+        return isName(String(type)) && !index.isEmpty && index.allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     struct Problem: Error {

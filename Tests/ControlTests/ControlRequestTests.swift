@@ -11,6 +11,7 @@ import TunnelManager
     @Test(arguments: [
         ("cmd=activate", "cmd=activate"),
         ("cmd=activate phase=1 namelist=site_b,site_c", "cmd=activate phase=1 namelist=site_b,site_c"),
+        ("cmd=remove namelist=@tunnel[0],site_b", "cmd=remove namelist=@tunnel[0],site_b"),
         ("cmd=activate numlist=3,1 wait=10", "cmd=activate numlist=3,1 wait=10"),
         ("cmd=activate autostart", "cmd=activate autostart"),
         ("cmd=activate remid=@gw.example.org", "cmd=activate remid=@gw.example.org"),
@@ -53,6 +54,7 @@ import TunnelManager
         ("cmd=activate numlist=1,,2", "numlist=1,,2: expected tunnel numbers separated by commas, e.g. 1,3"),
         ("cmd=activate numlist=0", "numlist=0: expected tunnel numbers separated by commas, e.g. 1,3"),
         ("cmd=activate namelist=bad-name", "namelist=bad-name: expected tunnel names separated by commas, e.g. site_b,site_c"),
+        ("cmd=activate namelist=@tunnel[x]", "namelist=@tunnel[x]: expected tunnel names separated by commas, e.g. site_b,site_c"),
         ("cmd=activate remid=a@", "remid=a@: an e-mail identity is user@domain.example"),
         ("cmd=activate ipaddr=192.0.2.1", "ipaddr=192.0.2.1: expected ipaddr=LOCAL,REMOTE with two IP addresses"),
         ("cmd=activate wait=0", "wait=0: expected seconds from 1 to 3600"),

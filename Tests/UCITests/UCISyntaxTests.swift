@@ -67,7 +67,7 @@ import Testing
             config tunnel 'bad-name'
             config tunnel ok
             option psk one two
-            package ike
+            package network
             frobnicate x
             list remote_subnet
             option psk 'unterminated
@@ -78,7 +78,7 @@ import Testing
             "/etc/config/ike:2: expected: config TYPE ['NAME']",
             "/etc/config/ike:3: section name 'bad-name' may contain only letters, digits and '_'",
             "/etc/config/ike:5: option 'psk': more than one value; quote values that contain spaces",
-            "/etc/config/ike:6: 'package' is not used in /etc/config/ike files; remove the line",
+            "/etc/config/ike:6: expected: package ike (this is the ike configuration)",
             "/etc/config/ike:7: unknown keyword 'frobnicate': expected config, option or list",
             "/etc/config/ike:8: expected: list KEY 'VALUE'",
             "/etc/config/ike:9: unterminated single quote",
@@ -90,5 +90,52 @@ import Testing
             let line = "option k " + UCISyntax.quote(value)
             #expect(words(line) == ["option", "k", value])
         }
+    }
+}
+
+/// Files as OpenWrt's `uci` writes them: CRLF line ends (an editor on another system),
+/// anonymous sections from `uci add` and LuCI, and `package ike` from `uci export`.
+@Suite struct OpenWrtFilesTests {
+    static let written = """
+        package ike
+
+        # the site's tunnels
+        config ike 'global'
+        \toption log_level 'event'
+
+        config tunnel
+        \toption remote_address '198.51.100.7'
+        \toption psk 'secret'
+
+        config tunnel 'named'
+        \toption remote_address '198.51.100.8'
+        \toption psk 'secret'
+
+        config tunnel
+        \toption remote_address '198.51.100.9'
+        \toption psk 'secret'
+
+        """
+
+    @Test func anonymousSectionsAreNamedAsUciShowNamesThem() throws {
+        let c = try Configuration.load(OpenWrtFilesTests.written, file: "/etc/config/ike").get()
+        #expect(c.tunnels.map(\.name) == ["@tunnel[0]", "named", "@tunnel[2]"])
+        // Printed without a name, as written, and read back the same.
+        let printed = c.print()
+        #expect(printed.contains("config tunnel\n\toption enabled '1'"))
+        #expect(try Configuration.load(printed, file: "x").get().tunnels.map(\.name) == ["@tunnel[0]", "named", "@tunnel[2]"])
+    }
+
+    @Test func crlfLineEndsReadAsLF() throws {
+        let crlf = OpenWrtFilesTests.written.replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(crlf.contains("\r\n") && !crlf.split(separator: "\n").isEmpty)
+        let lf = try Configuration.load(OpenWrtFilesTests.written, file: "a").get()
+        let read = try Configuration.load(crlf, file: "a").get()
+        #expect(read == lf)
+        #expect(read.tunnels.count == 3 && read.global.logLevel == .event)
+        // Errors keep their lines.
+        let broken = "config tunnel 'x'\r\n\toption remote_address '198.51.100.300'\r\n\toption psk 'k'\r\n"
+        guard case let .failure(errors) = Configuration.load(broken, file: "b") else { Issue.record("accepted"); return }
+        #expect(errors.description.hasPrefix("b:2: remote_address '198.51.100.300'"))
     }
 }
