@@ -103,7 +103,14 @@ public final class IKEv2Engine: SansIOEngine {
             return false
         }
         let isResponse = header.flags & HeaderFlags.response != 0
-        if header.exchangeType == ExchangeType.ikeSAInit.rawValue && !isResponse && header.responderSPI == 0 { return true }
+        if header.exchangeType == ExchangeType.ikeSAInit.rawValue && !isResponse && header.responderSPI == 0 {
+            // §3.1: the initiator's SPI MUST NOT be zero.
+            guard header.initiatorSPI != 0 else {
+                counters.malformed += 1
+                return false
+            }
+            return true
+        }
         let ours = header.flags & HeaderFlags.initiator != 0 ? header.responderSPI : header.initiatorSPI
         guard sas[ours] != nil else {
             counters.unknownSPI += 1
@@ -127,6 +134,11 @@ public final class IKEv2Engine: SansIOEngine {
         }
         let h = message.header
         if message.exchange == .ikeSAInit && !message.isResponse && h.responderSPI == 0 {
+            guard h.initiatorSPI != 0 else {
+                counters.malformed += 1
+                log(.debug, "IKE_SA_INIT from \(remote) with initiator SPI 0 dropped (RFC 7296 §3.1)")
+                return
+            }
             receiveInitRequest(message, bytes, from: remote, to: local, now: now)
             return
         }

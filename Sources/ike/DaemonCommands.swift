@@ -136,6 +136,7 @@ extension Daemon {
             ("  dropped: bad HASH or decryption", ikev1.engine.counters.hashFailures.description),
             ("  dropped: malformed IKEv1", ikev1.engine.counters.malformed.description),
             ("  dropped: half-open limit", ikev1.engine.counters.halfOpenRefused.description),
+            ("  half-open expired", ikev1.engine.counters.halfOpenExpired.description),
             ("  no tunnel for peer", ikev1.engine.counters.noMatchingTunnel.description),
             ("  retransmissions sent / answered", "\(ikev1.engine.counters.retransmitsSent) / \(ikev1.engine.counters.retransmitsAnswered)"),
             ("IKEv2 SAs", ikev2.engine.saCount.description),
@@ -145,6 +146,8 @@ extension Daemon {
             ("  dropped: malformed IKEv2", ikev2.engine.counters.malformed.description),
             ("  no tunnel for peer", ikev2.engine.counters.noMatchingTunnel.description),
             ("  retransmissions sent / answered", "\(ikev2.engine.counters.retransmitsSent) / \(ikev2.engine.counters.retransmitsAnswered)"),
+            ("  COOKIEs sent / bad cookies", "\(ikev2.engine.counters.cookiesSent) / \(ikev2.engine.counters.badCookies)"),
+            ("  half-open expired", ikev2.engine.counters.halfOpenExpired.description),
             ("  rekeys failed (retried)", ikev2.engine.counters.rekeyFailures.description),
             ("control requests", "\(control?.served ?? 0) served, \(control?.malformed ?? 0) malformed"),
         ]

@@ -207,4 +207,20 @@ func parseMessage(_ bytes: [UInt8]) -> Result<IKEv2Message, WireError> {
         #expect(check(initRequest))  // a new IKE_SA_INIT goes on to the cookie gate
         #expect(e.saCount == 0)
     }
+
+    /// RFC 7296 §3.1: an IKE_SA_INIT whose initiator SPI is zero builds nothing and gets
+    /// no answer, whether it comes through the precheck or straight to the engine.
+    @Test func anInitiatorSPIOfZeroIsDropped() throws {
+        let p = Pair()
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: p.now)
+        var first: (bytes: [UInt8], from: Endpoint, to: Endpoint)? = nil
+        for out in p.a.takeOutput() { if case let .send(bytes, from, to) = out { first = (bytes, from, to) } }
+        var zeroed = try #require(first)
+        for i in 0..<8 { zeroed.bytes[i] = 0 }
+        #expect(!zeroed.bytes.withUnsafeBytes { p.b.precheck($0) })
+        p.b.receive(zeroed.bytes, from: zeroed.from, to: zeroed.to, now: p.now)
+        #expect(p.b.saCount == 0 && !p.b.takeOutput().contains { if case .send = $0 { return true }; return false })
+        #expect(p.b.counters.malformed == 2)
+    }
 }

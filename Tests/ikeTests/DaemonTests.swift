@@ -131,6 +131,9 @@ struct DaemonTests {
             #expect(fields[3] == (name == "cpsd" ? "inoperative" : "active"))
         }
         #expect(status.stdout.contains("tunnels:                        0 (active 0, negotiating 0, failed 0)"))
+        for counter in ["  COOKIEs sent / bad cookies:", "  half-open expired:", "  rekeys failed (retried):"] {
+            #expect(status.stdout.contains(counter), "\(status.stdout)")
+        }
         #expect(daemon.signal(SIGTERM) == 0)
     }
 
