@@ -17,5 +17,7 @@ public struct IKEv2Counters: Sendable {
     public var badCookies: UInt64 = 0
     /// Rekeys that failed (refused, unanswerable, unusable answer) and were rescheduled.
     public var rekeyFailures: UInt64 = 0
+    /// INVALID_MAJOR_VERSION answers left out by the rate limit.
+    public var versionAnswersSuppressed: UInt64 = 0
     public init() {}
 }

@@ -235,8 +235,17 @@ extension IKEv2Engine {
     }
 
     /// RFC 7296 §1.5: a request of a higher major version is dropped and answered,
-    /// unauthenticated, with INVALID_MAJOR_VERSION naming version 2.
-    public func answerUnsupportedVersion(_ header: ISAKMPHeader, from remote: Endpoint, to local: Endpoint) {
+    /// unauthenticated, with INVALID_MAJOR_VERSION naming version 2: at most
+    /// `versionAnswersPerSecond` a second, so that spoofed requests do not make us a
+    /// reflector (37 octets out for 28 in); the rest are only counted.
+    public func answerUnsupportedVersion(_ header: ISAKMPHeader, from remote: Endpoint, to local: Endpoint, now: Instant) {
+        let second = now.nanoseconds / 1_000_000_000
+        if versionAnswers.second != second { versionAnswers = (second, 0) }
+        guard versionAnswers.count < IKEv2Engine.versionAnswersPerSecond else {
+            counters.versionAnswersSuppressed += 1
+            return
+        }
+        versionAnswers.count += 1
         var h = header
         h.majorVersion = 2
         h.minorVersion = 0

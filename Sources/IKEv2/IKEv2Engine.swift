@@ -9,6 +9,9 @@ public final class IKEv2Engine: SansIOEngine {
     /// The tunnels it may negotiate, set from the configuration.
     public var policies: [EnginePolicy] = []
     public internal(set) var counters = IKEv2Counters()
+    /// INVALID_MAJOR_VERSION answers in the current second (the rate limit).
+    var versionAnswers: (second: UInt64, count: Int) = (0, 0)
+    public static let versionAnswersPerSecond = 10
     /// The port IKE runs on (the local port of what we send).
     public let port: UInt16
     var sas: [UInt64: IKESA] = [:]

@@ -85,7 +85,7 @@ final class Daemon {
             ikev2.engine.allocateSPI = allocate
         }
         broker.unsupportedVersion = { [self] header, source, destination in
-            self.ikev2.engine.answerUnsupportedVersion(header, from: source, to: destination)
+            self.ikev2.engine.answerUnsupportedVersion(header, from: source, to: destination, now: self.loop.clock.now)
             self.pump()
         }
         broker.ikev1 = { [self] message, source, destination in

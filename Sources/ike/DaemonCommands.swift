@@ -126,7 +126,7 @@ extension Daemon {
             ("datagrams received", b.received.description),
             ("  IKEv1 / IKEv2", "\(b.ikev1) / \(b.ikev2)"),
             ("  dropped: malformed", b.malformed.description),
-            ("  dropped: unsupported version", b.unsupportedVersion.description),
+            ("  dropped: unsupported version", "\(b.unsupportedVersion) (\(ikev2.engine.counters.versionAnswersSuppressed) not answered: rate limit)"),
             ("  dropped: not IKE on NAT-T port", b.notIKE.description),
             ("  dropped: no free buffer", pool.exhausted.description),
             ("  dropped: receive errors", (b.receiveDrops - pool.exhausted + b.receiveErrors).description),

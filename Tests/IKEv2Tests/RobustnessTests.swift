@@ -173,7 +173,8 @@ import Testing
         let header = ISAKMPHeader(initiatorSPI: 0x1234, responderSPI: 0, nextPayload: 33, majorVersion: 3, minorVersion: 0,
                                   exchangeType: 34, flags: 0x08, messageID: 0, length: 28)
         let peer = Endpoint(IPAddress("192.0.2.9")!, 500), us = Endpoint(IPAddress("192.0.2.1")!, 500)
-        e.answerUnsupportedVersion(header, from: peer, to: us)
+        let now = Instant(nanoseconds: 5_000_000_000)
+        e.answerUnsupportedVersion(header, from: peer, to: us, now: now)
         guard case let .send(bytes, from, to)? = e.takeOutput().first else {
             Issue.record("no answer")
             return
@@ -182,6 +183,20 @@ import Testing
         let message = try parseMessage(bytes).get()
         #expect(message.header.majorVersion == 2 && message.isResponse && message.header.initiatorSPI == 0x1234)
         #expect(message.notify(.invalidMajorVersion)?.data == [0x20])
+    }
+
+    /// A flood of spoofed requests is not reflected: 10 answers a second, the rest counted.
+    @Test func invalidMajorVersionAnswersAreRateLimited() {
+        let e = IKEv2Engine { _ in nil }
+        let header = ISAKMPHeader(initiatorSPI: 0x1234, responderSPI: 0, nextPayload: 33, majorVersion: 3, minorVersion: 0,
+                                  exchangeType: 34, flags: 0x08, messageID: 0, length: 28)
+        let peer = Endpoint(IPAddress("192.0.2.9")!, 500), us = Endpoint(IPAddress("192.0.2.1")!, 500)
+        let now = Instant(nanoseconds: 5_000_000_000)
+        for _ in 0..<100 { e.answerUnsupportedVersion(header, from: peer, to: us, now: now) }
+        #expect(e.takeOutput().count == IKEv2Engine.versionAnswersPerSecond)
+        #expect(e.counters.versionAnswersSuppressed == 90)
+        e.answerUnsupportedVersion(header, from: peer, to: us, now: now + .seconds(1))
+        #expect(e.takeOutput().count == 1)
     }
 }
 
