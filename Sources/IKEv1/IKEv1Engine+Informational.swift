@@ -71,6 +71,13 @@ extension IKEv1Engine {
             counters.malformed += 1
             return
         }
+        // RFC 2408 §4.8: an Informational after phase 1 has a message ID of its own; 0
+        // belongs to phase 1, so such a message is dropped, not answered.
+        guard mid != 0 || sa.state != .established else {
+            counters.malformed += 1
+            log(.debug, "Informational from \(sa.remote) with message ID 0 after phase 1; dropped")
+            return
+        }
         guard let (payloads, plaintext, _) = decrypt(sa, message, raw, iv: sa.exchangeIV(mid)),
               verify(sa, plaintext, first: payloads.first, prefix: mid.bigEndianBytes) else { return }
         sa.lastHeard = now

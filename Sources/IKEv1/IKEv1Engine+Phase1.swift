@@ -78,6 +78,14 @@ extension IKEv1Engine {
             counters.halfOpenRefused += 1
             return
         }
+        // RFC 2408 §5.1: a payload type outside ISAKMP (1-13) and NAT-T (20, 21, and the
+        // drafts' 130, 131) is INVALID-PAYLOAD-TYPE; an unauthenticated first message that
+        // carries one builds nothing and gets no answer.
+        for case let .unknown(type, _) in message.payloads where !(1...13).contains(type) && ![20, 21, 130, 131].contains(type) {
+            counters.malformed += 1
+            log(.debug, "\(message.exchange) from \(remote) with payload type \(type) dropped (INVALID-PAYLOAD-TYPE)")
+            return
+        }
         let aggressive = message.exchange == .aggressive
         guard let offered = message.payloads.compactMap({ p -> ISAKMPSecurityAssociation? in
             if case let .securityAssociation(s) = p { return s }

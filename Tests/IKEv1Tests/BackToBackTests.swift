@@ -363,3 +363,54 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(p.b.counters.unknownCookie == 1 && p.b.counters.malformed == 1 && p.b.saCount == 0)
     }
 }
+
+/// Messages an IKEv1 responder must not answer (found by adversarial testing).
+@Suite struct IKEv1RefusalTests {
+    func sends(_ outputs: [EngineOutput]) -> [[UInt8]] {
+        outputs.compactMap { if case let .send(bytes, _, _) = $0 { return bytes }; return nil }
+    }
+
+    /// RFC 2408 §5.1: a first message with a payload type that is not ISAKMP's builds
+    /// nothing and gets no answer.
+    @Test func aFirstMessageWithAnUnknownPayloadTypeIsNotAnswered() throws {
+        let p = Pair()
+        p.start(p.configure())
+        let first = try #require(p.a.takeOutput().compactMap { o -> ([UInt8], Endpoint, Endpoint)? in
+            if case let .send(b, s, d) = o { return (b, s, d) }; return nil
+        }.first)
+        var bytes = first.0
+        // Walk the payload chain to its last payload; chain a payload of type 200 after it.
+        var offset = 28
+        while true {
+            let length = Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
+            if bytes[offset] == 0 { bytes[offset] = 200; break }
+            offset += length
+        }
+        bytes += [0, 0, 0, 4]
+        let total = bytes.count
+        bytes[24] = UInt8(total >> 24); bytes[25] = UInt8(total >> 16 & 0xff); bytes[26] = UInt8(total >> 8 & 0xff); bytes[27] = UInt8(total & 0xff)
+        p.b.receive(bytes, from: first.1, to: first.2, now: p.now)
+        #expect(sends(p.b.takeOutput()).isEmpty)
+        #expect(p.b.saCount == 0 && p.b.counters.malformed == 1)
+        // The same message without it is answered.
+        p.b.receive(first.0, from: first.1, to: first.2, now: p.now)
+        #expect(sends(p.b.takeOutput()).count == 1)
+    }
+
+    /// RFC 2408 §4.8: after phase 1 an Informational has a message ID of its own; an
+    /// R-U-THERE under message ID 0 is dropped, not acknowledged.
+    @Test func anInformationalWithMessageIDZeroAfterPhase1IsDropped() throws {
+        let p = Pair()
+        p.start(p.configure())
+        p.run()
+        let a = try #require(p.a.sas.values.first { $0.state == .established })
+        let probe: [ISAKMPPayload] = [.notification(ISAKMPNotification(.rUThere, spi: p.a.cookies(a), data: [0, 0, 0, 9]))]
+        let zero = try p.a.protected(a, .informational, messageID: 0, probe)
+        _ = p.b.takeOutput()
+        p.b.receive(zero, from: a.local, to: a.remote, now: p.now)
+        #expect(sends(p.b.takeOutput()).isEmpty)
+        let fresh = try p.a.protected(a, .informational, messageID: 0x1234_5678, probe)
+        p.b.receive(fresh, from: a.local, to: a.remote, now: p.now)
+        #expect(sends(p.b.takeOutput()).count == 1)
+    }
+}
