@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <sys/random.h>
+#include <dirent.h>
 #include "CLibc.h"
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -292,19 +293,77 @@ const char *ike_argv(int index) {
     return index >= 0 && index < saved_argc ? saved_argv[index] : NULL;
 }
 
+static int daemon_ready_fd = -1;
+static int inherited[64];
+static int inherited_count;
+
+void ike_note_inherited_descriptors(void) {
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) return;
+    int own = dirfd(dir);
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL && inherited_count < 64) {
+        int fd = atoi(entry->d_name);
+        if (entry->d_name[0] >= '0' && entry->d_name[0] <= '9' && fd > 2 && fd != own) inherited[inherited_count++] = fd;
+    }
+    closedir(dir);
+}
+
 int ike_daemonize(void) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -errno;
     pid_t pid = fork();
     if (pid < 0) return -errno;
-    if (pid > 0) _exit(0);
-    if (setsid() < 0) return -errno;
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        if (null > 2) close(null);
+    if (pid > 0) {
+        close(fds[1]);
+        char report[2048];
+        size_t n = 0;
+        while (n < sizeof report) {
+            ssize_t r = read(fds[0], report + n, sizeof report - n);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            n += (size_t)r;
+        }
+        if (n >= 1 && report[0] == 0) _exit(0);
+        if (n > 1) {
+            (void)!write(2, report + 1, n - 1);
+            (void)!write(2, "\n", 1);
+        } else {
+            const char *m = "ike: the daemon exited before it was ready; see the system log\n";
+            (void)!write(2, m, strlen(m));
+        }
+        _exit(1);
     }
+    close(fds[0]);
+    daemon_ready_fd = fds[1];
+    for (int i = 0; i < inherited_count; i++) close(inherited[i]);
+    inherited_count = 0;
+    if (setsid() < 0) return -errno;
     return 0;
+}
+
+void ike_daemon_report(const char *failure) {
+    if (daemon_ready_fd < 0) {
+        if (failure) {
+            (void)!write(2, failure, strlen(failure));
+            (void)!write(2, "\n", 1);
+        }
+        return;
+    }
+    char status = failure ? 1 : 0;
+    (void)!write(daemon_ready_fd, &status, 1);
+    if (failure) (void)!write(daemon_ready_fd, failure, strlen(failure));
+    close(daemon_ready_fd);
+    daemon_ready_fd = -1;
+    if (!failure) {
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+            dup2(null, 2);
+            if (null > 2) close(null);
+        }
+    }
 }
 
 int ike_set_nonblocking(int fd, int on) {

@@ -24,11 +24,24 @@ public enum Process {
     /// a control client that goes away must not take the daemon and its tunnels along.
     public static func ignoreBrokenPipes() { _ = ike_ignore_sigpipe() }
 
-    /// Detaches from the terminal (`ike daemon` without `--foreground`).
+    /// Detaches from the terminal (`ike daemon` without `--foreground`). The parent
+    /// stays until the child says it is ready (`daemonReady`) or failed (`daemonFailed`),
+    /// and exits with that: a taken port or an unwritable pid file is a failed start.
     public static func daemonize() throws(SystemError) {
         let result = ike_daemonize()
         guard result == 0 else { throw SystemError("fork", result: Int(result)) }
     }
+
+    /// Notes the descriptors inherited from whoever started us; `daemonize` closes them
+    /// in the detached child. Call it before opening anything.
+    public static func noteInheritedDescriptors() { ike_note_inherited_descriptors() }
+
+    /// The daemon serves: the waiting parent exits 0, standard I/O goes to /dev/null.
+    public static func daemonReady() { ike_daemon_report(nil) }
+
+    /// The daemon cannot start: the waiting parent prints `message` and exits 1 (without
+    /// a parent, `message` goes to standard error).
+    public static func daemonFailed(_ message: String) { message.withCString { ike_daemon_report($0) } }
 
     /// Writes a line (or, with `newline` false, the text as it is) to standard output.
     public static func printOut(_ text: String, newline: Bool = true) { writeAll(1, newline ? text + "\n" : text) }

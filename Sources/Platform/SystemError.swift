@@ -10,6 +10,9 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
         self.errno = errno
     }
 
+    /// EADDRINUSE for `operation`: what was to be bound is someone else's.
+    public static func inUse(_ operation: StaticString) -> SystemError { SystemError(operation, errno: EADDRINUSE) }
+
     /// The error for a C helper's negative-errno return value.
     init(_ operation: StaticString, result: Int) {
         self.init(operation, errno: Int32(truncatingIfNeeded: -result))

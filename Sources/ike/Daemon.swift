@@ -36,6 +36,8 @@ final class Daemon {
     let manager: TunnelManager
     var sockets: [UDPSocket] = []
     var control: ControlServer? = nil
+    /// Why the start failed, naming the file or port, for the log and the waiting parent.
+    var startupProblem: String? = nil
     private var events: XFRMEvents? = nil
     private var signals: SignalSource? = nil
 
@@ -175,10 +177,15 @@ final class Daemon {
                         log.information(.iked, "IPv6 unavailable, not listening on \(Endpoint(address, port))")
                         continue
                     }
-                    log.error(.iked, "cannot listen on UDP \(Endpoint(address, port)): \(error); is another IKE daemon running?")
+                    startupProblem = "cannot listen on UDP \(Endpoint(address, port)): \(error.message); is another IKE daemon running?"
                     throw error
                 }
             }
+        }
+        // One daemon per control socket: a live one is never unlinked from under it.
+        if (try? StreamConnection.connect(path: socketPath, timeoutMilliseconds: 500)) != nil {
+            startupProblem = "another ike daemon answers on \(socketPath); stop it first (ike cmd=status socket=\(socketPath) names its PID)"
+            throw SystemError.inUse("bind")
         }
         do throws(SystemError) {
             control = try ControlServer(path: socketPath, loop: loop, log: log) { [self] request in
@@ -187,7 +194,7 @@ final class Daemon {
                 return outcome
             }
         } catch {
-            log.error(.tmd, "cannot create control socket \(socketPath): \(error)")
+            startupProblem = "cannot create the control socket \(socketPath): \(error.message)"
             throw error
         }
         log.information(.tmd, "control socket \(socketPath)")
@@ -244,7 +251,11 @@ final class Daemon {
     /// Runs until SIGTERM or SIGINT, then removes every tunnel and releases everything.
     func run() throws(SystemError) {
         if !options.foreground {
-            try FileSystem.write(options.pidPath, "\(Process.id)\n")
+            do throws(SystemError) { try FileSystem.write(options.pidPath, "\(Process.id)\n") } catch {
+                startupProblem = "cannot write the pid file \(options.pidPath): \(error.message)"
+                throw error
+            }
+            Process.daemonReady()
         }
         let c = manager.configuration
         log.event(.tmd, "ike \(Version.release) started (pid \(Process.id), \(Version.flavour) build, \(c.tunnels.count) tunnels in \(options.configPath))")

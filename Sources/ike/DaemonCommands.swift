@@ -91,7 +91,9 @@ extension Daemon {
         switch loadConfigurationFile() {
         case let .success(c): configuration = c
         case let .failure(problem):
-            log.error(.tmd, "reload refused, the running configuration stays: \(problem)")
+            // One record per error: a syslog record is one line.
+            for line in problem.description.split(separator: "\n") { log.error(.tmd, "reload refused: \(line)") }
+            log.error(.tmd, "reload refused, the running configuration stays")
             return .failed(problem.description + "\nike: reload refused; the daemon keeps its running configuration")
         }
         var notes: [String] = []

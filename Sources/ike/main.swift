@@ -5,7 +5,7 @@ import UCI
 
 /// The `ike` command: `daemon` (also as `tmd`), `check`, `cmd=...` and `version`.
 let usage = """
-    usage: ike daemon [--foreground] [--config PATH] [--socket PATH]
+    usage: ike daemon [--foreground] [--config PATH] [--socket PATH] [--pidfile PATH]
            ike check [--config PATH]
            ike cmd=SUBCOMMAND [param=value ...]   (ike help lists the subcommands)
            ike version
@@ -35,11 +35,13 @@ func parseOptions(_ args: ArraySlice<String>, allowed: [String]) -> [String: Str
 }
 
 func daemonMain(_ args: ArraySlice<String>) -> Never {
-    let found = parseOptions(args, allowed: ["--foreground", "--config", "--socket"])
+    Process.noteInheritedDescriptors()
+    let found = parseOptions(args, allowed: ["--foreground", "--config", "--socket", "--pidfile"])
     var options = Daemon.Options()
     options.foreground = found["--foreground"] != nil
     options.configPath = found["--config"] ?? options.configPath
     options.socketPath = found["--socket"]
+    options.pidPath = found["--pidfile"] ?? options.pidPath
     var configuration = Configuration()
     var missing = false
     switch Daemon.loadConfiguration(options.configPath) {
@@ -57,14 +59,17 @@ func daemonMain(_ args: ArraySlice<String>) -> Never {
     if options.foreground { sinks.append(StderrSink()) }
     let log = Logger(level: configuration.global.logLevel, sinks: sinks)
     if missing { log.event(.tmd, "no configuration at \(options.configPath); running without tunnels") }
+    var daemon: Daemon? = nil
     do throws(SystemError) {
-        let daemon = try Daemon(options: options, configuration: configuration, log: log)
+        daemon = try Daemon(options: options, configuration: configuration, log: log)
         if !options.foreground { try Process.daemonize() }
-        try daemon.open()
-        try daemon.run()
+        try daemon!.open()
+        try daemon!.run()
         Process.exit(0)
     } catch {
-        log.error(.tmd, "ike cannot start: \(error)")
+        let problem = daemon?.startupProblem ?? "ike cannot start: \(error)"
+        log.error(.tmd, problem)
+        if !options.foreground { Process.daemonFailed("ike: " + problem) }
         Process.exit(1)
     }
 }

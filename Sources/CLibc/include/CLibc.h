@@ -97,9 +97,17 @@ int ike_ignore_sigpipe(void);
 /// 32 random bits from the kernel (getrandom(2)), for DNS query IDs.
 uint32_t ike_random_u32(void);
 
-/// fork, setsid, stdio to /dev/null: the parent exits 0 once the child runs.
-/// Returns 0 in the child or -errno.
+/// fork and setsid. The parent waits on a pipe until the child reports with
+/// `ike_daemon_report`: it exits 0 when the child is ready, or prints the child's error
+/// and exits 1 (also when the child dies first). Returns 0 in the child or -errno.
 int ike_daemonize(void);
+/// Remembers the descriptors above 2 that the process inherited (call it first thing);
+/// a daemonized child closes them, so that whoever started it, waiting for its own
+/// child's descriptors to close, is not held by the daemon.
+void ike_note_inherited_descriptors(void);
+/// In a daemonized child: NULL reports readiness (stdio then goes to /dev/null), a
+/// message reports failure. Not daemonized: a message goes to standard error.
+void ike_daemon_report(const char *failure);
 
 /// open(2) without varargs: O_CLOEXEC is added; `mode` matters with O_CREAT.
 static inline int ike_open(const char *path, int flags, unsigned mode) {

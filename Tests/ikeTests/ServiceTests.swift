@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// `ike daemon` without `--foreground`, as an init script runs it: its exit status says
+/// whether the daemon serves, and one daemon owns its control socket.
+@Suite(.serialized, .enabled(if: isRoot, "network namespaces"))
+struct ServiceTests {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ike-service-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try "config ike\n\toption kernel 'none'\n".write(to: directory.appendingPathComponent("ike.conf"), atomically: true, encoding: .utf8)
+    }
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    /// `ike daemon` in namespace `ns`, detached; returns when the parent exits.
+    func start(_ ns: String, socket: String, pidfile: String) throws -> Ike.Result {
+        try Ike.run(["netns", "exec", ns, Ike.path, "daemon", "--config", path("ike.conf"), "--socket", socket, "--pidfile", pidfile],
+                    executable: "/usr/sbin/ip")
+    }
+
+    func stop(pidfile: String) {
+        guard let text = try? String(contentsOfFile: pidfile, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
+        kill(pid, SIGTERM)
+        _ = eventually(5) { kill(pid, 0) != 0 }
+    }
+
+    @Test func theParentExitsWithTheChildsOutcome() throws {
+        let ns = "ike-svc-\(getpid())"
+        try TwoSites.ip(["netns", "add", ns])
+        defer {
+            _ = try? TwoSites.ip(["netns", "del", ns])
+            try? FileManager.default.removeItem(at: directory)
+        }
+        // Ready: exit 0 only once the socket answers and the pid file is written.
+        let started = try start(ns, socket: path("a.sock"), pidfile: path("a.pid"))
+        #expect(started.status == 0, "\(started.stderr)")
+        #expect(FileManager.default.fileExists(atPath: path("a.pid")))
+        let status = try Ike.run(["cmd=status", "socket=\(path("a.sock"))"])
+        #expect(status.status == 0)
+        defer { stop(pidfile: path("a.pid")) }
+
+        // The ports are taken by the first daemon: the second says so and exits 1.
+        let taken = try start(ns, socket: path("b.sock"), pidfile: path("b.pid"))
+        #expect(taken.status == 1)
+        #expect(taken.stderr.hasPrefix("ike: cannot listen on UDP 0.0.0.0:500: Address already in use; is another IKE daemon running?"), "\(taken.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: path("b.pid")))
+
+        // A second daemon on the same control socket (elsewhere) is refused; the first
+        // keeps its socket and answers.
+        let other = "ike-svc2-\(getpid())"
+        try TwoSites.ip(["netns", "add", other])
+        defer { _ = try? TwoSites.ip(["netns", "del", other]) }
+        let twice = try start(other, socket: path("a.sock"), pidfile: path("c.pid"))
+        #expect(twice.status == 1)
+        #expect(twice.stderr.hasPrefix("ike: another ike daemon answers on \(path("a.sock")); stop it first"), "\(twice.stderr)")
+        #expect(try Ike.run(["cmd=status", "socket=\(path("a.sock"))"]).status == 0)
+
+        // An unwritable pid file fails the start and names the file.
+        let pidless = try start(other, socket: path("d.sock"), pidfile: "/nonexistent/dir/ike.pid")
+        #expect(pidless.status == 1)
+        #expect(pidless.stderr == "ike: cannot write the pid file /nonexistent/dir/ike.pid: No such file or directory\n", "\(pidless.stderr)")
+    }
+}
