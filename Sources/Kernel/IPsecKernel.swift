@@ -30,16 +30,20 @@ public struct SACounters: Equatable, Sendable {
 /// A failed kernel operation: which one, and the errno text.
 public struct KernelError: Error, Equatable, CustomStringConvertible {
     public let operation: String
+    /// The kernel's errno, or with `libnl` one of libnl's own error codes (which are not
+    /// errnos: libnl's 26 is "Protocol mismatch", errno 26 "Text file busy").
     public let errno: Int32
     public let message: String
+    public let libnl: Bool
 
-    public init(operation: String, errno: Int32, message: String) {
+    public init(operation: String, errno: Int32, message: String, libnl: Bool = false) {
         self.operation = operation
         self.errno = errno
         self.message = message
+        self.libnl = libnl
     }
 
-    public var description: String { "\(operation): \(message) (errno \(errno))" }
+    public var description: String { "\(operation): \(message) (\(libnl ? "libnl error" : "errno") \(errno))" }
 }
 
 public enum IPsecMode: String, Sendable {

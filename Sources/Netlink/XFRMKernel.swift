@@ -34,7 +34,7 @@ public final class XFRMKernel: IPsecKernel {
 
     static func error(_ operation: String, _ result: Int32) -> KernelError {
         let text = nl_geterror(result).map { String(cString: $0) } ?? "error \(result)"
-        return KernelError(operation: operation, errno: -result, message: text)
+        return KernelError(operation: operation, errno: -result, message: text, libnl: true)
     }
 
     /// Sends a built request and turns the kernel's errno into a `KernelError`.

@@ -41,10 +41,15 @@ final class Daemon {
     private var events: XFRMEvents? = nil
     private var signals: SignalSource? = nil
 
-    init(options: Options, configuration: Configuration, log: Logger) throws(SystemError) {
+    /// Why the daemon could not be set up, in words for the log and the terminal.
+    struct StartError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(options: Options, configuration: Configuration, log: Logger) throws(StartError) {
         self.options = options
         self.log = log
-        loop = try EventLoop()
+        do throws(SystemError) { loop = try EventLoop() } catch { throw StartError(description: "event loop: \(error)") }
         pool = PacketBufferPool(count: Daemon.poolBuffers, bufferSize: Daemon.bufferSize)
         broker = Broker(log: log, pool: pool)
         switch configuration.global.kernel {
@@ -54,7 +59,7 @@ final class Daemon {
                 xfrm = x
                 kernel = x
             } catch {
-                throw SystemError("netlink XFRM socket", errno: error.errno)
+                throw StartError(description: "netlink XFRM socket: \(error)")
             }
         case .none:
             xfrm = nil

@@ -59,15 +59,19 @@ func daemonMain(_ args: ArraySlice<String>) -> Never {
     if options.foreground { sinks.append(StderrSink()) }
     let log = Logger(level: configuration.global.logLevel, sinks: sinks)
     if missing { log.event(.tmd, "no configuration at \(options.configPath); running without tunnels") }
-    var daemon: Daemon? = nil
+    let daemon: Daemon
+    do throws(Daemon.StartError) { daemon = try Daemon(options: options, configuration: configuration, log: log) } catch {
+        log.error(.tmd, "ike cannot start: \(error)")
+        if !options.foreground { Process.daemonFailed("ike: cannot start: \(error)") }
+        Process.exit(1)
+    }
     do throws(SystemError) {
-        daemon = try Daemon(options: options, configuration: configuration, log: log)
         if !options.foreground { try Process.daemonize() }
-        try daemon!.open()
-        try daemon!.run()
+        try daemon.open()
+        try daemon.run()
         Process.exit(0)
     } catch {
-        let problem = daemon?.startupProblem ?? "ike cannot start: \(error)"
+        let problem = daemon.startupProblem ?? "ike cannot start: \(error)"
         log.error(.tmd, problem)
         if !options.foreground { Process.daemonFailed("ike: " + problem) }
         Process.exit(1)

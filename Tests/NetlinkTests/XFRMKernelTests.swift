@@ -3,7 +3,7 @@ import Foundation
 import IKECrypto
 import IKEWire
 import Kernel
-import Netlink
+@testable import Netlink
 import Testing
 import UCI
 
@@ -172,5 +172,15 @@ struct SAOnAllocatedSPITests {
             #expect(kernel.sweep(reqids: 0x494b_8000...0x494b_ffff).sas == 0)
             #expect(kernel.sweep(reqids: 0x494b_0000...0x494b_7fff).sas == 1)
         }
+    }
+}
+
+/// libnl's own error codes are not errnos: they are named as libnl names them.
+@Suite struct LibnlErrorTests {
+    @Test func libnlCodesAreNotPrintedAsErrnos() {
+        let e = XFRMKernel.error("connect", -26)
+        #expect(e.libnl && e.errno == 26)
+        #expect(e.description == "connect: Protocol mismatch (libnl error 26)")
+        #expect(KernelError(operation: "addSA", errno: 38, message: "Function not implemented").description == "addSA: Function not implemented (errno 38)")
     }
 }

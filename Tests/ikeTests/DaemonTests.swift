@@ -59,6 +59,9 @@ final class RunningDaemon {
 
     var stderr: String { String(decoding: collected, as: UTF8.self) }
 
+    /// The reader of the daemon's standard error goes away (a closed terminal or pipe).
+    func closeStderr() { try? stderrPipe.fileHandleForReading.close() }
+
     /// `ike cmd=...` against this daemon.
     func ike(_ words: String...) throws -> Ike.Result {
         try Ike.run(words + ["socket=\(socketPath)"])

@@ -27,6 +27,19 @@ struct ServiceTests {
         _ = eventually(5) { kill(pid, 0) != 0 }
     }
 
+    /// A foreground daemon whose standard error nobody reads any more (the terminal or
+    /// the supervisor's pipe went away) keeps running: its log lines fail with EPIPE.
+    @Test func aForegroundDaemonOutlivesItsStderrReader() throws {
+        let daemon = try RunningDaemon(config: twoTunnels)
+        daemon.closeStderr()
+        for _ in 0..<3 { _ = try daemon.ike("cmd=log", "level=debug") }
+        _ = try daemon.ike("cmd=activate", "namelist=site_b")
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(daemon.process.isRunning)
+        #expect(try daemon.ike("cmd=status").status == 0)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     @Test func theParentExitsWithTheChildsOutcome() throws {
         let ns = "ike-svc-\(getpid())"
         try TwoSites.ip(["netns", "add", ns])
