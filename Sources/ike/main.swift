@@ -8,7 +8,7 @@ let usage = """
     usage: ike daemon [--foreground] [--config PATH] [--socket PATH] [--pidfile PATH]
            ike check [--config PATH]
            ike cmd=SUBCOMMAND [param=value ...]   (ike help lists the subcommands)
-           ike version
+           ike version   (also -v, --version)
     """
 
 func usageError(_ message: String) -> Never {
@@ -107,7 +107,7 @@ case "daemon":
     daemonMain(arguments.dropFirst(2))
 case "check":
     checkMain(arguments.dropFirst(2))
-case "version", "--version":
+case "version", "--version", "-v":
     guard arguments.count == 2 else { usageError("'version' takes no arguments") }
     Process.printOut(Version.text)
 case "help", "--help", "-h":

@@ -50,6 +50,7 @@ enum Ike {
         #expect(lines.contains { $0.hasPrefix("openssl: OpenSSL 3.") })
         #expect(lines.contains { $0.hasPrefix("libnl: libnl 3.") })
         #expect(result.stderr.isEmpty)
+        for spelling in ["--version", "-v"] { #expect(try Ike.run([spelling]).stdout == result.stdout) }
     }
 
     @Test(arguments: [["bogus"], [], ["version", "extra"], ["daemon", "--bogus"],
