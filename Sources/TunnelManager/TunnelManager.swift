@@ -294,6 +294,12 @@ public final class TunnelManager {
 
     func fail(_ number: TunnelNumber, step: Int, phase1: Phase1SA?, _ reason: String) {
         guard var t = table[number] else { return }
+        // A second report for a tunnel that failed already changes neither its error nor
+        // the time of its next attempt.
+        guard !t.isFailed else {
+            log.debug(.tmd, "\(label(t)): already failed; also: \(reason)")
+            return
+        }
         // A tunnel that was up (the peer refused it afterwards) leaves nothing behind.
         uninstall(t)
         t.state = .failed(phase1, step: step, reason: reason)

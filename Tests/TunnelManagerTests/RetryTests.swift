@@ -60,7 +60,10 @@ func tunnels(_ n: Int, peer: String = "198.51.100.7", extra: String = "\toption 
         f.manager.handle(.phase1Failed(1, reason: "again"))
         let second = try #require(f.manager.tunnel(1)?.nextAttempt) - f.clock.now
         #expect(second.milliseconds >= 6000 && second.milliseconds <= 8000)
-        f.manager.handle(.phase1Failed(1, reason: "ignored: not negotiating"))
+        // A second report changes neither the error nor the next attempt.
+        f.manager.handle(.phase1Failed(1, reason: "ignored: failed already"))
+        #expect(f.manager.tunnel(1)?.nextAttempt == f.clock.now + second)
+        #expect(f.manager.tunnel(1)?.failure == "step 3: phase 1 failed: again")
         // Up at last: no more retries.
         f.advance(second)
         f.manager.handle(.phase1Created(1, phase1()))
