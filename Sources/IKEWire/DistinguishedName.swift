@@ -3,9 +3,9 @@
 /// `C=CH, O=ACME, CN=gw` text users write. Two names match when they have the same
 /// attributes in the same order with values equal after RFC 5280 §7.1's simple
 /// preparation (case and runs of spaces ignored), whatever string types encode them.
-public struct DistinguishedName: Equatable, CustomStringConvertible, Sendable {
+public struct DistinguishedName: Hashable, CustomStringConvertible, Sendable {
     /// One attribute: its type (an OID, DER content octets) and its value.
-    public struct Attribute: Equatable, Sendable {
+    public struct Attribute: Hashable, Sendable {
         public var oid: [UInt8]
         public var value: String
     }

@@ -5,9 +5,8 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
     case address(IPAddress)
     case fqdn(String)
     case rfc822(String)
-    /// A distinguished name, in the normalized text of `DistinguishedName`; on the wire
-    /// it is DER.
-    case distinguishedName(String)
+    /// A distinguished name; on the wire it is DER.
+    case distinguishedName(DistinguishedName)
     case keyID([UInt8])
     /// Any identity that proves the tunnel's credentials (`%any`).
     case any
@@ -27,9 +26,8 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
 
     /// Whether a peer presenting `presented` satisfies this expected identity.
     public func accepts(_ presented: Identity) -> Bool {
-        if case let .distinguishedName(mine) = self, case let .distinguishedName(theirs) = presented,
-           case let .success(a) = DistinguishedName.parse(mine), case let .success(b) = DistinguishedName.parse(theirs) {
-            return a.matches(b)
+        if case let .distinguishedName(mine) = self, case let .distinguishedName(theirs) = presented {
+            return mine.matches(theirs)
         }
         return self == .any || self == presented
     }
@@ -40,9 +38,7 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
         case let .address(a): return a.bytes
         case let .fqdn(name): return Array(name.utf8)
         case let .rfc822(mail): return Array(mail.utf8)
-        case let .distinguishedName(dn):
-            guard case let .success(name) = DistinguishedName.parse(dn) else { return Array(dn.utf8) }
-            return name.der
+        case let .distinguishedName(dn): return dn.der
         case let .keyID(bytes): return bytes
         case .any: return []
         }
@@ -59,7 +55,7 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
         case 3: self = .rfc822(String(decoding: data, as: UTF8.self))
         case 9:
             guard let name = DistinguishedName(der: data) else { return nil }
-            self = .distinguishedName(name.description)
+            self = .distinguishedName(name)
         case 11: self = .keyID(data)
         default: return nil
         }
@@ -78,7 +74,7 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
         }
         if text.contains("=") {
             switch DistinguishedName.parse(text) {
-            case let .success(name): return .success(.distinguishedName(name.description))
+            case let .success(name): return .success(.distinguishedName(name))
             case let .failure(problem): return .failure(problem)
             }
         }
@@ -96,13 +92,6 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
         }
         guard isHostName(text) else { return .failure(.init("'\(text)' is not an address, host name, user@domain, DN, keyid: or %any")) }
         return .success(.fqdn(text))
-    }
-
-    private static func trimmed(_ s: Substring) -> Substring {
-        var t = s
-        while t.first == " " { t = t.dropFirst() }
-        while t.last == " " { t = t.dropLast() }
-        return t
     }
 
     /// Letters, digits, hyphens and dots; labels 1-63 characters.
@@ -125,7 +114,7 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
         case let .address(a): return a.description
         case let .fqdn(name): return "@" + LogText.escaped(name)
         case let .rfc822(mail): return LogText.escaped(mail)
-        case let .distinguishedName(dn): return LogText.escaped(dn)
+        case let .distinguishedName(dn): return LogText.escaped(dn.description)
         case let .keyID(bytes): return "keyid:" + Hex.encode(bytes)
         case .any: return "%any"
         }

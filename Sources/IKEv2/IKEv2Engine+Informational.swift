@@ -21,19 +21,32 @@ extension IKEv2Engine {
         } else {
             payload = .delete(protocolID: SecurityProtocol.ike, spis: [])
         }
+        if phase == 1 {
+            sendOnce(sa, [payload])
+            remove(sa)
+            return
+        }
         let id = sa.nextRequestID
         do throws(IKEv2Error) {
             let bytes = try sa.seal(.informational, messageID: id, response: false, [payload])
             sa.nextRequestID = id &+ 1
             send(sa, bytes)
-            if phase == 1 {
-                remove(sa)
-            } else {
-                sa.pending = IKESA.Pending(messageID: id, request: Retransmission(bytes, sentAt: now), isDelete: true)
-            }
+            sa.pending = IKESA.Pending(messageID: id, request: Retransmission(bytes, sentAt: now), isDelete: true)
         } catch {
             log(.error, "building a delete for \(sa.remote): \(error)")
-            if phase == 1 { remove(sa) }
+        }
+    }
+
+    /// An INFORMATIONAL request sent once, for an SA that goes right after it (a delete of
+    /// the IKE SA, or AUTHENTICATION_FAILED): its answer is not waited for.
+    func sendOnce(_ sa: IKESA, _ payloads: [IKEv2Payload]) {
+        let id = sa.nextRequestID
+        do throws(IKEv2Error) {
+            let bytes = try sa.seal(.informational, messageID: id, response: false, payloads)
+            sa.nextRequestID = id &+ 1
+            send(sa, bytes)
+        } catch {
+            log(.error, "building an INFORMATIONAL for \(sa.remote): \(error)")
         }
     }
 

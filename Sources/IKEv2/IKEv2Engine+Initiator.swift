@@ -265,11 +265,7 @@ extension IKEv2Engine {
     /// established SA by now, so it is told (AUTHENTICATION_FAILED in an INFORMATIONAL,
     /// sent once) before ours goes.
     func refuseResponder(_ sa: IKESA, _ reason: String) {
-        let id = sa.nextRequestID
-        if let bytes = try? sa.seal(.informational, messageID: id, response: false, [.notify(NotifyPayload(.authenticationFailed))]) {
-            sa.nextRequestID = id &+ 1
-            send(sa, bytes)
-        }
+        sendOnce(sa, [.notify(NotifyPayload(.authenticationFailed))])
         fail(sa, phase: 1, reason)
     }
 }

@@ -205,20 +205,20 @@ extension IKEv2Engine {
         } else {
             // An IKE SA without a tunnel would be invisible to `ike cmd=list`: delete it.
             log(.information, "IKE SA with \(sa.remote) up for tunnel '\(policy.name)', but no CHILD_SA: nothing in common; deleting it")
-            let deleteID = sa.nextRequestID
-            if let bytes = try? sa.seal(.informational, messageID: deleteID, response: false, [.delete(protocolID: SecurityProtocol.ike, spis: [])]) {
-                sa.nextRequestID = deleteID &+ 1
-                send(sa, bytes)
-            }
+            sendOnce(sa, [.delete(protocolID: SecurityProtocol.ike, spis: [])])
             remove(sa)
         }
     }
 
     /// RFC 7296 §2.4: a peer that authenticates with INITIAL_CONTACT has lost its state
     /// (it restarted): every other IKE SA with the same authenticated identity goes, with
-    /// its CHILD_SAs and its tunnel, without a delete the peer could no longer read.
+    /// its CHILD_SAs and its tunnel, without a delete the peer could no longer read. Under
+    /// a `remote_id '%any'` policy many peers may share one identity (a concentrator's
+    /// clients): there only an SA from the same address is that peer's.
     func replaceOlderSAs(of sa: IKESA, peer: Identity) {
-        for old in Array(sas.values) where old !== sa && old.state == .established && old.peerID == peer {
+        let shared = sa.policy?.remoteID == .any
+        for old in Array(sas.values) where old !== sa && old.state == .established && old.peerID == peer
+            && (!shared || old.remote.address == sa.remote.address) {
             log(.information, "INITIAL_CONTACT from \(peer) at \(sa.remote): IKE SA \(Hex.prefixed(old.localSPI)) with \(old.remote) is replaced")
             if let t = old.tunnel, old.rekeyedTo == nil { output.append(.deleted(tunnel: t, phase: 1)) }
             remove(old)

@@ -11,7 +11,8 @@ public final class Resolver {
     let loop: EventLoop
     let hostsPath: String
     let resolvConfPath: String
-    let pool = PacketBufferPool(count: 2, bufferSize: 1500)
+    /// Two buffers for answers, made at the first query (most routers name no peer by DNS).
+    lazy var pool = PacketBufferPool(count: 2, bufferSize: 1500)
 
     public init(loop: EventLoop, hostsPath: String = "/etc/hosts", resolvConfPath: String = "/etc/resolv.conf") {
         self.loop = loop

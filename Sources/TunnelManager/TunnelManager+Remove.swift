@@ -42,7 +42,6 @@ extension TunnelManager {
         log.event(.tmd, "\(label(t)): removing")
         uninstall(t)
         table.removeValue(forKey: number)
-        queued.removeAll { $0 == number }
         defer { dequeue() }
         if !t.isFailed || t.phase1SA != nil {
             process(engine(for: t.config).delete(number, phase: .one))

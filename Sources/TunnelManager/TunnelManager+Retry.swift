@@ -24,16 +24,23 @@ extension TunnelManager {
         let first = UInt64(t.config.retryDelay) * 1000
         let delay = min(first << UInt64(min(t.attempt - 1, 20)), UInt64(t.config.retryMaxDelay) * 1000)
         let wait = Jitter.backOff(delay)
-        t.nextAttempt = clock() + wait
+        let at = clock() + wait
+        t.nextAttempt = at
+        earliestRetry = min(earliestRetry ?? at, at)
         log.event(.tmd, "\(label(t)): attempt \(t.attempt) failed; next attempt in \(wait)")
     }
 
-    /// Starts the failed tunnels whose next attempt is due. The daemon calls it on a timer.
+    /// Starts the failed tunnels whose next attempt is due. The daemon calls it on a timer;
+    /// until the earliest retry is due it does nothing.
     public func tick(now: Instant) {
-        for t in tunnels {
-            guard t.isFailed, let at = t.nextAttempt, now >= at else { continue }
-            retry(t)
+        guard let earliest = earliestRetry, now >= earliest else { return }
+        earliestRetry = nil
+        var due: [Tunnel] = []
+        for t in table.values where t.isFailed {
+            guard let at = t.nextAttempt else { continue }
+            if now >= at { due.append(t) } else { earliestRetry = min(earliestRetry ?? at, at) }
         }
+        for t in due.sorted(by: { $0.number < $1.number }) { retry(t) }
     }
 
     /// The next attempt of a failed tunnel, under its number. A phase 1 that is still up
@@ -92,23 +99,18 @@ extension TunnelManager {
 
     /// Starts queued tunnels while their peers have free slots, oldest first.
     func dequeue() {
-        guard !queued.isEmpty else { return }
-        var free: [String: Int] = [:]
-        var still: [TunnelNumber] = []
-        let list = queued
-        queued = []
-        for number in list {
+        for peer in Array(queued.keys) { dequeue(peer) }
+    }
+
+    /// Starts the tunnels queued toward `peer` while it has free slots. A tunnel removed
+    /// meanwhile is skipped.
+    func dequeue(_ peer: String) {
+        while var waiting = queued[peer], let number = waiting.first,
+              negotiating(toward: peer) < TunnelManager.maxNegotiatingPerPeer {
+            waiting.removeFirst()
+            queued[peer] = waiting.isEmpty ? nil : waiting
             guard let t = table[number], case .phase1Negotiating = t.state else { continue }
-            let remote = t.config.remoteAddress.description
-            let slots = free[remote] ?? (TunnelManager.maxNegotiatingPerPeer - negotiating(toward: remote))
-            if slots > 0 {
-                free[remote] = slots - 1
-                requestPhase1(t)
-            } else {
-                free[remote] = 0
-                still.append(number)
-            }
+            requestPhase1(t)
         }
-        queued = still + queued
     }
 }

@@ -18,8 +18,11 @@ public final class TunnelManager {
     /// traffic, and the next packet starts them again, as for `start 'trap'`.
     var holding: Set<String> = []
     var nextNumber: TunnelNumber = 1
-    /// Initiator tunnels waiting for a free slot toward their peer (`pacing`), in order.
-    var queued: [TunnelNumber] = []
+    /// Initiator tunnels waiting for a free slot toward their peer (pacing), in order, by
+    /// peer (`remote_address` as written).
+    var queued: [String: [TunnelNumber]] = [:]
+    /// The earliest `nextAttempt` of a failed tunnel: `tick` has nothing to do before it.
+    var earliestRetry: Instant? = nil
     /// Initiator tunnels whose phase 1 request went to an engine, by peer, until they
     /// leave `phase1Negotiating` (pruned lazily).
     var requested: [String: Set<TunnelNumber>] = [:]
@@ -183,8 +186,8 @@ public final class TunnelManager {
             preconditionFailure("\(label(tunnel)): a responder-only tunnel reached start()")
         }
         // Paced: the request goes out at once when the peer has a free slot.
-        queued.append(number)
-        dequeue()
+        queued[config.remoteAddress.description, default: []].append(number)
+        dequeue(config.remoteAddress.description)
         return number
     }
 

@@ -101,6 +101,39 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
         #expect(b.saCount == 1)
     }
 
+    /// Under a `remote_id '%any'` template many clients may share one identity: one
+    /// client's INITIAL_CONTACT replaces only its own older SA, never another client's.
+    @Test func initialContactUnderASharedIdentityTemplateSparesOtherClients() throws {
+        let hub = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        let now = Instant(nanoseconds: 1_000_000_000)
+        hub.policies = [Pair.policy("clients", local: "198.51.100.7", remote: nil, localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        var hubEvents: [EngineOutput] = []
+        for (n, address) in ["192.0.2.1", "192.0.2.2"].enumerated() {
+            let client = IKEv2Engine { _ in IPAddress(address)! }
+            var policy = Pair.policy("hub", local: address, remote: "198.51.100.7")
+            policy.localID = .fqdn("client.example")
+            client.initiate(tunnel: 1, policy: policy, remote: IPAddress("198.51.100.7")!, now: now)
+            var clientEvents: [EngineOutput] = []
+            hubEvents = []
+            exchange(client, hub, now: now, aEvents: &clientEvents, bEvents: &hubEvents)
+            hub.assign(tunnel: UInt32(7 + n), toSA: try #require(responderSPI(hubEvents)))
+        }
+        // Both clients sent INITIAL_CONTACT (each had no SA of its own): both stay.
+        #expect(!hubEvents.contains { if case .deleted = $0 { return true }; return false })
+        #expect(hub.saCount == 2)
+        // The first client restarts from its address: its old SA, and only that one, goes.
+        let restarted = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
+        var policy = Pair.policy("hub", local: "192.0.2.1", remote: "198.51.100.7")
+        policy.localID = .fqdn("client.example")
+        restarted.initiate(tunnel: 1, policy: policy, remote: IPAddress("198.51.100.7")!, now: now)
+        var restartedEvents: [EngineOutput] = []
+        hubEvents = []
+        exchange(restarted, hub, now: now, aEvents: &restartedEvents, bEvents: &hubEvents)
+        #expect(hubEvents.contains { if case .deleted(7, 1) = $0 { return true }; return false })
+        #expect(!hubEvents.contains { if case .deleted(8, 1) = $0 { return true }; return false })
+        #expect(hub.saCount == 2)
+    }
+
     /// A second tunnel to a peer we already have an SA with sends no INITIAL_CONTACT,
     /// or the peer would tear the first one down.
     @Test func aSecondTunnelToTheSamePeerLeavesTheFirstAlone() throws {
