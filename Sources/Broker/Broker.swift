@@ -37,11 +37,16 @@ public final class Broker {
         self.pool = pool
     }
 
-    /// Receives every datagram waiting on `socket` into the pool and handles it; the
-    /// loop calls this when the socket is readable. Allocation-free unless debug
-    /// logging is on (scripts/bench-receive measures it).
+    /// Datagrams handled per readiness of a socket: the loop then serves the other
+    /// sockets, the control socket and the timers before it comes back (the socket is
+    /// level-triggered), so a flood on UDP cannot starve `ike cmd=`.
+    public static let batch = 64
+
+    /// Receives the datagrams waiting on `socket` (at most `batch`) into the pool and
+    /// handles them; the loop calls this when the socket is readable. Allocation-free
+    /// unless debug logging is on (scripts/bench-receive measures it).
     public func receiveAll(from socket: UDPSocket, natt: Bool) {
-        while true {
+        for _ in 0..<Broker.batch {
             switch socket.receive(into: pool) {
             case let .datagram(datagram):
                 handle(datagram, natt: natt)

@@ -7,6 +7,8 @@ import IKEWire
 public protocol SansIOEngine: AnyObject {
     /// The tunnels it may negotiate, as responder too.
     var policies: [EnginePolicy] { get set }
+    /// What an unauthenticated sender may make it hold.
+    var limits: ResponderLimits { get set }
     /// The kernel's SPI allocation for inbound phase 2 SAs (from peer, to us).
     var allocateSPI: ((IPAddress, IPAddress) -> UInt32?)? { get set }
     /// Phase 1 (and with it phase 2) for a tunnel, as initiator.

@@ -50,6 +50,16 @@ public protocol LogSink: AnyObject {
 public final class Logger {
     public var level: LogLevel
     private var sinks: [any LogSink]
+    /// Records a second beyond which lines are dropped and counted, so that a flood of
+    /// whatever kind cannot flood syslog; 0: no limit. Needs `now`.
+    public var maxPerSecond: UInt32 = 0
+    /// The clock the limit counts seconds on (the daemon's monotonic clock).
+    public var now: (() -> Instant)? = nil
+    private var second: UInt64 = 0
+    private var written: UInt32 = 0
+    /// Records dropped by the limit, in all.
+    public private(set) var suppressed: UInt64 = 0
+    private var suppressedThisSecond: UInt64 = 0
 
     public init(level: LogLevel, sinks: [any LogSink]) {
         self.level = level
@@ -61,11 +71,36 @@ public final class Logger {
     }
 
     public func log(_ lineLevel: LogLevel, _ component: Component, _ message: @autoclosure () -> String) {
-        guard enabled(lineLevel) else { return }
+        guard enabled(lineLevel), admitted() else { return }
         var line = component.description
         line += ": "
         line += LogText.escaped(message())
         for sink in sinks { sink.write(lineLevel, line) }
+    }
+
+    /// The rate limit: a fixed one-second window; the first record of a new second says
+    /// how many the last limited second dropped.
+    private func admitted() -> Bool {
+        guard maxPerSecond > 0, let now else { return true }
+        let s = now().nanoseconds / 1_000_000_000
+        if s != second {
+            second = s
+            written = 0
+            if suppressedThisSecond > 0 {
+                let n = suppressedThisSecond
+                suppressedThisSecond = 0
+                written = 1
+                let line = "tmd: \(n) log records dropped (more than \(maxPerSecond) a second, log_rate)"
+                for sink in sinks { sink.write(.error, line) }
+            }
+        }
+        guard written < maxPerSecond else {
+            suppressed += 1
+            suppressedThisSecond += 1
+            return false
+        }
+        written += 1
+        return true
     }
 
     public func error(_ component: Component, _ message: @autoclosure () -> String) {

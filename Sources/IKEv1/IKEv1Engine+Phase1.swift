@@ -74,10 +74,6 @@ extension IKEv1Engine {
     // MARK: Responder, first message
 
     func startResponder(_ message: ISAKMPMessage, _ raw: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
-        guard sas.values.filter({ !$0.initiator && $0.state != .established }).count < halfOpenLimit else {
-            counters.halfOpenRefused += 1
-            return
-        }
         // RFC 2408 §5.1: a payload type outside ISAKMP (1-13) and NAT-T (20, 21, and the
         // drafts' 130, 131) is INVALID-PAYLOAD-TYPE; an unauthenticated first message that
         // carries one builds nothing and gets no answer.
@@ -87,6 +83,7 @@ extension IKEv1Engine {
             return
         }
         let aggressive = message.exchange == .aggressive
+        guard admitHalfOpen(from: remote, aggressive: aggressive, now: now) else { return }
         guard let offered = message.payloads.compactMap({ p -> ISAKMPSecurityAssociation? in
             if case let .securityAssociation(s) = p { return s }
             return nil
@@ -145,18 +142,49 @@ extension IKEv1Engine {
                 payloads.append(.hash(hashR))
                 let bytes = try wire { () throws(WireError) in try sa.plain(.aggressive, payloads) }
                 sas[sa.cookieR] = sa
+                responders.insert(HalfOpenTable.Key(sa.cookieI, remote.address), ours: sa.cookieR)
                 reply(sa, to: raw, bytes)
                 sa.pending = ISAKMPSA.Pending(request: Retransmission(bytes, sentAt: now), messageID: 0)
             } else {
                 let bytes = try wire { () throws(WireError) in try sa.plain(.main, [.securityAssociation(chosen)] + vids) }
                 sas[sa.cookieR] = sa
+                responders.insert(HalfOpenTable.Key(sa.cookieI, remote.address), ours: sa.cookieR)
                 reply(sa, to: raw, bytes)
             }
             log(.information, "\(policy.name): \(message.exchange) from \(remote), \(choice.algorithms)")
         } catch {
             log(.information, "\(policy.name): \(message.exchange) from \(remote) refused: \(error)")
-            sas.removeValue(forKey: sa.cookieR)
+            remove(sa)
         }
+    }
+
+    /// The limits on what unauthenticated first messages may make us hold and compute: a
+    /// source at its share loses its oldest half-open SA to the new one, a full table takes
+    /// only configured peers, and Aggressive Mode (a Diffie-Hellman before any proof) runs
+    /// at most `aggressivePerSecond` times a second, for configured peers' addresses and for
+    /// the rest each (a flood from others leaves configured peers their budget). Drops are counted and reported at most
+    /// every ten seconds.
+    func admitHalfOpen(from remote: Endpoint, aggressive: Bool, now: Instant) -> Bool {
+        let configured = configuredPeers.contains(remote.address)
+        let admission = responders.admission(from: remote.address, configuredPeer: configured, limits)
+        let why: String
+        if admission == .full {
+            counters.halfOpenRefused += 1
+            why = "\(limits.halfOpenTotal) half-open ISAKMP SAs (half_open_max)"
+        } else if aggressive && !aggressiveStarts[configured ? 1 : 0].take(limit: limits.aggressivePerSecond, now: now) {
+            counters.aggressiveLimited += 1
+            why = "\(limits.aggressivePerSecond) Aggressive Modes a second (aggressive_rate)"
+        } else {
+            if case let .replace(oldest) = admission {
+                counters.halfOpenReplaced += 1
+                if let sa = sas[oldest] { remove(sa) }
+            }
+            return true
+        }
+        if let n = limitDrops.dropped(now: now) {
+            log(.information, "\(why): \(n) first messages refused since the last report")
+        }
+        return false
     }
 
     // MARK: Later messages
@@ -351,6 +379,7 @@ extension IKEv1Engine {
 
     func phase1Established(_ sa: ISAKMPSA, now: Instant) {
         sa.state = .established
+        if !sa.initiator { responders.settled(HalfOpenTable.Key(sa.cookieI, sa.firstAddress), ours: sa.cookieR) }
         sa.lastHeard = now
         var lifetime = sa.policy.ikeLifetimeSeconds
         if let offered = sa.choice?.lifetimeSeconds, offered > 0 { lifetime = min(lifetime, offered) }
@@ -388,7 +417,10 @@ extension IKEv1Engine {
         if let old = sas.values.first(where: { $0 !== sa && $0.state == .established && $0.tunnel != nil && $0.replacedBy == nil
             && $0.policy.name == sa.policy.name && $0.remote.address == sa.remote.address }) {
             handOver(from: old, to: sa)
+            old.retireAt = now + IKEv1Engine.retireGrace
             if let t = sa.tunnel { output.append(.ikeRekeyed(tunnel: t, established(sa))) }
+        } else {
+            sa.retireAt = now + IKEv1Engine.retireGrace
         }
     }
 

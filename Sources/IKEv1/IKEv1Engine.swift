@@ -7,8 +7,20 @@ import IKEWire
 /// 3947, 3706). Datagrams, requests and the time go in; datagrams, reports and log lines
 /// come out of `takeOutput()`.
 public final class IKEv1Engine: SansIOEngine {
-    public var policies: [EnginePolicy] = []
+    public var policies: [EnginePolicy] = [] {
+        didSet { configuredPeers = Set(policies.compactMap { $0.remoteAddress }) }
+    }
+    /// The peers' addresses that tunnels name: room is kept for them in a full table.
+    var configuredPeers: Set<IPAddress> = []
     public internal(set) var counters = IKEv1Counters()
+    /// What an unauthenticated sender may make us hold and compute.
+    public var limits = ResponderLimits()
+    /// Responder SAs by CKY-I and address, and the half-open ones by source.
+    var responders = HalfOpenTable()
+    var limitDrops = DropReport()
+    /// Aggressive Mode responder exchanges begun in the current second: from addresses no
+    /// tunnel names, and from configured peers' addresses.
+    var aggressiveStarts = [RateWindow(), RateWindow()]
     public var allocateSPI: ((IPAddress, IPAddress) -> UInt32?)? = nil
     public let port: UInt16
     public let nattPort: UInt16
@@ -19,13 +31,20 @@ public final class IKEv1Engine: SansIOEngine {
     let resolveLocal: (IPAddress) -> IPAddress?
 
     public static let halfOpenLifetime: Interval = .seconds(30)
-    /// Responder SAs still in phase 1 above which new Main and Aggressive Modes are
-    /// dropped: IKEv1 has no cookie round trip, so this bounds what a flood can make us
-    /// keep (and compute) until the half-open SAs expire.
-    public var halfOpenLimit = 1024
+    /// Responder SAs still in phase 1 above which new Main and Aggressive Modes from
+    /// addresses no tunnel names are dropped: IKEv1 has no cookie round trip, so this
+    /// bounds what a flood can make us keep (and compute) until the half-open SAs expire.
+    public var halfOpenLimit: Int {
+        get { limits.halfOpenTotal }
+        set { limits.halfOpenTotal = newValue }
+    }
     /// How long the first Quick Mode waits behind Aggressive Mode's third message.
     static let aggressiveQuickModeDelay: Interval = .milliseconds(100)
     public static let keepaliveInterval: Interval = .seconds(20)
+    /// How long a responder ISAKMP SA may stay without a tunnel: one the peer replaced by a
+    /// rekey (then forgotten without a Delete, its IPsec SAs are the peer's business), or
+    /// one without a Quick Mode (then deleted, the peer told).
+    public static let retireGrace: Interval = .seconds(60)
 
     public init(port: UInt16 = 500, nattPort: UInt16 = 4500, resolveLocal: @escaping (IPAddress) -> IPAddress?) {
         self.port = port
@@ -40,6 +59,9 @@ public final class IKEv1Engine: SansIOEngine {
 
     public var saCount: Int { sas.count }
 
+    /// Responder SAs still in phase 1.
+    public var halfOpenCount: Int { responders.halfOpen }
+
     public func rekeyTimes(tunnel: UInt32, now: Instant) -> (ike: UInt64?, child: UInt64?) {
         guard let c = byTunnel[tunnel], let sa = sas[c] else { return (nil, nil) }
         return (sa.rekeyAt.map { ($0 - now).milliseconds / 1000 }, sa.child?.rekeyAt.map { ($0 - now).milliseconds / 1000 })
@@ -48,6 +70,7 @@ public final class IKEv1Engine: SansIOEngine {
     public func assign(tunnel: UInt32, toSA cookie: UInt64) {
         guard let sa = sas[cookie] else { return }
         sa.tunnel = tunnel
+        sa.retireAt = nil
         byTunnel[tunnel] = cookie
     }
 
@@ -95,7 +118,8 @@ public final class IKEv1Engine: SansIOEngine {
     }
 
     func remove(_ sa: ISAKMPSA) {
-        sas.removeValue(forKey: sa.localCookie)
+        guard sas.removeValue(forKey: sa.localCookie) != nil else { return }
+        if !sa.initiator { responders.removed(HalfOpenTable.Key(sa.cookieI, sa.firstAddress), ours: sa.cookieR) }
         if let t = sa.tunnel, byTunnel[t] == sa.localCookie { byTunnel.removeValue(forKey: t) }
     }
 
@@ -136,7 +160,7 @@ public final class IKEv1Engine: SansIOEngine {
         let h = message.header
         let raw = Array(bytes[0..<Int(h.length)])
         if h.responderSPI == 0 && (message.exchange == .main || message.exchange == .aggressive) && !message.isEncrypted {
-            if let sa = sas.values.first(where: { !$0.initiator && $0.cookieI == h.initiatorSPI && $0.remote.address == remote.address }) {
+            if let ours = responders.responder(initiatorSPI: h.initiatorSPI, from: remote.address), let sa = sas[ours] {
                 if let answer = sa.answer(to: raw) {
                     counters.retransmitsAnswered += 1
                     send(sa, answer)
@@ -233,11 +257,28 @@ public final class IKEv1Engine: SansIOEngine {
                 continue
             }
             if retransmit(sa, now: now) { continue }
+            if let at = sa.retireAt, now >= at, sa.tunnel == nil {
+                retire(sa, now: now)
+                continue
+            }
             if let due = sa.quickModeDue, now >= due {
                 sa.quickModeDue = nil
                 startQuickMode(sa, rekey: false, now: now)
             }
             if sa.state == .established, sas[sa.localCookie] === sa { lifetimes(sa, now: now) }
+        }
+    }
+
+    /// A responder SA past `retireGrace` without a tunnel goes: so a peer that rekeys
+    /// phase 1 without deleting, or runs phase 1 alone, cannot pile up ISAKMP SAs.
+    private func retire(_ sa: ISAKMPSA, now: Instant) {
+        if sa.replacedBy != nil {
+            log(.debug, "ISAKMP SA \(Hex.prefixed(sa.localCookie)) replaced by \(sa.remote) \(IKEv1Engine.retireGrace) ago; forgotten")
+            remove(sa)
+        } else {
+            log(.information, "\(sa.policy.name): ISAKMP SA \(Hex.prefixed(sa.localCookie)) with \(sa.remote) had no Quick Mode"
+                + " for \(IKEv1Engine.retireGrace); deleting it")
+            deleteISAKMP(sa, now: now)
         }
     }
 
@@ -309,5 +350,9 @@ public struct IKEv1Counters: Sendable {
     public var halfOpenExpired: UInt64 = 0
     /// First messages dropped at `halfOpenLimit`.
     public var halfOpenRefused: UInt64 = 0
+    /// Half-open SAs dropped for a newer one from the same source (its share was used).
+    public var halfOpenReplaced: UInt64 = 0
+    /// Aggressive Mode first messages dropped by the per-second limit.
+    public var aggressiveLimited: UInt64 = 0
     public init() {}
 }

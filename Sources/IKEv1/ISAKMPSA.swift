@@ -55,8 +55,13 @@ final class ISAKMPSA {
     var policy: EnginePolicy
     var local: Endpoint
     var remote: Endpoint
+    /// Where the first message came from (a responder's key in `HalfOpenTable`).
+    let firstAddress: IPAddress
     let createdAt: Instant
     var lastHeard: Instant
+    /// When a responder SA that no tunnel uses (the peer replaced it by a rekey, or ran no
+    /// Quick Mode on it) is let go, whatever the peer does.
+    var retireAt: Instant?
 
     // Phase 1 negotiation.
     var saBody: [UInt8] = []
@@ -116,6 +121,7 @@ final class ISAKMPSA {
         self.policy = policy
         self.local = local
         self.remote = remote
+        firstAddress = remote.address
         self.createdAt = now
         self.lastHeard = now
         self.lastKeepalive = now

@@ -32,6 +32,9 @@ final class IKESA {
     var candidates: [EnginePolicy] = []
     var local: Endpoint
     var remote: Endpoint
+    /// Where the first message came from (a responder's key in `HalfOpenTable`), however
+    /// the SA moves later.
+    let firstAddress: IPAddress
     var state: State
     let createdAt: Instant
 
@@ -70,6 +73,10 @@ final class IKESA {
     /// Set once this IKE SA was rekeyed: its successor's SPI. Its delete is then expected
     /// and reported to nobody.
     var rekeyedTo: UInt64?
+    /// The IKE SA this one replaced, while that one still waits for its delete.
+    var predecessor: UInt64?
+    /// When a rekeyed IKE SA goes if no delete has taken it (we delete it then).
+    var retireAt: Instant?
     /// Our own rekey in flight: the new nonce, key exchange and SPI.
     var rekey: RekeyInFlight?
     /// The peer's CHILD_SA rekey that we answered while ours was in flight (§2.8.1);
@@ -103,6 +110,7 @@ final class IKESA {
         localSPI = spi
         self.local = local
         self.remote = remote
+        firstAddress = remote.address
         self.group = group
         state = initiator ? .initSent : .halfOpen
         createdAt = now

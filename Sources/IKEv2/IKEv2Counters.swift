@@ -13,6 +13,10 @@ public struct IKEv2Counters: Sendable {
     public var halfOpenExpired: UInt64 = 0
     /// IKE_SA_INIT requests answered with a COOKIE (under load, §2.6).
     public var cookiesSent: UInt64 = 0
+    /// IKE_SA_INIT requests refused because the half-open table was full.
+    public var halfOpenRefused: UInt64 = 0
+    /// Half-open SAs dropped for a newer one from the same source (its share was used).
+    public var halfOpenReplaced: UInt64 = 0
     /// IKE_SA_INIT requests with a wrong or stale cookie.
     public var badCookies: UInt64 = 0
     /// Rekeys that failed (refused, unanswerable, unusable answer) and were rescheduled.

@@ -41,21 +41,46 @@ struct CookieJar {
 }
 
 extension IKEv2Engine {
-    var halfOpenCount: Int { sas.values.filter { $0.state == .halfOpen }.count }
+    /// Whether a request from `address` needs a cookie: the table is busy, or this source
+    /// already holds its share (so one address cannot fill it, spoofed or not).
+    func cookieRequired(from address: IPAddress) -> Bool {
+        responders.halfOpen >= limits.cookieThreshold || responders.halfOpen(from: address) >= limits.cookieThresholdPerSource
+    }
 
     /// True when the request may create state; otherwise it has been answered with a
     /// cookie (or dropped for a bad one).
     func passesCookieGate(_ message: IKEv2Message, nonce: [UInt8], from remote: Endpoint, to local: Endpoint) -> Bool {
         let presented = message.notify(.cookie)?.data
-        guard halfOpenCount >= halfOpenThreshold || presented != nil else { return true }
+        let required = cookieRequired(from: remote.address)
+        guard required || presented != nil else { return true }
         let spi = message.header.initiatorSPI
         if let presented {
             if cookies.verify(presented, nonce: nonce, address: remote.address, spi: spi) { return true }
             counters.badCookies += 1
-            if halfOpenCount < halfOpenThreshold { return true }
+            if !required { return true }
         }
         counters.cookiesSent += 1
         answerInitError(message, .cookie, data: cookies.make(nonce: nonce, address: remote.address, spi: spi), from: local, to: remote)
         return false
+    }
+
+    /// The half-open limits, after the cookie: a source at its share loses its oldest
+    /// half-open SA to the new one; a full table takes only configured peers. Drops are
+    /// counted and reported at most every ten seconds.
+    func admitHalfOpen(from remote: Endpoint, now: Instant) -> Bool {
+        switch responders.admission(from: remote.address, configuredPeer: configuredPeers.contains(remote.address), limits) {
+        case .admit:
+            return true
+        case let .replace(oldest):
+            counters.halfOpenReplaced += 1
+            if let sa = sas[oldest] { remove(sa) }
+            return true
+        case .full:
+            counters.halfOpenRefused += 1
+            if let n = limitDrops.dropped(now: now) {
+                log(.information, "\(limits.halfOpenTotal) half-open IKE SAs (half_open_max): \(n) IKE_SA_INIT refused since the last report")
+            }
+            return false
+        }
     }
 }

@@ -231,8 +231,13 @@ extension IKEv2Engine {
         successor.childRemote = sa.childRemote
         successor.childTransport = sa.childTransport
         sa.rekeyedTo = successor.localSPI
+        sa.retireAt = now + IKEv2Engine.retireGrace
         sa.childEstablished = false
         sas[successor.localSPI] = successor
+        // A tunnel holds at most two IKE SAs: a peer that rekeys again before it deleted
+        // the last one it replaced sees that one deleted now (§2.8: the old one must go).
+        if let p = sa.predecessor, let older = sas[p] { retire(older) }
+        successor.predecessor = sa.localSPI
         if let t = sa.tunnel, let policy = sa.policy {
             byTunnel[t] = successor.localSPI
             let localID = policy.localID ?? .address(successor.local.address)
@@ -463,5 +468,17 @@ extension IKESA.RekeyInFlight {
         case .child: return 2
         case .ike: return 1
         }
+    }
+}
+
+extension IKEv2Engine {
+    /// How long a rekeyed IKE SA waits for its delete (§2.8) before we send one ourselves.
+    public static let retireGrace: Interval = .seconds(30)
+
+    /// Deletes a replaced IKE SA that its delete has not taken: the peer is told, once.
+    func retire(_ sa: IKESA) {
+        log(.debug, "replaced IKE SA \(Hex.prefixed(sa.localSPI)) not deleted by \(sa.remote); deleting it")
+        sendOnce(sa, [.delete(protocolID: SecurityProtocol.ike, spis: [])])
+        remove(sa)
     }
 }

@@ -12,7 +12,7 @@ extension IKEv2Engine {
 
     func receiveInitRequest(_ message: IKEv2Message, _ raw: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
         let spiI = message.header.initiatorSPI
-        if let existing = sas.values.first(where: { !$0.initiator && $0.remoteSPI == spiI && $0.remote == remote }) {
+        if let spi = responders.responder(initiatorSPI: spiI, from: remote.address), let existing = sas[spi], existing.remote == remote {
             // A retransmitted IKE_SA_INIT gets the same answer while IKE_AUTH has not come;
             // a late copy after that is dropped.
             if existing.initRequest == raw, let last = existing.lastResponse, last.messageID == 0 {
@@ -38,6 +38,7 @@ extension IKEv2Engine {
         }
         // §2.6: the cheap gate before any state or public-key work.
         guard passesCookieGate(message, nonce: nonce, from: remote, to: local) else { return }
+        guard admitHalfOpen(from: remote, now: now) else { return }
         let policies = candidates(for: remote.address)
         guard !policies.isEmpty else {
             counters.noMatchingTunnel += 1
@@ -98,6 +99,7 @@ extension IKEv2Engine {
             return
         }
         sas[sa.localSPI] = sa
+        responders.insert(HalfOpenTable.Key(spiI, remote.address), ours: sa.localSPI)
         log(.debug, "IKE_SA_INIT from \(remote) answered with \(chosen)")
         respond(sa, sa.initResponse, to: 0)
     }
@@ -191,6 +193,7 @@ extension IKEv2Engine {
             return
         }
         sa.state = .established
+        responders.settled(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
         let ike = EstablishedIKESA(local: sa.local, remote: sa.remote, localID: localID, remoteID: presented,
                                    initiatorSPI: sa.spiI, responderSPI: sa.spiR, algorithms: sa.chosen!,
@@ -239,13 +242,10 @@ extension IKEv2Engine {
     /// `versionAnswersPerSecond` a second, so that spoofed requests do not make us a
     /// reflector (37 octets out for 28 in); the rest are only counted.
     public func answerUnsupportedVersion(_ header: ISAKMPHeader, from remote: Endpoint, to local: Endpoint, now: Instant) {
-        let second = now.nanoseconds / 1_000_000_000
-        if versionAnswers.second != second { versionAnswers = (second, 0) }
-        guard versionAnswers.count < IKEv2Engine.versionAnswersPerSecond else {
+        guard versionAnswers.take(limit: IKEv2Engine.versionAnswersPerSecond, now: now) else {
             counters.versionAnswersSuppressed += 1
             return
         }
-        versionAnswers.count += 1
         var h = header
         h.majorVersion = 2
         h.minorVersion = 0

@@ -7,10 +7,21 @@ import IKEWire
 /// a clock or the kernel.
 public final class IKEv2Engine: SansIOEngine {
     /// The tunnels it may negotiate, set from the configuration.
-    public var policies: [EnginePolicy] = []
+    public var policies: [EnginePolicy] = [] {
+        didSet { configuredPeers = Set(policies.compactMap { $0.remoteAddress }) }
+    }
+    /// The peers' addresses that tunnels name: room is kept for them when a flood fills
+    /// the half-open table.
+    var configuredPeers: Set<IPAddress> = []
     public internal(set) var counters = IKEv2Counters()
+    /// What an unauthenticated sender may make us hold.
+    public var limits = ResponderLimits()
+    /// Responder SAs by the initiator's SPI, and the half-open ones by source.
+    var responders = HalfOpenTable()
+    /// Drops at the half-open limits, reported at most every ten seconds.
+    var limitDrops = DropReport()
     /// INVALID_MAJOR_VERSION answers in the current second (the rate limit).
-    var versionAnswers: (second: UInt64, count: Int) = (0, 0)
+    var versionAnswers = RateWindow()
     public static let versionAnswersPerSecond = 10
     /// The port IKE runs on (the local port of what we send).
     public let port: UInt16
@@ -23,7 +34,10 @@ public final class IKEv2Engine: SansIOEngine {
     /// answer: a random SPI.
     public var allocateSPI: ((IPAddress, IPAddress) -> UInt32?)? = nil
     /// Half-open SAs above which IKE_SA_INIT needs a cookie (§2.6).
-    public var halfOpenThreshold = 64
+    public var halfOpenThreshold: Int {
+        get { limits.cookieThreshold }
+        set { limits.cookieThreshold = newValue }
+    }
     /// NAT keepalive interval (RFC 3948 §4) when we are behind a NAT.
     public static let keepaliveInterval: Interval = .seconds(20)
 
@@ -47,6 +61,9 @@ public final class IKEv2Engine: SansIOEngine {
     }
 
     public var saCount: Int { sas.count }
+
+    /// Responder SAs waiting for IKE_AUTH.
+    public var halfOpenCount: Int { responders.halfOpen }
 
     /// Seconds until the tunnel's IKE SA and CHILD_SA are rekeyed, for `list verbose`.
     public func rekeyTimes(tunnel: UInt32, now: Instant) -> (ike: UInt64?, child: UInt64?) {
@@ -83,7 +100,8 @@ public final class IKEv2Engine: SansIOEngine {
     }
 
     func remove(_ sa: IKESA) {
-        sas.removeValue(forKey: sa.localSPI)
+        guard sas.removeValue(forKey: sa.localSPI) != nil else { return }
+        if !sa.initiator { responders.removed(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI) }
         if let t = sa.tunnel, byTunnel[t] == sa.localSPI { byTunnel.removeValue(forKey: t) }
     }
 
@@ -244,6 +262,10 @@ public final class IKEv2Engine: SansIOEngine {
                 continue
             }
             if retransmit(sa, now: now) { continue }
+            if sa.rekeyedTo != nil, sa.pending == nil, let at = sa.retireAt, now >= at {
+                retire(sa)
+                continue
+            }
             if sa.state == .established, sa.rekeyedTo == nil { lifetimes(sa, now: now) }
         }
     }

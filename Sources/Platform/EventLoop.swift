@@ -45,6 +45,14 @@ public final class EventLoop {
         handlers[fd] = handler
     }
 
+    /// Calls `handler` whenever `fd` can be written to (level-triggered), or has failed.
+    public func watchWritable(_ fd: Int32, _ handler: @escaping Handler) throws(SystemError) {
+        precondition(handlers[fd] == nil, "descriptor \(fd) is already watched")
+        let result = ike_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, EPOLLOUT.rawValue, UInt64(UInt32(bitPattern: fd)))
+        guard result == 0 else { throw SystemError("epoll_ctl", result: Int(result)) }
+        handlers[fd] = handler
+    }
+
     /// Stops watching `fd`; the caller still owns and closes it.
     public func unwatch(_ fd: Int32) {
         guard handlers.removeValue(forKey: fd) != nil else { return }

@@ -57,6 +57,25 @@ public final class StreamConnection {
         return .failed(SystemError("read", errno: e))
     }
 
+    public enum WriteResult: Equatable {
+        case wrote(Int)
+        case wouldBlock
+        case failed(SystemError)
+    }
+
+    /// One send(2) of `bytes` from `offset` on a non-blocking descriptor: how much went.
+    /// A reader that has gone away is an EPIPE failure, never a SIGPIPE.
+    public func write(_ bytes: [UInt8], from offset: Int) -> WriteResult {
+        while true {
+            let n = bytes.withUnsafeBytes { CLibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            if n >= 0 { return .wrote(n) }
+            let e = ike_errno()
+            if e == EINTR { continue }
+            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
+            return .failed(SystemError("send", errno: e))
+        }
+    }
+
     /// Writes all of `bytes` (the descriptor must be blocking; its send timeout bounds it).
     /// A reader that has gone away is an EPIPE error (MSG_NOSIGNAL), never a SIGPIPE.
     public func writeAll(_ bytes: [UInt8]) throws(SystemError) {

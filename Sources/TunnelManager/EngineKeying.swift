@@ -26,6 +26,11 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
 
     public func configure(_ configuration: Configuration) {
         engine.policies = configuration.tunnels.filter { $0.enabled && $0.version == version }.compactMap { policy($0) }
+        let g = configuration.global
+        engine.limits.halfOpenTotal = Int(g.halfOpenMax)
+        engine.limits.halfOpenPerSource = Int(g.halfOpenPerSource)
+        engine.limits.cookieThreshold = Int(g.cookieThreshold)
+        engine.limits.aggressivePerSecond = Int(g.aggressiveRate)
     }
 
     public func requestPhase1(_ request: PhaseRequest) -> [EngineReport] {

@@ -29,6 +29,7 @@ extension TunnelManager {
         let old = configuration
         configuration = new
         log.level = new.global.logLevel
+        log.maxPerSecond = new.global.logRate
         v1.configure(new)
         v2.configure(new)
         for config in old.tunnels {

@@ -87,7 +87,8 @@ struct Loader {
     mutating func loadGlobal(_ section: UCIDocument.Section) -> GlobalSettings {
         var g = GlobalSettings()
         let items = checkItems(section, what: "the ike section",
-                               options: ["log_level", "syslog_facility", "port", "natt_port", "socket", "kernel"],
+                               options: ["log_level", "syslog_facility", "port", "natt_port", "socket", "kernel", "half_open_max",
+                                         "half_open_per_source", "cookie_threshold", "aggressive_rate", "log_rate"],
                                lists: ["listen"])
         var portLine = section.line
         for item in items {
@@ -115,6 +116,16 @@ struct Loader {
                 if v.hasPrefix("/") && v.utf8.count < 108 { g.socket = v } else {
                     error(item.line, "socket '\(v)': expected an absolute path shorter than 108 bytes")
                 }
+            case "half_open_max":
+                if let n = number(item, in: 1...1_000_000, unit: "a number of SAs") { g.halfOpenMax = n }
+            case "half_open_per_source":
+                if let n = number(item, in: 1...1_000_000, unit: "a number of SAs") { g.halfOpenPerSource = n }
+            case "cookie_threshold":
+                if let n = number(item, in: 0...1_000_000, unit: "a number of SAs") { g.cookieThreshold = n }
+            case "aggressive_rate":
+                if let n = number(item, in: 1...1_000_000, unit: "exchanges a second") { g.aggressiveRate = n }
+            case "log_rate":
+                if let n = number(item, in: 0...1_000_000, unit: "records a second (0: no limit)") { g.logRate = n }
             default:
                 if let k: KernelSetting = choice(item) { g.kernel = k }
             }

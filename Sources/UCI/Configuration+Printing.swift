@@ -14,6 +14,11 @@ extension Configuration {
         out.option("natt_port", global.nattPort.description)
         out.option("socket", global.socket)
         out.option("kernel", global.kernel.rawValue)
+        out.option("half_open_max", global.halfOpenMax.description)
+        out.option("half_open_per_source", global.halfOpenPerSource.description)
+        out.option("cookie_threshold", global.cookieThreshold.description)
+        out.option("aggressive_rate", global.aggressiveRate.description)
+        out.option("log_rate", global.logRate.description)
         for t in tunnels { out.tunnel(t, redactingSecrets: redactingSecrets) }
         return out.text
     }

@@ -24,6 +24,15 @@ public struct GlobalSettings: Equatable, Sendable {
     public var nattPort: UInt16 = 4500
     public var socket = "/var/run/ike.sock"
     public var kernel: KernelSetting = .xfrm
+    /// What an unauthenticated sender may make the daemon hold (ike.conf(5), "Resources"):
+    /// half-open SAs in all (per IKE version) and per source address, the half-open count
+    /// from which IKEv2 asks for COOKIEs, IKEv1 Aggressive Modes begun per second, and log
+    /// records per second (0: no limit).
+    public var halfOpenMax: UInt32 = 1024
+    public var halfOpenPerSource: UInt32 = 16
+    public var cookieThreshold: UInt32 = 64
+    public var aggressiveRate: UInt32 = 100
+    public var logRate: UInt32 = 200
 
     public init() {}
 }

@@ -5,6 +5,8 @@ import Platform
 /// The daemon's end of the control socket: accepts connections, reads one framed
 /// request from each (bounded in size, count and time), answers and closes. A
 /// malformed, oversized or unknown request gets an error answer; the daemon carries on.
+/// Nothing here blocks the loop: answers are written as clients read them, within a
+/// deadline and a bound on the bytes waiting, and idle clients make room for new ones.
 final class ControlServer {
     /// What the daemon does with a request: answer now, or once tunnels are up.
     enum Outcome {
@@ -14,12 +16,16 @@ final class ControlServer {
 
     static let maxConnections = 16
     static let requestTimeout: Interval = .seconds(5)
-    static let sendTimeoutMilliseconds: UInt32 = 2000
+    /// How long a client has to read its whole answer before it is dropped.
+    static let answerTimeout: Interval = .seconds(10)
+    /// Answers waiting for clients that read slowly, in all; past it a new answer is dropped.
+    static let maxQueuedBytes = 16 << 20
 
     private struct Client {
         let connection: StreamConnection
         var buffer: [UInt8] = []
         let timer: TimerID
+        let since: Instant
     }
 
     private struct Waiter {
@@ -29,15 +35,28 @@ final class ControlServer {
         let timeout: () -> ControlResponse
     }
 
+    /// An answer the client has not read all of yet; written as the socket drains.
+    private struct Writer {
+        let connection: StreamConnection
+        let bytes: [UInt8]
+        var offset: Int
+        let timer: TimerID
+    }
+
     private let listener: UnixListener
     private let loop: EventLoop
     private let log: Logger
     private let execute: (ControlRequest) -> Outcome
     private var clients: [Int32: Client] = [:]
     private var waiters: [Waiter] = []
+    private var writers: [Int32: Writer] = [:]
+    private var queuedBytes = 0
     private var polling = false
     private(set) var malformed: UInt64 = 0
     private(set) var served: UInt64 = 0
+    /// Answers given up on: the client did not read them within `answerTimeout`, or too
+    /// many bytes already waited for slow clients.
+    private(set) var abandoned: UInt64 = 0
 
     init(path: String, loop: EventLoop, log: Logger, execute: @escaping (ControlRequest) -> Outcome) throws(SystemError) {
         listener = try UnixListener(path: path)
@@ -53,6 +72,7 @@ final class ControlServer {
             loop.unwatch(fd)
             loop.cancel(client.timer)
         }
+        for fd in Array(writers.keys) { finish(fd) }
         clients.removeAll()
         waiters.removeAll()
     }
@@ -66,12 +86,19 @@ final class ControlServer {
             }
             guard let fd else { return }
             let connection = StreamConnection(adopting: fd)
-            guard clients.count + waiters.count < ControlServer.maxConnections else {
-                send(.failed("ike: the daemon is busy with \(ControlServer.maxConnections) control connections; try again"), to: connection)
-                continue
+            // Clients still reading their answer are bounded by `maxQueuedBytes`, not here.
+            if clients.count + waiters.count >= ControlServer.maxConnections {
+                // A client that has not sent its request yet makes room for a new one, so
+                // that idle connections cannot lock the operator out.
+                guard let idle = clients.min(by: { $0.value.since < $1.value.since })?.key else {
+                    send(.failed("ike: the daemon is busy with \(ControlServer.maxConnections) control connections; try again"), to: connection)
+                    continue
+                }
+                log.information(.tmd, "control connection closed: no request yet, and \(ControlServer.maxConnections) connections are open")
+                drop(idle)
             }
             let timer = loop.schedule(after: ControlServer.requestTimeout) { [self] in self.timedOut(fd) }
-            clients[fd] = Client(connection: connection, timer: timer)
+            clients[fd] = Client(connection: connection, timer: timer, since: loop.clock.now)
             do throws(SystemError) { try loop.watch(fd) { [self] in self.readable(fd) } } catch {
                 drop(fd)
             }
@@ -166,13 +193,68 @@ final class ControlServer {
         }
     }
 
+    /// Answers without blocking the loop: what the socket does not take now is written as
+    /// the client reads, within `answerTimeout` and `maxQueuedBytes`.
     private func send(_ response: ControlResponse, to connection: StreamConnection) {
-        do throws(SystemError) {
-            try connection.setBlocking(true)
-            try connection.setTimeouts(milliseconds: ControlServer.sendTimeoutMilliseconds)
-            try connection.writeAll(ControlFrame.encode(.response, response.body))
-        } catch {
-            log.information(.tmd, "control client went away before its answer: \(error)")
+        let bytes = ControlFrame.encode(.response, response.body)
+        do throws(SystemError) { try connection.setBlocking(false) } catch {
+            log.information(.tmd, "control client: \(error)")
+            return
         }
+        var offset = 0
+        switch connection.write(bytes, from: 0) {
+        case let .wrote(n):
+            if n == bytes.count { return }
+            offset = n
+        case .wouldBlock:
+            break
+        case let .failed(error):
+            log.information(.tmd, "control client went away before its answer: \(error)")
+            return
+        }
+        let remaining = bytes.count - offset
+        guard queuedBytes + remaining <= ControlServer.maxQueuedBytes else {
+            abandoned += 1
+            log.information(.tmd, "control answer of \(bytes.count) bytes dropped: \(queuedBytes) bytes already wait for slow clients")
+            return
+        }
+        let fd = connection.fd
+        let timer = loop.schedule(after: ControlServer.answerTimeout) { [self] in
+            guard self.writers[fd] != nil else { return }
+            self.abandoned += 1
+            self.log.information(.tmd, "control client dropped: it did not read its answer within \(ControlServer.answerTimeout)")
+            self.finish(fd)
+        }
+        do throws(SystemError) { try loop.watchWritable(fd) { [self] in self.flush(fd) } } catch {
+            loop.cancel(timer)
+            log.information(.tmd, "control client: \(error)")
+            return
+        }
+        writers[fd] = Writer(connection: connection, bytes: bytes, offset: offset, timer: timer)
+        queuedBytes += remaining
+    }
+
+    private func flush(_ fd: Int32) {
+        guard var w = writers[fd] else { return }
+        switch w.connection.write(w.bytes, from: w.offset) {
+        case let .wrote(n):
+            w.offset += n
+            queuedBytes -= n
+            writers[fd] = w
+            if w.offset == w.bytes.count { finish(fd) }
+        case .wouldBlock:
+            return
+        case let .failed(error):
+            log.information(.tmd, "control client went away before its answer: \(error)")
+            finish(fd)
+        }
+    }
+
+    /// Forgets a writer; its connection closes with it.
+    private func finish(_ fd: Int32) {
+        guard let w = writers.removeValue(forKey: fd) else { return }
+        queuedBytes -= w.bytes.count - w.offset
+        loop.unwatch(fd)
+        loop.cancel(w.timer)
     }
 }

@@ -66,6 +66,8 @@ final class Daemon {
             kernel = NoKernel()
         }
         let clock = loop.clock
+        log.now = { clock.now }
+        log.maxPerSecond = configuration.global.logRate
         ikev2 = EngineKeying<IKEv2Engine>(engine: IKEv2Engine(port: configuration.global.port, nattPort: configuration.global.nattPort) { Routing.sourceAddress(toward: $0) },
                             version: .v2, now: { clock.now })
         ikev1 = EngineKeying<IKEv1Engine>(engine: IKEv1Engine(port: configuration.global.port, nattPort: configuration.global.nattPort) { Routing.sourceAddress(toward: $0) },

@@ -137,7 +137,10 @@ extension Daemon {
             ("  dropped: unknown cookies", ikev1.engine.counters.unknownCookie.description),
             ("  dropped: bad HASH or decryption", ikev1.engine.counters.hashFailures.description),
             ("  dropped: malformed IKEv1", ikev1.engine.counters.malformed.description),
+            ("  half-open now", "\(ikev1.engine.halfOpenCount) (half_open_max \(ikev1.engine.limits.halfOpenTotal), per source \(ikev1.engine.limits.halfOpenPerSource))"),
             ("  dropped: half-open limit", ikev1.engine.counters.halfOpenRefused.description),
+            ("  dropped: Aggressive Mode rate", ikev1.engine.counters.aggressiveLimited.description),
+            ("  half-open replaced (same source)", ikev1.engine.counters.halfOpenReplaced.description),
             ("  half-open expired", ikev1.engine.counters.halfOpenExpired.description),
             ("  no tunnel for peer", ikev1.engine.counters.noMatchingTunnel.description),
             ("  retransmissions sent / answered", "\(ikev1.engine.counters.retransmitsSent) / \(ikev1.engine.counters.retransmitsAnswered)"),
@@ -148,10 +151,14 @@ extension Daemon {
             ("  dropped: malformed IKEv2", ikev2.engine.counters.malformed.description),
             ("  no tunnel for peer", ikev2.engine.counters.noMatchingTunnel.description),
             ("  retransmissions sent / answered", "\(ikev2.engine.counters.retransmitsSent) / \(ikev2.engine.counters.retransmitsAnswered)"),
+            ("  half-open now", "\(ikev2.engine.halfOpenCount) (half_open_max \(ikev2.engine.limits.halfOpenTotal), per source \(ikev2.engine.limits.halfOpenPerSource))"),
             ("  COOKIEs sent / bad cookies", "\(ikev2.engine.counters.cookiesSent) / \(ikev2.engine.counters.badCookies)"),
+            ("  dropped: half-open limit", ikev2.engine.counters.halfOpenRefused.description),
+            ("  half-open replaced (same source)", ikev2.engine.counters.halfOpenReplaced.description),
             ("  half-open expired", ikev2.engine.counters.halfOpenExpired.description),
             ("  rekeys failed (retried)", ikev2.engine.counters.rekeyFailures.description),
-            ("control requests", "\(control?.served ?? 0) served, \(control?.malformed ?? 0) malformed"),
+            ("control requests", "\(control?.served ?? 0) served, \(control?.malformed ?? 0) malformed, \(control?.abandoned ?? 0) answers not read in time"),
+            ("log records dropped (log_rate)", log.suppressed.description),
         ]
         return StatusReport.render(subsystems, pid: Process.id, counters: counters)
     }

@@ -306,19 +306,56 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
 }
 
 @Suite struct HalfOpenTests {
-    /// A flood of first messages keeps at most `halfOpenLimit` SAs, and they expire.
+    /// Sends Main Mode message 1 from `source` to b, `count` times.
+    func flood(_ p: Pair, from source: String, count: Int, aggressive: Bool = false) {
+        for _ in 0..<count {
+            let a = IKEv1Engine { _ in IPAddress(source)! }
+            let policy = Pair.policy("x", local: source, remote: "198.51.100.7", aggressive: aggressive)
+            a.initiate(tunnel: 1, policy: policy, remote: IPAddress("198.51.100.7")!, now: p.now)
+            for case let .send(bytes, src, dst) in a.takeOutput() { p.b.receive(bytes, from: src, to: dst, now: p.now) }
+        }
+    }
+
+    /// First messages from a configured peer's address keep at most its share: each past
+    /// it replaces that source's oldest. They expire as before.
     @Test func halfOpenSAsAreBoundedAndExpire() {
         let p = Pair()
         _ = p.configure()
         p.b.halfOpenLimit = 3
-        for _ in 0..<5 {
-            let a = IKEv1Engine { _ in IPAddress("192.0.2.1")! }
-            a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: p.now)
-            for case let .send(bytes, src, dst) in a.takeOutput() { p.b.receive(bytes, from: src, to: dst, now: p.now) }
-        }
-        #expect(p.b.saCount == 3 && p.b.counters.halfOpenRefused == 2)
+        flood(p, from: "192.0.2.1", count: 5)
+        #expect(p.b.saCount == 3 && p.b.counters.halfOpenReplaced == 2 && p.b.halfOpenCount == 3)
         p.b.tick(now: p.now + .seconds(31))
-        #expect(p.b.saCount == 0 && p.b.counters.halfOpenExpired == 3)
+        #expect(p.b.saCount == 0 && p.b.counters.halfOpenExpired == 3 && p.b.halfOpenCount == 0)
+    }
+
+    /// Spoofed first messages from many addresses fill the table (and are counted), one
+    /// address gets its share only, and the configured peer's tunnel still comes up.
+    @Test func aFloodOfFirstMessagesLeavesRoomForConfiguredPeers() {
+        let p = Pair()
+        let policy = p.configure()
+        p.b.policies.append(Pair.policy("anyone", local: "198.51.100.7", remote: nil, localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24"))
+        p.b.halfOpenLimit = 20
+        flood(p, from: "203.0.113.200", count: 30)
+        #expect(p.b.halfOpenCount == p.b.limits.halfOpenPerSource)
+        for i in 0..<30 { flood(p, from: "203.0.113.\(i + 1)", count: 1) }
+        #expect(p.b.halfOpenCount == 20 && p.b.counters.halfOpenRefused == 26)
+        p.start(policy)
+        p.run()
+        #expect(established(p.aEvents).child != nil)
+    }
+
+    /// Aggressive Mode costs the responder a Diffie-Hellman before any proof: at most
+    /// `aggressive_rate` a second from addresses no tunnel names.
+    @Test func aggressiveModeIsRateLimited() {
+        let p = Pair()
+        _ = p.configure()
+        p.b.policies.append(Pair.policy("anyone", local: "198.51.100.7", remote: nil, aggressive: true))
+        p.b.limits.aggressivePerSecond = 5
+        for i in 0..<8 { flood(p, from: "203.0.113.\(i + 1)", count: 1, aggressive: true) }
+        #expect(p.b.saCount == 5 && p.b.counters.aggressiveLimited == 3)
+        p.now = p.now + .seconds(1)
+        flood(p, from: "203.0.113.99", count: 1, aggressive: true)
+        #expect(p.b.saCount == 6)
     }
 }
 

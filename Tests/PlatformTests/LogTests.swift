@@ -34,6 +34,25 @@ final class MemorySink: LogSink {
         #expect(Identity.fqdn("a\nb").description == "@a\\x0ab")
     }
 
+    /// A flood of records is cut at `log_rate` a second; the next second says how many
+    /// went, and then records flow again.
+    @Test func theRateLimitDropsAndSaysHowMany() {
+        let sink = MemorySink()
+        let log = Logger(level: .debug, sinks: [sink])
+        var now = Instant(nanoseconds: 5_000_000_000)
+        log.now = { now }
+        log.maxPerSecond = 3
+        for i in 0..<10 { log.information(.ikev2d, "flood \(i)") }
+        #expect(sink.lines == ["information ikev2d: flood 0", "information ikev2d: flood 1", "information ikev2d: flood 2"])
+        #expect(log.suppressed == 7)
+        now = now + .seconds(1)
+        log.event(.tmd, "after")
+        #expect(sink.lines.suffix(2) == ["error tmd: 7 log records dropped (more than 3 a second, log_rate)", "event tmd: after"])
+        log.maxPerSecond = 0
+        for _ in 0..<10 { log.debug(.tmd, "x") }
+        #expect(sink.lines.count == 15)
+    }
+
     @Test func levelNoneWritesNothing() {
         let sink = MemorySink()
         let log = Logger(level: .none, sinks: [sink])

@@ -1,0 +1,124 @@
+import IKECore
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv2
+
+/// What an unauthenticated sender, or a misbehaving authenticated peer, can make the
+/// responder hold (the robustness issue): half-open SAs per source and in all, with room
+/// kept for configured peers, and at most two IKE SAs per tunnel through rekeys.
+@Suite struct ResourceTests {
+    static let exchangeType = 18, ikeSAInit: UInt8 = 34, informational: UInt8 = 37
+
+    /// The responder: a tunnel for 192.0.2.1 and a template for anyone else.
+    func responder() -> IKEv2Engine {
+        let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        b.policies = [
+            Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24"),
+            Pair.policy("anyone", local: "198.51.100.7", remote: nil, localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24"),
+        ]
+        return b
+    }
+
+    /// An initiator at `source` that answers COOKIEs but never sends IKE_AUTH: each call
+    /// leaves (at most) one half-open SA at the responder.
+    func halfOpen(_ b: IKEv2Engine, from source: String, now: Instant) {
+        let a = IKEv2Engine { _ in IPAddress(source)! }
+        a.initiate(tunnel: 1, policy: Pair.policy("x", local: source, remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: now)
+        var progress = true
+        while progress {
+            progress = false
+            for case let .send(bytes, src, dst) in a.takeOutput() where bytes[ResourceTests.exchangeType] == ResourceTests.ikeSAInit {
+                b.receive(bytes, from: src, to: dst, now: now)
+                progress = true
+            }
+            for case let .send(bytes, src, dst) in b.takeOutput() { a.receive(bytes, from: src, to: dst, now: now) }
+        }
+    }
+
+    @Test func oneSourceThatAnswersCookiesHoldsItsShareOnly() {
+        let b = responder()
+        let now = Instant(nanoseconds: 1_000_000_000)
+        for _ in 0..<40 { halfOpen(b, from: "203.0.113.9", now: now) }
+        #expect(b.halfOpenCount == b.limits.halfOpenPerSource)
+        #expect(b.saCount == b.limits.halfOpenPerSource)
+        #expect(b.counters.cookiesSent >= 40 - UInt64(b.limits.cookieThresholdPerSource))
+        #expect(b.counters.halfOpenReplaced == UInt64(40 - b.limits.halfOpenPerSource))
+        // They expire as before, and the counts go with them.
+        b.tick(now: now + .seconds(31))
+        #expect(b.halfOpenCount == 0 && b.saCount == 0)
+    }
+
+    @Test func aFullTableStillTakesAConfiguredPeer() {
+        let b = responder()
+        b.limits.halfOpenTotal = 20
+        let now = Instant(nanoseconds: 1_000_000_000)
+        for i in 0..<30 { halfOpen(b, from: "203.0.113.\(i + 1)", now: now) }
+        #expect(b.halfOpenCount == 20)
+        #expect(b.counters.halfOpenRefused == 10)
+        // The configured peer's tunnel comes up all the same.
+        let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
+        a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: now)
+        var aEvents: [EngineOutput] = [], bEvents: [EngineOutput] = []
+        exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents)
+        #expect(aEvents.contains { if case .childEstablished = $0 { return true }; return false })
+        #expect(b.halfOpenCount == 20)
+    }
+
+    /// A peer that rekeys its IKE SA again and again and never deletes the old one leaves
+    /// at most two IKE SAs with us, and the replaced one goes after the grace period.
+    @Test func aRekeyChainWithoutDeletesStaysBounded() {
+        let p = RekeyTests().established()
+        for _ in 0..<10 {
+            p.a.rekey(tunnel: 1, phase: 1, now: p.now)
+            var progress = true
+            while progress {
+                progress = false
+                for case let .send(bytes, src, dst) in p.a.takeOutput() {
+                    // a's deletes of its old IKE SA never reach b.
+                    if bytes[ResourceTests.exchangeType] == ResourceTests.informational && bytes[19] & 0x20 == 0 { continue }
+                    p.b.receive(bytes, from: src, to: dst, now: p.now)
+                    progress = true
+                }
+                for case let .send(bytes, src, dst) in p.b.takeOutput() {
+                    p.a.receive(bytes, from: src, to: dst, now: p.now)
+                    progress = true
+                }
+            }
+            #expect(p.b.saCount <= 2)
+        }
+        p.now = p.now + IKEv2Engine.retireGrace
+        p.b.tick(now: p.now)
+        #expect(p.b.saCount == 1)
+        // The tunnel still works on what is left: a CHILD_SA rekey goes through.
+        _ = p.b.takeOutput()
+        p.aEvents = []
+        p.bEvents = []
+        p.a.tick(now: p.now)
+        p.run()
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.run()
+        #expect(p.aEvents.contains { if case .childRekeyed = $0 { return true }; return false })
+    }
+
+    @Test func theTableCountsWhatItHolds() {
+        var t = HalfOpenTable()
+        var limits = ResponderLimits()
+        limits.halfOpenTotal = 3
+        limits.halfOpenPerSource = 2
+        let x = IPAddress("203.0.113.1")!, y = IPAddress("203.0.113.2")!, peer = IPAddress("192.0.2.1")!
+        #expect(t.admission(from: x, configuredPeer: false, limits) == .admit)
+        t.insert(HalfOpenTable.Key(1, x), ours: 11)
+        t.insert(HalfOpenTable.Key(2, x), ours: 12)
+        #expect(t.admission(from: x, configuredPeer: false, limits) == .replace(11))
+        t.insert(HalfOpenTable.Key(3, y), ours: 13)
+        #expect(t.admission(from: y, configuredPeer: false, limits) == .full)
+        #expect(t.admission(from: peer, configuredPeer: true, limits) == .admit)
+        #expect(t.responder(initiatorSPI: 2, from: x) == 12 && t.responder(initiatorSPI: 2, from: y) == nil)
+        t.settled(HalfOpenTable.Key(2, x), ours: 12)
+        #expect(t.halfOpen == 2 && t.halfOpen(from: x) == 1 && t.responder(initiatorSPI: 2, from: x) == 12)
+        t.removed(HalfOpenTable.Key(2, x), ours: 12)
+        t.removed(HalfOpenTable.Key(1, x), ours: 11)
+        #expect(t.halfOpen == 1 && t.halfOpen(from: x) == 0 && t.responder(initiatorSPI: 2, from: x) == nil)
+    }
+}
