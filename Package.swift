@@ -56,6 +56,14 @@ let package = Package(
             dependencies: ["Platform", "Broker", "IKEWire", "IKEv2", "CAllocCounter"],
             path: "Benchmarks/ike-bench"),
 
+        // Fuzzing (scripts/fuzz): the targets, replayed by FuzzReplayTests; the libFuzzer
+        // executable joins the package only when scripts/fuzz sets IKE_FUZZ.
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["Broker", "Control", "IKECore", "IKECrypto", "IKEWire", "IKEv1", "IKEv2", "Netlink", "Platform", "UCI"],
+            path: "Fuzz/FuzzTargets"),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
+
         .testTarget(name: "PlatformTests", dependencies: ["Platform", "CLibc"]),
         .testTarget(name: "IKEWireTests", dependencies: ["IKEWire"]),
         .testTarget(name: "IKECryptoTests", dependencies: ["IKECrypto", "IKEWire"]),
@@ -70,3 +78,9 @@ let package = Package(
         .testTarget(name: "ikeTests", dependencies: ["ike"], swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )
+
+if Context.environment["IKE_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "ike-fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/ike-fuzz",
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}

@@ -162,8 +162,15 @@ final class IKESA {
     func seal(_ exchange: ExchangeType, messageID: UInt32, response: Bool, _ payloads: [IKEv2Payload]) throws(IKEv2Error) -> [UInt8] {
         guard let outgoing else { throw .internalState("no keys to encrypt with") }
         let payloads = ExchangeRules.message(exchange, response: response).map { ExchangeRules.ordered($0, payloads) } ?? payloads
-        var plaintext: [UInt8]
+        let plaintext: [UInt8]
         do throws(WireError) { plaintext = try IKEv2Message.encodeChain(payloads) } catch { throw .wire(error) }
+        return try seal(exchange, messageID: messageID, response: response, first: payloads.first?.type ?? .none, chain: plaintext)
+    }
+
+    /// An encrypted message around an encoded payload chain whose first payload is `first`.
+    func seal(_ exchange: ExchangeType, messageID: UInt32, response: Bool, first: PayloadType, chain: [UInt8]) throws(IKEv2Error) -> [UInt8] {
+        guard let outgoing else { throw .internalState("no keys to encrypt with") }
+        var plaintext = chain
         let padLength = (outgoing.blockSize - (plaintext.count + 1) % outgoing.blockSize) % outgoing.blockSize
         plaintext += [UInt8](repeating: 0, count: padLength)
         plaintext.append(UInt8(padLength))
@@ -171,7 +178,6 @@ final class IKESA {
         var h = header(exchange, messageID: messageID, response: response)
         h.nextPayload = PayloadType.encrypted.rawValue
         h.length = UInt32(ISAKMPHeader.size + skLength)
-        let first = payloads.first?.type ?? .none
         var associated: [UInt8]
         do throws(WireError) {
             associated = try ByteWriter.bytes(capacity: ISAKMPHeader.size) { (w: inout ByteWriter) throws(WireError) in try h.write(to: &w) }

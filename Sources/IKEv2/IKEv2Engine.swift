@@ -340,3 +340,18 @@ public final class IKEv2Engine: SansIOEngine {
 }
 
 extension IKESA.State: Equatable {}
+
+// MARK: For the fuzzer
+
+extension IKEv2Engine {
+    /// A request or response of the tunnel's IKE SA around any payload chain, sealed with
+    /// its keys, so that the fuzzer reaches what lies behind decryption at the peer.
+    /// The next request ID is taken when `messageID` is nil.
+    @_spi(Fuzzing)
+    public func seal(tunnel: UInt32, exchange: ExchangeType, messageID: UInt32?, response: Bool, first: PayloadType, chain: [UInt8]) -> [UInt8]? {
+        guard let spi = byTunnel[tunnel], let sa = sas[spi] else { return nil }
+        let id = messageID ?? sa.nextRequestID
+        if messageID == nil { sa.nextRequestID = id &+ 1 }
+        return try? sa.seal(exchange, messageID: id, response: response, first: first, chain: chain)
+    }
+}

@@ -29,8 +29,8 @@ public final class XFRMEvents {
     }
 
     /// The event in one netlink message (`bytes` from its header on), if the daemon acts
-    /// on it; for the fixture tests.
-    static func parse(_ bytes: [UInt8]) -> KernelEvent? {
+    /// on it; for the fixture tests and the fuzzer.
+    public static func parse(_ bytes: [UInt8]) -> KernelEvent? {
         var raw = ike_xfrm_event()
         // Copied to aligned memory, as the kernel's messages are.
         var words = [UInt32](repeating: 0, count: (bytes.count + 3) / 4)

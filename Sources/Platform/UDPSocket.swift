@@ -39,6 +39,13 @@ public struct Datagram {
     public let destination: Endpoint
     /// The interface index it arrived on.
     public let interface: UInt32
+
+    public init(payload: PacketView, source: Endpoint, destination: Endpoint, interface: UInt32) {
+        self.payload = payload
+        self.source = source
+        self.destination = destination
+        self.interface = interface
+    }
 }
 
 /// What a non-blocking receive produced.

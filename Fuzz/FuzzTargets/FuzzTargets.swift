@@ -1,0 +1,398 @@
+import Broker
+import Control
+import IKECore
+import IKECrypto
+import IKEWire
+import IKEv1
+@_spi(Fuzzing) import IKEv2
+import Netlink
+import Platform
+import UCI
+
+/// One fuzz target per untrusted input of the daemon (scripts/fuzz, the robustness issue).
+/// Each takes the fuzzer's bytes, must never crash, hang or leak, and checks the
+/// invariants that hold for any input. `swift test` replays the inputs kept under
+/// Tests/FuzzRegressions and the seeds through the same functions.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    /// A datagram on UDP 500 or 4500 (first byte, bit 0) through the broker into both engines.
+    case broker
+    /// IKEv2 message parsing, every payload, and re-encoding what parsed.
+    case ikev2Message = "ikev2-message"
+    /// ISAKMP (IKEv1) message parsing, every payload, and re-encoding what parsed.
+    case ikev1Message = "ikev1-message"
+    /// An IKEv2 responder fed a sequence of datagrams with a manual clock.
+    case ikev2Responder = "ikev2-responder"
+    /// An IKEv1 responder fed a sequence of datagrams with a manual clock.
+    case ikev1Responder = "ikev1-responder"
+    /// IKE_AUTH, CREATE_CHILD_SA and INFORMATIONAL inside valid SK payloads: a real
+    /// IKE_SA_INIT (and IKE_AUTH) first, then the fuzzer's payload chains sealed with the
+    /// SA's keys, both directions' answers delivered.
+    case ikev2Protected = "ikev2-protected"
+    /// The UCI parser and loader; what loads must print and load again to the same.
+    case uci
+    /// Control-socket frames, requests and responses.
+    case control
+    /// XFRM netlink notifications (acquire, expire, migrate).
+    case xfrm
+    /// DNS answers, /etc/hosts and /etc/resolv.conf for the stub resolver.
+    case dns
+
+    public func run(_ data: [UInt8]) {
+        switch self {
+        case .broker: Fuzz.broker(data)
+        case .ikev2Message: Fuzz.ikev2Message(data)
+        case .ikev1Message: Fuzz.ikev1Message(data)
+        case .ikev2Responder: Fuzz.ikev2Responder(data)
+        case .ikev1Responder: Fuzz.ikev1Responder(data)
+        case .ikev2Protected: Fuzz.ikev2Protected(data)
+        case .uci: Fuzz.uci(data)
+        case .control: Fuzz.control(data)
+        case .xfrm: _ = XFRMEvents.parse(data)
+        case .dns: Fuzz.dns(data)
+        }
+    }
+}
+
+/// Discards log lines, after they were built (so their formatting runs too).
+final class NullSink: LogSink {
+    func write(_ level: LogLevel, _ line: String) {}
+}
+
+enum Fuzz {
+    static let us = IPAddress("198.51.100.7")!
+    static let peer = IPAddress("192.0.2.1")!
+    static let start = Instant(nanoseconds: 1_000_000_000)
+
+    static func policy(_ name: String, local: IPAddress, remote: IPAddress?, aggressive: Bool = false,
+                       localNet: String, remoteNet: String) -> EnginePolicy {
+        var p = EnginePolicy(
+            name: name, localAddress: local, remoteAddress: remote, localID: nil,
+            remoteID: remote.map { .address($0) } ?? .any, psk: SecretBytes(Array("fuzzing".utf8)),
+            ikeProposals: [AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256), Cipher(.aesCBC, keyBits: 128)],
+                                        integrity: [.hmacSHA2_256_128, .hmacSHA1_96], prfs: [.hmacSHA2_256, .hmacSHA1],
+                                        groups: [.curve25519, .modp2048])],
+            espProposals: [AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256), Cipher(.aesCBC, keyBits: 128)],
+                                        integrity: [.hmacSHA2_256_128], prfs: [], groups: [])],
+            localSelectors: [TrafficSelector(try! Subnet.parse(localNet).get())],
+            remoteSelectors: [TrafficSelector(try! Subnet.parse(remoteNet).get())],
+            transportMode: false, ikeLifetimeSeconds: 3600, childLifetimeSeconds: 1200)
+        p.aggressive = aggressive
+        p.dpdDelaySeconds = 5
+        return p
+    }
+
+    /// Our side: a tunnel for `peer` and a template for anyone.
+    static func responderPolicies(aggressive: Bool = false) -> [EnginePolicy] {
+        [policy("site", local: us, remote: peer, aggressive: aggressive, localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24"),
+         policy("anyone", local: us, remote: nil, aggressive: aggressive, localNet: "10.2.0.0/24", remoteNet: "0.0.0.0/0")]
+    }
+
+    /// The peer's side of the `site` tunnel.
+    static var initiatorPolicy: EnginePolicy {
+        policy("branch", local: peer, remote: us, localNet: "10.1.0.0/24", remoteNet: "10.2.0.0/24")
+    }
+
+    /// Splits input into records of a two-byte length and that many bytes (the last one
+    /// takes what is left).
+    static func records(_ data: [UInt8], max: Int = 16) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var i = 0
+        while i < data.count && out.count < max {
+            guard i + 2 <= data.count else { break }
+            let n = Int(data[i]) << 8 | Int(data[i + 1])
+            i += 2
+            let end = Swift.min(data.count, i + n)
+            out.append(Array(data[i..<end]))
+            i = end
+        }
+        return out
+    }
+
+    static func broker(_ data: [UInt8]) {
+        guard let flags = data.first else { return }
+        let pool = PacketBufferPool(count: 2, bufferSize: 8192)
+        let log = Logger(level: .debug, sinks: [NullSink()])
+        let broker = Broker(log: log, pool: pool)
+        let v1 = IKEv1Engine { _ in us }, v2 = IKEv2Engine { _ in us }
+        v1.policies = responderPolicies()
+        v2.policies = responderPolicies()
+        broker.ikev1 = { m, s, d in if v1.precheck(m.bytes) { v1.receive(Array(m.bytes), from: s, to: d, now: start) } }
+        broker.ikev2 = { m, s, d in if v2.precheck(m.bytes) { v2.receive(Array(m.bytes), from: s, to: d, now: start) } }
+        broker.unsupportedVersion = { h, s, d in v2.answerUnsupportedVersion(h, from: s, to: d, now: start) }
+        guard let buffer = pool.acquire() else { return }
+        let n = Swift.min(data.count - 1, buffer.storage.count)
+        data.withUnsafeBytes { buffer.storage.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[1..<(1 + n)])) }
+        buffer.count = n
+        let natt = flags & 1 == 1
+        let datagram = Datagram(payload: buffer.view, source: Endpoint(peer, natt ? 4500 : 500),
+                                destination: Endpoint(us, natt ? 4500 : 500), interface: 1)
+        broker.handle(datagram, natt: natt)
+        _ = v1.takeOutput()
+        _ = v2.takeOutput()
+    }
+
+    static func ikev2Message(_ data: [UInt8]) {
+        let parsed: IKEv2Message? = data.withUnsafeBytes { raw in try? IKEv2Message.parse(raw) }
+        guard let message = parsed, let encoded = try? message.encode() else { return }
+        // What we encode from a parsed message parses again.
+        let again: IKEv2Message? = encoded.withUnsafeBytes { raw in try? IKEv2Message.parse(raw) }
+        precondition(again != nil, "a re-encoded IKEv2 message does not parse")
+    }
+
+    static func ikev1Message(_ data: [UInt8]) {
+        let parsed: ISAKMPMessage? = data.withUnsafeBytes { raw in try? ISAKMPMessage.parse(raw) }
+        guard let message = parsed, !message.isEncrypted, let encoded = try? message.encode() else { return }
+        let again: ISAKMPMessage? = encoded.withUnsafeBytes { raw in try? ISAKMPMessage.parse(raw) }
+        precondition(again != nil, "a re-encoded ISAKMP message does not parse")
+    }
+
+    /// Each record: one flag byte (bit 0: from port 4500, bit 1: from another address,
+    /// bits 2-7: seconds to let pass first), then the datagram.
+    static func ikev2Responder(_ data: [UInt8]) {
+        let b = IKEv2Engine { _ in us }
+        b.policies = responderPolicies()
+        var now = start
+        for record in records(data) {
+            guard let flags = record.first else { continue }
+            now = now + .seconds(UInt64(flags >> 2))
+            b.tick(now: now)
+            let from = Endpoint(flags & 2 == 0 ? peer : IPAddress("203.0.113.9")!, flags & 1 == 0 ? 500 : 4500)
+            let datagram = Array(record.dropFirst())
+            if datagram.withUnsafeBytes({ b.precheck($0) }) { b.receive(datagram, from: from, to: Endpoint(us, from.port), now: now) }
+            _ = b.takeOutput()
+        }
+        b.tick(now: now + .seconds(120))
+        _ = b.takeOutput()
+    }
+
+    static func ikev1Responder(_ data: [UInt8]) {
+        let b = IKEv1Engine { _ in us }
+        b.policies = responderPolicies(aggressive: data.first.map { $0 & 0x80 != 0 } ?? false)
+        var now = start
+        for record in records(data) {
+            guard let flags = record.first else { continue }
+            now = now + .seconds(UInt64((flags & 0x7f) >> 2))
+            b.tick(now: now)
+            let from = Endpoint(flags & 2 == 0 ? peer : IPAddress("203.0.113.9")!, flags & 1 == 0 ? 500 : 4500)
+            let datagram = Array(record.dropFirst())
+            if datagram.withUnsafeBytes({ b.precheck($0) }) { b.receive(datagram, from: from, to: Endpoint(us, from.port), now: now) }
+            _ = b.takeOutput()
+        }
+        b.tick(now: now + .seconds(120))
+        _ = b.takeOutput()
+    }
+
+    /// Delivers what each engine sends to the other until both are quiet.
+    static func deliver(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, assign: Bool = false) {
+        var progress = true
+        var rounds = 0
+        while progress && rounds < 64 {
+            progress = false
+            rounds += 1
+            for case let .send(bytes, src, dst) in a.takeOutput() {
+                if bytes.withUnsafeBytes({ b.precheck($0) }) { b.receive(bytes, from: src, to: dst, now: now) }
+                progress = true
+            }
+            for out in b.takeOutput() {
+                switch out {
+                case let .send(bytes, src, dst):
+                    if bytes.withUnsafeBytes({ a.precheck($0) }) { a.receive(bytes, from: src, to: dst, now: now) }
+                    progress = true
+                case let .responderEstablished(spi, _, _, _):
+                    if assign { b.assign(tunnel: 7, toSA: spi) }
+                default:
+                    break
+                }
+            }
+        }
+    }
+
+    /// Input: a mode byte (bit 0: after IKE_AUTH, else right after IKE_SA_INIT), then
+    /// records of: exchange type, flags (bit 0: a response, bit 1: the message ID from the
+    /// next four bytes instead of the next one, bits 2-7: seconds to let pass), first
+    /// payload type, then the payload chain (and the message ID, if flagged).
+    static func ikev2Protected(_ data: [UInt8]) {
+        guard let mode = data.first else { return }
+        let a = IKEv2Engine { _ in peer }, b = IKEv2Engine { _ in us }
+        b.policies = responderPolicies()
+        var now = start
+        a.initiate(tunnel: 1, policy: initiatorPolicy, remote: us, now: now)
+        if mode & 1 == 0 {
+            // IKE_SA_INIT only: deliver the request and its answer, keep a's IKE_AUTH.
+            for case let .send(bytes, src, dst) in a.takeOutput() { b.receive(bytes, from: src, to: dst, now: now) }
+            for case let .send(bytes, src, dst) in b.takeOutput() { a.receive(bytes, from: src, to: dst, now: now) }
+            _ = a.takeOutput()
+        } else {
+            deliver(a, b, now: now, assign: true)
+        }
+        for record in records(Array(data.dropFirst())) {
+            guard record.count >= 3 else { continue }
+            let flags = record[1]
+            var chain = Array(record.dropFirst(3))
+            var id: UInt32? = nil
+            if flags & 2 != 0, chain.count >= 4 {
+                id = UInt32(chain[0]) << 24 | UInt32(chain[1]) << 16 | UInt32(chain[2]) << 8 | UInt32(chain[3])
+                chain.removeFirst(4)
+            }
+            now = now + .seconds(UInt64(flags >> 2))
+            a.tick(now: now)
+            b.tick(now: now)
+            if let sealed = a.seal(tunnel: 1, exchange: ExchangeType(rawValue: record[0]), messageID: id, response: flags & 1 != 0,
+                                   first: PayloadType(rawValue: record[2]), chain: chain) {
+                let from = Endpoint(peer, 500), to = Endpoint(us, 500)
+                if sealed.withUnsafeBytes({ b.precheck($0) }) { b.receive(sealed, from: from, to: to, now: now) }
+            }
+            deliver(a, b, now: now)
+        }
+        now = now + .seconds(7200)
+        a.tick(now: now)
+        b.tick(now: now)
+        deliver(a, b, now: now)
+    }
+
+    static func uci(_ data: [UInt8]) {
+        guard case let .success(configuration) = Configuration.load(String(decoding: data, as: UTF8.self), file: "fuzz.conf") else { return }
+        // The canonical text of what loaded loads again, to the same configuration.
+        let printed = configuration.print()
+        guard case let .success(again) = Configuration.load(printed, file: "printed.conf") else {
+            preconditionFailure("the printed configuration does not load:\n\(printed)")
+        }
+        precondition(again == configuration, "the printed configuration loads differently:\n\(printed)")
+    }
+
+    static func control(_ data: [UInt8]) {
+        if case let .frame(_, body, _) = ControlFrame.decode(data, limit: ControlFrame.maxRequest) {
+            _ = ControlRequest.decode(body: body)
+            _ = ControlResponse(body: body)
+        }
+        _ = ControlRequest.decode(body: data)
+    }
+
+    static func dns(_ data: [UInt8]) {
+        guard data.count >= 2 else { return }
+        let id = UInt16(data[0]) << 8 | UInt16(data[1])
+        _ = DNSMessage.parse(data, id: id, type: DNSMessage.typeA)
+        _ = DNSMessage.parse(data, id: id, type: DNSMessage.typeAAAA)
+        let text = String(decoding: data, as: UTF8.self)
+        _ = ResolverFiles.hosts(text, name: "peer.example")
+        _ = ResolverFiles.nameservers(text)
+    }
+}
+
+// MARK: Seeds
+
+extension FuzzTarget {
+    /// Starting inputs: what our engines send in real exchanges (as the interop captures
+    /// hold), in each target's input format.
+    public var seeds: [[UInt8]] {
+        switch self {
+        case .broker: return Seeds.ikev2Exchange.map { [0] + $0 } + Seeds.ikev1Exchange.map { [0] + $0 } + Seeds.ikev2Exchange.prefix(1).map { [1, 0, 0, 0, 0] + $0 }
+        case .ikev2Message: return Seeds.ikev2Exchange
+        case .ikev1Message: return Seeds.ikev1Exchange
+        case .ikev2Responder: return Seeds.ikev2Exchange.prefix(1).map { Seeds.record([0] + $0) + Seeds.record([4] + $0) }
+        case .ikev1Responder: return Seeds.ikev1Exchange.prefix(3).map { Seeds.record([0] + $0) }
+        case .ikev2Protected: return Seeds.protectedRecords
+        case .uci: return [Array(Seeds.configuration.utf8)]
+        case .control:
+            return ["cmd=status", "cmd=list\nverbose", "cmd=activate\nnamelist=site\nwait=5", "cmd=remove\nnamelist=all", "cmd=reload",
+                    "cmd=log\nlevel=debug"].map { ControlFrame.encode(.request, Array($0.utf8)) }
+        case .xfrm: return []
+        case .dns: return [DNSMessage.query(id: 0x1234, name: "peer.example", type: DNSMessage.typeA), Array("nameserver 192.0.2.53\n127.0.0.1 localhost\n".utf8)]
+        }
+    }
+}
+
+enum Seeds {
+    static func record(_ bytes: [UInt8]) -> [UInt8] { [UInt8(bytes.count >> 8), UInt8(truncatingIfNeeded: bytes.count)] + bytes }
+
+    /// Every datagram of an IKEv2 IKE_SA_INIT, IKE_AUTH, CHILD_SA rekey and delete.
+    static var ikev2Exchange: [[UInt8]] {
+        let a = IKEv2Engine { _ in Fuzz.peer }, b = IKEv2Engine { _ in Fuzz.us }
+        b.policies = Fuzz.responderPolicies()
+        var seen: [[UInt8]] = []
+        a.initiate(tunnel: 1, policy: Fuzz.initiatorPolicy, remote: Fuzz.us, now: Fuzz.start)
+        func run() {
+            var progress = true
+            while progress {
+                progress = false
+                for (from, to) in [(a, b), (b, a)] {
+                    for case let .send(bytes, src, dst) in from.takeOutput() {
+                        seen.append(bytes)
+                        to.receive(bytes, from: src, to: dst, now: Fuzz.start)
+                        progress = true
+                    }
+                }
+            }
+        }
+        run()
+        a.rekey(tunnel: 1, phase: 2, now: Fuzz.start)
+        run()
+        a.delete(tunnel: 1, phase: 1, now: Fuzz.start)
+        run()
+        return seen
+    }
+
+    /// Every datagram of IKEv1 Main Mode and Quick Mode.
+    static var ikev1Exchange: [[UInt8]] {
+        let a = IKEv1Engine { _ in Fuzz.peer }, b = IKEv1Engine { _ in Fuzz.us }
+        b.policies = Fuzz.responderPolicies()
+        var seen: [[UInt8]] = []
+        a.initiate(tunnel: 1, policy: Fuzz.initiatorPolicy, remote: Fuzz.us, now: Fuzz.start)
+        var progress = true
+        while progress {
+            progress = false
+            for (from, to) in [(a as SansIOEngine, b as SansIOEngine), (b, a)] {
+                for case let .send(bytes, src, dst) in from.takeOutput() {
+                    seen.append(bytes)
+                    if let to = to as? IKEv1Engine { to.receive(bytes, from: src, to: dst, now: Fuzz.start) }
+                    progress = true
+                }
+            }
+        }
+        return seen
+    }
+
+    /// Protected exchanges after IKE_AUTH: an empty INFORMATIONAL (a liveness check), a
+    /// delete of the CHILD_SA, a notify, and a delete of the IKE SA.
+    static var protectedRecords: [[UInt8]] {
+        func chain(_ payloads: [IKEv2Payload]) -> [UInt8] { (try? IKEv2Message.encodeChain(payloads)) ?? [] }
+        let informational = ExchangeType.informational.rawValue
+        let deleteChild = chain([.delete(protocolID: SecurityProtocol.esp, spis: [[0, 0, 1, 0]])])
+        let deleteIKE = chain([.delete(protocolID: SecurityProtocol.ike, spis: [])])
+        let notify = chain([.notify(NotifyPayload(.initialContact))])
+        return [
+            [1] + record([informational, 0, 0]),
+            [1] + record([informational, 0, PayloadType.delete.rawValue] + deleteChild) + record([informational, 4, 0]),
+            [1] + record([informational, 0, PayloadType.notify.rawValue] + notify),
+            [1] + record([informational, 0, PayloadType.delete.rawValue] + deleteIKE),
+            [0] + record([ExchangeType.ikeAuth.rawValue, 0, PayloadType.notify.rawValue] + notify),
+        ]
+    }
+
+    static let configuration = """
+        package ike
+
+        config ike 'global'
+        \toption log_level 'information'
+        \tlist listen '192.0.2.1'
+        \toption half_open_max '512'
+
+        config tunnel 'branch1'
+        \toption version '2'
+        \toption remote_address '198.51.100.7'
+        \toption local_id '@hub.example'
+        \toption remote_id 'C=DE, O=Example, CN=branch1'
+        \toption psk 'secret'
+        \tlist local_subnet '10.1.0.0/24'
+        \tlist remote_subnet '10.2.0.0/24'
+        \toption ike_proposal 'aes256gcm16-prfsha256-x25519'
+        \toption start 'auto'
+
+        config tunnel
+        \toption version '1'
+        \toption exchange 'aggressive'
+        \toption remote_address 'any'
+        \toption psk 'other'
+
+        """
+}
