@@ -120,9 +120,13 @@ extension IKEv2Engine {
         let spi = newInboundSPI(sa)
         sa.childInboundSPI = spi
         var payloads: [IKEv2Payload] = [idPayload]
-        // §2.4: INITIAL_CONTACT tells the peer to drop every older SA with us; only when
-        // we hold none, or a second tunnel to the same peer would tear down the first.
-        if !sas.values.contains(where: { $0 !== sa && $0.state == .established && $0.remote.address == sa.remote.address }) {
+        // §2.4: INITIAL_CONTACT tells the peer to drop every older SA with us: only in the
+        // first IKE SA with that peer since we started, and in one IKE_AUTH at a time, or a
+        // second tunnel to the same peer (or one negotiating beside it) would tear down the
+        // first. A failed attempt leaves it to the next.
+        let address = sa.remote.address
+        if !contacted.contains(address), initialContactInFlight[address].flatMap({ sas[$0] }) == nil {
+            initialContactInFlight[address] = sa.localSPI
             payloads.append(.notify(NotifyPayload(.initialContact)))
         }
         payloads.append(.authentication(method: Authentication.sharedKeyMIC, data: auth))
@@ -195,6 +199,7 @@ extension IKEv2Engine {
             return
         }
         sa.state = .established
+        contacted.insert(sa.remote.address)
         sa.peerID = presented
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
         let localID = policy.localID ?? .address(sa.local.address)

@@ -147,10 +147,18 @@ extension IKEv2Engine {
             answerAuthFailure(sa, id, "IKE_AUTH request without a usable IDi and AUTH")
             return
         }
-        let policy = sa.candidates.first { p in
-            p.hasCredential && Authentication.matches(p.remoteID, presented)
-                && SecretBytes(Authentication.psk(prf: keys.prf, psk: p.psk, message: sa.initRequest, nonce: sa.nonceR,
-                                                  idKey: keys.pi, idBody: idPayload.body)) == SecretBytes(auth)
+        // The tunnel is the one whose remote_id and psk verify the AUTH and whose subnets
+        // fit the traffic selectors: two tunnels with the same peer differ by subnets only.
+        // Those that fit are tried first; one that does not still answers TS_UNACCEPTABLE.
+        let named = sa.candidates.filter { $0.hasCredential && Authentication.matches($0.remoteID, presented) }
+        let fitting = named.filter { p in
+            p.transportMode == transport
+                && !Selectors.narrow(offered: tsi, allowed: ourSelectors(sa, p, local: false)).isEmpty
+                && !Selectors.narrow(offered: tsr, allowed: ourSelectors(sa, p, local: true)).isEmpty
+        }
+        let policy = (fitting + named).first { p in
+            SecretBytes(Authentication.psk(prf: keys.prf, psk: p.psk, message: sa.initRequest, nonce: sa.nonceR,
+                                           idKey: keys.pi, idBody: idPayload.body)) == SecretBytes(auth)
         }
         guard let policy else {
             answerAuthFailure(sa, id, "peer \(sa.remote) as \(presented): no tunnel whose remote_id and psk verify its AUTH")
@@ -193,6 +201,7 @@ extension IKEv2Engine {
             return
         }
         sa.state = .established
+        contacted.insert(sa.remote.address)
         responders.settled(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
         let ike = EstablishedIKESA(local: sa.local, remote: sa.remote, localID: localID, remoteID: presented,

@@ -18,6 +18,10 @@ public final class IKEv2Engine: SansIOEngine {
     public var limits = ResponderLimits()
     /// Responder SAs by the initiator's SPI, and the half-open ones by source.
     var responders = HalfOpenTable()
+    /// Peers we hold or held an IKE SA with since the start: they get no INITIAL_CONTACT.
+    var contacted: Set<IPAddress> = []
+    /// The IKE SA whose IKE_AUTH carries INITIAL_CONTACT to a peer, while it is in flight.
+    var initialContactInFlight: [IPAddress: UInt64] = [:]
     /// Drops at the half-open limits, reported at most every ten seconds.
     var limitDrops = DropReport()
     /// INVALID_MAJOR_VERSION answers in the current second (the rate limit).

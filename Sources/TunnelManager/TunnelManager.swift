@@ -284,6 +284,19 @@ public final class TunnelManager {
             log.error(.tmd, "a peer at \(p1.remoteAddress) negotiated tunnel '\(name)', which is not configured or disabled; refused")
             return nil
         }
+        // Our own attempt at a tunnel the peer has just brought up would make a second one;
+        // an established one the peer set up again (it restarted, or its liveness check
+        // gave up on the old IKE SA before ours did) is replaced: both hold the same
+        // selectors, which the kernel takes once.
+        for f in tunnels where f.name == name && config.remoteAddress != .any && f.remoteAddress == p1.remoteAddress {
+            if f.isFailed {
+                table.removeValue(forKey: f.number)
+                log.event(.tmd, "\(label(f)): the peer brought the tunnel up; no further attempt from here")
+            } else if f.childSA != nil {
+                log.event(.tmd, "\(label(f)): the peer set the tunnel up again with a new IKE SA; the old one goes")
+                removeTunnel(f.number)
+            }
+        }
         let number = nextNumber
         nextNumber += 1
         let tunnel = Tunnel(number: number, config: config, role: .responder, wantsPhase2: true,
@@ -320,8 +333,26 @@ public final class TunnelManager {
         log.error(.tmd, "\(label(t)): the peer does not answer liveness checks; dpd_action '\(t.config.dpdAction.rawValue)'")
         uninstall(t)
         table.removeValue(forKey: number)
-        if t.config.dpdAction == .restart, t.config.remoteAddress != .any, refusal(t.config) == nil {
-            _ = start(t.config, wantsPhase2: true, persistent: true)
+        let replaced = tunnels.first { $0.name == t.name && !$0.isFailed && $0.remoteAddress == t.remoteAddress }
+        if t.config.dpdAction == .restart, let other = replaced, t.config.remoteAddress != .any {
+            // The peer (or we) brought the tunnel up again while this SA waited for its
+            // verdict: a restart would make a second one.
+            log.event(.tmd, "\(label(t)): removed; \(label(other)) already runs with \(other.remoteAddress.map { $0.description } ?? "the peer")")
+        } else if t.config.dpdAction == .restart, t.config.remoteAddress != .any, refusal(t.config) == nil {
+            if t.role == .responder {
+                // The peer started this tunnel and, seeing the same silence, most likely
+                // restarts it: starting it from here at the same moment makes two. Wait
+                // one retry delay first; a tunnel the peer brings up meanwhile cancels it.
+                let number = nextNumber
+                nextNumber += 1
+                var w = Tunnel(number: number, config: t.config, role: .initiator, wantsPhase2: true,
+                               state: .failed(nil, step: 1, reason: "the peer does not answer liveness checks; restarting unless it does"))
+                w.persistent = true
+                scheduleRetry(&w)
+                table[number] = w
+            } else {
+                _ = start(t.config, wantsPhase2: true, persistent: true)
+            }
         } else if t.config.dpdAction == .hold && t.role == .initiator && configuration.tunnel(named: t.name) == t.config {
             holding.insert(t.name)
             if trapPolicy(t.config) == nil {

@@ -170,4 +170,28 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
         #expect(a.saCount == 0 && b.saCount == 0)
         #expect(responderSPI(bEvents) == nil)
     }
+
+    /// Two tunnels between the same two peers, same PSK and identities, differing only by
+    /// subnets, started together: the responder tells them apart by their traffic
+    /// selectors, and only one IKE_AUTH carries INITIAL_CONTACT (so neither kills the other).
+    @Test func twoTunnelsToOnePeerAreToldApartBySubnets() {
+        let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
+        let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        b.policies = [
+            Pair.policy("first", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24"),
+            Pair.policy("second", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.1.0/24", remoteNet: "10.1.1.0/24"),
+        ]
+        let now = Instant(nanoseconds: 1_000_000_000)
+        a.initiate(tunnel: 1, policy: Pair.policy("one", local: "192.0.2.1", remote: "198.51.100.7", localNet: "10.1.1.0/24", remoteNet: "10.2.1.0/24"),
+                   remote: IPAddress("198.51.100.7")!, now: now)
+        a.initiate(tunnel: 2, policy: Pair.policy("two", local: "192.0.2.1", remote: "198.51.100.7", localNet: "10.1.0.0/24", remoteNet: "10.2.0.0/24"),
+                   remote: IPAddress("198.51.100.7")!, now: now)
+        var aEvents: [EngineOutput] = [], bEvents: [EngineOutput] = []
+        exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents)
+        let names = bEvents.compactMap { e -> String? in if case let .responderEstablished(_, name, _, _) = e { return name }; return nil }
+        #expect(names.sorted() == ["first", "second"])
+        #expect(a.saCount == 2 && b.saCount == 2)
+        #expect(!bEvents.contains { if case .deleted = $0 { return true }; return false })
+        #expect(aEvents.filter { if case .childEstablished = $0 { return true }; return false }.count == 2)
+    }
 }

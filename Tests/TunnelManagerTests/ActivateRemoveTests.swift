@@ -131,8 +131,9 @@ import Testing
     }
 
     /// The man page promises `restart` whichever side initiated: a responder's tunnel
-    /// whose configuration names its peer is started again by us; a template's instance
-    /// (remote_address 'any') is cleared.
+    /// whose configuration names its peer is started again by us, after one retry delay
+    /// (the peer most likely restarts it itself); a template's instance (remote_address
+    /// 'any') is cleared.
     @Test func restartAlsoRestartsATunnelWeAnswered() {
         let f = Fixture()
         #expect(f.manager.handle(.negotiated(tunnelName: "site_b", phase1(), child())) == 1)
@@ -140,6 +141,9 @@ import Testing
         f.manager.handle(.peerDead(1))
         #expect(f.manager.tunnel(1) == nil)
         #expect(f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
+        #expect(f.status(2) == "Failed/Failed")
+        #expect(!f.v2.requests.contains { $0.hasPrefix("phase1") })
+        f.manager.tick(now: Instant(nanoseconds: 1_000_000_000_000))
         #expect(f.status(2) == "Negotiating/Negotiating")
         #expect(f.v2.requests.last == "phase1 2 site_b 198.51.100.7")
         #expect(f.manager.handle(.negotiated(tunnelName: "dialin", phase1(IPAddress("203.0.113.50")!), child())) == 3)

@@ -146,4 +146,31 @@ func tunnels(_ n: Int, peer: String = "198.51.100.7", extra: String = "\toption 
         for n in 4...100 { f.manager.handle(.phase1Created(TunnelNumber(n), phase1())) }
         #expect(f.phase1Requests.count == 101)
     }
+
+    /// Both ends with dpd_action 'restart' after an outage: the side that had answered
+    /// waits; when the peer brings the tunnel up meanwhile, it makes no second one.
+    @Test func theAnsweringSideLetsThePeerRestartFirst() {
+        let f = RetryFixture("config tunnel 'site'\n\toption remote_address '198.51.100.7'\n\toption psk 'k'\n\toption dpd_action 'restart'\n")
+        let p1 = phase1(), c = child()
+        #expect(f.manager.handle(.negotiated(tunnelName: "site", p1, c)) == 1)
+        f.manager.handle(.peerDead(1))
+        #expect(f.manager.tunnels.count == 1 && f.manager.tunnels[0].isFailed && f.phase1Requests.isEmpty)
+        // The peer restarts it first: our pending attempt goes.
+        #expect(f.manager.handle(.negotiated(tunnelName: "site", p1, c)) == 3)
+        #expect(f.manager.tunnels.map { $0.number } == [3])
+        f.advance(.seconds(3600))
+        #expect(f.phase1Requests.isEmpty)
+    }
+
+    /// The peer brought the tunnel up again before our verdict on the old SA came: the
+    /// old one goes, and no restart makes a second.
+    @Test func aVerdictOnAnOldSADoesNotDuplicateTheTunnel() {
+        let f = RetryFixture("config tunnel 'site'\n\toption remote_address '198.51.100.7'\n\toption psk 'k'\n\toption dpd_action 'restart'\n")
+        #expect(f.manager.handle(.negotiated(tunnelName: "site", phase1(), child())) == 1)
+        #expect(f.manager.handle(.negotiated(tunnelName: "site", phase1(), child(in: 0xc000_0011, out: 0xc000_0012, remoteNet: "10.2.0.0/25"))) == 2)
+        f.manager.handle(.peerDead(1))
+        f.advance(.seconds(3600))
+        #expect(f.manager.tunnels.map { $0.number } == [2])
+        #expect(f.phase1Requests.isEmpty)
+    }
 }
