@@ -288,7 +288,8 @@ public final class TunnelManager {
         // an established one the peer set up again (it restarted, or its liveness check
         // gave up on the old IKE SA before ours did) is replaced: both hold the same
         // selectors, which the kernel takes once.
-        for f in tunnels where f.name == name && config.remoteAddress != .any && f.remoteAddress == p1.remoteAddress {
+        let earlier = config.remoteAddress == .any ? [] : table.values.filter { $0.name == name && $0.remoteAddress == p1.remoteAddress }
+        for f in earlier {
             if f.isFailed {
                 table.removeValue(forKey: f.number)
                 log.event(.tmd, "\(label(f)): the peer brought the tunnel up; no further attempt from here")
@@ -333,7 +334,7 @@ public final class TunnelManager {
         log.error(.tmd, "\(label(t)): the peer does not answer liveness checks; dpd_action '\(t.config.dpdAction.rawValue)'")
         uninstall(t)
         table.removeValue(forKey: number)
-        let replaced = tunnels.first { $0.name == t.name && !$0.isFailed && $0.remoteAddress == t.remoteAddress }
+        let replaced = table.values.first { $0.name == t.name && !$0.isFailed && $0.remoteAddress == t.remoteAddress }
         if t.config.dpdAction == .restart, let other = replaced, t.config.remoteAddress != .any {
             // The peer (or we) brought the tunnel up again while this SA waited for its
             // verdict: a restart would make a second one.

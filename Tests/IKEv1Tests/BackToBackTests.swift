@@ -344,6 +344,30 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(established(p.aEvents).child != nil)
     }
 
+    /// A peer that runs phase 1 and never a Quick Mode leaves us an ISAKMP SA that no
+    /// tunnel uses: it is deleted (the peer told) after `retireGrace`.
+    @Test func aPhase1WithoutQuickModeIsRetired() {
+        let p = Pair()
+        p.start(p.configure())
+        // Everything but Quick Mode (exchange type 32) reaches the other side.
+        var progress = true
+        while progress {
+            progress = false
+            for (from, to) in [(p.a, p.b), (p.b, p.a)] {
+                for case let .send(bytes, src, dst) in from.takeOutput() where bytes[18] != 32 {
+                    to.receive(bytes, from: src, to: dst, now: p.now)
+                    progress = true
+                }
+            }
+        }
+        #expect(p.b.saCount == 1 && p.b.halfOpenCount == 0)
+        p.b.tick(now: p.now + .seconds(59))
+        #expect(p.b.saCount == 1)
+        p.b.tick(now: p.now + IKEv1Engine.retireGrace)
+        #expect(p.b.saCount == 0)
+        #expect(p.b.takeOutput().contains { if case .send = $0 { return true }; return false })
+    }
+
     /// Aggressive Mode costs the responder a Diffie-Hellman before any proof: at most
     /// `aggressive_rate` a second from addresses no tunnel names.
     @Test func aggressiveModeIsRateLimited() {
