@@ -146,40 +146,38 @@ enum Fuzz {
         precondition(again != nil, "a re-encoded ISAKMP message does not parse")
     }
 
-    /// Each record: one flag byte (bit 0: from port 4500, bit 1: from another address,
-    /// bits 2-7: seconds to let pass first), then the datagram.
     static func ikev2Responder(_ data: [UInt8]) {
         let b = IKEv2Engine { _ in us }
         b.policies = responderPolicies()
-        var now = start
-        for record in records(data) {
-            guard let flags = record.first else { continue }
-            now = now + .seconds(UInt64(flags >> 2))
-            b.tick(now: now)
-            let from = Endpoint(flags & 2 == 0 ? peer : IPAddress("203.0.113.9")!, flags & 1 == 0 ? 500 : 4500)
-            let datagram = Array(record.dropFirst())
-            if datagram.withUnsafeBytes({ b.precheck($0) }) { b.receive(datagram, from: from, to: Endpoint(us, from.port), now: now) }
-            _ = b.takeOutput()
+        feed(data, to: b) { bytes, from, to, now in
+            if bytes.withUnsafeBytes({ b.precheck($0) }) { b.receive(bytes, from: from, to: to, now: now) }
         }
-        b.tick(now: now + .seconds(120))
-        _ = b.takeOutput()
     }
 
+    /// The first byte's top bit makes the tunnels Aggressive Mode ones.
     static func ikev1Responder(_ data: [UInt8]) {
         let b = IKEv1Engine { _ in us }
         b.policies = responderPolicies(aggressive: data.first.map { $0 & 0x80 != 0 } ?? false)
+        feed(data, to: b) { bytes, from, to, now in
+            if bytes.withUnsafeBytes({ b.precheck($0) }) { b.receive(bytes, from: from, to: to, now: now) }
+        }
+    }
+
+    /// A responder fed `data` as records of one flag byte (bit 0: from port 4500, bit 1:
+    /// from another address than the configured peer's, bits 2-6: seconds to let pass
+    /// first) and a datagram; the engine ticks before each and long after the last.
+    static func feed(_ data: [UInt8], to engine: any SansIOEngine, receive: ([UInt8], Endpoint, Endpoint, Instant) -> Void) {
         var now = start
         for record in records(data) {
             guard let flags = record.first else { continue }
             now = now + .seconds(UInt64((flags & 0x7f) >> 2))
-            b.tick(now: now)
+            engine.tick(now: now)
             let from = Endpoint(flags & 2 == 0 ? peer : IPAddress("203.0.113.9")!, flags & 1 == 0 ? 500 : 4500)
-            let datagram = Array(record.dropFirst())
-            if datagram.withUnsafeBytes({ b.precheck($0) }) { b.receive(datagram, from: from, to: Endpoint(us, from.port), now: now) }
-            _ = b.takeOutput()
+            receive(Array(record.dropFirst()), from, Endpoint(us, from.port), now)
+            _ = engine.takeOutput()
         }
-        b.tick(now: now + .seconds(120))
-        _ = b.takeOutput()
+        engine.tick(now: now + .seconds(120))
+        _ = engine.takeOutput()
     }
 
     /// Delivers what each engine sends to the other until both are quiet.

@@ -135,10 +135,9 @@ extension IKEv1Engine {
         }
     }
 
-    /// RFC 2407 §4.6.3.3: the peer has no state from before; our older ISAKMP SAs with it
-    /// (and what they carry) go.
-    /// The peer restarted: every other ISAKMP SA of this tunnel with it goes, the half-open
-    /// ones its earlier run began too (they would only wait out their 30 s).
+    /// RFC 2407 §4.6.3.3: the peer has no state from before; our older ISAKMP SAs of this
+    /// tunnel with it (and what they carry) go, and so do the half-open ones its earlier run
+    /// began (they would only wait out their 30 s).
     func initialContact(from sa: ISAKMPSA) {
         for other in Array(sas.values) where other !== sa && (other.state == .established || !other.initiator)
             && other.remote.address == sa.remote.address && other.policy.name == sa.policy.name {

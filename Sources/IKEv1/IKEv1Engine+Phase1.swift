@@ -83,7 +83,6 @@ extension IKEv1Engine {
             return
         }
         let aggressive = message.exchange == .aggressive
-        guard admitHalfOpen(from: remote, aggressive: aggressive, now: now) else { return }
         guard let offered = message.payloads.compactMap({ p -> ISAKMPSecurityAssociation? in
             if case let .securityAssociation(s) = p { return s }
             return nil
@@ -116,6 +115,9 @@ extension IKEv1Engine {
             notifyInTheClear(message.header, .noProposalChosen, from: local, to: remote)
             return
         }
+        // The limits come after the cheap checks, so that a message no tunnel takes
+        // neither spends the Aggressive Mode budget nor displaces a half-open SA.
+        guard admitHalfOpen(from: remote, aggressive: aggressive, now: now) else { return }
         sa.choice = choice
         sa.peerNATT = message.payloads.contains(.vendorID(IKEv1VendorID.natT))
         sa.peerDPD = message.payloads.contains(.vendorID(IKEv1VendorID.deadPeerDetection))
@@ -161,9 +163,9 @@ extension IKEv1Engine {
     /// The limits on what unauthenticated first messages may make us hold and compute: a
     /// source at its share loses its oldest half-open SA to the new one, a full table takes
     /// only configured peers, and Aggressive Mode (a Diffie-Hellman before any proof) runs
-    /// at most `aggressivePerSecond` times a second, for configured peers' addresses and for
-    /// the rest each (a flood from others leaves configured peers their budget). Drops are counted and reported at most
-    /// every ten seconds.
+    /// at most `aggressivePerSecond` times a second, with one budget for configured peers'
+    /// addresses and one for the rest (a flood from others leaves configured peers theirs).
+    /// Drops are counted and reported at most every ten seconds.
     func admitHalfOpen(from remote: Endpoint, aggressive: Bool, now: Instant) -> Bool {
         let configured = configuredPeers.contains(remote.address)
         let admission = responders.admission(from: remote.address, configuredPeer: configured, limits)

@@ -44,6 +44,16 @@ import Testing
         #expect(b.saCount == b.limits.halfOpenPerSource)
         #expect(b.counters.cookiesSent >= 40 - UInt64(b.limits.cookieThresholdPerSource))
         #expect(b.counters.halfOpenReplaced == UInt64(40 - b.limits.halfOpenPerSource))
+        // A request that no tunnel takes (no proposal in common) displaces nothing.
+        let stranger = IKEv2Engine { _ in IPAddress("203.0.113.9")! }
+        let odd = [AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 128)], integrity: [.hmacSHA1_96], prfs: [.hmacSHA1], groups: [.modp2048])]
+        stranger.initiate(tunnel: 1, policy: Pair.policy("x", local: "203.0.113.9", remote: "198.51.100.7", ike: odd),
+                          remote: IPAddress("198.51.100.7")!, now: now)
+        for case let .send(bytes, src, dst) in stranger.takeOutput() { b.receive(bytes, from: src, to: dst, now: now) }
+        for case let .send(bytes, src, dst) in b.takeOutput() { stranger.receive(bytes, from: src, to: dst, now: now) }
+        for case let .send(bytes, src, dst) in stranger.takeOutput() { b.receive(bytes, from: src, to: dst, now: now) }
+        #expect(b.counters.halfOpenReplaced == UInt64(40 - b.limits.halfOpenPerSource))
+        #expect(b.halfOpenCount == b.limits.halfOpenPerSource)
         // They expire as before, and the counts go with them.
         b.tick(now: now + .seconds(31))
         #expect(b.halfOpenCount == 0 && b.saCount == 0)
