@@ -11,9 +11,10 @@ public enum ControlRequest: Equatable, Sendable {
     /// `ike cmd=rekey`: new SAs for the selected tunnels' phase (default 2) now.
     case rekey(phase: Phase?, selection: Selection)
     case list(ListOptions)
-    case log(LogLevel?)
+    /// `format=json` answers as one JSON object.
+    case log(LogLevel?, json: Bool)
     case reload
-    case status
+    case status(json: Bool)
 
     /// The daemon's control socket unless `--socket`, `socket=` or `IKE_SOCKET` says otherwise.
     public static let defaultSocketPath = "/var/run/ike.sock"
@@ -23,9 +24,10 @@ public enum ControlRequest: Equatable, Sendable {
                ike cmd=remove [phase=1|2] [numlist=N,...] [namelist=NAME,...] [remid=ID] [ipaddr=SRC,DST] | all
                ike cmd=rekey [phase=1|2] [numlist=N,...] [namelist=NAME,...]
                ike cmd=list [phase=1|1+|2] [numlist=N,...] [namelist=NAME,...] [verbose] [format=json]
-               ike cmd=log [level=none|error|event|information|debug]
+               ike cmd=list configured [namelist=NAME,...] [format=json]
+               ike cmd=log [level=none|error|event|information|debug] [format=json]
                ike cmd=reload
-               ike cmd=status
+               ike cmd=status [format=json]
                (every subcommand also takes socket=PATH; IKE_SOCKET sets the default)
         """
 }
@@ -41,6 +43,8 @@ public struct ListOptions: Equatable, Sendable {
     public var names: [String] = []
     public var verbose = false
     public var json = false
+    /// `configured`: the configuration's tunnels, active or not, instead of the table.
+    public var configured = false
 
     public init() {}
 }
@@ -71,12 +75,16 @@ extension ControlRequest {
         case "rekey": request = parseRekey(&params)
         case "list": request = parseList(&params)
         case "log":
-            request = params.take("level").map { name in
-                LogLevel(name: name).map { .success(.log($0)) }
-                    ?? .failure(UsageError("level=\(name): expected none, error, event, information or debug"))
-            } ?? .success(.log(nil))
+            switch parseFormat(&params) {
+            case let .success(json):
+                request = params.take("level").map { name in
+                    LogLevel(name: name).map { .success(.log($0, json: json)) }
+                        ?? .failure(UsageError("level=\(name): expected none, error, event, information or debug"))
+                } ?? .success(.log(nil, json: json))
+            case let .failure(e): request = .failure(e)
+            }
         case "reload": request = .success(.reload)
-        case "status": request = .success(.status)
+        case "status": request = parseFormat(&params).map { .status(json: $0) }
         case "": return .failure(UsageError("cmd= needs a subcommand: activate, remove, list, log, reload or status"))
         case let other:
             return .failure(UsageError("unknown subcommand '\(other)': expected activate, remove, rekey, list, log, reload or status"))
@@ -222,13 +230,26 @@ extension ControlRequest {
         case let .failure(e): return .failure(e)
         }
         o.verbose = params.flag("verbose")
-        if let format = params.take("format") {
-            guard format == "json" || format == "table" else {
-                return .failure(UsageError("format=\(format): expected json or table"))
+        o.configured = params.flag("configured")
+        if o.configured {
+            if o.verbose || o.phases != nil || !o.numbers.isEmpty {
+                return .failure(UsageError("list configured takes namelist= and format= only"))
             }
-            o.json = format == "json"
+        }
+        switch parseFormat(&params) {
+        case let .success(json): o.json = json
+        case let .failure(e): return .failure(e)
         }
         return .success(.list(o))
+    }
+
+    /// `format=json|table`; whether it is JSON.
+    private static func parseFormat(_ params: inout Parameters) -> Result<Bool, UsageError> {
+        guard let format = params.take("format") else { return .success(false) }
+        guard format == "json" || format == "table" else {
+            return .failure(UsageError("format=\(format): expected json or table"))
+        }
+        return .success(format == "json")
     }
 
     /// The canonical parameters, as sent to the daemon (`parse` reads them back).
@@ -257,12 +278,13 @@ extension ControlRequest {
             if !o.numbers.isEmpty { p.append("numlist=" + o.numbers.map { $0.description }.joined(separator: ",")) }
             if !o.names.isEmpty { p.append("namelist=" + o.names.joined(separator: ",")) }
             if o.verbose { p.append("verbose") }
+            if o.configured { p.append("configured") }
             if o.json { p.append("format=json") }
             return p
-        case let .log(level):
-            return ["cmd=log"] + (level.map { ["level=\($0)"] } ?? [])
+        case let .log(level, json):
+            return ["cmd=log"] + (level.map { ["level=\($0)"] } ?? []) + (json ? ["format=json"] : [])
         case .reload: return ["cmd=reload"]
-        case .status: return ["cmd=status"]
+        case let .status(json): return ["cmd=status"] + (json ? ["format=json"] : [])
         }
     }
 }

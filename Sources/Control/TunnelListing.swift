@@ -71,7 +71,7 @@ public enum TunnelListing {
         return out
     }
 
-    static func line(_ fields: [String]) -> String {
+    static func line(_ fields: [String], columns: [Int] = columns) -> String {
         var text = ""
         for (i, field) in fields.enumerated() {
             if i > 0 {
@@ -134,8 +134,11 @@ public enum TunnelListing {
         return "attempt \(t.attempt); next attempt in \((at - now).milliseconds / 1000)s"
     }
 
-    /// `format=json`: one array of objects, one per row.
-    public static func json(_ rows: [ListRow], now: Instant = .zero) -> String {
+    /// `format=json`: one array of objects, one per row; `verbose` adds what the verbose
+    /// table shows (ike(8) lists every field).
+    public static func json(_ rows: [ListRow], verbose: Bool = false, now: Instant = .zero,
+                            counters: (SAIdentifier) -> SACounters? = { _ in nil },
+                            rekeyIn: (TunnelNumber) -> (phase1: UInt64?, phase2: UInt64?) = { _ in (nil, nil) }) -> String {
         var items: [String] = []
         for row in rows {
             let t = row.tunnel
@@ -159,15 +162,54 @@ public enum TunnelListing {
             if row.status == .failed, let failure = t.failure { fields.append(("error", JSON.string(failure))) }
             if row.phase == .one { fields.append(("attempt", t.attempt.description)) }
             if row.phase == .one, t.isFailed, let at = t.nextAttempt { fields.append(("next_attempt_in", ((at - now).milliseconds / 1000).description)) }
-            items.append("{" + fields.map { "\(JSON.string($0.0)): \($0.1)" }.joined(separator: ", ") + "}")
+            if verbose { fields += verboseFields(row, counters: counters, rekeyIn: rekeyIn(t.number)) }
+            items.append(JSON.object(fields))
         }
         return "[" + items.joined(separator: ",\n ") + "]\n"
+    }
+
+    /// The verbose table's details as JSON fields: proposals while negotiating, the SA's
+    /// parameters, lifetimes and (phase 2) the kernel's counters once established.
+    static func verboseFields(_ row: ListRow, counters: (SAIdentifier) -> SACounters?,
+                              rekeyIn: (phase1: UInt64?, phase2: UInt64?)) -> [(String, String)] {
+        let t = row.tunnel
+        var fields: [(String, String)] = []
+        func proposals(_ list: [Proposal]) -> String { "[" + list.map { JSON.string($0.description) }.joined(separator: ", ") + "]" }
+        switch row.phase {
+        case .one:
+            if let p1 = t.phase1SA {
+                fields.append(("spi_i", JSON.string(Hex.prefixed(p1.initiatorSPI))))
+                fields.append(("spi_r", JSON.string(Hex.prefixed(p1.responderSPI))))
+                fields.append(("nat_t", p1.natTraversal ? "true" : "false"))
+                fields.append(("lifetime", p1.lifetimeSeconds.description))
+                fields.append(("rekey_in", JSON.optionalNumber(rekeyIn.phase1)))
+            } else {
+                fields.append(("proposals", proposals(t.config.ikeProposals)))
+            }
+        case .two:
+            if let child = t.childSA, let p1 = t.phase1SA {
+                fields.append(("esp", JSON.string(child.cipher.description + (child.integrity.map { "/\($0)" } ?? ""))))
+                fields.append(("pfs", JSON.optional(child.group?.description)))
+                fields.append(("mode", JSON.string(child.mode.rawValue)))
+                fields.append(("lifetime", child.lifetimeSeconds.description))
+                fields.append(("rekey_in", JSON.optionalNumber(rekeyIn.phase2)))
+                let inbound = counters(SAIdentifier(destination: p1.localAddress, spi: child.inboundSPI))
+                let outbound = counters(SAIdentifier(destination: p1.remoteAddress, spi: child.outboundSPI))
+                fields.append(("bytes_in", JSON.optionalNumber(inbound?.bytes)))
+                fields.append(("packets_in", JSON.optionalNumber(inbound?.packets)))
+                fields.append(("bytes_out", JSON.optionalNumber(outbound?.bytes)))
+                fields.append(("packets_out", JSON.optionalNumber(outbound?.packets)))
+            } else {
+                fields.append(("proposals", proposals(t.config.espProposals)))
+            }
+        }
+        return fields
     }
 }
 
 /// Just enough JSON writing for `format=json`.
-enum JSON {
-    static func string(_ s: String) -> String {
+public enum JSON {
+    public static func string(_ s: String) -> String {
         var out = "\""
         for c in s.unicodeScalars {
             switch c {
@@ -187,5 +229,12 @@ enum JSON {
         return out + "\""
     }
 
-    static func optional(_ s: String?) -> String { s.map(string) ?? "null" }
+    public static func optional(_ s: String?) -> String { s.map(string) ?? "null" }
+
+    public static func optionalNumber<N: BinaryInteger & CustomStringConvertible>(_ n: N?) -> String { n?.description ?? "null" }
+
+    /// An object from (key, JSON value) pairs, in order.
+    public static func object(_ fields: [(String, String)]) -> String {
+        "{" + fields.map { "\(string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+    }
 }

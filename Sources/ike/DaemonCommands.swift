@@ -25,27 +25,42 @@ extension Daemon {
             case let .failure(e): return .respond(.failed("ike: \(e)"))
             }
         case let .list(options):
-            let rows = TunnelListing.rows(manager.tunnels, options)
-            let now = loop.clock.now
-            if options.json { return .respond(.ok(TunnelListing.json(rows, now: now))) }
-            let kernel = self.kernel, v1 = ikev1.engine, v2 = ikev2.engine
-            let versions = Dictionary(uniqueKeysWithValues: manager.tunnels.map { ($0.number, $0.config.version) })
-            return .respond(.ok(TunnelListing.table(rows, verbose: options.verbose, now: now, counters: { kernel.counters($0) },
-                                                    rekeyIn: { n in
-                                                        let t = versions[n] == .v1 ? v1.rekeyTimes(tunnel: n, now: now) : v2.rekeyTimes(tunnel: n, now: now)
-                                                        return (t.ike, t.child)
-                                                    })))
-        case let .log(level):
-            guard let level else { return .respond(.ok("log level: \(log.level)\n")) }
+            return .respond(.ok(list(options)))
+        case let .log(level, json):
             let old = log.level
-            log.level = level
-            log.event(.tmd, "log level set to \(level) (was \(old))")
+            if let level, level != old {
+                log.level = level
+                log.event(.tmd, "log level set to \(level) (was \(old))")
+            }
+            if json {
+                let previous = level == nil ? [] : [("previous", JSON.string(old.description))]
+                return .respond(.ok(JSON.object([("level", JSON.string(log.level.description))] + previous) + "\n"))
+            }
+            guard let level else { return .respond(.ok("log level: \(log.level)\n")) }
             return .respond(.ok("log level: \(level) (was \(old))\n"))
         case .reload:
             return .respond(reload())
-        case .status:
-            return .respond(.ok(status()))
+        case let .status(json):
+            return .respond(.ok(status(json: json)))
         }
+    }
+
+    private func list(_ options: ListOptions) -> String {
+        if options.configured {
+            let rows = ConfiguredListing.rows(manager.configuration, manager.tunnels, names: options.names)
+            return options.json ? ConfiguredListing.json(rows) : ConfiguredListing.table(rows)
+        }
+        let rows = TunnelListing.rows(manager.tunnels, options)
+        let now = loop.clock.now
+        let kernel = self.kernel, v1 = ikev1.engine, v2 = ikev2.engine
+        let versions = Dictionary(uniqueKeysWithValues: manager.tunnels.map { ($0.number, $0.config.version) })
+        let counters: (SAIdentifier) -> SACounters? = { kernel.counters($0) }
+        let rekeyIn: (TunnelNumber) -> (phase1: UInt64?, phase2: UInt64?) = { n in
+            let t = versions[n] == .v1 ? v1.rekeyTimes(tunnel: n, now: now) : v2.rekeyTimes(tunnel: n, now: now)
+            return (t.ike, t.child)
+        }
+        if options.json { return TunnelListing.json(rows, verbose: options.verbose, now: now, counters: counters, rekeyIn: rekeyIn) }
+        return TunnelListing.table(rows, verbose: options.verbose, now: now, counters: counters, rekeyIn: rekeyIn)
     }
 
     private func activate(_ phase: Phase?, _ selection: Selection, _ wait: UInt32?) -> ControlServer.Outcome {
@@ -109,7 +124,7 @@ extension Daemon {
         return .ok(([text] + notes).joined(separator: "\n") + "\n")
     }
 
-    func status() -> String {
+    func status(json: Bool) -> String {
         let subsystems = [
             StatusReport.Subsystem("tmd", active: true),
             StatusReport.Subsystem("iked", active: !sockets.isEmpty),
@@ -117,49 +132,67 @@ extension Daemon {
             StatusReport.Subsystem("ikev2d", active: true),
             StatusReport.Subsystem("cpsd", active: false),
         ]
+        let counters = statusCounters()
+        return json ? StatusReport.json(subsystems, pid: Process.id, counters: counters)
+            : StatusReport.render(subsystems, pid: Process.id, counters: counters)
+    }
+
+    /// The counters of `cmd=status`, each with its JSON group and keys (ike(8)).
+    private func statusCounters() -> [StatusReport.Counter] {
+        typealias C = StatusReport.Counter
         var count: [PhaseStatus: Int] = [:]
         for t in manager.tunnels { count[t.phase1Status, default: 0] += 1 }
-        let b = broker.counters
-        let counters: [(String, String)] = [
-            ("configuration", options.configPath),
-            ("log level", log.level.description),
-            ("kernel", kernel.name),
-            ("tunnels", "\(manager.tunnels.count) (active \(count[.active] ?? 0), negotiating \(count[.negotiating] ?? 0), failed \(count[.failed] ?? 0))"),
-            ("datagrams received", b.received.description),
-            ("  IKEv1 / IKEv2", "\(b.ikev1) / \(b.ikev2)"),
-            ("  dropped: malformed", b.malformed.description),
-            ("  dropped: unsupported version", "\(b.unsupportedVersion) (\(ikev2.engine.counters.versionAnswersSuppressed) not answered: rate limit)"),
-            ("  dropped: not IKE on NAT-T port", b.notIKE.description),
-            ("  dropped: no free buffer", pool.exhausted.description),
-            ("  dropped: receive errors", (b.receiveDrops - pool.exhausted + b.receiveErrors).description),
-            ("  NAT keepalives", b.natKeepalives.description),
-            ("ISAKMP SAs (IKEv1)", ikev1.engine.saCount.description),
-            ("  dropped: unknown cookies", ikev1.engine.counters.unknownCookie.description),
-            ("  dropped: bad HASH or decryption", ikev1.engine.counters.hashFailures.description),
-            ("  dropped: malformed IKEv1", ikev1.engine.counters.malformed.description),
-            ("  half-open now", "\(ikev1.engine.halfOpenCount) (half_open_max \(ikev1.engine.limits.halfOpenTotal), per source \(ikev1.engine.limits.halfOpenPerSource))"),
-            ("  dropped: half-open limit", ikev1.engine.counters.halfOpenRefused.description),
-            ("  dropped: Aggressive Mode rate", ikev1.engine.counters.aggressiveLimited.description),
-            ("  half-open replaced (same source)", ikev1.engine.counters.halfOpenReplaced.description),
-            ("  half-open expired", ikev1.engine.counters.halfOpenExpired.description),
-            ("  no tunnel for peer", ikev1.engine.counters.noMatchingTunnel.description),
-            ("  retransmissions sent / answered", "\(ikev1.engine.counters.retransmitsSent) / \(ikev1.engine.counters.retransmitsAnswered)"),
-            ("IKEv2 SAs", ikev2.engine.saCount.description),
-            ("  dropped: unknown SPI", ikev2.engine.counters.unknownSPI.description),
-            ("  dropped: bad message ID", ikev2.engine.counters.badMessageID.description),
-            ("  dropped: integrity failures", ikev2.engine.counters.integrityFailures.description),
-            ("  dropped: malformed IKEv2", ikev2.engine.counters.malformed.description),
-            ("  no tunnel for peer", ikev2.engine.counters.noMatchingTunnel.description),
-            ("  retransmissions sent / answered", "\(ikev2.engine.counters.retransmitsSent) / \(ikev2.engine.counters.retransmitsAnswered)"),
-            ("  half-open now", "\(ikev2.engine.halfOpenCount) (half_open_max \(ikev2.engine.limits.halfOpenTotal), per source \(ikev2.engine.limits.halfOpenPerSource))"),
-            ("  COOKIEs sent / bad cookies", "\(ikev2.engine.counters.cookiesSent) / \(ikev2.engine.counters.badCookies)"),
-            ("  dropped: half-open limit", ikev2.engine.counters.halfOpenRefused.description),
-            ("  half-open replaced (same source)", ikev2.engine.counters.halfOpenReplaced.description),
-            ("  half-open expired", ikev2.engine.counters.halfOpenExpired.description),
-            ("  rekeys failed (retried)", ikev2.engine.counters.rekeyFailures.description),
-            ("control requests", "\(control?.served ?? 0) served, \(control?.malformed ?? 0) malformed, \(control?.abandoned ?? 0) answers not read in time"),
-            ("log records dropped (log_rate)", log.suppressed.description),
+        let b = broker.counters, v1 = ikev1.engine, v2 = ikev2.engine
+        let c1 = v1.counters, c2 = v2.counters
+        let tunnels = [("tunnels", manager.tunnels.count), ("active", count[.active] ?? 0),
+                       ("negotiating", count[.negotiating] ?? 0), ("failed", count[.failed] ?? 0)]
+        let served = UInt64(control?.served ?? 0), malformed = UInt64(control?.malformed ?? 0), abandoned = UInt64(control?.abandoned ?? 0)
+        return [
+            .text("configuration", options.configPath, group: "tmd", key: "configuration"),
+            .text("log level", log.level.description, group: "tmd", key: "log_level"),
+            .text("kernel", kernel.name, group: "tmd", key: "kernel"),
+            .counts("tunnels", "\(tunnels[0].1) (active \(tunnels[1].1), negotiating \(tunnels[2].1), failed \(tunnels[3].1))", group: "tmd", tunnels),
+            .count("datagrams received", b.received, group: "iked", key: "received"),
+            .counts("  IKEv1 / IKEv2", "\(b.ikev1) / \(b.ikev2)", group: "iked", [("ikev1", b.ikev1), ("ikev2", b.ikev2)]),
+            .count("  dropped: malformed", b.malformed, group: "iked", key: "malformed"),
+            .counts("  dropped: unsupported version", "\(b.unsupportedVersion) (\(c2.versionAnswersSuppressed) not answered: rate limit)", group: "iked",
+                    [("unsupported_version", b.unsupportedVersion), ("version_answers_suppressed", c2.versionAnswersSuppressed)]),
+            .count("  dropped: not IKE on NAT-T port", b.notIKE, group: "iked", key: "not_ike"),
+            .count("  dropped: no free buffer", pool.exhausted, group: "iked", key: "no_buffer"),
+            .count("  dropped: receive errors", b.receiveDrops - pool.exhausted + b.receiveErrors, group: "iked", key: "receive_errors"),
+            .count("  NAT keepalives", b.natKeepalives, group: "iked", key: "nat_keepalives"),
+            .count("ISAKMP SAs (IKEv1)", v1.saCount, group: "isakmpd", key: "sas"),
+            .count("  dropped: unknown cookies", c1.unknownCookie, group: "isakmpd", key: "unknown_cookies"),
+            .count("  dropped: bad HASH or decryption", c1.hashFailures, group: "isakmpd", key: "hash_failures"),
+            .count("  dropped: malformed IKEv1", c1.malformed, group: "isakmpd", key: "malformed"),
+            .counts("  half-open now", "\(v1.halfOpenCount) (half_open_max \(v1.limits.halfOpenTotal), per source \(v1.limits.halfOpenPerSource))", group: "isakmpd",
+                    [("half_open", UInt64(v1.halfOpenCount)), ("half_open_max", UInt64(v1.limits.halfOpenTotal)), ("half_open_per_source", UInt64(v1.limits.halfOpenPerSource))]),
+            .count("  dropped: half-open limit", c1.halfOpenRefused, group: "isakmpd", key: "half_open_refused"),
+            .count("  dropped: Aggressive Mode rate", c1.aggressiveLimited, group: "isakmpd", key: "aggressive_limited"),
+            .count("  half-open replaced (same source)", c1.halfOpenReplaced, group: "isakmpd", key: "half_open_replaced"),
+            .count("  half-open expired", c1.halfOpenExpired, group: "isakmpd", key: "half_open_expired"),
+            .count("  no tunnel for peer", c1.noMatchingTunnel, group: "isakmpd", key: "no_tunnel"),
+            .counts("  retransmissions sent / answered", "\(c1.retransmitsSent) / \(c1.retransmitsAnswered)", group: "isakmpd",
+                    [("retransmissions_sent", c1.retransmitsSent), ("retransmissions_answered", c1.retransmitsAnswered)]),
+            .count("IKEv2 SAs", v2.saCount, group: "ikev2d", key: "sas"),
+            .count("  dropped: unknown SPI", c2.unknownSPI, group: "ikev2d", key: "unknown_spi"),
+            .count("  dropped: bad message ID", c2.badMessageID, group: "ikev2d", key: "bad_message_id"),
+            .count("  dropped: integrity failures", c2.integrityFailures, group: "ikev2d", key: "integrity_failures"),
+            .count("  dropped: malformed IKEv2", c2.malformed, group: "ikev2d", key: "malformed"),
+            .count("  no tunnel for peer", c2.noMatchingTunnel, group: "ikev2d", key: "no_tunnel"),
+            .counts("  retransmissions sent / answered", "\(c2.retransmitsSent) / \(c2.retransmitsAnswered)", group: "ikev2d",
+                    [("retransmissions_sent", c2.retransmitsSent), ("retransmissions_answered", c2.retransmitsAnswered)]),
+            .counts("  half-open now", "\(v2.halfOpenCount) (half_open_max \(v2.limits.halfOpenTotal), per source \(v2.limits.halfOpenPerSource))", group: "ikev2d",
+                    [("half_open", UInt64(v2.halfOpenCount)), ("half_open_max", UInt64(v2.limits.halfOpenTotal)), ("half_open_per_source", UInt64(v2.limits.halfOpenPerSource))]),
+            .counts("  COOKIEs sent / bad cookies", "\(c2.cookiesSent) / \(c2.badCookies)", group: "ikev2d",
+                    [("cookies_sent", c2.cookiesSent), ("bad_cookies", c2.badCookies)]),
+            .count("  dropped: half-open limit", c2.halfOpenRefused, group: "ikev2d", key: "half_open_refused"),
+            .count("  half-open replaced (same source)", c2.halfOpenReplaced, group: "ikev2d", key: "half_open_replaced"),
+            .count("  half-open expired", c2.halfOpenExpired, group: "ikev2d", key: "half_open_expired"),
+            .count("  rekeys failed (retried)", c2.rekeyFailures, group: "ikev2d", key: "rekeys_failed"),
+            .counts("control requests", "\(served) served, \(malformed) malformed, \(abandoned) answers not read in time", group: "control",
+                    [("served", served), ("malformed", malformed), ("abandoned", abandoned)]),
+            .count("log records dropped (log_rate)", log.suppressed, group: "log", key: "suppressed"),
         ]
-        return StatusReport.render(subsystems, pid: Process.id, counters: counters)
     }
 }

@@ -27,6 +27,9 @@ import TunnelManager
         ("cmd=log level=debug", "cmd=log level=debug"),
         ("cmd=reload", "cmd=reload"),
         ("cmd=status socket=/tmp/x.sock", "cmd=status"),
+        ("cmd=status format=json", "cmd=status format=json"),
+        ("cmd=log format=json level=error", "cmd=log level=error format=json"),
+        ("cmd=list configured format=json namelist=a", "cmd=list namelist=a configured format=json"),
     ])
     func parsesAndPrintsCanonically(line: String, canonical: String) throws {
         let (request, _) = try parse(line).get()
@@ -71,6 +74,10 @@ import TunnelManager
         ("cmd=log level=loud", "level=loud: expected none, error, event, information or debug"),
         ("cmd=reload now", "'now' is not a parameter of cmd=reload"),
         ("cmd=status socket=ike.sock", "socket=ike.sock: give an absolute path"),
+        ("cmd=status format=yaml", "format=yaml: expected json or table"),
+        ("cmd=log format=json level=x", "level=x: expected none, error, event, information or debug"),
+        ("cmd=list configured verbose", "list configured takes namelist= and format= only"),
+        ("cmd=list configured numlist=1", "list configured takes namelist= and format= only"),
     ])
     func usageErrors(line: String, message: String) {
         guard case let .failure(e) = parse(line) else {

@@ -131,4 +131,56 @@ final class SilentEngine: KeyingEngine {
         #expect(rows[2]["local_address"] is NSNull)
         #expect(TunnelListing.json([]) == "[]\n")
     }
+
+    @Test func verboseJSONCarriesWhatTheVerboseTableShows() throws {
+        var o = ListOptions()
+        o.verbose = true
+        let text = TunnelListing.json(TunnelListing.rows(manager.tunnels, o), verbose: true,
+                                      counters: { self.kernel.counters($0) }, rekeyIn: { $0 == 1 ? (25000, 3100) : (nil, nil) })
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
+        #expect(rows.count == 3)
+        #expect(rows[0]["spi_r"] as? String == "0x1112131415161718")
+        #expect(rows[0]["nat_t"] as? Bool == false)
+        #expect(rows[0]["lifetime"] as? Int == 28800)
+        #expect(rows[0]["rekey_in"] as? Int == 25000)
+        #expect(rows[1]["esp"] as? String == "ENCR_AES_GCM_16_256")
+        #expect(rows[1]["pfs"] as? String == "CURVE_25519")
+        #expect(rows[1]["bytes_in"] as? Int == 8400)
+        #expect(rows[1]["packets_in"] as? Int == 100)
+        #expect(rows[1]["packets_out"] as? Int == 0)
+        #expect(rows[2]["proposals"] as? [String] == TunnelConfig.defaultIKEProposals.map { $0.description })
+    }
+
+    @Test func theConfiguredListingShowsTunnelsThatAreNotInTheTable() throws {
+        let text = """
+            config tunnel 'site_b'
+            \toption remote_address '198.51.100.7'
+            \toption psk 'k'
+            config tunnel 'site_d'
+            \toption remote_address '203.0.113.20'
+            \toption psk 'k'
+            \toption version '1'
+            \toption start 'auto'
+            config tunnel 'off'
+            \toption remote_address 'any'
+            \toption psk 'k'
+            \toption enabled '0'
+            """
+        guard case let .success(c) = Configuration.load(text, file: "ike.conf") else { throw TunnelError("config") }
+        let rows = ConfiguredListing.rows(c, manager.tunnels, names: [])
+        #expect(ConfiguredListing.table(rows) == """
+            Name                Version  Start   Remote Address            Tun Id  Status
+            site_b              2        manual  198.51.100.7              1       Active
+            site_d              1        auto    203.0.113.20              -       Inactive
+            off                 2        manual  any                       -       Disabled
+
+            """)
+        #expect(ConfiguredListing.table(ConfiguredListing.rows(c, manager.tunnels, names: ["site_d"])).split(separator: "\n").count == 2)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(ConfiguredListing.json(rows).utf8)) as? [[String: Any]])
+        #expect(parsed.map { $0["name"] as? String } == ["site_b", "site_d", "off"])
+        #expect(parsed[0]["tunnels"] as? [Int] == [1])
+        #expect(parsed[1]["status"] as? String == "Inactive")
+        #expect(parsed[2]["enabled"] as? Bool == false)
+        #expect(parsed[1]["local_address"] is NSNull)
+    }
 }

@@ -140,6 +140,39 @@ struct DaemonTests {
         #expect(daemon.signal(SIGTERM) == 0)
     }
 
+    @Test func statusLogAndConfiguredTunnelsAsJSON() throws {
+        let daemon = try RunningDaemon(config: twoTunnels)
+        let status = try daemon.ike("cmd=status", "format=json")
+        #expect(status.status == 0, "\(status.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], "\(status.stdout)")
+        let subsystems = try #require(object["subsystems"] as? [[String: Any]])
+        #expect(subsystems.map { $0["name"] as? String } == ["tmd", "iked", "isakmpd", "ikev2d", "cpsd"])
+        #expect(subsystems.first?["pid"] as? Int == Int(daemon.process.processIdentifier))
+        #expect(subsystems.last?["status"] as? String == "inoperative")
+        let tmd = try #require(object["tmd"] as? [String: Any])
+        #expect(tmd["tunnels"] as? Int == 0 && tmd["configuration"] as? String == daemon.configPath)
+        #expect((object["ikev2d"] as? [String: Any])?["cookies_sent"] as? Int == 0)
+        #expect((object["isakmpd"] as? [String: Any])?["half_open_max"] as? Int == 1024)
+        #expect((object["control"] as? [String: Any])?["served"] is Int)
+
+        let level = try daemon.ike("cmd=log", "format=json")
+        #expect(level.stdout == "{\"level\": \"event\"}\n")
+        let set = try daemon.ike("cmd=log", "level=debug", "format=json")
+        #expect(set.stdout == "{\"level\": \"debug\", \"previous\": \"event\"}\n")
+
+        _ = try daemon.ike("cmd=activate", "namelist=site_b")
+        let configured = try daemon.ike("cmd=list", "configured")
+        #expect(configured.stdout == """
+            Name                Version  Start   Remote Address            Tun Id  Status
+            site_b              2        manual  198.51.100.7              1       Negotiating
+            dialin              2        manual  any                       -       Inactive
+
+            """)
+        let conns = try #require(try JSONSerialization.jsonObject(with: Data(try daemon.ike("cmd=list", "configured", "format=json").stdout.utf8)) as? [[String: Any]])
+        #expect(conns.map { $0["status"] as? String } == ["Negotiating", "Inactive"])
+        #expect(daemon.signal(SIGTERM) == 0)
+    }
+
     @Test func activateNumbersTunnelsAndListShowsThem() throws {
         let daemon = try RunningDaemon(config: twoTunnels)
         // The daemon's namespace has no route to the peer: the tunnel stays Negotiating.
