@@ -41,6 +41,7 @@ private struct Printer {
         option("enabled", t.enabled ? "1" : "0")
         option("version", t.version.rawValue)
         if let a = t.localAddress { option("local_address", a.description) }
+        if let i = t.interface { option("interface", i) }
         option("remote_address", t.remoteAddress.description)
         if let id = t.localID { option("local_id", id.description) }
         option("remote_id", t.remoteID.description)

@@ -98,6 +98,10 @@ public struct TunnelConfig: Equatable, Sendable {
     public var version: IKEVersion = .v2
     /// nil: chosen by route when the tunnel starts.
     public var localAddress: IPAddress? = nil
+    /// The OpenWrt logical interface (`wan`) the tunnel runs over: the init script and
+    /// the hotplug handler start its `auto` tunnels when that interface comes up. The
+    /// daemon itself does not use it.
+    public var interface: String? = nil
     public var remoteAddress: RemoteAddress = .any
     /// nil: the local address.
     public var localID: Identity? = nil

@@ -3,7 +3,8 @@ import IKEWire
 extension Loader {
     static let tunnelOptions = ["enabled", "version", "local_address", "remote_address", "local_id", "remote_id",
                                 "auth", "psk", "certificate", "private_key", "mode", "ike_lifetime", "lifetime",
-                                "start", "dpd_delay", "dpd_action", "exchange", "keyingtries", "retry_delay", "retry_max_delay"]
+                                "start", "dpd_delay", "dpd_action", "exchange", "keyingtries", "retry_delay", "retry_max_delay",
+                                "interface"]
     /// Lists; `option` with one of these keys is a one-element list.
     static let tunnelLists = ["ca_certificate", "ike_proposal", "esp_proposal", "local_subnet", "remote_subnet"]
 
@@ -49,6 +50,10 @@ extension Loader {
         case "local_address":
             if let a = IPAddress(v) { t.localAddress = a } else {
                 error(item.line, "local_address '\(v)': expected an IPv4 or IPv6 address")
+            }
+        case "interface":
+            if UCISyntax.isName(v) { t.interface = v } else {
+                error(item.line, "interface '\(v)': expected an OpenWrt interface name such as 'wan' (letters, digits, _)")
             }
         case "remote_address":
             if v == "any" {
