@@ -94,3 +94,48 @@ public enum FileSystem {
         _ = path.withCString { unlink($0) }
     }
 }
+
+/// A pid file held with an exclusive flock(2) for the life of the process: a second
+/// daemon with the same pid file is refused while the first runs, whatever socket it
+/// names, and a file left by a killed daemon is simply taken over (its lock died with it).
+public final class PidFile {
+    public let path: String
+    private var fd: Int32
+
+    public enum Problem: Error {
+        /// Another process holds the lock; its pid, as the file says.
+        case held(by: String)
+        case system(SystemError)
+    }
+
+    /// Opens and locks `path` and writes our pid into it.
+    public init(_ path: String) throws(Problem) {
+        self.path = path
+        fd = path.withCString { ike_open($0, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
+        guard fd >= 0 else { throw .system(.last("open")) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let error = SystemError.last("flock")
+            let holder = (try? FileSystem.read(path, limit: 64)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            closeDescriptor(fd)
+            if error.errno == EWOULDBLOCK {
+                throw .held(by: holder.split(separator: "\n").first.map(String.init) ?? "unknown")
+            }
+            throw .system(error)
+        }
+        var text = "\(Process.id)\n"
+        let written = text.withUTF8 { bytes in ftruncate(fd, 0) == 0 && pwrite(fd, bytes.baseAddress, bytes.count, 0) == bytes.count }
+        guard written else {
+            let error = SystemError.last("write")
+            closeDescriptor(fd)
+            throw .system(error)
+        }
+    }
+
+    /// Removes the file and releases the lock.
+    public func release() {
+        guard fd >= 0 else { return }
+        FileSystem.remove(path)
+        closeDescriptor(fd)
+        fd = -1
+    }
+}

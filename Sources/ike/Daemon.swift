@@ -38,6 +38,8 @@ final class Daemon {
     var control: ControlServer? = nil
     /// Why the start failed, naming the file or port, for the log and the waiting parent.
     var startupProblem: String? = nil
+    /// The locked pid file of a detached daemon.
+    private var pidFile: PidFile? = nil
     private var events: XFRMEvents? = nil
     private var signals: SignalSource? = nil
 
@@ -172,6 +174,18 @@ final class Daemon {
 
     /// Opens the IKE and NAT-T sockets, the control socket and the signal descriptor.
     func open() throws(SystemError) {
+        if !options.foreground {
+            do throws(PidFile.Problem) { pidFile = try PidFile(options.pidPath) } catch {
+                switch error {
+                case let .held(pid):
+                    startupProblem = "another ike daemon (pid \(pid)) holds the pid file \(options.pidPath); stop it first, or give --pidfile"
+                    throw SystemError.inUse("flock")
+                case let .system(e):
+                    startupProblem = "cannot write the pid file \(options.pidPath): \(e.message)"
+                    throw e
+                }
+            }
+        }
         let global = manager.configuration.global
         let addresses = global.listen.isEmpty ? [IPAddress.anyV4, IPAddress.anyV6] : global.listen
         for address in addresses {
@@ -255,15 +269,15 @@ final class Daemon {
         for error in swept.errors { log.error(.tmd, "cleaning up the kernel: \(error)") }
     }
 
+    /// Removes the pid file and drops its lock (at the end, or when the start failed).
+    func releasePidFile() {
+        pidFile?.release()
+        pidFile = nil
+    }
+
     /// Runs until SIGTERM or SIGINT, then removes every tunnel and releases everything.
     func run() throws(SystemError) {
-        if !options.foreground {
-            do throws(SystemError) { try FileSystem.write(options.pidPath, "\(Process.id)\n") } catch {
-                startupProblem = "cannot write the pid file \(options.pidPath): \(error.message)"
-                throw error
-            }
-            Process.daemonReady()
-        }
+        if !options.foreground { Process.daemonReady() }
         let c = manager.configuration
         log.event(.tmd, "ike \(Version.release) started (pid \(Process.id), \(Version.flavour) build, \(c.tunnels.count) tunnels in \(options.configPath))")
         sweepKernel("left by an earlier run")
@@ -279,7 +293,7 @@ final class Daemon {
         control = nil
         for socket in sockets { loop.unwatch(socket.fd) }
         sockets.removeAll()
-        if !options.foreground { FileSystem.remove(options.pidPath) }
+        releasePidFile()
         log.event(.tmd, "ike stopped")
     }
 }

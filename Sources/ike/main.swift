@@ -72,6 +72,7 @@ func daemonMain(_ args: ArraySlice<String>) -> Never {
         Process.exit(0)
     } catch {
         let problem = daemon.startupProblem ?? "ike cannot start: \(error)"
+        daemon.releasePidFile()
         log.error(.tmd, problem)
         if !options.foreground { Process.daemonFailed("ike: " + problem) }
         Process.exit(1)

@@ -71,6 +71,23 @@ struct ServiceTests {
         #expect(twice.stderr.hasPrefix("ike: another ike daemon answers on \(path("a.sock")); stop it first"), "\(twice.stderr)")
         #expect(try Ike.run(["cmd=status", "socket=\(path("a.sock"))"]).status == 0)
 
+        // A second daemon elsewhere with the first one's pid file is refused by its
+        // lock, names the holder's PID, and leaves the file alone.
+        let pid = try String(contentsOfFile: path("a.pid"), encoding: .utf8)
+        let locked = try start(other, socket: path("e.sock"), pidfile: path("a.pid"))
+        #expect(locked.status == 1)
+        #expect(locked.stderr == "ike: another ike daemon (pid \(pid.trimmingCharacters(in: .whitespacesAndNewlines))) holds the pid file \(path("a.pid")); stop it first, or give --pidfile\n", "\(locked.stderr)")
+        #expect(try String(contentsOfFile: path("a.pid"), encoding: .utf8) == pid)
+        #expect(!FileManager.default.fileExists(atPath: path("e.sock")))
+
+        // A pid file left by a killed daemon holds no lock: it is taken over.
+        try "999999\n".write(toFile: path("f.pid"), atomically: true, encoding: .utf8)
+        let stale = try start(other, socket: path("f.sock"), pidfile: path("f.pid"))
+        #expect(stale.status == 0, "\(stale.stderr)")
+        #expect(try String(contentsOfFile: path("f.pid"), encoding: .utf8) != "999999\n")
+        stop(pidfile: path("f.pid"))
+        #expect(eventually(5) { !FileManager.default.fileExists(atPath: path("f.pid")) }, "the pid file goes with the daemon")
+
         // An unwritable pid file fails the start and names the file.
         let pidless = try start(other, socket: path("d.sock"), pidfile: "/nonexistent/dir/ike.pid")
         #expect(pidless.status == 1)
