@@ -36,6 +36,8 @@ let package = Package(
         .target(name: "Platform", dependencies: ["CLibc", "IKEWire"], swiftSettings: embeddedRules),
         .target(name: "Netlink", dependencies: ["Kernel", "IKECrypto", "IKEWire", "Platform", "CNetlink"], swiftSettings: embeddedRules),
         .target(name: "UCI", dependencies: ["IKEWire"], swiftSettings: embeddedRules),
+        // `ike import`: strongSwan configurations (swanctl.conf, ipsec.conf, OpenWrt's) as /etc/config/ike.
+        .target(name: "Import", dependencies: ["UCI", "IKEWire"], swiftSettings: embeddedRules),
         .target(
             name: "TunnelManager",
             dependencies: ["UCI", "Kernel", "IKECore", "IKEv1", "IKEv2", "CertificateProxy"],
@@ -46,7 +48,7 @@ let package = Package(
         // The executable that wires the components together.
         .executableTarget(
             name: "ike",
-            dependencies: ["Platform", "Broker", "Netlink", "TunnelManager", "Control", "IKECrypto", "IKEWire"],
+            dependencies: ["Platform", "Broker", "Netlink", "TunnelManager", "Control", "Import", "IKECrypto", "IKEWire"],
             swiftSettings: embeddedRules),
 
         // Benchmarks: a malloc counter interposed in a separate executable, never shipped.
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "IKEv2Tests", dependencies: ["IKEv2", "IKECore", "IKECrypto", "IKEWire"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "IKEv1Tests", dependencies: ["IKEv1", "IKECore", "IKECrypto", "IKEWire"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "UCITests", dependencies: ["UCI", "IKEWire"]),
+        .testTarget(name: "ImportTests", dependencies: ["Import", "UCI", "IKEWire"]),
         .testTarget(name: "TunnelManagerTests", dependencies: ["TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),

@@ -1,5 +1,6 @@
 import Control
 import IKEWire
+import Import
 import Platform
 import UCI
 
@@ -7,6 +8,7 @@ import UCI
 let usage = """
     usage: ike daemon [--foreground] [--config PATH] [--socket PATH] [--pidfile PATH]
            ike check [--config PATH]
+           ike import FILE [SECRETS]   (swanctl.conf, ipsec.conf [ipsec.secrets] or OpenWrt's /etc/config/ipsec)
            ike cmd=SUBCOMMAND [param=value ...]   (ike help lists the subcommands)
            ike version   (also -v, --version)
     """
@@ -92,6 +94,45 @@ func checkMain(_ args: ArraySlice<String>) -> Never {
     }
 }
 
+/// `ike import`: the equivalent `/etc/config/ike` on stdout, a `FILE:LINE: warning:` on
+/// stderr for everything that is not carried over; exit 1 when nothing could be.
+func importMain(_ args: ArraySlice<String>) -> Never {
+    guard let file = args.first, !file.hasPrefix("-"), args.count <= 2 else { usageError("import takes FILE and, for ipsec.conf, an optional ipsec.secrets") }
+    func readText(_ path: String) -> String {
+        do throws(SystemError) {
+            return String(decoding: try FileSystem.read(path), as: UTF8.self)
+        } catch {
+            Process.printError("ike: cannot read \(path): \(error.message)")
+            Process.exit(1)
+        }
+    }
+    let text = readText(file)
+    guard let format = Importer.detect(text) else {
+        Process.printError("ike: \(file): not a swanctl.conf, ipsec.conf or OpenWrt /etc/config/ipsec file")
+        Process.exit(1)
+    }
+    var secrets: (text: String, file: String)? = nil
+    if args.count == 2 {
+        guard format == .ipsecConf else { usageError("a secrets file goes with ipsec.conf only (\(file) is \(format.rawValue))") }
+        secrets = (readText(args[args.startIndex + 1]), args[args.startIndex + 1])
+    } else if format == .ipsecConf {
+        // strongSwan keeps ipsec.secrets beside ipsec.conf.
+        let directory = file.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let sibling = (file.contains("/") ? directory + "/" : "") + "ipsec.secrets"
+        if let bytes = try? FileSystem.read(sibling) { secrets = (String(decoding: bytes, as: UTF8.self), sibling) }
+    }
+    let report = Importer.run(text, file: file, format: format, secrets: secrets)
+    for w in report.warnings { Process.printError(w.description) }
+    let output = report.configuration(from: [file] + (secrets.map { [$0.file] } ?? []))
+    for problem in report.check(output) { Process.printError(problem) }
+    guard Importer.count(report) > 0 else {
+        Process.printError("ike: \(file): no tunnel could be imported")
+        Process.exit(1)
+    }
+    Process.printOut(output, newline: false)
+    Process.exit(0)
+}
+
 Process.ignoreBrokenPipes()
 let arguments = Process.arguments
 let invokedAs = arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "ike"
@@ -108,6 +149,8 @@ case "daemon":
     daemonMain(arguments.dropFirst(2))
 case "check":
     checkMain(arguments.dropFirst(2))
+case "import":
+    importMain(arguments.dropFirst(2))
 case "version", "--version", "-v":
     guard arguments.count == 2 else { usageError("'version' takes no arguments") }
     Process.printOut(Version.text)
