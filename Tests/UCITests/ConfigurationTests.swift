@@ -64,6 +64,14 @@ func errors(_ text: String) -> [String] {
         #expect(r.espProposals == TunnelConfig.defaultESPProposals)
     }
 
+    @Test func theOpenWrtInterfaceIsKeptAndPrinted() throws {
+        let c = try load("config tunnel t\n option remote_address 192.0.2.9\n option psk k\n option interface 'wan'\n").get()
+        #expect(c.tunnels[0].interface == "wan")
+        #expect(c.print().contains("\toption interface 'wan'\n"))
+        #expect(try load(c.print()).get() == c)
+        #expect(try load("config tunnel t\n option remote_address 192.0.2.9\n option psk k\n").get().tunnels[0].interface == nil)
+    }
+
     @Test func anEmptyFileIsTheDefaults() throws {
         #expect(try load("").get() == Configuration())
         #expect(try load("# nothing\n\n").get().tunnels.isEmpty)
