@@ -37,7 +37,7 @@ struct PSKTable {
                 if s.key == "secret" {
                     secret = StrongSwan.secret(s.value)
                     if secret == nil { report.warn(file, s.line, "secrets.\(section.name).secret: ike keys are text; a binary key cannot be carried over") }
-                } else if s.key == "id" || s.key.hasPrefix("id-") || s.key.hasPrefix("id") {
+                } else if s.key.hasPrefix("id") {  // id, id-NAME, idN
                     ids.append(StrongSwan.unquoted(s.value))
                 } else {
                     report.warn(file, s.line, "secrets.\(section.name).\(s.key) is not carried over")
