@@ -105,6 +105,12 @@ int ike_udp_open(const struct ike_endpoint *local) {
         ok = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
         if (ok == 0) ok = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
     }
+    // A flood of first messages must not crowd a configured peer's datagrams out of
+    // the queue while a Diffie-Hellman runs: 1 MiB (about 1000 IKE datagrams'
+    // kernel memory), past net.core.rmem_max when we may (CAP_NET_ADMIN).
+    int rcvbuf = 1 << 20;
+    if (ok == 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     struct sockaddr_storage ss;
     socklen_t len = to_sockaddr(local, &ss);
     if (ok == 0) ok = bind(fd, (struct sockaddr *)&ss, len);
@@ -257,12 +263,61 @@ int ike_accept(int fd) {
     return c >= 0 ? c : -errno;
 }
 
+// The system log, without syslog(3): one datagram socket connected to /dev/log and the
+// PID taken once (and again after the fork that detaches), so a line is one send().
+// Where no syslogd listens (a container, a board before its syslogd runs) the line is
+// dropped and a reconnect is tried at most every ten seconds, not once per line.
+static int log_fd = -1;
+static int log_facility = LOG_DAEMON;
+static pid_t log_pid;
+static time_t log_retry_at;
+
+static void log_connect(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec < log_retry_at) return;
+    log_retry_at = now.tv_sec + 10;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return;
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    strcpy(sun.sun_path, "/dev/log");
+    if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+        close(fd);
+        return;
+    }
+    log_fd = fd;
+}
+
 void ike_openlog(int facility) {
-    openlog("ike", LOG_PID | LOG_NDELAY, facility);
+    log_facility = facility;
+    log_pid = getpid();
+    log_retry_at = 0;
+    if (log_fd < 0) log_connect();
 }
 
 void ike_syslog(int priority, const char *message) {
-    syslog(priority, "%s", message);
+    if (log_fd < 0) log_connect();
+    if (log_fd < 0) return;
+    // RFC 3164 as syslogd reads it from /dev/log: <PRI>Mmm dd hh:mm:ss ike[PID]: text
+    char line[2048];
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    int head = snprintf(line, sizeof line, "<%d>", log_facility | priority);
+    head += (int)strftime(line + head, sizeof line - (size_t)head, "%b %e %T ", &tm);
+    int n = snprintf(line + head, sizeof line - (size_t)head, "ike[%d]: %s", (int)log_pid, message);
+    size_t length = (size_t)head + (n < 0 ? 0 : (size_t)n);
+    if (length >= sizeof line) length = sizeof line - 1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (send(log_fd, line, length, MSG_NOSIGNAL) >= 0) return;
+        // syslogd restarted (its socket is new): connect again, once.
+        if (attempt > 0 || (errno != ECONNREFUSED && errno != ENOTCONN && errno != ENOENT)) return;
+        close(log_fd);
+        log_fd = -1;
+        log_retry_at = 0;
+        log_connect();
+        if (log_fd < 0) return;
+    }
 }
 
 int ike_syslog_facility(const char *name) {
@@ -336,6 +391,7 @@ int ike_daemonize(void) {
     }
     close(fds[0]);
     daemon_ready_fd = fds[1];
+    log_pid = getpid();
     for (int i = 0; i < inherited_count; i++) close(inherited[i]);
     inherited_count = 0;
     if (setsid() < 0) return -errno;

@@ -29,4 +29,6 @@ public protocol SansIOEngine: AnyObject {
     func rekeyTimes(tunnel: UInt32, now: Instant) -> (ike: UInt64?, child: UInt64?)
     /// Phase 1 SAs held, for `cmd=status`.
     var saCount: Int { get }
+    /// Which log levels are written: the engine builds no line of another level.
+    var logs: (LogLevel) -> Bool { get set }
 }

@@ -157,8 +157,8 @@ public final class KeyExchange {
         }
     }
 
-    /// The peer's public value as a key; the checks of RFC 6989 (MODP: 1 < y < p-1 and in
-    /// the subgroup; ECP: the point is on the curve) run here.
+    /// The peer's public value as a key; the checks of RFC 6989 (MODP: 1 < y < p-1, which
+    /// for safe primes is all of §2.2; ECP: the point is on the curve) run here, once.
     private func peerKey(_ value: [UInt8]) throws(CryptoError) -> OpaquePointer {
         guard let kind = KeyExchange.kind(group), value.count == KeyExchange.publicValueLength(group) else {
             throw .invalidPublicValue("\(value.count) bytes for \(group)")
@@ -207,7 +207,11 @@ public final class KeyExchange {
             throw .last("EVP_PKEY_CTX_new_from_pkey")
         }
         defer { EVP_PKEY_CTX_free(check) }
-        guard EVP_PKEY_public_check(check) == 1 else {
+        // RFC 6989 §2.2: the MODP groups' primes are safe (p = 2q+1), so their only small
+        // subgroups are {1} and {1, p-1} and the range check is the whole check; the
+        // subgroup exponentiation (y^q, a full-size modexp) would double what a
+        // Diffie-Hellman costs an unauthenticated sender. ECP: the point is on the curve.
+        guard EVP_PKEY_public_check_quick(check) == 1 else {
             EVP_PKEY_free(peer)
             ERR_clear_error()
             throw .invalidPublicValue("\(group) public value fails the RFC 6989 checks")
@@ -227,7 +231,8 @@ public final class KeyExchange {
         if case .modp = KeyExchange.kind(group) {
             guard EVP_PKEY_CTX_set_dh_pad(ctx, 1) == 1 else { throw .last("EVP_PKEY_CTX_set_dh_pad") }
         }
-        guard EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) == 1 else {
+        // Checked in peerKey already: no second check.
+        guard EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) == 1 else {
             ERR_clear_error()
             throw .invalidPublicValue("\(group) public value rejected")
         }

@@ -81,7 +81,12 @@ public final class IKEv1Engine: SansIOEngine {
         sa.remote = Endpoint(remote, sa.remote.port)
     }
 
-    func log(_ level: LogLevel, _ text: String) { output.append(.log(level, text)) }
+    /// Which levels reach the log: a line of another level is never built.
+    public var logs: (LogLevel) -> Bool = { _ in true }
+
+    func log(_ level: LogLevel, _ text: @autoclosure () -> String) {
+        if logs(level) { output.append(.log(level, text())) }
+    }
 
     func send(_ sa: ISAKMPSA, _ bytes: [UInt8]) { output.append(.send(bytes, from: sa.local, to: sa.remote)) }
 

@@ -85,7 +85,12 @@ public final class IKEv2Engine: SansIOEngine {
         sa.remote = Endpoint(remote, sa.remote.port)
     }
 
-    func log(_ level: LogLevel, _ text: String) { output.append(.log(level, text)) }
+    /// Which levels reach the log: a line of another level is never built.
+    public var logs: (LogLevel) -> Bool = { _ in true }
+
+    func log(_ level: LogLevel, _ text: @autoclosure () -> String) {
+        if logs(level) { output.append(.log(level, text())) }
+    }
 
     func send(_ sa: IKESA, _ bytes: [UInt8]) { output.append(.send(bytes, from: sa.local, to: sa.remote)) }
 

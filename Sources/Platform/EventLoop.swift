@@ -67,6 +67,12 @@ public final class EventLoop {
         timers.schedule(at: clock.now + interval, action)
     }
 
+    /// Runs `action` on the loop at `deadline` (at once when it has passed).
+    @discardableResult
+    public func schedule(at deadline: Instant, _ action: @escaping Handler) -> TimerID {
+        timers.schedule(at: deadline, action)
+    }
+
     @discardableResult
     public func cancel(_ id: TimerID) -> Bool { timers.cancel(id) }
 

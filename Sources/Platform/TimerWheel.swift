@@ -29,6 +29,9 @@ public struct TimerWheel<Event> {
     private var nextID: UInt64 = 1
     /// The tick of the last `expire`; nothing earlier remains in the wheel.
     private var currentTick: UInt64
+    /// The earliest live deadline when known: the loop asks before every wait, and a
+    /// scan of the slots each time would cost what the wheel saves.
+    private var earliest: Instant?? = .some(nil)
 
     public init(tick: Interval = .milliseconds(10), start: Instant) {
         precondition(tick.nanoseconds > 0, "timer wheel tick must be positive")
@@ -49,17 +52,29 @@ public struct TimerWheel<Event> {
         slots[Int(tick % UInt64(TimerWheel.slotCount))].append(
             Entry(id: id, deadline: deadline, tick: tick, event: event))
         live[id] = deadline
+        if case let .some(known) = earliest, known.map({ deadline < $0 }) ?? true { earliest = .some(deadline) }
         return TimerID(raw: id)
     }
 
     /// Cancels a timer; false when it already fired or was cancelled.
     @discardableResult
     public mutating func cancel(_ id: TimerID) -> Bool {
-        live.removeValue(forKey: id.raw) != nil
+        guard let deadline = live.removeValue(forKey: id.raw) else { return false }
+        if case let .some(known) = earliest, known == deadline { earliest = nil }
+        return true
     }
 
     /// The earliest deadline of a scheduled timer, nil when none is.
     public var nextDeadline: Instant? {
+        mutating get {
+            if case let .some(known) = earliest { return known }
+            let next = scanForNextDeadline()
+            earliest = .some(next)
+            return next
+        }
+    }
+
+    private func scanForNextDeadline() -> Instant? {
         if live.isEmpty { return nil }
         let n = UInt64(TimerWheel.slotCount)
         for distance in 0..<n {
@@ -88,6 +103,7 @@ public struct TimerWheel<Event> {
             tick += 1
         }
         currentTick = max(currentTick, nowTick)
+        if !due.isEmpty { earliest = nil }
         due.sort { a, b in a.deadline != b.deadline ? a.deadline < b.deadline : a.id < b.id }
         return due.map { (TimerID(raw: $0.id), $0.event) }
     }

@@ -30,9 +30,9 @@ final class ControlServer {
 
     private struct Waiter {
         let connection: StreamConnection
-        let deadline: Instant
         let check: () -> ControlResponse?
         let timeout: () -> ControlResponse
+        let timer: TimerID
     }
 
     /// An answer the client has not read all of yet; written as the socket drains.
@@ -48,10 +48,10 @@ final class ControlServer {
     private let log: Logger
     private let execute: (ControlRequest) -> Outcome
     private var clients: [Int32: Client] = [:]
-    private var waiters: [Waiter] = []
+    private var waiters: [UInt64: Waiter] = [:]
+    private var nextWaiter: UInt64 = 0
     private var writers: [Int32: Writer] = [:]
     private var queuedBytes = 0
-    private var polling = false
     private(set) var malformed: UInt64 = 0
     private(set) var served: UInt64 = 0
     /// Answers given up on: the client did not read them within `answerTimeout`, or too
@@ -73,6 +73,7 @@ final class ControlServer {
             loop.cancel(client.timer)
         }
         for fd in Array(writers.keys) { finish(fd) }
+        for w in waiters.values { loop.cancel(w.timer) }
         clients.removeAll()
         waiters.removeAll()
     }
@@ -161,35 +162,32 @@ final class ControlServer {
         switch execute(request) {
         case let .respond(response):
             send(response, to: connection)
+            tunnelsChanged()  // a remove or deactivate may answer someone's wait=
         case let .wait(deadline, check, timeout):
             if let response = check() {
                 send(response, to: connection)
                 return
             }
-            waiters.append(Waiter(connection: connection, deadline: deadline, check: check, timeout: timeout))
-            poll()
+            nextWaiter += 1
+            let id = nextWaiter
+            let timer = loop.schedule(at: deadline) { [self] in
+                guard let w = self.waiters.removeValue(forKey: id) else { return }
+                self.send(w.check() ?? w.timeout(), to: w.connection)
+            }
+            waiters[id] = Waiter(connection: connection, check: check, timeout: timeout, timer: timer)
         }
     }
 
-    /// Re-checks waiting `activate wait=` requests every 20 ms while there are any.
-    private func poll() {
-        guard !polling else { return }
-        polling = true
-        loop.schedule(after: .milliseconds(20)) { [self] in
-            self.polling = false
-            let now = self.loop.clock.now
-            var still: [Waiter] = []
-            for w in self.waiters {
-                if let response = w.check() {
-                    self.send(response, to: w.connection)
-                } else if now >= w.deadline {
-                    self.send(w.timeout(), to: w.connection)
-                } else {
-                    still.append(w)
-                }
-            }
-            self.waiters = still
-            if !still.isEmpty { self.poll() }
+    /// Tunnels may have changed: answers every waiting `activate wait=` whose tunnels are
+    /// now up (or gone). The daemon calls it after each batch of engine output, so the
+    /// answer leaves in the same loop turn as the last message that completed the tunnel.
+    func tunnelsChanged() {
+        guard !waiters.isEmpty else { return }
+        for (id, w) in waiters {
+            guard let response = w.check() else { continue }
+            waiters.removeValue(forKey: id)
+            loop.cancel(w.timer)
+            send(response, to: w.connection)
         }
     }
 

@@ -74,6 +74,8 @@ final class Daemon {
                             version: .v2, now: { clock.now })
         ikev1 = EngineKeying<IKEv1Engine>(engine: IKEv1Engine(port: configuration.global.port, nattPort: configuration.global.nattPort) { Routing.sourceAddress(toward: $0) },
                                           version: .v1, now: { clock.now })
+        ikev1.engine.logs = { [log] in log.enabled($0) }
+        ikev2.engine.logs = { [log] in log.enabled($0) }
         manager = TunnelManager(configuration: configuration, ikev1: ikev1, ikev2: ikev2, kernel: kernel, log: log, clock: { clock.now })
         let resolver = Resolver(loop: loop)
         manager.resolve = { [self] name, v4, done in
@@ -119,6 +121,7 @@ final class Daemon {
         ikev2.drain(into: manager, send: { [self] bytes, from, to in self.send(bytes, from: from, to: to) },
                     keepalive: { [self] from, to in self.send([0xff], from: from, to: to, marker: false) },
                     log: { [log] level, text in log.log(level, .ikev2d, text) })
+        control?.tunnelsChanged()
     }
 
     /// Sends from the socket bound to `from`'s port and family, with `from`'s address.

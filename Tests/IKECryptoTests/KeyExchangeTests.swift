@@ -56,7 +56,9 @@ import Testing
             E39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA0510
             15728E5A8AACAA68FFFFFFFFFFFFFFFE
             """)
-        for bad in [one, zero, pMinusOne, [1, 2, 3]] {
+        var p = pMinusOne
+        p[255] = 0xff
+        for bad in [one, zero, pMinusOne, p, [UInt8](repeating: 0xff, count: 256), [1, 2, 3]] {
             #expect(throws: CryptoError.self) { _ = try modp.sharedSecret(peerPublicValue: bad) }
         }
         let ecp = try KeyExchange(group: .ecp256)

@@ -80,13 +80,10 @@ final class MemorySink: LogSink {
         #expect(SyslogSink(facility: "nonsense") == nil)
     }
 
-    /// The real syslog(3) path: with no syslog daemon on the machine (CI), the test
-    /// plays one by binding /dev/log, and reads what `ike` sends.
-    @Test(.enabled(if: getuid() == 0 && access("/dev/log", F_OK) != 0, "needs root and a free /dev/log"))
-    func syslogLinesCarryIdentFacilityPriorityAndComponent() throws {
+    /// A syslog daemon of our own on /dev/log (the machine has none in CI).
+    private func bindDevLog() throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         try #require(fd >= 0)
-        defer { close(fd); unlink("/dev/log") }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { path in
@@ -98,18 +95,39 @@ final class MemorySink: LogSink {
             }
         }
         try #require(bound == 0)
+        return fd
+    }
+
+    private func receive(_ fd: Int32) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+    }
+
+    /// The system log path: with no syslog daemon on the machine (CI), the test plays
+    /// one by binding /dev/log, and reads what `ike` sends; then the syslog daemon
+    /// restarts (a new socket at /dev/log) and the next line reaches the new one.
+    @Test(.enabled(if: getuid() == 0 && access("/dev/log", F_OK) != 0, "needs root and a free /dev/log"))
+    func syslogLinesCarryIdentFacilityPriorityAndComponent() throws {
+        var fd = try bindDevLog()
+        defer { close(fd); unlink("/dev/log") }
         let sink = try #require(SyslogSink(facility: "local3"))
         let log = Logger(level: .event, sinks: [sink])
         log.event(.tmd, "phase 1 started for tunnel 1")
         log.debug(.tmd, "not sent")
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-        try #require(n > 0)
-        let message = String(decoding: buffer[0..<n], as: UTF8.self)
-        // <PRI> = facility local3 (19) * 8 + notice (5) = 157.
+        let message = try #require(receive(fd))
+        // <PRI> = facility local3 (19) * 8 + notice (5) = 157, then an RFC 3164 time.
         #expect(message.hasPrefix("<157>"))
+        #expect(message.utf8.count > 21 && Array(message.utf8)[11] == UInt8(ascii: " "))
         #expect(message.contains("ike[\(getpid())]: tmd: phase 1 started for tunnel 1"))
-        let more = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-        #expect(more < 0)
+        #expect(receive(fd) == nil)
+
+        close(fd)
+        unlink("/dev/log")
+        fd = try bindDevLog()
+        log.error(.iked, "after the restart")
+        let again = try #require(receive(fd))
+        #expect(again.hasPrefix("<155>"))
+        #expect(again.hasSuffix("ike[\(getpid())]: iked: after the restart"))
     }
 }

@@ -20,6 +20,27 @@ import Testing
         #expect(wheel.nextDeadline == Instant(nanoseconds: 1_500_000_000))
     }
 
+    /// The earliest deadline is remembered between waits; what changes it (an earlier
+    /// timer, cancelling or expiring the earliest) is seen at once.
+    @Test func nextDeadlineFollowsScheduleCancelAndExpire() {
+        var wheel = TimerWheel<Int>(start: clock.now)
+        let (t5, t40, t60, t9000) = (ms(5), ms(40), ms(60), ms(9_000))
+        let far = wheel.schedule(at: t9000, 1)
+        #expect(wheel.nextDeadline == t9000)
+        let near = wheel.schedule(at: t40, 2)
+        _ = wheel.schedule(at: t60, 3)
+        #expect(wheel.nextDeadline == t40)
+        wheel.cancel(near)
+        #expect(wheel.nextDeadline == t60)
+        _ = wheel.schedule(at: t5, 4)
+        #expect(wheel.nextDeadline == t5)
+        clock.advance(by: .milliseconds(60))
+        #expect(wheel.expire(upTo: clock.now).map(\.event) == [4, 3])
+        #expect(wheel.nextDeadline == t9000)
+        wheel.cancel(far)
+        #expect(wheel.nextDeadline == nil)
+    }
+
     @Test func nothingFiresBeforeItsDeadline() {
         var wheel = TimerWheel<Int>(start: clock.now)
         _ = wheel.schedule(at: ms(15), 1)
