@@ -22,3 +22,4 @@ static inline const char *ike_ossl_priv_key(void) { return OSSL_PKEY_PARAM_PRIV_
 static inline int ike_evp_ctrl_gcm_set_ivlen(void) { return EVP_CTRL_GCM_SET_IVLEN; }
 static inline int ike_evp_ctrl_gcm_get_tag(void) { return EVP_CTRL_GCM_GET_TAG; }
 static inline int ike_evp_ctrl_gcm_set_tag(void) { return EVP_CTRL_GCM_SET_TAG; }
+static inline const char *ike_ossl_mac_digest(void) { return OSSL_MAC_PARAM_DIGEST; }

@@ -11,8 +11,8 @@ public struct CBCCipher {
     /// AES-128 or AES-256 with a key of that length.
     public init(keyBits: UInt16, key: SecretBytes) throws(CryptoError) {
         switch keyBits {
-        case 128: evp = EVP_aes_128_cbc()
-        case 256: evp = EVP_aes_256_cbc()
+        case 128: evp = Algorithms.aes128CBC
+        case 256: evp = Algorithms.aes256CBC
         default: throw .unsupported("AES-CBC with \(keyBits)-bit keys")
         }
         guard key.count == Int(keyBits) / 8 else { throw .unsupported("AES-CBC-\(keyBits) with a \(key.count)-byte key") }

@@ -26,10 +26,10 @@ public final class MessageCipher {
             throw .unsupported("cipher \(cipher) with a \(encryptionKey.count)-byte key")
         }
         switch (cipher.algorithm, cipher.keyBits) {
-        case (.aesCBC, 128): evp = EVP_aes_128_cbc()
-        case (.aesCBC, _): evp = EVP_aes_256_cbc()
-        case (.aesGCM16, 128): evp = EVP_aes_128_gcm()
-        case (.aesGCM16, _): evp = EVP_aes_256_gcm()
+        case (.aesCBC, 128): evp = Algorithms.aes128CBC
+        case (.aesCBC, _): evp = Algorithms.aes256CBC
+        case (.aesGCM16, 128): evp = Algorithms.aes128GCM
+        case (.aesGCM16, _): evp = Algorithms.aes256GCM
         default: evp = EVP_chacha20_poly1305()
         }
         if cipher.algorithm.isAEAD {

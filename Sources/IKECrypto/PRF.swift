@@ -5,15 +5,16 @@ import IKEWire
 public struct PRF {
     public let algorithm: PseudorandomFunction
     private let md: OpaquePointer
+    private let mac: OpaquePointer
     /// The output length, also the preferred key length (SK_d, SK_pi, SK_pr).
     public let length: Int
 
     public init?(_ algorithm: PseudorandomFunction) {
         switch algorithm {
-        case .hmacSHA1: md = EVP_sha1(); length = 20
-        case .hmacSHA2_256: md = EVP_sha256(); length = 32
-        case .hmacSHA2_384: md = EVP_sha384(); length = 48
-        case .hmacSHA2_512: md = EVP_sha512(); length = 64
+        case .hmacSHA1: md = Algorithms.sha1; mac = Algorithms.hmacSHA1; length = 20
+        case .hmacSHA2_256: md = Algorithms.sha256; mac = Algorithms.hmacSHA256; length = 32
+        case .hmacSHA2_384: md = Algorithms.sha384; mac = Algorithms.hmacSHA384; length = 48
+        case .hmacSHA2_512: md = Algorithms.sha512; mac = Algorithms.hmacSHA512; length = 64
         default: return nil
         }
         self.algorithm = algorithm
@@ -21,7 +22,7 @@ public struct PRF {
 
     /// prf(key, data).
     public func compute(key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer) -> [UInt8] {
-        hmac(md, key: key, data: data, outputLength: length)
+        hmac(mac, key: key, data: data, outputLength: length)
     }
 
     public func compute(key: SecretBytes, data: [UInt8]) -> [UInt8] {
@@ -54,21 +55,28 @@ public struct PRF {
     }
 }
 
-/// HMAC over one buffer, its output cut to `outputLength`.
-func hmac(_ md: OpaquePointer, key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer, outputLength: Int) -> [UInt8] {
+/// HMAC over one buffer, its output cut to `outputLength`: a copy of `template` (an
+/// `Algorithms` HMAC context) keyed for this one operation, then freed, which wipes it.
+func hmac(_ template: OpaquePointer, key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer, outputLength: Int) -> [UInt8] {
+    guard let ctx = EVP_MAC_CTX_dup(template) else { fatalError("EVP_MAC_CTX_dup failed") }
+    defer { EVP_MAC_CTX_free(ctx) }
     var out = [UInt8](repeating: 0, count: 64)
-    var length: UInt32 = 0
-    let keyBase = key.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
-    let dataBase = data.baseAddress?.assumingMemoryBound(to: UInt8.self)
-    let result = HMAC(md, keyBase, Int32(key.count), dataBase ?? UnsafePointer(bitPattern: 1)!, data.count, &out, &length)
-    precondition(result != nil && Int(length) >= outputLength, "HMAC failed")
+    var length = 0
+    let empty: UInt8 = 0
+    let ok = withUnsafePointer(to: empty) { nothing in
+        let keyBase = key.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? nothing
+        let dataBase = data.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? nothing
+        return EVP_MAC_init(ctx, keyBase, key.count, nil) == 1 && EVP_MAC_update(ctx, dataBase, data.count) == 1
+            && EVP_MAC_final(ctx, &out, &length, out.count) == 1
+    }
+    precondition(ok && length >= outputLength, "HMAC failed")
     return Array(out[0..<outputLength])
 }
 
 /// An integrity algorithm: HMAC truncated (RFC 2404, RFC 4868).
 public struct Integrity {
     public let algorithm: IntegrityAlgorithm
-    private let md: OpaquePointer
+    private let mac: OpaquePointer
     /// The key length (SK_ai, SK_ar).
     public let keyLength: Int
     /// The truncated output, the ICV.
@@ -76,23 +84,23 @@ public struct Integrity {
 
     public init?(_ algorithm: IntegrityAlgorithm) {
         switch algorithm {
-        case .hmacSHA1_96: md = EVP_sha1(); keyLength = 20; icvLength = 12
-        case .hmacSHA2_256_128: md = EVP_sha256(); keyLength = 32; icvLength = 16
-        case .hmacSHA2_384_192: md = EVP_sha384(); keyLength = 48; icvLength = 24
-        case .hmacSHA2_512_256: md = EVP_sha512(); keyLength = 64; icvLength = 32
+        case .hmacSHA1_96: mac = Algorithms.hmacSHA1; keyLength = 20; icvLength = 12
+        case .hmacSHA2_256_128: mac = Algorithms.hmacSHA256; keyLength = 32; icvLength = 16
+        case .hmacSHA2_384_192: mac = Algorithms.hmacSHA384; keyLength = 48; icvLength = 24
+        case .hmacSHA2_512_256: mac = Algorithms.hmacSHA512; keyLength = 64; icvLength = 32
         default: return nil
         }
         self.algorithm = algorithm
     }
 
     public func icv(key: SecretBytes, data: UnsafeRawBufferPointer) -> [UInt8] {
-        key.withBytes { hmac(md, key: $0, data: data, outputLength: icvLength) }
+        key.withBytes { hmac(mac, key: $0, data: data, outputLength: icvLength) }
     }
 }
 
 /// Plain digests where a protocol names one: SHA-1 for NAT detection (RFC 7296 §2.23).
 public enum Digest {
-    public static func sha1(_ data: [UInt8]) -> [UInt8] { compute(EVP_sha1(), data, length: 20) }
+    public static func sha1(_ data: [UInt8]) -> [UInt8] { compute(Algorithms.sha1, data, length: 20) }
 
     static func compute(_ md: OpaquePointer, _ data: [UInt8], length expected: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 64)

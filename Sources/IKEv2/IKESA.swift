@@ -142,6 +142,18 @@ final class IKESA {
                             exchangeType: exchange.rawValue, flags: flags, messageID: messageID, length: 0)
     }
 
+    /// After IKE_AUTH, what only the first exchanges needed goes: the IKE_SA_INIT messages
+    /// (AUTH signs them), the nonces (the first CHILD_SA's keys), the cookie and the
+    /// policies a responder chose among. About 700 bytes of a held IKE SA.
+    func settle() {
+        initRequest = []
+        initResponse = []
+        nonceI = []
+        nonceR = []
+        cookie = []
+        candidates = []
+    }
+
     /// Derives the IKE SA's keys once both nonces and the peer's KE are known.
     func deriveKeys(peerKE: [UInt8]) throws(CryptoError) {
         guard let chosen, let prfID = chosen.prf, let prf = PRF(prfID), let keyExchange else {

@@ -199,6 +199,7 @@ extension IKEv2Engine {
             return
         }
         sa.state = .established
+        defer { sa.settle() }  // after the first CHILD_SA's keys
         contacted.insert(sa.remote.address)
         sa.peerID = presented
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)

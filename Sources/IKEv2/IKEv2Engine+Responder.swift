@@ -203,6 +203,7 @@ extension IKEv2Engine {
             return
         }
         sa.state = .established
+        sa.settle()
         contacted.insert(sa.remote.address)
         responders.settled(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
