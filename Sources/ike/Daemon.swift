@@ -151,12 +151,16 @@ final class Daemon {
         }
     }
 
+    /// A hub's 20,000 tunnels take about 5 MiB of UCI.
+    static let maxConfigurationBytes = 16 << 20
+
     /// Reads and validates the configuration file; the error text is every `FILE:LINE:`
     /// line, or why the file could not be read.
     static func loadConfiguration(_ path: String) -> Result<Configuration, LoadError> {
         let bytes: [UInt8]
-        do throws(SystemError) { bytes = try FileSystem.read(path) } catch {
-            return .failure(LoadError(description: "\(path): cannot read: \(error.message)", missing: error.errno == 2))
+        do throws(SystemError) { bytes = try FileSystem.read(path, limit: Daemon.maxConfigurationBytes) } catch {
+            let why = error.errno == 27 ? "larger than \(Daemon.maxConfigurationBytes >> 20) MiB" : error.message
+            return .failure(LoadError(description: "\(path): cannot read: \(why)", missing: error.errno == 2))
         }
         switch Configuration.load(String(decoding: bytes, as: UTF8.self), file: path) {
         case let .success(c): return .success(c)

@@ -47,6 +47,25 @@ import Testing
         #expect(lines[4] == "\(path):8: unknown section type 'tunnnel': expected 'ike' or 'tunnel'")
     }
 
+    /// A hub's configuration of 10,000 tunnels (2.5 MiB) loads; past 16 MiB the file is
+    /// refused saying why.
+    @Test func largeConfigurationsLoadAndTooLargeOnesAreRefusedSayingWhy() throws {
+        var text = "config ike 'global'\n\toption kernel 'none'\n\n"
+        for i in 0..<10_000 {
+            text += "config tunnel 't\(i)'\n\toption remote_address '192.0.2.1'\n\toption psk 'a long enough key'\n"
+            text += "\tlist local_subnet '10.\(1 + i / 256).\(i % 256).0/24'\n\tlist remote_subnet '10.200.0.0/24'\n\n"
+        }
+        let path = try write(text)
+        defer { unlink(path) }
+        let loaded = try Ike.run(["check", "--config", path])
+        #expect(loaded.status == 0, "\(loaded.stderr)")
+        let huge = try write(String(repeating: "# padding\n", count: 1_700_000))
+        defer { unlink(huge) }
+        let refused = try Ike.run(["check", "--config", huge])
+        #expect(refused.status == 1)
+        #expect(refused.stderr == "\(huge): cannot read: larger than 16 MiB\n")
+    }
+
     @Test func checkOfAMissingFileSaysSo() throws {
         let result = try Ike.run(["check", "--config", "/nonexistent/ike.conf"])
         #expect(result.status == 1)
