@@ -58,9 +58,20 @@ public struct HalfOpenTable {
     /// Whether a new half-open SA from `source` may be made, under `limits`. A configured
     /// peer's address (a tunnel names it) has room of its own beyond the total, as large
     /// as the total: a hub's peer may bring up many tunnels at once.
-    public func admission(from source: IPAddress, configuredPeer: Bool, _ limits: ResponderLimits) -> Admission {
+    ///
+    /// A `proven` source returned a valid IKEv2 COOKIE, so it receives at its address and
+    /// is not spoofed: it may hold up to half the table (many spokes behind one NAT, or
+    /// one initiator bringing up many tunnels at once) and past that its new request is
+    /// refused, not its oldest half-open SA, whose IKE_AUTH is likely on its way.
+    public func admission(from source: IPAddress, configuredPeer: Bool, proven: Bool = false,
+                          _ limits: ResponderLimits) -> Admission {
+        let mine = bySource[source]?.count ?? 0
+        if proven && !configuredPeer {
+            if mine >= max(limits.halfOpenPerSource, limits.halfOpenTotal / 2) || halfOpen >= limits.halfOpenTotal { return .full }
+            return .admit
+        }
         let share = configuredPeer ? limits.halfOpenTotal : limits.halfOpenPerSource
-        if let mine = bySource[source], mine.count >= share, let oldest = mine.first {
+        if mine >= share, let oldest = bySource[source]?.first {
             return .replace(oldest)
         }
         if halfOpen >= limits.halfOpenTotal && !configuredPeer { return .full }

@@ -64,22 +64,15 @@ public struct ByteWriter {
 }
 
 extension ByteWriter {
-    /// Runs `body` on a writer over a fresh buffer of `capacity` bytes and returns what
-    /// it wrote.
+    /// Runs `body` on a writer over a scratch buffer of `capacity` bytes and returns what
+    /// it wrote, in an array of that size. The scratch is neither zero-filled nor kept:
+    /// a writer only ever reads back bytes it wrote, and encoding a payload into room
+    /// for the largest one must not cost a 64 KiB memset.
     public static func bytes(capacity: Int, _ body: (inout ByteWriter) throws(WireError) -> Void) throws(WireError) -> [UInt8] {
-        var storage = [UInt8](repeating: 0, count: capacity)
-        let result: Result<Int, WireError> = storage.withUnsafeMutableBytes { raw in
-            var writer = ByteWriter(raw)
-            do throws(WireError) {
-                try body(&writer)
-                return .success(writer.count)
-            } catch {
-                return .failure(error)
-            }
-        }
-        switch result {
-        case let .success(n): return Array(storage[0..<n])
-        case let .failure(e): throw e
-        }
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
+        defer { scratch.deallocate() }
+        var writer = ByteWriter(scratch)
+        try body(&writer)
+        return Array(UnsafeRawBufferPointer(rebasing: scratch[0..<writer.count]))
     }
 }

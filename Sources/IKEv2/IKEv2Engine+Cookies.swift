@@ -47,28 +47,38 @@ extension IKEv2Engine {
         responders.halfOpen >= limits.cookieThreshold || responders.halfOpen(from: address) >= limits.cookieThresholdPerSource
     }
 
-    /// True when the request may create state; otherwise it has been answered with a
+    /// What the cookie gate says about an IKE_SA_INIT request.
+    enum CookieGate {
+        /// It may create state; `proven` when it returned a valid cookie.
+        case pass(proven: Bool)
+        /// It was answered with a cookie, or dropped for a bad one.
+        case stopped
+    }
+
+    /// Whether the request may create state; otherwise it has been answered with a
     /// cookie (or dropped for a bad one).
-    func passesCookieGate(_ message: IKEv2Message, nonce: [UInt8], from remote: Endpoint, to local: Endpoint) -> Bool {
+    func cookieGate(_ message: IKEv2Message, nonce: [UInt8], from remote: Endpoint, to local: Endpoint) -> CookieGate {
         let presented = message.notify(.cookie)?.data
         let required = cookieRequired(from: remote.address)
-        guard required || presented != nil else { return true }
+        guard required || presented != nil else { return .pass(proven: false) }
         let spi = message.header.initiatorSPI
         if let presented {
-            if cookies.verify(presented, nonce: nonce, address: remote.address, spi: spi) { return true }
+            if cookies.verify(presented, nonce: nonce, address: remote.address, spi: spi) { return .pass(proven: true) }
             counters.badCookies += 1
-            if !required { return true }
+            if !required { return .pass(proven: false) }
         }
         counters.cookiesSent += 1
         answerInitError(message, .cookie, data: cookies.make(nonce: nonce, address: remote.address, spi: spi), from: local, to: remote)
-        return false
+        return .stopped
     }
 
     /// The half-open limits, after the cookie: a source at its share loses its oldest
-    /// half-open SA to the new one; a full table takes only configured peers. Drops are
+    /// half-open SA to the new one (one that proved its address with a cookie is refused
+    /// instead, at a larger share); a full table takes only configured peers. Drops are
     /// counted and reported at most every ten seconds.
-    func admitHalfOpen(from remote: Endpoint, now: Instant) -> Bool {
-        switch responders.admission(from: remote.address, configuredPeer: configuredPeers.contains(remote.address), limits) {
+    func admitHalfOpen(from remote: Endpoint, proven: Bool, now: Instant) -> Bool {
+        switch responders.admission(from: remote.address, configuredPeer: configuredPeers.contains(remote.address),
+                                    proven: proven, limits) {
         case .admit:
             return true
         case let .replace(oldest):

@@ -37,7 +37,7 @@ extension IKEv2Engine {
             return
         }
         // §2.6: the cheap gate before any state or public-key work.
-        guard passesCookieGate(message, nonce: nonce, from: remote, to: local) else { return }
+        guard case let .pass(proven) = cookieGate(message, nonce: nonce, from: remote, to: local) else { return }
         let policies = candidates(for: remote.address)
         guard !policies.isEmpty else {
             counters.noMatchingTunnel += 1
@@ -69,7 +69,7 @@ extension IKEv2Engine {
         }
         // The limits come after the cheap checks, so that a request no tunnel takes does not
         // displace a half-open SA; before the Diffie-Hellman.
-        guard admitHalfOpen(from: remote, now: now) else { return }
+        guard admitHalfOpen(from: remote, proven: proven, now: now) else { return }
         let sa = IKESA(initiator: false, local: local, remote: remote, group: chosen.group!, now: now)
         sa.remoteSPI = spiI
         sa.candidates = policies

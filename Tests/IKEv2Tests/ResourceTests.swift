@@ -36,14 +36,21 @@ import Testing
         }
     }
 
-    @Test func oneSourceThatAnswersCookiesHoldsItsShareOnly() {
+    /// A source that answers COOKIEs receives at its address: it holds up to half the
+    /// table, and past that its new requests are refused while the exchanges it began
+    /// stay (an initiator bringing up many tunnels at once loses none to its own burst).
+    @Test func oneSourceThatAnswersCookiesHoldsHalfTheTableAndKeepsWhatItBegan() {
         let b = responder()
+        b.limits.halfOpenTotal = 60
         let now = Instant(nanoseconds: 1_000_000_000)
         for _ in 0..<40 { halfOpen(b, from: "203.0.113.9", now: now) }
-        #expect(b.halfOpenCount == b.limits.halfOpenPerSource)
-        #expect(b.saCount == b.limits.halfOpenPerSource)
+        #expect(b.halfOpenCount == 30 && b.saCount == 30)
         #expect(b.counters.cookiesSent >= 40 - UInt64(b.limits.cookieThresholdPerSource))
-        #expect(b.counters.halfOpenReplaced == UInt64(40 - b.limits.halfOpenPerSource))
+        #expect(b.counters.halfOpenReplaced == 0)
+        #expect(b.counters.halfOpenRefused == 10)
+        // The other half is for everyone else.
+        for i in 0..<5 { halfOpen(b, from: "203.0.113.\(20 + i)", now: now) }
+        #expect(b.halfOpenCount == 35)
         // A request that no tunnel takes (no proposal in common) displaces nothing.
         let stranger = IKEv2Engine { _ in IPAddress("203.0.113.9")! }
         let odd = [AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 128)], integrity: [.hmacSHA1_96], prfs: [.hmacSHA1], groups: [.modp2048])]
@@ -52,11 +59,24 @@ import Testing
         for case let .send(bytes, src, dst) in stranger.takeOutput() { b.receive(bytes, from: src, to: dst, now: now) }
         for case let .send(bytes, src, dst) in b.takeOutput() { stranger.receive(bytes, from: src, to: dst, now: now) }
         for case let .send(bytes, src, dst) in stranger.takeOutput() { b.receive(bytes, from: src, to: dst, now: now) }
-        #expect(b.counters.halfOpenReplaced == UInt64(40 - b.limits.halfOpenPerSource))
-        #expect(b.halfOpenCount == b.limits.halfOpenPerSource)
+        #expect(b.counters.halfOpenReplaced == 0 && b.halfOpenCount == 35)
         // They expire as before, and the counts go with them.
         b.tick(now: now + .seconds(31))
         #expect(b.halfOpenCount == 0 && b.saCount == 0)
+    }
+
+    /// Without COOKIEs (thresholds set above the flood) a source's address is unproven:
+    /// it holds `half_open_per_source`, and each new one replaces its oldest, so a spoofer
+    /// sharing a real peer's address cannot lock it out.
+    @Test func anUnprovenSourceHoldsItsShareAndReplacesItsOldest() {
+        let b = responder()
+        b.limits.cookieThreshold = 10_000
+        b.limits.cookieThresholdPerSource = 10_000
+        let now = Instant(nanoseconds: 1_000_000_000)
+        for _ in 0..<40 { halfOpen(b, from: "203.0.113.9", now: now) }
+        #expect(b.counters.cookiesSent == 0)
+        #expect(b.halfOpenCount == b.limits.halfOpenPerSource && b.saCount == b.limits.halfOpenPerSource)
+        #expect(b.counters.halfOpenReplaced == UInt64(40 - b.limits.halfOpenPerSource))
     }
 
     @Test func aFullTableStillTakesAConfiguredPeer() {
@@ -124,6 +144,11 @@ import Testing
         t.insert(HalfOpenTable.Key(3, y), ours: 13)
         #expect(t.admission(from: y, configuredPeer: false, limits) == .full)
         #expect(t.admission(from: peer, configuredPeer: true, limits) == .admit)
+        // A proven source (a valid COOKIE) is refused at its larger share, never replaces.
+        #expect(t.admission(from: x, configuredPeer: false, proven: true, limits) == .full)
+        limits.halfOpenTotal = 8
+        #expect(t.admission(from: x, configuredPeer: false, proven: true, limits) == .admit)
+        limits.halfOpenTotal = 3
         #expect(t.responder(initiatorSPI: 2, from: x) == 12 && t.responder(initiatorSPI: 2, from: y) == nil)
         t.settled(HalfOpenTable.Key(2, x), ours: 12)
         #expect(t.halfOpen == 2 && t.halfOpen(from: x) == 1 && t.responder(initiatorSPI: 2, from: x) == 12)
