@@ -29,6 +29,8 @@ public protocol SansIOEngine: AnyObject {
     func rekeyTimes(tunnel: UInt32, now: Instant) -> (ike: UInt64?, child: UInt64?)
     /// Phase 1 SAs held, for `cmd=status`.
     var saCount: Int { get }
+    /// A moment before the next regular tick at which `tick` has something to do.
+    var wakeAt: Instant? { get }
     /// Which log levels are written: the engine builds no line of another level.
     var logs: (LogLevel) -> Bool { get set }
 }

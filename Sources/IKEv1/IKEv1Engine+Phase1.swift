@@ -408,8 +408,9 @@ extension IKEv1Engine {
             if sa.aggressive {
                 // Our third message has no answer: a Quick Mode right behind it can reach a
                 // multi-threaded responder (charon) first and be dropped as early, and then
-                // waits for its retransmission. It goes on the next tick instead.
+                // waits for its retransmission. It goes a moment later instead.
                 sa.quickModeDue = now + IKEv1Engine.aggressiveQuickModeDelay
+                wake(at: now + IKEv1Engine.aggressiveQuickModeDelay)
             } else {
                 startQuickMode(sa, rekey: false, now: now)
             }

@@ -81,6 +81,14 @@ public final class IKEv1Engine: SansIOEngine {
         sa.remote = Endpoint(remote, sa.remote.port)
     }
 
+    /// The earliest step due before the driver's next regular tick (an Aggressive Mode
+    /// initiator's first Quick Mode), nil when none: the driver ticks at that moment.
+    public private(set) var wakeAt: Instant?
+
+    func wake(at due: Instant) {
+        if wakeAt.map({ due < $0 }) ?? true { wakeAt = due }
+    }
+
     /// Which levels reach the log: a line of another level is never built.
     public var logs: (LogLevel) -> Bool = { _ in true }
 
@@ -255,6 +263,7 @@ public final class IKEv1Engine: SansIOEngine {
 
     /// Retransmissions, half-open expiry, lifetimes, DPD and NAT keepalives.
     public func tick(now: Instant) {
+        wakeAt = nil
         for sa in Array(sas.values) {
             if sa.state != .established, now - sa.createdAt >= IKEv1Engine.halfOpenLifetime, !sa.initiator {
                 counters.halfOpenExpired += 1
@@ -266,9 +275,13 @@ public final class IKEv1Engine: SansIOEngine {
                 retire(sa, now: now)
                 continue
             }
-            if let due = sa.quickModeDue, now >= due {
-                sa.quickModeDue = nil
-                startQuickMode(sa, rekey: false, now: now)
+            if let due = sa.quickModeDue {
+                if now >= due {
+                    sa.quickModeDue = nil
+                    startQuickMode(sa, rekey: false, now: now)
+                } else {
+                    wake(at: due)
+                }
             }
             if sa.state == .established, sas[sa.localCookie] === sa { lifetimes(sa, now: now) }
         }

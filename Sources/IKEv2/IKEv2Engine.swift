@@ -85,6 +85,9 @@ public final class IKEv2Engine: SansIOEngine {
         sa.remote = Endpoint(remote, sa.remote.port)
     }
 
+    /// Nothing of IKEv2 falls due between the driver's regular ticks.
+    public var wakeAt: Instant? { nil }
+
     /// Which levels reach the log: a line of another level is never built.
     public var logs: (LogLevel) -> Bool = { _ in true }
 

@@ -36,6 +36,8 @@ final class Daemon {
     let manager: TunnelManager
     var sockets: [UDPSocket] = []
     var control: ControlServer? = nil
+    /// An engine's step due before the next regular tick (`wakeAt`), scheduled once.
+    var earlyTick: (id: TimerID, at: Instant)? = nil
     /// Why the start failed, naming the file or port, for the log and the waiting parent.
     var startupProblem: String? = nil
     /// The locked pid file of a detached daemon.
@@ -122,6 +124,15 @@ final class Daemon {
                     keepalive: { [self] from, to in self.send([0xff], from: from, to: to, marker: false) },
                     log: { [log] level, text in log.log(level, .ikev2d, text) })
         control?.tunnelsChanged()
+        if let due = ikev1.engine.wakeAt, earlyTick.map({ due < $0.at }) ?? true {
+            if let t = earlyTick { loop.cancel(t.id) }
+            let id = loop.schedule(at: due) { [self] in
+                self.earlyTick = nil
+                self.ikev1.engine.tick(now: self.loop.clock.now)
+                self.pump()
+            }
+            earlyTick = (id, due)
+        }
     }
 
     /// Sends from the socket bound to `from`'s port and family, with `from`'s address.

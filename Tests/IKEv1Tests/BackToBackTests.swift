@@ -145,8 +145,17 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         let p = Pair()
         p.start(p.configure(aggressive: true))
         p.run()
-        // Phase 1 is up; Quick Mode waits for the next tick, not right behind AM3.
+        // Phase 1 is up; Quick Mode waits a moment (100 ms), not right behind AM3, and
+        // the engine asks to be woken then rather than on the next regular tick.
         #expect(established(p.aEvents).ike && p.sent == 3)
+        #expect(p.a.wakeAt == p.now + .milliseconds(100))
+        p.a.tick(now: p.now + .milliseconds(99))
+        p.run()
+        #expect(p.sent == 3 && p.a.wakeAt == p.now + .milliseconds(100))
+        p.a.tick(now: p.now + .milliseconds(100))
+        #expect(p.a.wakeAt == nil)
+        p.run()
+        #expect(p.sent >= 5)
         p.advance(seconds: 1)
         #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(failures(p.aEvents)) \(failures(p.bEvents))")
         try expectMatchingChildren(p)
