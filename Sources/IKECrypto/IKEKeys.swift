@@ -12,8 +12,14 @@ public struct IKEKeys {
     public let ar: SecretBytes?
     public let ei: SecretBytes
     public let er: SecretBytes
-    public let pi: SecretBytes
-    public let pr: SecretBytes
+    public private(set) var pi: SecretBytes
+    public private(set) var pr: SecretBytes
+
+    /// SK_pi and SK_pr only serve IKE_AUTH: once it is done they go.
+    public mutating func forgetAuthenticationKeys() {
+        pi = .none
+        pr = .none
+    }
 
     public init(prf: PRF, cipher: Cipher, integrity: IntegrityAlgorithm?, sharedSecret: SecretBytes,
                 nonceI: [UInt8], nonceR: [UInt8], spiI: UInt64, spiR: UInt64) throws(CryptoError) {

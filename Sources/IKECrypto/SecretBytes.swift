@@ -31,6 +31,9 @@ public final class SecretBytes: Equatable, CustomStringConvertible {
 
     public let count: Int
 
+    /// No bytes, shared: what a key that was handed over or is no longer needed becomes.
+    nonisolated(unsafe) public static let none = SecretBytes([])
+
     /// Lends the bytes to a cryptographic operation; they must not escape `body`.
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         body(UnsafeRawBufferPointer(rebasing: storage[0..<count]))

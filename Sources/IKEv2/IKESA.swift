@@ -144,8 +144,10 @@ final class IKESA {
 
     /// After IKE_AUTH, what only the first exchanges needed goes: the IKE_SA_INIT messages
     /// (AUTH signs them), the nonces (the first CHILD_SA's keys), the cookie and the
-    /// policies a responder chose among. About 700 bytes of a held IKE SA.
+    /// policies a responder chose among, and SK_pi/SK_pr. About 900 bytes of a held
+    /// IKE SA.
     func settle() {
+        keys?.forgetAuthenticationKeys()
         initRequest = []
         initResponse = []
         nonceI = []

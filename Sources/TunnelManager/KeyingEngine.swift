@@ -82,6 +82,9 @@ public struct DirectionKeys {
         self.encryption = encryption
         self.integrity = integrity
     }
+
+    /// What an installed SA keeps: no key (the kernel has it), one shared empty value.
+    nonisolated(unsafe) public static let handedOver = DirectionKeys(encryption: SecretBytes.none, integrity: nil)
 }
 
 /// A negotiated phase 2 SA pair (CHILD_SA, or IKEv1's IPsec SAs).
@@ -94,6 +97,15 @@ public struct ChildSA {
     public var group: DHGroup?
     public var inbound: DirectionKeys
     public var outbound: DirectionKeys
+
+    /// The same SA once the kernel holds it: SPIs, algorithms and selectors, no keys
+    /// (four fewer allocations per tunnel, and no ESP key left in the daemon).
+    public var withoutKeys: ChildSA {
+        var c = self
+        c.inbound = .handedOver
+        c.outbound = .handedOver
+        return c
+    }
     /// The narrowed traffic selectors.
     public var localSelectors: [Subnet]
     public var remoteSelectors: [Subnet]

@@ -33,7 +33,8 @@ extension TunnelManager {
                 return
             }
         }
-        t.state = .established(p1, child)
+        // The kernel holds the ESP keys now; the tunnel table keeps the SPIs, not them.
+        t.state = .established(p1, child.withoutKeys)
         table[number] = t
         log.event(.tmd, "\(label(t)): filter rules inserted (\(selectorText(child)))")
     }

@@ -63,7 +63,7 @@ extension TunnelManager {
                 log.error(.tmd, "\(label(t)): removing the rekeyed SA \(sa.id): \(error)")
             }
         }
-        t.state = .established(p1, child)
+        t.state = .established(p1, child.withoutKeys)
         table[number] = t
         log.event(.tmd, "\(label(t)): phase 2 rekeyed, SAs replaced in the kernel (spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
     }

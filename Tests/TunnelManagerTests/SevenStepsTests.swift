@@ -171,6 +171,9 @@ import Testing
         #expect(Set(f.kernel.sas.keys.map { $0.spi }) == [0xc000_0011, 0xc000_0012])
         #expect(f.status(1) == "Active/Active")
         #expect(f.manager.tunnel(1)?.childSA?.inboundSPI == 0xc000_0011)
+        // The kernel has the ESP keys; the tunnel table keeps none.
+        #expect(f.kernel.sas.values.allSatisfy { $0.encryptionKey.count > 0 })
+        #expect(f.manager.tunnel(1)?.childSA.map { $0.inbound.encryption.count + $0.outbound.encryption.count } == 0)
         #expect(f.events.last == "event tmd: tunnel 1 'site_b': phase 2 rekeyed, SAs replaced in the kernel (spi in 0xc0000011 out 0xc0000012)")
     }
 
