@@ -11,6 +11,13 @@ public enum PhaseStatus: String, Sendable {
     case failed = "Failed"
 }
 
+/// A tunnel's configuration by reference: 272 bytes a row would otherwise hold, for each
+/// of a hub's thousands of responder instances of one template.
+final class SharedConfig {
+    let value: TunnelConfig
+    init(_ value: TunnelConfig) { self.value = value }
+}
+
 /// One row of the tunnel table: a configured tunnel (or a responder instance of a
 /// template) on its way through the seed's seven steps.
 public struct Tunnel {
@@ -29,7 +36,9 @@ public struct Tunnel {
     }
 
     public let number: TunnelNumber
-    public let config: TunnelConfig
+    private let shared: SharedConfig
+    /// What the tunnel was started from (a template's responder instances share one copy).
+    public var config: TunnelConfig { shared.value }
     public let role: Role
     /// Whether phase 2 was asked for (a phase 2 row is listed from then on).
     var wantsPhase2: Bool
@@ -44,7 +53,19 @@ public struct Tunnel {
     /// died (`dpd_action 'restart'`).
     var persistent = false
 
-    public var name: String { config.name }
+    public var name: String { shared.value.name }
+
+    init(number: TunnelNumber, config: SharedConfig, role: Role, wantsPhase2: Bool, state: State) {
+        self.number = number
+        shared = config
+        self.role = role
+        self.wantsPhase2 = wantsPhase2
+        self.state = state
+    }
+
+    init(number: TunnelNumber, config: TunnelConfig, role: Role, wantsPhase2: Bool, state: State) {
+        self.init(number: number, config: SharedConfig(config), role: role, wantsPhase2: wantsPhase2, state: state)
+    }
 
     /// The phase 1 status; every tunnel in the table has a phase 1 row.
     public var phase1Status: PhaseStatus {

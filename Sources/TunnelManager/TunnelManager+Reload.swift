@@ -28,6 +28,7 @@ extension TunnelManager {
         var summary = ReloadSummary()
         let old = configuration
         configuration = new
+        sharedConfigs = [:]
         log.level = new.global.logLevel
         log.maxPerSecond = new.global.logRate
         v1.configure(new)

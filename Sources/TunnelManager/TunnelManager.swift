@@ -18,6 +18,8 @@ public final class TunnelManager {
     /// traffic, and the next packet starts them again, as for `start 'trap'`.
     var holding: Set<String> = []
     var nextNumber: TunnelNumber = 1
+    /// The configuration each template's responder instances share (cleared on reload).
+    var sharedConfigs: [String: SharedConfig] = [:]
     /// Initiator tunnels waiting for a free slot toward their peer (pacing), in order, by
     /// peer (`remote_address` as written).
     var queued: [String: [TunnelNumber]] = [:]
@@ -300,7 +302,14 @@ public final class TunnelManager {
         }
         let number = nextNumber
         nextNumber += 1
-        let tunnel = Tunnel(number: number, config: config, role: .responder, wantsPhase2: true,
+        let shared: SharedConfig
+        if let known = sharedConfigs[name], known.value == config {
+            shared = known
+        } else {
+            shared = SharedConfig(config)
+            sharedConfigs[name] = shared
+        }
+        let tunnel = Tunnel(number: number, config: shared, role: .responder, wantsPhase2: true,
                             state: .phase2Negotiating(p1))
         table[number] = tunnel
         log.event(.tmd, "\(label(tunnel)): phase 1 SA created as responder with \(p1.remoteAddress) (\(p1.algorithms))")
