@@ -201,7 +201,7 @@ extension IKEv2Engine {
         sa.state = .established
         defer { sa.settle() }  // after the first CHILD_SA's keys
         contacted.insert(sa.remote.address)
-        sa.peerID = presented
+        authenticated(sa, as: presented)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
         let localID = policy.localID ?? .address(sa.local.address)
         output.append(.ikeEstablished(tunnel: tunnel, EstablishedIKESA(

@@ -222,7 +222,7 @@ extension IKEv2Engine {
         successor.natDetected = sa.natDetected
         successor.behindNAT = sa.behindNAT
         successor.lastKeepalive = sa.lastKeepalive
-        successor.peerID = sa.peerID
+        if let peer = sa.peerID { authenticated(successor, as: peer) }
         successor.childInboundSPI = sa.childInboundSPI
         successor.childOutboundSPI = sa.childOutboundSPI
         successor.childEstablished = sa.childEstablished

@@ -167,7 +167,7 @@ extension IKEv2Engine {
             return
         }
         sa.policy = policy
-        sa.peerID = presented
+        authenticated(sa, as: presented)
         let localID = policy.localID ?? .address(sa.local.address)
         let idr = Authentication.payload(localID, initiator: false)
         let ourAuth = Authentication.psk(prf: keys.prf, psk: policy.psk, message: sa.initResponse, nonce: sa.nonceI,
@@ -232,8 +232,9 @@ extension IKEv2Engine {
     /// clients): there only an SA from the same address is that peer's.
     func replaceOlderSAs(of sa: IKESA, peer: Identity) {
         let shared = sa.policy?.remoteID == .any
-        for old in Array(sas.values) where old !== sa && old.state == .established && old.peerID == peer
-            && (!shared || old.remote.address == sa.remote.address) {
+        for spi in byPeer[peer] ?? [] {
+            guard let old = sas[spi], old !== sa, old.state == .established, old.peerID == peer,
+                  !shared || old.remote.address == sa.remote.address else { continue }
             log(.information, "INITIAL_CONTACT from \(peer) at \(sa.remote): IKE SA \(Hex.prefixed(old.localSPI)) with \(old.remote) is replaced")
             if let t = old.tunnel, old.rekeyedTo == nil { output.append(.deleted(tunnel: t, phase: 1)) }
             remove(old)
