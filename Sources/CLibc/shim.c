@@ -263,6 +263,10 @@ int ike_accept(int fd) {
     return c >= 0 ? c : -errno;
 }
 
+#include <malloc.h>
+
+void ike_release_freed_memory(void) { malloc_trim(0); }
+
 // The system log, without syslog(3): one datagram socket connected to /dev/log and the
 // PID taken once (and again after the fork that detaches), so a line is one send().
 // Where no syslogd listens (a container, a board before its syslogd runs) the line is

@@ -24,6 +24,10 @@ public enum Process {
     /// a control client that goes away must not take the daemon and its tunnels along.
     public static func ignoreBrokenPipes() { _ = ike_ignore_sigpipe() }
 
+    /// Returns the heap that a large transient allocation (a long listing) left free to
+    /// the system, so the daemon's RSS goes back to what it holds.
+    public static func releaseFreedMemory() { ike_release_freed_memory() }
+
     /// Detaches from the terminal (`ike daemon` without `--foreground`). The parent
     /// stays until the child says it is ready (`daemonReady`) or failed (`daemonFailed`),
     /// and exits with that: a taken port or an unwritable pid file is a failed start.

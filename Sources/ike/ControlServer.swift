@@ -195,6 +195,7 @@ final class ControlServer {
     /// the client reads, within `answerTimeout` and `maxQueuedBytes`.
     private func send(_ response: ControlResponse, to connection: StreamConnection) {
         let bytes = ControlFrame.encode(.response, response.body)
+        if bytes.count >= ControlServer.largeAnswer { releaseMemoryLater() }
         do throws(SystemError) { try connection.setBlocking(false) } catch {
             log.information(.tmd, "control client: \(error)")
             return
@@ -248,9 +249,24 @@ final class ControlServer {
         }
     }
 
+    /// An answer this large (a listing of thousands of tunnels) leaves its memory to the
+    /// system once it is gone, not to the allocator's free lists.
+    static let largeAnswer = 256 << 10
+    private var releasePending = false
+
+    private func releaseMemoryLater() {
+        guard !releasePending else { return }
+        releasePending = true
+        loop.schedule(after: .milliseconds(0)) { [self] in
+            self.releasePending = false
+            Process.releaseFreedMemory()
+        }
+    }
+
     /// Forgets a writer; its connection closes with it.
     private func finish(_ fd: Int32) {
         guard let w = writers.removeValue(forKey: fd) else { return }
+        if w.bytes.count >= ControlServer.largeAnswer { releaseMemoryLater() }
         queuedBytes -= w.bytes.count - w.offset
         loop.unwatch(fd)
         loop.cancel(w.timer)

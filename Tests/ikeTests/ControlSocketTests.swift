@@ -87,6 +87,32 @@ struct ControlSocketTests {
         return fd
     }
 
+    /// Listings of thousands of tunnels are megabytes; once answered, their memory goes
+    /// back to the system: the daemon's anonymous RSS after them is what it was before.
+    @Test func largeListingsGiveTheirMemoryBack() throws {
+        var config = "config ike 'global'\n\toption log_level 'event'\n\n"
+        for i in 0..<5000 {
+            config += "config tunnel 't\(i)'\n\toption remote_address '192.0.2.9'\n\toption psk 'a long enough key'\n"
+            config += "\tlist local_subnet '10.\(1 + i / 256).\(i % 256).0/24'\n\tlist remote_subnet '10.200.0.0/24'\n\n"
+        }
+        let daemon = try RunningDaemon(config: config)
+        func anonymousKiB() throws -> Int {
+            let status = try String(contentsOfFile: "/proc/\(daemon.process.processIdentifier)/status", encoding: .utf8)
+            let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("RssAnon:") })
+            return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
+        }
+        _ = try daemon.ike("cmd=status")
+        usleep(100_000)
+        let before = try anonymousKiB()
+        for _ in 0..<3 {
+            let listing = try daemon.ike("cmd=list", "configured", "format=json")
+            #expect(listing.status == 0 && listing.stdout.utf8.count > 1 << 19, "\(listing.stdout.utf8.count) bytes")
+        }
+        usleep(100_000)
+        let after = try anonymousKiB()
+        #expect(after <= before + 256, "RssAnon \(before) KiB before three listings, \(after) KiB after")
+    }
+
     @Test func anIdleClientDoesNotBlockOthers() throws {
         let daemon = try RunningDaemon(config: twoTunnels)
         let idle = connectRaw(daemon.socketPath)

@@ -84,6 +84,8 @@ int ike_accept(int fd);
 
 /// openlog with ident "ike" and LOG_PID at `facility`.
 void ike_openlog(int facility);
+/// Gives freed heap back to the system (malloc_trim).
+void ike_release_freed_memory(void);
 /// syslog(priority, "%s", message).
 void ike_syslog(int priority, const char *message);
 /// Looks up a syslog facility by name ("daemon", "local0", ...); -1 when unknown.
