@@ -16,6 +16,7 @@ enum Algorithms {
     nonisolated(unsafe) static let aes256CBC = cipher("AES-256-CBC")
     nonisolated(unsafe) static let aes128GCM = cipher("AES-128-GCM")
     nonisolated(unsafe) static let aes256GCM = cipher("AES-256-GCM")
+    nonisolated(unsafe) static let chacha20Poly1305 = cipher("ChaCha20-Poly1305")
 
     /// HMAC contexts with their digest set and no key: an operation duplicates one and
     /// keys the copy, so no name is resolved per message and no key outlives its use.

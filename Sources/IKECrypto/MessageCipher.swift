@@ -30,7 +30,7 @@ public final class MessageCipher {
         case (.aesCBC, _): evp = Algorithms.aes256CBC
         case (.aesGCM16, 128): evp = Algorithms.aes128GCM
         case (.aesGCM16, _): evp = Algorithms.aes256GCM
-        default: evp = EVP_chacha20_poly1305()
+        default: evp = Algorithms.chacha20Poly1305
         }
         if cipher.algorithm.isAEAD {
             self.integrity = nil
