@@ -33,7 +33,10 @@ int ike_timerfd_arm(int fd, uint64_t deadline_ns) {
     struct itimerspec its;
     memset(&its, 0, sizeof its);
     if (deadline_ns != 0) {
-        its.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ull);
+        uint64_t seconds = deadline_ns / 1000000000ull;
+        // A 32-bit time_t (armhf) takes at most 2^31-1 s: 68 years of uptime.
+        if (sizeof(time_t) == 4 && seconds > 0x7fffffffull) seconds = 0x7fffffffull;
+        its.it_value.tv_sec = (time_t)seconds;
         its.it_value.tv_nsec = (long)(deadline_ns % 1000000000ull);
     }
     return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) == 0 ? 0 : -errno;

@@ -56,7 +56,7 @@ public struct DistinguishedName: Hashable, CustomStringConvertible, Sendable {
                 guard !key.isEmpty, !value.isEmpty else {
                     return .failure(IdentityError("a distinguished name is a comma-separated list of KEY=value, e.g. C=CH, O=ACME, CN=gw"))
                 }
-                guard let k = keywords.first(where: { $0.name.lowercased() == key.lowercased() || $0.aliases.contains { $0.lowercased() == key.lowercased() } }) else {
+                guard let k = keywords.first(where: { $0.name.asciiLowercased == key.asciiLowercased || $0.aliases.contains { $0.asciiLowercased == key.asciiLowercased } }) else {
                     return .failure(IdentityError("unknown distinguished name attribute '\(key)'; known: \(names)"))
                 }
                 rdn.append(Attribute(oid: k.oid, value: String(value)))
@@ -174,8 +174,10 @@ public struct DistinguishedName: Hashable, CustomStringConvertible, Sendable {
         return true
     }
 
+    /// Attribute values compare with ASCII letters case-folded and runs of spaces as one
+    /// (as strongSwan compares them); other characters compare as they are.
     static func prepared(_ value: String) -> String {
-        value.lowercased().split(separator: " ").joined(separator: " ")
+        value.asciiLowercased.split(separator: " ").joined(separator: " ")
     }
 }
 

@@ -77,12 +77,12 @@ public enum DNSMessage {
 public enum ResolverFiles {
     /// The addresses /etc/hosts gives `name` (case-insensitive), in file order.
     public static func hosts(_ text: String, name: String) -> [IPAddress] {
-        let wanted = name.lowercased()
+        let wanted = name.asciiLowercased
         var found: [IPAddress] = []
         for line in lines(text) {
             let fields = words(line)
             guard fields.count >= 2, let address = IPAddress(fields[0]) else { continue }
-            if fields.dropFirst().contains(where: { $0.lowercased() == wanted }) { found.append(address) }
+            if fields.dropFirst().contains(where: { $0.asciiLowercased == wanted }) { found.append(address) }
         }
         return found
     }

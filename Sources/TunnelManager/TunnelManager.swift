@@ -117,7 +117,7 @@ public final class TunnelManager {
             } else if case .phase1Active = t.state {
                 targets.append(.existing(number))
             } else {
-                return .failure(TunnelError("tunnel \(number) '\(t.name)' is already \(t.phase2Status?.rawValue.lowercased() ?? "active"); remove it first to restart it"))
+                return .failure(TunnelError("tunnel \(number) '\(t.name)' is already \(t.phase2Status?.rawValue.asciiLowercased ?? "active"); remove it first to restart it"))
             }
         }
         var configs: [TunnelConfig] = []

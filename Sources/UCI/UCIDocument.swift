@@ -96,7 +96,7 @@ public enum UCISyntax {
         guard text.hasPrefix("@"), text.hasSuffix("]"), let open = text.firstIndex(of: "[") else { return false }
         let type = text[text.index(after: text.startIndex)..<open]
         let index = text[text.index(after: open)..<text.index(before: text.endIndex)]
-        return isName(String(type)) && !index.isEmpty && index.allSatisfy { $0.isASCII && $0.isNumber }
+        return isName(String(type)) && !index.isEmpty && index.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
     struct Problem: Error {

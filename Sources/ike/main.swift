@@ -4,12 +4,13 @@ import Import
 import Platform
 import UCI
 
-/// The `ike` command: `daemon` (also as `tmd`), `check`, `cmd=...` and `version`.
+/// The `ike` command: `daemon` (also as `tmd`), `check`, `import`, `cmd=...`, `selftest` and `version`.
 let usage = """
     usage: ike daemon [--foreground] [--config PATH] [--socket PATH] [--pidfile PATH]
            ike check [--config PATH]
            ike import FILE [SECRETS]   (swanctl.conf, ipsec.conf [ipsec.secrets] or OpenWrt's /etc/config/ipsec)
            ike cmd=SUBCOMMAND [param=value ...]   (ike help lists the subcommands)
+           ike selftest   (known-answer tests of every algorithm, 64-bit time and counters)
            ike version   (also -v, --version)
     """
 
@@ -151,6 +152,8 @@ case "check":
     checkMain(arguments.dropFirst(2))
 case "import":
     importMain(arguments.dropFirst(2))
+case "selftest":
+    selftestMain(arguments.dropFirst(2))
 case "version", "--version", "-v":
     guard arguments.count == 2 else { usageError("'version' takes no arguments") }
     Process.printOut(Version.text)

@@ -61,3 +61,13 @@ import Testing
         #expect("\(a)" == "<redacted>")
     }
 }
+
+@Suite struct SelfTestTests {
+    /// `ike selftest`'s checks against the libcrypto `swift test` links; the shipped
+    /// binary runs the same list against its trimmed one (ikeTests, scripts/test-cross).
+    @Test func everyAlgorithmPassesItsKnownAnswer() {
+        let outcomes = SelfTest.run()
+        #expect(outcomes.count == 18)
+        for outcome in outcomes { #expect(outcome.failure == nil, "\(outcome.name): \(outcome.failure ?? "")") }
+    }
+}

@@ -53,7 +53,21 @@ enum Ike {
         for spelling in ["--version", "-v"] { #expect(try Ike.run([spelling]).stdout == result.stdout) }
     }
 
-    @Test(arguments: [["bogus"], [], ["version", "extra"], ["daemon", "--bogus"],
+    /// Every algorithm of ike.conf(5) against its known answer, in the binary under test
+    /// (the shipped one links a trimmed libcrypto of its own).
+    @Test func selftestPassesEveryAlgorithm() throws {
+        let result = try Ike.run(["selftest"])
+        #expect(result.status == 0, "\(result.stdout)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        for name in ["aes128 ", "aes256 ", "aes128gcm16 ", "aes256gcm16 ", "chacha20poly1305 ", "sha1 ", "sha256 ", "sha384 ",
+                     "sha512 ", "x25519 ", "x448 ", "ecp256 ", "ecp384 ", "ecp521 ", "modp2048 ", "modp3072 ", "modp4096 ",
+                     "clock ", "counters ", "timer wheel "] {
+            #expect(lines.contains { $0.hasPrefix("ok    " + name) }, "no passing line for \(name)")
+        }
+        #expect(lines.last == "\(lines.count - 1) passed, 0 failed")
+    }
+
+    @Test(arguments: [["bogus"], [], ["version", "extra"], ["selftest", "extra"], ["daemon", "--bogus"],
                       ["daemon", "--config"], ["daemon", "--socket", ""]])
     func usageErrorsExit2WithUsageOnStderr(arguments: [String]) throws {
         let result = try Ike.run(arguments)
