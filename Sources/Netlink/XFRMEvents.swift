@@ -38,7 +38,7 @@ public final class XFRMEvents {
             bytes.withUnsafeBytes { w.copyMemory(from: $0) }
             guard bytes.count >= 16 else { return 0 }
             let header = w.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)
-            guard Int(header.pointee.nlmsg_len) <= bytes.count else { return 0 }
+            guard UInt64(header.pointee.nlmsg_len) <= UInt64(bytes.count) else { return 0 }
             return ike_xfrm_event_parse(header, &raw)
         }
         return parsed == 1 ? event(raw) : nil
