@@ -56,7 +56,8 @@ public struct DistinguishedName: Hashable, CustomStringConvertible, Sendable {
                 guard !key.isEmpty, !value.isEmpty else {
                     return .failure(IdentityError("a distinguished name is a comma-separated list of KEY=value, e.g. C=CH, O=ACME, CN=gw"))
                 }
-                guard let k = keywords.first(where: { $0.name.asciiLowercased == key.asciiLowercased || $0.aliases.contains { $0.asciiLowercased == key.asciiLowercased } }) else {
+                let wanted = key.asciiLowercased
+                guard let k = keywords.first(where: { $0.name.asciiLowercased == wanted || $0.aliases.contains { $0.asciiLowercased == wanted } }) else {
                     return .failure(IdentityError("unknown distinguished name attribute '\(key)'; known: \(names)"))
                 }
                 rdn.append(Attribute(oid: k.oid, value: String(value)))

@@ -98,7 +98,7 @@ enum StrongSwan {
     /// `3600`, `60s`, `90m`, `8h`, `1d` as seconds; nil when it is none of these.
     static func seconds(_ text: String) -> UInt32? {
         var digits = text, unit: UInt32 = 1
-        if let last = text.last, let byte = text.utf8.last, byte < 0x30 || byte > 0x39 {
+        if let last = text.last, !String(last).isASCIIDigits {
             switch last {
             case "s": unit = 1
             case "m": unit = 60

@@ -60,7 +60,7 @@ extension Loader {
                 t.remoteAddress = .any
             } else if let a = IPAddress(v) {
                 t.remoteAddress = .address(a)
-            } else if Identity.isHostName(v), v.contains("."), !(v.split(separator: ".").last?.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } ?? true) {
+            } else if Identity.isHostName(v), v.contains("."), !(v.split(separator: ".").last?.isASCIIDigits ?? true) {
                 t.remoteAddress = .name(v)
             } else {
                 error(item.line, "remote_address '\(v)': expected an IPv4 or IPv6 address, a DNS name, or 'any'")

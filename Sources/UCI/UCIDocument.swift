@@ -1,3 +1,5 @@
+import IKEWire
+
 /// A UCI file as written, before any meaning is given to it: sections in file order,
 /// each with its options and lists in order, every item with its line number.
 public struct UCIDocument: Equatable {
@@ -96,7 +98,7 @@ public enum UCISyntax {
         guard text.hasPrefix("@"), text.hasSuffix("]"), let open = text.firstIndex(of: "[") else { return false }
         let type = text[text.index(after: text.startIndex)..<open]
         let index = text[text.index(after: open)..<text.index(before: text.endIndex)]
-        return isName(String(type)) && !index.isEmpty && index.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        return isName(String(type)) && index.isASCIIDigits
     }
 
     struct Problem: Error {
