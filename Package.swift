@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "IKECore", dependencies: ["IKEWire", "IKECrypto"], swiftSettings: embeddedRules),
         .target(name: "IKEv1", dependencies: ["IKEWire", "IKECrypto", "IKECore"], swiftSettings: embeddedRules),
         .target(name: "IKEv2", dependencies: ["IKEWire", "IKECrypto", "IKECore"], swiftSettings: embeddedRules),
-        .target(name: "CertificateProxy", dependencies: ["IKECrypto", "COpenSSL"], swiftSettings: embeddedRules),
+        .target(name: "CertificateProxy", dependencies: ["IKEWire", "IKECrypto", "IKECore", "COpenSSL"], swiftSettings: embeddedRules),
 
         // The kernel boundary and the components around the cores.
         .target(name: "Kernel", dependencies: ["IKEWire", "IKECrypto"], swiftSettings: embeddedRules),
@@ -48,7 +48,7 @@ let package = Package(
         // The executable that wires the components together.
         .executableTarget(
             name: "ike",
-            dependencies: ["Platform", "Broker", "Netlink", "TunnelManager", "Control", "Import", "IKECrypto", "IKEWire"],
+            dependencies: ["Platform", "Broker", "Netlink", "TunnelManager", "Control", "Import", "CertificateProxy", "IKECore", "IKECrypto", "IKEWire"],
             swiftSettings: embeddedRules),
 
         // Benchmarks: a malloc counter interposed in a separate executable, never shipped.

@@ -475,3 +475,101 @@ uint32_t ike_random_u32(void) {
     while (getrandom(&value, sizeof value, 0) < 0 && errno == EINTR) {}
     return value;
 }
+
+#include <sys/prctl.h>
+
+int ike_file_mode(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return -errno;
+    return (int)(st.st_mode & 07777);
+}
+
+int ike_directory_names(const char *path, char *out, int capacity) {
+    DIR *dir = opendir(path);
+    if (!dir) return -errno;
+    int n = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (entry->d_name[0] == '.') continue;
+        int length = (int)strlen(entry->d_name);
+        if (n + length + 1 > capacity) break;
+        memcpy(out + n, entry->d_name, (size_t)length);
+        n += length;
+        out[n++] = '\n';
+    }
+    closedir(dir);
+    return n;
+}
+
+int ike_spawn_proxy(int *fd) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(pair[0]);
+        close(pair[1]);
+        return -e;
+    }
+    if (pid > 0) {
+        close(pair[1]);
+        *fd = pair[0];
+        return pid;
+    }
+    // The child: nothing of the daemon's (UDP sockets, the control socket, netlink,
+    // syslog) stays open in the process that parses untrusted certificates.
+    int keep = pair[1];
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir) {
+        int own = dirfd(dir);
+        int fds[1024];
+        int count = 0;
+        struct dirent *entry;
+        while ((entry = readdir(dir)) != NULL && count < 1024) {
+            if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+            int d = atoi(entry->d_name);
+            if (d > 2 && d != keep && d != own) fds[count++] = d;
+        }
+        closedir(dir);
+        for (int i = 0; i < count; i++) close(fds[i]);
+    } else {
+        for (int d = 3; d < 1024; d++) if (d != keep) close(d);
+    }
+    // stdio goes to /dev/null: cpsd writes nothing, and must not hold the pipes of
+    // whoever started the daemon (they would never see the end of its output).
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (null > 2) close(null);
+    }
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+    prctl(PR_SET_NAME, "cpsd", 0, 0, 0);
+    // Signals the daemon handles through signalfd are blocked; cpsd takes the defaults.
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_UNBLOCK, &all, NULL);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    *fd = keep;
+    return 0;
+}
+
+int ike_reap(int pid) {
+    int status;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    return r < 0 ? -errno : (int)r;
+}
+
+#include <poll.h>
+
+int ike_wait_readable(int fd, int timeout_ms) {
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    for (;;) {
+        int n = poll(&p, 1, timeout_ms);
+        if (n < 0 && errno == EINTR) continue;
+        return n < 0 ? -errno : n;
+    }
+}

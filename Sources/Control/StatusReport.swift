@@ -4,9 +4,12 @@ public enum StatusReport {
     public struct Subsystem {
         public let name: String
         public let active: Bool
-        public init(_ name: String, active: Bool) {
+        /// A subsystem in a process of its own (cpsd); nil: the daemon's.
+        public let pid: Int32?
+        public init(_ name: String, active: Bool, pid: Int32? = nil) {
             self.name = name
             self.active = active
+            self.pid = pid
         }
     }
 
@@ -46,7 +49,7 @@ public enum StatusReport {
     public static func render(_ subsystems: [Subsystem], pid: Int32, counters: [Counter]) -> String {
         var out = header + "\n"
         for s in subsystems {
-            out += " " + padded(s.name, 17) + padded("ike", 17) + padded(pid.description, 13) + (s.active ? "active" : "inoperative") + "\n"
+            out += " " + padded(s.name, 17) + padded("ike", 17) + padded((s.pid ?? pid).description, 13) + (s.active ? "active" : "inoperative") + "\n"
         }
         if !counters.isEmpty { out += "\n" }
         for c in counters { out += padded(c.label + ":", 32) + c.text + "\n" }
@@ -56,7 +59,7 @@ public enum StatusReport {
     /// `{"subsystems": [...], GROUP: {KEY: VALUE, ...}, ...}`, groups in order of first use.
     public static func json(_ subsystems: [Subsystem], pid: Int32, counters: [Counter]) -> String {
         let list = subsystems.map {
-            JSON.object([("name", JSON.string($0.name)), ("group", JSON.string("ike")), ("pid", pid.description),
+            JSON.object([("name", JSON.string($0.name)), ("group", JSON.string("ike")), ("pid", ($0.pid ?? pid).description),
                          ("status", JSON.string($0.active ? "active" : "inoperative"))])
         }
         var groups: [String] = [], fields: [String: [(String, String)]] = [:]

@@ -15,6 +15,9 @@ public struct EnginePolicy {
     /// The pre-shared key. Engines refuse to authenticate with an empty one: a missing
     /// credential must never become a known key.
     public var psk: SecretBytes
+    /// `auth 'pubkey'`: the certificate credential cpsd holds the key of. When set, both
+    /// sides sign (IKEv2 only); `psk` is empty and never used.
+    public var certificate: PublicKeyCredential? = nil
     public var ikeProposals: [AlgorithmSet]
     public var espProposals: [AlgorithmSet]
     /// Our side's and the peer's protected networks; empty: the endpoints themselves.
@@ -28,8 +31,11 @@ public struct EnginePolicy {
     /// IKEv1: Aggressive Mode instead of Main Mode for phase 1 (RFC 2409 §5).
     public var aggressive = false
 
+    /// Whether this policy authenticates with a pre-shared key, and has one.
+    public var hasPSK: Bool { certificate == nil && psk.count > 0 }
+
     /// Whether this policy holds a credential to authenticate with at all.
-    public var hasCredential: Bool { psk.count > 0 }
+    public var hasCredential: Bool { hasPSK || certificate != nil }
 
     public init(name: String, localAddress: IPAddress?, remoteAddress: IPAddress?, localID: Identity?, remoteID: Identity,
                 psk: SecretBytes, ikeProposals: [AlgorithmSet], espProposals: [AlgorithmSet],

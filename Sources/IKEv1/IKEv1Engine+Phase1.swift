@@ -473,7 +473,7 @@ extension IKEv1Engine {
     /// The DH computation and the keys (RFC 2409 §5); the responder makes its KE here.
     func deriveKeys(_ sa: ISAKMPSA) throws(IKEv1Error) {
         guard let choice = sa.choice, let group = choice.algorithms.group else { throw .state("no phase 1 choice") }
-        guard sa.policy.hasCredential else { throw .state("tunnel '\(sa.policy.name)' has no pre-shared key to authenticate with") }
+        guard sa.policy.hasPSK else { throw .state("tunnel '\(sa.policy.name)' has no pre-shared key to authenticate with") }
         do throws(CryptoError) {
             if sa.ke == nil {
                 let ke = try KeyExchange(group: group)

@@ -46,6 +46,10 @@ final class IKESA {
     var initRequest: [UInt8] = []
     var initResponse: [UInt8] = []
     var chosen: ChosenAlgorithms?
+    /// The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4), until IKE_AUTH.
+    var peerHashes: [UInt16] = []
+    /// The peer sent CERTREQ: `send_cert 'ifasked'` sends our certificate.
+    var peerAsksForCertificate = false
     var keys: IKEKeys?
     var outgoing: MessageCipher?
     var incoming: MessageCipher?
@@ -154,6 +158,7 @@ final class IKESA {
         nonceR = []
         cookie = []
         candidates = []
+        peerHashes = []
     }
 
     /// Derives the IKE SA's keys once both nonces and the peer's KE are known.

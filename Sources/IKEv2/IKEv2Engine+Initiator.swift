@@ -37,6 +37,7 @@ extension IKEv2Engine {
         payloads.append(.keyExchange(group: sa.group.rawValue, data: sa.keyExchange!.publicValue))
         payloads.append(.nonce(sa.nonceI))
         payloads += NATDetection.payloads(spiI: sa.localSPI, spiR: 0, local: sa.local, remote: sa.remote)
+        if policy.certificate != nil { payloads.append(.notify(IKEv2Engine.signatureHashes)) }
         let message = IKEv2Message(header: sa.header(.ikeSAInit, messageID: 0, response: false),
                                    payloads: ExchangeRules.ordered(.initRequest, payloads))
         do throws(WireError) {
@@ -89,6 +90,7 @@ extension IKEv2Engine {
         }
         sa.remoteSPI = message.header.responderSPI
         sa.nonceR = nonce
+        notePeerCertificateHints(sa, message.payloads)
         sa.chosen = chosen
         sa.initResponse = raw
         (sa.natDetected, sa.behindNAT) = NATDetection.detected(message, spiI: sa.spiI, spiR: sa.spiR, local: sa.local, remote: sa.remote)
@@ -113,13 +115,19 @@ extension IKEv2Engine {
             fail(sa, phase: 1, "tunnel '\(policy.name)' has no pre-shared key to authenticate with")
             return
         }
-        let localID = policy.localID ?? .address(sa.local.address)
+        let localID = localIdentity(sa, policy)
         let idPayload = Authentication.payload(localID, initiator: true)
-        let auth = Authentication.psk(prf: keys.prf, psk: policy.psk, message: sa.initRequest, nonce: sa.nonceR,
-                                      idKey: keys.pi, idBody: idPayload.body)
+        let authPayload: IKEv2Payload
+        switch ourAuthentication(sa, policy, message: sa.initRequest, nonce: sa.nonceR, idKey: keys.pi, idBody: idPayload.body) {
+        case let .success(p): authPayload = p
+        case let .failure(failure):
+            fail(sa, phase: 1, "cannot sign our AUTH: \(failure)")
+            return
+        }
         let spi = newInboundSPI(sa)
         sa.childInboundSPI = spi
-        var payloads: [IKEv2Payload] = [idPayload]
+        var payloads: [IKEv2Payload] = [idPayload] + certificatePayloads(sa, policy)
+        if policy.certificate != nil, let request = certificateRequest([policy]) { payloads.append(request) }
         // §2.4: INITIAL_CONTACT tells the peer to drop every older SA with us: only in the
         // first IKE SA with that peer since we started, and in one IKE_AUTH at a time, or a
         // second tunnel to the same peer (or one negotiating beside it) would tear down the
@@ -129,7 +137,7 @@ extension IKEv2Engine {
             initialContactInFlight[address] = sa.localSPI
             payloads.append(.notify(NotifyPayload(.initialContact)))
         }
-        payloads.append(.authentication(method: Authentication.sharedKeyMIC, data: auth))
+        payloads.append(authPayload)
         if policy.transportMode { payloads.append(.notify(NotifyPayload(.useTransportMode))) }
         payloads.append(.securityAssociation(Proposals.encode(policy.espProposals, protocolID: SecurityProtocol.esp,
                                                               spi: spi.bigEndianBytes, withGroups: false)))
@@ -163,6 +171,7 @@ extension IKEv2Engine {
         }
         var idr: IKEv2Payload? = nil
         var auth: [UInt8]? = nil
+        var method: UInt8 = 0
         var proposals: [ProposalPayload] = []
         var tsi: [TrafficSelector] = [], tsr: [TrafficSelector] = []
         var notifies: [NotifyPayload] = []
@@ -170,7 +179,7 @@ extension IKEv2Engine {
         for p in payloads {
             switch p {
             case .identification(false, _, _): idr = p
-            case let .authentication(_, data): auth = data
+            case let .authentication(m, data): (method, auth) = (m, data)
             case let .securityAssociation(list): proposals = list
             case let .trafficSelectors(initiator, list): if initiator { tsi = list } else { tsr = list }
             case let .notify(n):
@@ -189,13 +198,22 @@ extension IKEv2Engine {
             return
         }
         guard Authentication.matches(policy.remoteID, presented) else {
+            if policy.certificate != nil {
+                logCertificateFailure(sa, CertificateFailure(.identityMismatch, "the peer identifies as \(presented), remote_id is \(policy.remoteID)"),
+                                      tunnel: policy.name)
+            }
             refuseResponder(sa, "peer identifies as \(presented), expected remote_id \(policy.remoteID)")
             return
         }
-        let expected = Authentication.psk(prf: keys.prf, psk: policy.psk, message: sa.initResponse, nonce: sa.nonceI,
-                                          idKey: keys.pr, idBody: idPayload.body)
-        guard policy.hasCredential, SecretBytes(expected) == SecretBytes(auth) else {
-            refuseResponder(sa, "the peer's AUTH does not verify: the pre-shared keys differ")
+        if case let .failure(failure) = verifyPeer(sa, policy, presented: presented, method: method, data: auth,
+                                                   certificates: peerCertificates(payloads), message: sa.initResponse,
+                                                   nonce: sa.nonceI, idKey: keys.pr, idBody: idPayload.body) {
+            guard policy.certificate != nil else {
+                refuseResponder(sa, "the peer's AUTH does not verify: the pre-shared keys differ")
+                return
+            }
+            logCertificateFailure(sa, failure, tunnel: policy.name)
+            refuseResponder(sa, "the peer's \(failure)")
             return
         }
         sa.state = .established
@@ -203,7 +221,7 @@ extension IKEv2Engine {
         contacted.insert(sa.remote.address)
         authenticated(sa, as: presented)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
-        let localID = policy.localID ?? .address(sa.local.address)
+        let localID = localIdentity(sa, policy)
         output.append(.ikeEstablished(tunnel: tunnel, EstablishedIKESA(
             local: sa.local, remote: sa.remote, localID: localID, remoteID: presented, initiatorSPI: sa.spiI,
             responderSPI: sa.spiR, algorithms: sa.chosen!, natDetected: sa.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds)))

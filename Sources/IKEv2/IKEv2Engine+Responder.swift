@@ -77,6 +77,8 @@ extension IKEv2Engine {
         sa.nonceI = nonce
         sa.nonceR = Random.bytes(32)
         sa.initRequest = raw
+        notePeerCertificateHints(sa, message.payloads)
+        sa.peerAsksForCertificate = false  // a CERTREQ counts in IKE_AUTH
         (sa.natDetected, sa.behindNAT) = NATDetection.detected(message, spiI: sa.spiI, spiR: 0, local: local, remote: remote)
         do throws(CryptoError) {
             sa.keyExchange = try KeyExchange(group: sa.group)
@@ -88,6 +90,11 @@ extension IKEv2Engine {
                 .nonce(sa.nonceR),
             ]
             payloads += NATDetection.payloads(spiI: sa.spiI, spiR: sa.spiR, local: local, remote: remote)
+            if let request = certificateRequest(policies) {
+                // A tunnel here signs: announce RFC 7427's hashes and name our CAs (§3.7).
+                payloads.append(request)
+                payloads.append(.notify(IKEv2Engine.signatureHashes))
+            }
             let reply = IKEv2Message(header: sa.header(.ikeSAInit, messageID: 0, response: true),
                                      payloads: ExchangeRules.ordered(.initResponse, payloads))
             do throws(WireError) { sa.initResponse = try reply.encode() } catch {
@@ -130,13 +137,14 @@ extension IKEv2Engine {
         }
         var idi: IKEv2Payload? = nil
         var auth: [UInt8]? = nil
+        var method: UInt8 = 0
         var proposals: [ProposalPayload] = []
         var tsi: [TrafficSelector] = [], tsr: [TrafficSelector] = []
         var transport = false
         for p in payloads {
             switch p {
             case .identification(true, _, _): idi = p
-            case let .authentication(_, data): auth = data
+            case let .authentication(m, data): (method, auth) = (m, data)
             case let .securityAssociation(list): proposals = list
             case let .trafficSelectors(initiator, list): if initiator { tsi = list } else { tsr = list }
             case let .notify(n): if n.type == .useTransportMode { transport = true }
@@ -158,21 +166,45 @@ extension IKEv2Engine {
                 && !Selectors.narrow(offered: tsi, allowed: ourSelectors(sa, p, local: false)).isEmpty
                 && !Selectors.narrow(offered: tsr, allowed: ourSelectors(sa, p, local: true)).isEmpty
         }
+        notePeerCertificateHints(sa, payloads)
+        let certificates = peerCertificates(payloads)
+        var tried: [String] = []
+        var refused: (CertificateFailure, String)? = nil
         let policy = (fitting + named).first { p in
-            SecretBytes(Authentication.psk(prf: keys.prf, psk: p.psk, message: sa.initRequest, nonce: sa.nonceR,
-                                           idKey: keys.pi, idBody: idPayload.body)) == SecretBytes(auth)
+            guard !tried.contains(p.name) else { return false }
+            tried.append(p.name)
+            switch verifyPeer(sa, p, presented: presented, method: method, data: auth, certificates: certificates,
+                              message: sa.initRequest, nonce: sa.nonceR, idKey: keys.pi, idBody: idPayload.body) {
+            case .success: return true
+            case let .failure(failure):
+                if p.certificate != nil, refused == nil { refused = (failure, p.name) }
+                return false
+            }
+        }
+        if named.isEmpty, let p = sa.candidates.first(where: { $0.certificate != nil }) {
+            refused = (CertificateFailure(.identityMismatch, "the peer identifies as \(presented), which no tunnel's remote_id accepts"), p.name)
         }
         guard let policy else {
-            answerAuthFailure(sa, id, "peer \(sa.remote) as \(presented): no tunnel whose remote_id and psk verify its AUTH")
+            if let (failure, name) = refused {
+                logCertificateFailure(sa, failure, tunnel: name)
+                answerAuthFailure(sa, id, "peer \(sa.remote) as \(presented): \(failure)")
+            } else {
+                answerAuthFailure(sa, id, "peer \(sa.remote) as \(presented): no tunnel whose remote_id and psk verify its AUTH")
+            }
+            return
+        }
+        let localID = localIdentity(sa, policy)
+        let idr = Authentication.payload(localID, initiator: false)
+        let ourAuth: IKEv2Payload
+        switch ourAuthentication(sa, policy, message: sa.initResponse, nonce: sa.nonceI, idKey: keys.pr, idBody: idr.body) {
+        case let .success(p): ourAuth = p
+        case let .failure(failure):
+            answerAuthFailure(sa, id, "cannot sign our AUTH for tunnel '\(policy.name)': \(failure)")
             return
         }
         sa.policy = policy
         authenticated(sa, as: presented)
-        let localID = policy.localID ?? .address(sa.local.address)
-        let idr = Authentication.payload(localID, initiator: false)
-        let ourAuth = Authentication.psk(prf: keys.prf, psk: policy.psk, message: sa.initResponse, nonce: sa.nonceI,
-                                         idKey: keys.pr, idBody: idr.body)
-        var reply: [IKEv2Payload] = [idr, .authentication(method: Authentication.sharedKeyMIC, data: ourAuth)]
+        var reply: [IKEv2Payload] = [idr] + certificatePayloads(sa, policy) + [ourAuth]
         var child: EstablishedChildSA? = nil
         let narrowedI = Selectors.narrow(offered: tsi, allowed: ourSelectors(sa, policy, local: false))
         let narrowedR = Selectors.narrow(offered: tsr, allowed: ourSelectors(sa, policy, local: true))

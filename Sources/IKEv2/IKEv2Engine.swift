@@ -40,6 +40,8 @@ public final class IKEv2Engine: SansIOEngine {
     /// The kernel's SPI allocation for inbound CHILD_SAs (from peer, to us); nil or a nil
     /// answer: a random SPI.
     public var allocateSPI: ((IPAddress, IPAddress) -> UInt32?)? = nil
+    /// The certificate proxy (cpsd) for `auth 'pubkey'` policies.
+    public var certificates: CertificateAuthority? = nil
     /// Half-open SAs above which IKE_SA_INIT needs a cookie (§2.6).
     public var halfOpenThreshold: Int {
         get { limits.cookieThreshold }

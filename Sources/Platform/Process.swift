@@ -97,6 +97,22 @@ public enum FileSystem {
     public static func remove(_ path: String) {
         _ = path.withCString { unlink($0) }
     }
+
+    /// The permission bits (stat(2), following links); nil when it cannot be read.
+    public static func mode(_ path: String) -> UInt32? {
+        let m = path.withCString { ike_file_mode($0) }
+        return m < 0 ? nil : UInt32(m)
+    }
+
+    /// The names in a directory (no dot files), or nil when `path` is not a directory.
+    public static func list(_ path: String) -> [String]? {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        let n = path.withCString { p in buffer.withUnsafeMutableBufferPointer { b in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { ike_directory_names(p, $0, Int32(b.count)) }
+        } }
+        guard n >= 0 else { return nil }
+        return buffer[0..<Int(n)].split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+    }
 }
 
 /// A pid file held with an exclusive flock(2) for the life of the process: a second

@@ -18,6 +18,10 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
     private var heldChildren: [TunnelNumber: ChildSA] = [:]
     private var wantsPhase2: [TunnelNumber: Bool] = [:]
 
+    /// The `auth 'pubkey'` tunnels' credentials that cpsd loaded, by tunnel name; set
+    /// before `configure`. A pubkey tunnel without one never negotiates.
+    public var credentials: [String: PublicKeyCredential] = [:]
+
     public init(engine: Engine, version: IKEVersion, now: @escaping () -> Instant) {
         self.engine = engine
         self.version = version
@@ -36,7 +40,7 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
     public func requestPhase1(_ request: PhaseRequest) -> [EngineReport] {
         wantsPhase2[request.tunnel] = false
         guard let policy = policy(request.config) else {
-            return [.phase1Failed(request.tunnel, reason: "tunnel '\(request.config.name)' has no credential: it needs a psk")]
+            return [.phase1Failed(request.tunnel, reason: "tunnel '\(request.config.name)' has no credential: it needs a psk, or a certificate cpsd has loaded (auth 'pubkey', IKEv2)")]
         }
         engine.initiate(tunnel: request.tunnel, policy: policy, remote: request.remote, now: now())
         return []
@@ -119,15 +123,30 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
     /// The engine's view of a tunnel; nil when it has no credential (no PSK, or an auth
     /// method this build cannot serve): such a tunnel never negotiates.
     func policy(_ c: TunnelConfig) -> EnginePolicy? {
-        guard c.auth == .psk, let psk = c.psk, !psk.value.isEmpty else { return nil }
+        var psk = SecretBytes.none
+        var certificate: PublicKeyCredential? = nil
+        switch c.auth {
+        case .psk:
+            guard let key = c.psk, !key.value.isEmpty else { return nil }
+            psk = SecretBytes(Array(key.value.utf8))
+        case .pubkey:
+            guard version == .v2, var credential = credentials[c.name] else { return nil }
+            switch c.sendCert {
+            case .always: credential.send = .always
+            case .ifasked: credential.send = .ifAsked
+            case .never: credential.send = .never
+            }
+            certificate = credential
+        }
         var remote: IPAddress? = nil
         if case let .address(a) = c.remoteAddress { remote = a }
         var p = EnginePolicy(
             name: c.name, localAddress: c.localAddress, remoteAddress: remote, localID: c.localID, remoteID: c.remoteID,
-            psk: SecretBytes(Array(psk.value.utf8)),
+            psk: psk,
             ikeProposals: c.ikeProposals.map { EngineKeying.algorithms($0) }, espProposals: c.espProposals.map { EngineKeying.algorithms($0) },
             localSelectors: c.localSubnets.map { TrafficSelector($0) }, remoteSelectors: c.remoteSubnets.map { TrafficSelector($0) },
             transportMode: c.mode == .transport, ikeLifetimeSeconds: c.ikeLifetime, childLifetimeSeconds: c.lifetime)
+        p.certificate = certificate
         p.dpdDelaySeconds = c.dpdDelay
         p.aggressive = c.exchange == .aggressive
         return p

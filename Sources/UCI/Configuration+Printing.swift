@@ -50,6 +50,9 @@ private struct Printer {
         if let c = t.certificate { option("certificate", c) }
         if let k = t.privateKey { option("private_key", k) }
         for c in t.caCertificates { list("ca_certificate", c) }
+        for c in t.crls { list("crl", c) }
+        if t.auth == .pubkey { option("send_cert", t.sendCert.rawValue) }
+        if let c = t.remoteCertificate { option("remote_certificate", c) }
         for p in t.ikeProposals { list("ike_proposal", p.description) }
         for p in t.espProposals { list("esp_proposal", p.description) }
         for s in t.localSubnets { list("local_subnet", s.description) }

@@ -50,6 +50,11 @@ public enum AuthMethod: String, CaseIterable, Sendable {
     case psk, pubkey
 }
 
+/// When our certificate goes into IKE_AUTH.
+public enum SendCert: String, CaseIterable, Sendable {
+    case always, ifasked, never
+}
+
 public enum TunnelMode: String, CaseIterable, Sendable {
     case tunnel, transport
 }
@@ -110,7 +115,15 @@ public struct TunnelConfig: Equatable, Sendable {
     public var psk: PresharedKey? = nil
     public var certificate: String? = nil
     public var privateKey: String? = nil
+    /// Trust anchors and intermediates: files, or directories of them.
     public var caCertificates: [String] = []
+    /// Certificate revocation lists (files), read again on reload.
+    public var crls: [String] = []
+    public var sendCert: SendCert = .ifasked
+    /// A peer certificate to accept and no other (pinning), besides its chain.
+    public var remoteCertificate: String? = nil
+    /// Where each certificate option was written, for errors about the files they name.
+    public var credentialLines: [String: SourceLine] = [:]
     public var ikeProposals: [Proposal] = TunnelConfig.defaultIKEProposals
     public var espProposals: [Proposal] = TunnelConfig.defaultESPProposals
     /// Empty: the tunnel endpoints' own addresses.

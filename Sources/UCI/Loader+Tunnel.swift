@@ -4,9 +4,9 @@ extension Loader {
     static let tunnelOptions = ["enabled", "version", "local_address", "remote_address", "local_id", "remote_id",
                                 "auth", "psk", "certificate", "private_key", "mode", "ike_lifetime", "lifetime",
                                 "start", "dpd_delay", "dpd_action", "exchange", "keyingtries", "retry_delay", "retry_max_delay",
-                                "interface"]
+                                "interface", "send_cert", "remote_certificate"]
     /// Lists; `option` with one of these keys is a one-element list.
-    static let tunnelLists = ["ca_certificate", "ike_proposal", "esp_proposal", "local_subnet", "remote_subnet"]
+    static let tunnelLists = ["ca_certificate", "crl", "ike_proposal", "esp_proposal", "local_subnet", "remote_subnet"]
 
     /// Where each option was set, for cross-checks that blame the right line.
     struct Lines {
@@ -32,7 +32,9 @@ extension Loader {
         if !items.contains(where: { $0.key == "remote_address" }) {
             error(section.line, "tunnel '\(name)' has no remote_address: give the peer's address, or 'any' for a responder")
         }
-        if lines.of["remote_id"] == nil, case let .address(a) = t.remoteAddress { t.remoteID = .address(a) }
+        // A certificate proves its own identities: a pubkey tunnel takes any the chain proves
+        // unless remote_id narrows it.
+        if lines.of["remote_id"] == nil, t.auth == .psk, case let .address(a) = t.remoteAddress { t.remoteID = .address(a) }
         crossCheck(&t, lines, present: items.map { $0.key })
         return diagnostics.count == before ? t : nil
     }
@@ -78,14 +80,20 @@ extension Loader {
         case "auth": if let x: AuthMethod = choice(item) { t.auth = x }
         case "psk":
             if v.isEmpty { error(item.line, "psk is empty: use a long random secret") } else { t.psk = PresharedKey(v) }
-        case "certificate", "private_key", "ca_certificate":
+        case "certificate", "private_key", "ca_certificate", "crl", "remote_certificate":
             guard v.hasPrefix("/") else {
                 error(item.line, "\(item.key) '\(v)': expected an absolute path")
                 return
             }
-            if item.key == "certificate" { t.certificate = v } else if item.key == "private_key" { t.privateKey = v } else {
-                t.caCertificates.append(v)
+            switch item.key {
+            case "certificate": t.certificate = v
+            case "private_key": t.privateKey = v
+            case "ca_certificate": t.caCertificates.append(v)
+            case "crl": t.crls.append(v)
+            default: t.remoteCertificate = v
             }
+            if t.credentialLines[item.key] == nil { t.credentialLines[item.key] = SourceLine(item.line) }
+        case "send_cert": if let x: SendCert = choice(item) { t.sendCert = x }
         case "ike_proposal", "esp_proposal":
             let kind: Proposal.Kind = item.key == "ike_proposal" ? .ike : .esp
             switch Proposal.parse(v, kind: kind) {
@@ -118,14 +126,19 @@ extension Loader {
         switch t.auth {
         case .psk:
             if t.psk == nil && !present.contains("psk") { error(lines["auth", or: s], "tunnel '\(t.name)' uses auth 'psk' but sets no psk") }
-            for key in ["certificate", "private_key"] where lines.of[key] != nil {
+            for key in ["certificate", "private_key", "ca_certificate", "crl", "send_cert", "remote_certificate"] where lines.of[key] != nil {
                 error(lines[key, or: s], "\(key) is used only with auth 'pubkey'")
             }
         case .pubkey:
-            // No certificate support yet (cpsd): a pubkey tunnel must never come up with
-            // some other credential in its place.
-            error(lines["auth", or: s], "auth 'pubkey': certificates (cpsd) are not built yet; this version authenticates with auth 'psk' only")
-            if t.psk != nil { error(lines["psk", or: s], "psk is used only with auth 'psk'") }
+            // Every part of the credential must be named: a pubkey tunnel never comes up
+            // with some other credential in its place (the files are checked by cpsd).
+            for key in ["certificate", "private_key", "ca_certificate"] where !present.contains(key) {
+                error(lines["auth", or: s], "tunnel '\(t.name)' uses auth 'pubkey' but sets no \(key)")
+            }
+            if t.psk != nil || present.contains("psk") { error(lines["psk", or: s], "psk is used only with auth 'psk'") }
+            if t.version == .v1 {
+                error(lines["auth", or: s], "auth 'pubkey' with version '1': IKEv1 signature authentication is not built yet; use version '2' or auth 'psk'")
+            }
         }
         if t.remoteAddress == .any && t.start != .manual {
             error(lines["start", or: s], "start '\(t.start.rawValue)' needs a remote_address to contact; a remote_address 'any' tunnel only responds")

@@ -34,6 +34,9 @@ final class Daemon {
     let ikev1: EngineKeying<IKEv1Engine>
     let ikev2: EngineKeying<IKEv2Engine>
     let manager: TunnelManager
+    /// cpsd, started by `open`.
+    let cpsd: CertificateProxyProcess
+    private var cpsdFD: Int32? = nil
     var sockets: [UDPSocket] = []
     var control: ControlServer? = nil
     /// An engine's step due before the next regular tick (`wakeAt`), scheduled once.
@@ -76,6 +79,8 @@ final class Daemon {
                             version: .v2, now: { clock.now })
         ikev1 = EngineKeying<IKEv1Engine>(engine: IKEv1Engine(port: configuration.global.port, nattPort: configuration.global.nattPort) { Routing.sourceAddress(toward: $0) },
                                           version: .v1, now: { clock.now })
+        cpsd = CertificateProxyProcess(log: log)
+        ikev2.engine.certificates = cpsd
         ikev1.engine.logs = { [log] in log.enabled($0) }
         ikev2.engine.logs = { [log] in log.enabled($0) }
         manager = TunnelManager(configuration: configuration, ikev1: ikev1, ikev2: ikev2, kernel: kernel, log: log, clock: { clock.now })
@@ -204,6 +209,7 @@ final class Daemon {
                 }
             }
         }
+        try startCertificateProxy()
         let global = manager.configuration.global
         let addresses = global.listen.isEmpty ? [IPAddress.anyV4, IPAddress.anyV6] : global.listen
         for address in addresses {
@@ -255,6 +261,39 @@ final class Daemon {
                 }
             }
         }
+    }
+
+    /// Forks cpsd and has it load the configuration's certificates and keys; a file that
+    /// is missing, unreadable or wrong stops the start with its `FILE:LINE:` error.
+    private func startCertificateProxy() throws(SystemError) {
+        cpsd.onChannel = { [self] channel in
+            if let old = self.cpsdFD { self.loop.unwatch(old) }
+            self.cpsdFD = channel.fd
+            // Readable between requests means the other end closed: cpsd died.
+            try? self.loop.watch(channel.fd) { [self] in self.cpsd.checkAlive() }
+        }
+        do throws(SystemError) { try cpsd.start() } catch {
+            startupProblem = "cannot start cpsd: \(error.message)"
+            throw error
+        }
+        if let problem = applyCredentials(manager.configuration) {
+            startupProblem = problem + "\nike: the daemon does not start with a broken configuration; fix it (ike check shows the errors)"
+            throw SystemError("cpsd", errno: 22)
+        }
+        ikev2.configure(manager.configuration)
+    }
+
+    /// Loads the certificate credentials of `configuration` into cpsd and hands them to
+    /// the IKEv2 engine; the `FILE:LINE:` errors when any is wrong (cpsd then keeps what
+    /// it had).
+    func applyCredentials(_ configuration: Configuration) -> String? {
+        let specs = Credentials.specs(configuration)
+        guard let results = cpsd.load(specs) else { return "\(options.configPath): cpsd did not answer; certificates cannot be loaded" }
+        let problems = Credentials.diagnostics(configuration, file: options.configPath, results)
+        guard problems.isEmpty else { return ConfigurationErrors(problems).description }
+        ikev2.credentials = Credentials.byTunnel(configuration, results)
+        if !specs.isEmpty { log.information(.cpsd, "\(specs.count) certificate credentials loaded") }
+        return nil
     }
 
     private func openUDP(_ endpoint: Endpoint, natt: Bool) throws(SystemError) {
@@ -311,6 +350,8 @@ final class Daemon {
         control = nil
         for socket in sockets { loop.unwatch(socket.fd) }
         sockets.removeAll()
+        if let fd = cpsdFD { loop.unwatch(fd) }
+        cpsd.stop()
         releasePidFile()
         log.event(.tmd, "ike stopped")
     }

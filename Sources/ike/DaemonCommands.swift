@@ -111,6 +111,11 @@ extension Daemon {
             log.error(.tmd, "reload refused, the running configuration stays")
             return .failed(problem.description + "\nike: reload refused; the daemon keeps its running configuration")
         }
+        if let problem = applyCredentials(configuration) {
+            for line in problem.split(separator: "\n") { log.error(.tmd, "reload refused: \(line)") }
+            log.error(.tmd, "reload refused, the running configuration stays")
+            return .failed(problem + "\nike: reload refused; the daemon keeps its running configuration")
+        }
         var notes: [String] = []
         let old = manager.configuration.global, new = configuration.global
         if old.port != new.port || old.nattPort != new.nattPort || old.listen != new.listen || old.socket != new.socket
@@ -130,7 +135,7 @@ extension Daemon {
             StatusReport.Subsystem("iked", active: !sockets.isEmpty),
             StatusReport.Subsystem("isakmpd", active: true),
             StatusReport.Subsystem("ikev2d", active: true),
-            StatusReport.Subsystem("cpsd", active: false),
+            StatusReport.Subsystem("cpsd", active: cpsd.pid != nil, pid: cpsd.pid),
         ]
         let counters = statusCounters()
         return json ? StatusReport.json(subsystems, pid: Process.id, counters: counters)

@@ -87,6 +87,11 @@ func checkMain(_ args: ArraySlice<String>) -> Never {
     let path = parseOptions(args, allowed: ["--config"])["--config"] ?? Configuration.defaultPath
     switch Daemon.loadConfiguration(path) {
     case let .success(configuration):
+        let problems = Credentials.check(configuration, file: path)
+        guard problems.isEmpty else {
+            Process.printError(ConfigurationErrors(problems).description)
+            Process.exit(1)
+        }
         Process.printOut(configuration.print(redactingSecrets: true), newline: false)
         Process.exit(0)
     case let .failure(problem):

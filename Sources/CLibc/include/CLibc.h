@@ -126,3 +126,18 @@ int ike_set_timeouts(int fd, unsigned send_ms, unsigned receive_ms);
 /// The local address the kernel's routing would use toward `remote` (a connected UDP
 /// socket's name); 0 and `local` filled, or -errno.
 int ike_route_source(const struct ike_endpoint *remote, struct ike_endpoint *local);
+
+/// The permission bits of a file (stat, following links); -errno on failure.
+int ike_file_mode(const char *path);
+/// The names in a directory, each ending in '\n', written into `out` (at most
+/// `capacity` bytes); the length, or -errno (ENOTDIR for a file).
+int ike_directory_names(const char *path, char *out, int capacity);
+/// Starts the certificate proxy: a socketpair (SOCK_SEQPACKET) and a fork. In the child,
+/// every descriptor but its end of the pair and 0-2 is closed and PR_SET_NO_NEW_PRIVS is
+/// set; it returns 0 there with *fd set. In the parent it returns the child's PID with
+/// *fd set to the parent's end; -errno on failure.
+int ike_spawn_proxy(int *fd);
+/// waitpid(pid, WNOHANG): the PID when it has exited, 0 while it runs, -errno.
+int ike_reap(int pid);
+/// Waits up to `timeout_ms` for `fd` to be readable; 1 readable (or hung up), 0 timeout, -errno.
+int ike_wait_readable(int fd, int timeout_ms);
