@@ -1,0 +1,123 @@
+import CertificateProxy
+import Foundation
+import IKECore
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv2
+
+/// The engines back to back with certificates: each signs through its own cpsd store
+/// (in process here; the daemon's runs in its own process) made from a PKI of the
+/// openssl command.
+@Suite struct CertificateTests {
+    static let pki: String = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ike-pki-\(UUID().uuidString)").path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/test-pki").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: script)
+        p.arguments = [dir]
+        try! p.run()
+        p.waitUntilExit()
+        return dir
+    }()
+
+    nonisolated(unsafe) static let files = FileAccess(
+        read: { path in
+            guard let data = FileManager.default.contents(atPath: path) else { return .failure(CredentialFileError("No such file or directory")) }
+            return .success(Array(data))
+        },
+        mode: { _ in 0o600 },
+        list: { path in path.hasSuffix("/ca") ? ["root.pem", "intermediate.pem"] : nil })
+
+    func side(_ engine: IKEv2Engine, leaf: String, name: String, local: String, remote: String, remoteID: Identity,
+              send: SendCertificate = .ifAsked) throws -> EnginePolicy {
+        let store = CredentialStore(files: CertificateTests.files)
+        let spec = CredentialSpec(tunnel: name, certificate: "\(CertificateTests.pki)/\(leaf)-chain.pem",
+                                  privateKey: "\(CertificateTests.pki)/\(leaf).key", caCertificates: ["\(CertificateTests.pki)/ca"],
+                                  crls: ["\(CertificateTests.pki)/crl.pem"])
+        var credential = try store.load([spec])[0].get()
+        credential.send = send
+        engine.certificates = store
+        var p = Pair.policy(name, local: local, remote: remote, psk: "")
+        p.remoteID = remoteID
+        p.certificate = credential
+        if local == "198.51.100.7" {
+            p.localSelectors = [TrafficSelector(try Subnet.parse("10.2.0.0/24").get())]
+            p.remoteSelectors = [TrafficSelector(try Subnet.parse("10.1.0.0/24").get())]
+        }
+        return p
+    }
+
+    func failures(_ events: [EngineOutput]) -> [String] {
+        events.compactMap { if case let .failed(_, phase, reason) = $0 { return "\(phase): \(reason)" }; return nil }
+    }
+
+    func logs(_ events: [EngineOutput], _ level: LogLevel) -> [String] {
+        events.compactMap { if case let .log(l, text) = $0, l == level { return text }; return nil }
+    }
+
+    func up(_ events: [EngineOutput]) -> Bool {
+        events.contains { if case .childEstablished = $0 { return true }; if case .responderEstablished = $0 { return true }; return false }
+    }
+
+    @Test(arguments: [("p256", "peer"), ("rsa", "peer-rsa"), ("ed25519", "peer-ed25519"), ("p384", "peer")])
+    func bothSidesSignAndVerify(initiator: String, responder: String) throws {
+        let p = Pair()
+        let subjectB = try Identity.parse("C=CH, O=ike test, CN=\(responder).ike.test").get()
+        p.b.policies = [try side(p.b, leaf: responder, name: "site_a", local: "198.51.100.7", remote: "192.0.2.1", remoteID: .any)]
+        let a = try side(p.a, leaf: initiator, name: "site_b", local: "192.0.2.1", remote: "198.51.100.7", remoteID: subjectB)
+        p.a.initiate(tunnel: 1, policy: a, remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(failures(p.aEvents)) \(failures(p.bEvents))")
+        #expect(up(p.aEvents) && up(p.bEvents))
+        // Each side named its own subject (no local_id), and each proved it by certificate.
+        let ikeA = p.aEvents.compactMap { if case let .ikeEstablished(_, sa) = $0 { return sa }; return nil }.first
+        #expect(ikeA?.remoteID == subjectB)
+        #expect(ikeA?.localID == (try Identity.parse("C=CH, O=ike test, CN=\(initiator).ike.test").get()))
+        #expect(logs(p.bEvents, .information).contains { $0.contains("by certificate \"C=CH, O=ike test, CN=\(initiator).ike.test\"") })
+    }
+
+    @Test func withSendCertNeverThePeerHasNothingToVerify() throws {
+        let p = Pair()
+        p.b.policies = [try side(p.b, leaf: "peer", name: "site_a", local: "198.51.100.7", remote: "192.0.2.1", remoteID: .any)]
+        let a = try side(p.a, leaf: "p256", name: "site_b", local: "192.0.2.1", remote: "198.51.100.7", remoteID: .any, send: .never)
+        p.a.initiate(tunnel: 1, policy: a, remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        #expect(!up(p.aEvents) && !up(p.bEvents))
+        #expect(logs(p.bEvents, .event).contains { $0.contains("certificate refused: no certificate (the peer sent no certificate)") }, "\(logs(p.bEvents, .event))")
+        #expect(failures(p.aEvents).contains { $0.contains("AUTHENTICATION_FAILED") })
+    }
+
+    @Test func aRemoteIDTheCertificateDoesNotProveIsRefused() throws {
+        let p = Pair()
+        p.b.policies = [try side(p.b, leaf: "peer", name: "site_a", local: "198.51.100.7", remote: "192.0.2.1", remoteID: .any)]
+        var a = try side(p.a, leaf: "p256", name: "site_b", local: "192.0.2.1", remote: "198.51.100.7", remoteID: .any)
+        a.localID = .fqdn("someone.else.test")  // not in our certificate
+        p.a.initiate(tunnel: 1, policy: a, remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        #expect(!up(p.bEvents))
+        #expect(logs(p.bEvents, .event).contains { $0.contains("refused: identity mismatch") }, "\(logs(p.bEvents, .event))")
+    }
+
+    @Test func aPSKPolicyDoesNotTakeASignature() throws {
+        let p = Pair()
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", psk: "secret", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        let a = try side(p.a, leaf: "p256", name: "site_b", local: "192.0.2.1", remote: "198.51.100.7", remoteID: .any)
+        var withAddress = a
+        withAddress.localID = .address(IPAddress("192.0.2.1")!)
+        p.a.initiate(tunnel: 1, policy: withAddress, remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        #expect(!up(p.aEvents) && !up(p.bEvents))
+    }
+
+    @Test func withoutTheProxyNothingIsSigned() throws {
+        let p = Pair()
+        p.b.policies = [try side(p.b, leaf: "peer", name: "site_a", local: "198.51.100.7", remote: "192.0.2.1", remoteID: .any)]
+        let a = try side(p.a, leaf: "p256", name: "site_b", local: "192.0.2.1", remote: "198.51.100.7", remoteID: .any)
+        p.a.certificates = nil
+        p.a.initiate(tunnel: 1, policy: a, remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        #expect(failures(p.aEvents).contains { $0.contains("cannot sign our AUTH") && $0.contains("cpsd unavailable") }, "\(failures(p.aEvents))")
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+/// cpsd in the real daemon: two daemons authenticate with certificates (PKI from
+/// scripts/test-pki); cpsd is a child process, and when it dies or hangs, tmd logs it,
+/// starts it again, and tunnels still come up.
+@Suite(.serialized, .enabled(if: isRoot, "network namespaces"))
+struct CertificateProxyProcessTests {
+    static let pki: String = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ike-pki-\(UUID().uuidString)").path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/test-pki").path
+        _ = try? Ike.run([dir], executable: script)
+        return dir
+    }()
+
+    static func config(leaf: String, local: String, remote: String, peer: String, localNet: String, remoteNet: String) -> String {
+        """
+        config ike 'global'
+        \toption kernel 'none'
+        \toption log_level 'debug'
+        config tunnel 'peer'
+        \toption local_address '\(local)'
+        \toption remote_address '\(remote)'
+        \toption auth 'pubkey'
+        \toption certificate '\(pki)/\(leaf)-chain.pem'
+        \toption private_key '\(pki)/\(leaf).key'
+        \tlist ca_certificate '\(pki)/ca'
+        \tlist crl '\(pki)/crl.pem'
+        \toption local_id '@\(leaf).ike.test'
+        \toption remote_id '@\(peer).ike.test'
+        \tlist local_subnet '\(localNet)'
+        \tlist remote_subnet '\(remoteNet)'
+
+        """
+    }
+
+    func cpsdPID(_ daemon: RunningDaemon) throws -> String? {
+        let status = try daemon.ike("cmd=status")
+        return status.stdout.split(separator: "\n").first { $0.hasPrefix(" cpsd ") }?.split(separator: " ")[2].description
+    }
+
+    @Test func aDeadOrStuckProxyIsReplacedAndTunnelsStillComeUp() throws {
+        let sites = try TwoSites("cpsd")
+        let a = try RunningDaemon(config: Self.config(leaf: "p256", local: "192.0.2.1", remote: "192.0.2.2", peer: "peer",
+                                                      localNet: "10.1.0.0/24", remoteNet: "10.2.0.0/24"), netns: sites.a)
+        let b = try RunningDaemon(config: Self.config(leaf: "peer", local: "192.0.2.2", remote: "192.0.2.1", peer: "p256",
+                                                      localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24"), netns: sites.b)
+        let up = try a.ike("cmd=activate", "namelist=peer", "wait=10")
+        #expect(up.status == 0, "\(up.stderr)\n\(a.stderr)")
+        #expect(a.waitFor("signed with ECDSA with SHA256 (method 14)"))
+        #expect(b.waitFor("authenticated as @p256.ike.test by certificate \"C=CH, O=ike test, CN=p256.ike.test\""))
+
+        // The private key is opened by cpsd alone: the daemon holds no descriptor of it
+        // and cpsd holds no socket of the daemon's.
+        let first = try #require(try cpsdPID(b))
+        let cpsdFDs = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(first)/fd")
+        #expect(cpsdFDs.count == 4, "\(cpsdFDs)")  // stdio on /dev/null and its socketpair end
+        let status = try String(contentsOfFile: "/proc/\(first)/status", encoding: .utf8)
+        #expect(status.contains("NoNewPrivs:\t1"))
+
+        // Killed: tmd notices at once, logs it and starts another.
+        kill(pid_t(first)!, SIGKILL)
+        #expect(b.waitFor("cpsd (pid \(first)) exited; starting it again"))
+        let second = try #require(try cpsdPID(b))
+        #expect(second != first)
+        _ = try a.ike("cmd=remove", "namelist=peer")
+        let again = try a.ike("cmd=activate", "namelist=peer", "wait=10")
+        #expect(again.status == 0, "\(again.stderr)\n\(b.stderr)")
+
+        // Stuck: a request times out, the negotiation fails cleanly, the next one works.
+        kill(pid_t(second)!, SIGSTOP)
+        _ = try a.ike("cmd=remove", "namelist=peer")
+        let stuck = try a.ike("cmd=activate", "namelist=peer", "wait=8")
+        #expect(stuck.status == 1)
+        #expect(b.waitFor("cpsd (pid \(second)) did not answer in time; starting it again"))
+        #expect(b.waitFor("cpsd unavailable"))
+        let third = try #require(try cpsdPID(b))
+        #expect(third != second)
+        _ = try a.ike("cmd=remove", "namelist=peer")
+        let last = try a.ike("cmd=activate", "namelist=peer", "wait=10")
+        #expect(last.status == 0, "\(last.stderr)\n\(b.stderr)")
+        #expect(a.signal(SIGTERM) == 0 && b.signal(SIGTERM) == 0)
+        // cpsd goes with its daemon.
+        #expect(eventually(3) { !FileManager.default.fileExists(atPath: "/proc/\(third)") || ((try? String(contentsOfFile: "/proc/\(third)/stat", encoding: .utf8))?.contains(") Z ") ?? true) })
+    }
+
+    @Test func aReloadWithABrokenCertificateKeepsTheRunningOne() throws {
+        let sites = try TwoSites("cpsdr")
+        let good = Self.config(leaf: "p256", local: "192.0.2.1", remote: "192.0.2.2", peer: "peer", localNet: "10.1.0.0/24", remoteNet: "10.2.0.0/24")
+        let a = try RunningDaemon(config: good, netns: sites.a)
+        let b = try RunningDaemon(config: Self.config(leaf: "peer", local: "192.0.2.2", remote: "192.0.2.1", peer: "p256",
+                                                      localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24"), netns: sites.b)
+        try a.rewrite(good.replacingOccurrences(of: "p256.key", with: "rsa.key"))
+        let refused = try a.ike("cmd=reload")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("\(a.configPath):9: tunnel 'peer' private_key '\(Self.pki)/rsa.key' is not the key of certificate '\(Self.pki)/p256-chain.pem'"), "\(refused.stderr)")
+        let up = try a.ike("cmd=activate", "namelist=peer", "wait=10")
+        #expect(up.status == 0, "\(up.stderr)\n\(a.stderr)\n\(b.stderr)")
+        #expect(a.signal(SIGTERM) == 0 && b.signal(SIGTERM) == 0)
+    }
+}
