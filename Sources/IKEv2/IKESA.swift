@@ -50,6 +50,13 @@ final class IKESA {
     var peerHashes: [UInt16] = []
     /// The peer sent CERTREQ: `send_cert 'ifasked'` sends our certificate.
     var peerAsksForCertificate = false
+    /// RFC 7383: both sides announced IKEV2_FRAGMENTATION_SUPPORTED; protected messages
+    /// longer than this many octets go in fragments. nil: never.
+    var fragmentLimit: Int? = nil
+    /// The fragments of a protected message being reassembled.
+    var reassembly: Reassembly? = nil
+    /// A message reassembled from fragments, for `decrypt` to hand on.
+    var reassembled: [IKEv2Payload]? = nil
     var keys: IKEKeys?
     var outgoing: MessageCipher?
     var incoming: MessageCipher?
@@ -186,9 +193,25 @@ final class IKESA {
         return try seal(exchange, messageID: messageID, response: response, first: payloads.first?.type ?? .none, chain: plaintext)
     }
 
+    /// The inner chain of a complete reassembly, parsed.
+    static func parseChain(_ inner: [UInt8], first: PayloadType) throws(IKEv2Error) -> [IKEv2Payload] {
+        let result: Result<[IKEv2Payload], WireError> = inner.withUnsafeBytes { bytes in
+            var r = ByteReader(bytes)
+            do throws(WireError) { return .success(try IKEv2Message.parseChain(first: first, &r)) } catch { return .failure(error) }
+        }
+        switch result {
+        case let .success(p): return p
+        case let .failure(e): throw .wire(e)
+        }
+    }
+
     /// An encrypted message around an encoded payload chain whose first payload is `first`.
     func seal(_ exchange: ExchangeType, messageID: UInt32, response: Bool, first: PayloadType, chain: [UInt8]) throws(IKEv2Error) -> [UInt8] {
         guard let outgoing else { throw .internalState("no keys to encrypt with") }
+        if let limit = fragmentLimit,
+           ISAKMPHeader.size + 4 + outgoing.ivLength + chain.count + outgoing.blockSize + outgoing.icvLength > limit {
+            return try sealFragments(exchange, messageID: messageID, response: response, first: first, chain: chain, limit: limit)
+        }
         var plaintext = chain
         let padLength = (outgoing.blockSize - (plaintext.count + 1) % outgoing.blockSize) % outgoing.blockSize
         plaintext += [UInt8](repeating: 0, count: padLength)
@@ -205,6 +228,68 @@ final class IKESA {
         do throws(CryptoError) {
             return associated + (try outgoing.seal(plaintext, associated: associated))
         } catch { throw .crypto(error) }
+    }
+
+    /// RFC 7383 §2.5: `chain` in SKF fragments of at most `limit` octets each, each
+    /// encrypted on its own, concatenated (each datagram's header gives its length).
+    func sealFragments(_ exchange: ExchangeType, messageID: UInt32, response: Bool, first: PayloadType, chain: [UInt8],
+                       limit: Int) throws(IKEv2Error) -> [UInt8] {
+        guard let outgoing else { throw .internalState("no keys to encrypt with") }
+        let room = limit - ISAKMPHeader.size - 8 - outgoing.ivLength - outgoing.icvLength - outgoing.blockSize
+        let step = outgoing.blockSize > 1 ? room - room % outgoing.blockSize : room
+        guard step >= 64 else { throw .internalState("fragment_size too small for this cipher") }
+        let total = (chain.count + step - 1) / step
+        guard total <= IKESA.maxFragments else { throw .internalState("message of \(chain.count) octets needs more than \(IKESA.maxFragments) fragments") }
+        var out: [UInt8] = []
+        for index in 0..<total {
+            var plaintext = Array(chain[(index * step)..<min(chain.count, (index + 1) * step)])
+            let padLength = (outgoing.blockSize - (plaintext.count + 1) % outgoing.blockSize) % outgoing.blockSize
+            plaintext += [UInt8](repeating: 0, count: padLength)
+            plaintext.append(UInt8(padLength))
+            let skfLength = 8 + outgoing.ivLength + plaintext.count + outgoing.icvLength
+            var h = header(exchange, messageID: messageID, response: response)
+            h.nextPayload = PayloadType.encryptedFragment.rawValue
+            h.length = UInt32(ISAKMPHeader.size + skfLength)
+            var associated: [UInt8]
+            do throws(WireError) {
+                associated = try ByteWriter.bytes(capacity: ISAKMPHeader.size) { (w: inout ByteWriter) throws(WireError) in try h.write(to: &w) }
+            } catch { throw .wire(error) }
+            let number = UInt16(index + 1), count = UInt16(total)
+            associated += [index == 0 ? first.rawValue : 0, 0, UInt8(skfLength >> 8), UInt8(truncatingIfNeeded: skfLength),
+                           UInt8(number >> 8), UInt8(truncatingIfNeeded: number), UInt8(count >> 8), UInt8(truncatingIfNeeded: count)]
+            do throws(CryptoError) {
+                out += associated + (try outgoing.seal(plaintext, associated: associated))
+            } catch { throw .crypto(error) }
+        }
+        return out
+    }
+
+    /// What reassembly may hold for one message (RFC 7383 §2.6 leaves the bounds to us).
+    static let maxFragments = 32
+    static let maxReassembledOctets = 64 << 10
+
+    struct Reassembly {
+        var messageID: UInt32
+        var response: Bool
+        var total: UInt16
+        var first: PayloadType = .none
+        var pieces: [UInt16: [UInt8]] = [:]
+        var octets = 0
+        var startedAt: Instant
+    }
+
+    /// One SKF fragment, authenticated and decrypted: its first-inner type (fragment 1
+    /// only) and its piece of the inner chain.
+    func openFragment(_ raw: [UInt8], _ message: IKEv2Message) throws(IKEv2Error) -> [UInt8] {
+        guard let incoming else { throw .internalState("no keys to decrypt with") }
+        guard case .encryptedFragment? = message.payloads.first, message.payloads.count == 1,
+              raw.count >= ISAKMPHeader.size + 8 else { throw .unprotected }
+        let associated = Array(raw[0..<(ISAKMPHeader.size + 8)])
+        let sealed = Array(raw[(ISAKMPHeader.size + 8)..<Int(message.header.length)])
+        let plaintext: [UInt8]
+        do throws(CryptoError) { plaintext = try incoming.open(sealed, associated: associated) } catch { throw .crypto(error) }
+        guard let padLength = plaintext.last, Int(padLength) < plaintext.count else { throw .wire(.invalid(what: "pad length", value: 0)) }
+        return Array(plaintext[0..<(plaintext.count - 1 - Int(padLength))])
     }
 
     /// The inner payloads of an encrypted message whose SK payload comes first.

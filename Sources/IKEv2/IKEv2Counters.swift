@@ -23,5 +23,10 @@ public struct IKEv2Counters: Sendable {
     public var rekeyFailures: UInt64 = 0
     /// INVALID_MAJOR_VERSION answers left out by the rate limit.
     public var versionAnswersSuppressed: UInt64 = 0
+    /// RFC 7383: fragments received, messages sent in fragments, fragments dropped at
+    /// the reassembly bounds (count, size, an unannounced or inconsistent fragment).
+    public var fragmentsReceived: UInt64 = 0
+    public var messagesFragmented: UInt64 = 0
+    public var fragmentsDropped: UInt64 = 0
     public init() {}
 }

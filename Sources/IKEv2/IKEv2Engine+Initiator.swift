@@ -37,6 +37,7 @@ extension IKEv2Engine {
         payloads.append(.keyExchange(group: sa.group.rawValue, data: sa.keyExchange!.publicValue))
         payloads.append(.nonce(sa.nonceI))
         payloads += NATDetection.payloads(spiI: sa.localSPI, spiR: 0, local: sa.local, remote: sa.remote)
+        payloads.append(.notify(IKEv2Engine.fragmentationSupported))
         if policy.certificate != nil { payloads.append(.notify(IKEv2Engine.signatureHashes)) }
         let message = IKEv2Message(header: sa.header(.ikeSAInit, messageID: 0, response: false),
                                    payloads: ExchangeRules.ordered(.initRequest, payloads))
@@ -91,6 +92,7 @@ extension IKEv2Engine {
         sa.remoteSPI = message.header.responderSPI
         sa.nonceR = nonce
         notePeerCertificateHints(sa, message.payloads)
+        agreeOnFragmentation(sa, message.payloads)
         sa.chosen = chosen
         sa.initResponse = raw
         (sa.natDetected, sa.behindNAT) = NATDetection.detected(message, spiI: sa.spiI, spiR: sa.spiR, local: sa.local, remote: sa.remote)

@@ -90,6 +90,8 @@ extension IKEv2Engine {
                 .nonce(sa.nonceR),
             ]
             payloads += NATDetection.payloads(spiI: sa.spiI, spiR: sa.spiR, local: local, remote: remote)
+            agreeOnFragmentation(sa, message.payloads)
+            if sa.fragmentLimit != nil { payloads.append(.notify(IKEv2Engine.fragmentationSupported)) }
             if let request = certificateRequest(policies) {
                 // A tunnel here signs: announce RFC 7427's hashes and name our CAs (§3.7).
                 payloads.append(request)

@@ -42,6 +42,9 @@ public final class IKEv2Engine: SansIOEngine {
     public var allocateSPI: ((IPAddress, IPAddress) -> UInt32?)? = nil
     /// The certificate proxy (cpsd) for `auth 'pubkey'` policies.
     public var certificates: CertificateAuthority? = nil
+    /// RFC 7383: the largest IP datagram a protected message goes in whole
+    /// (`fragment_size`); larger ones leave in fragments when the peer supports them.
+    public var fragmentSize = 1280
     /// Half-open SAs above which IKE_SA_INIT needs a cookie (§2.6).
     public var halfOpenThreshold: Int {
         get { limits.cookieThreshold }
@@ -100,7 +103,16 @@ public final class IKEv2Engine: SansIOEngine {
         if logs(level) { output.append(.log(level, text())) }
     }
 
-    func send(_ sa: IKESA, _ bytes: [UInt8]) { output.append(.send(bytes, from: sa.local, to: sa.remote)) }
+    /// Sends a message, or each of the fragments it was sealed into.
+    func send(_ sa: IKESA, _ bytes: [UInt8]) {
+        let messages = ikeMessages(bytes)
+        if messages.count == 1 {
+            output.append(.send(bytes, from: sa.local, to: sa.remote))
+            return
+        }
+        counters.messagesFragmented += 1
+        for m in messages { output.append(.send(Array(m), from: sa.local, to: sa.remote)) }
+    }
 
     /// Sends a request and keeps it for retransmission.
     func sendRequest(_ sa: IKESA, _ bytes: [UInt8], messageID: UInt32, now: Instant, isDelete: Bool = false) {
@@ -207,6 +219,9 @@ public final class IKEv2Engine: SansIOEngine {
             sa.remote = remote
             sa.local = local
         }
+        if case .encryptedFragment? = message.payloads.first {
+            guard reassemble(sa, message, bytes, now: now) else { return }
+        }
         if message.isResponse {
             receiveResponse(sa, message, bytes, now: now)
         } else {
@@ -255,6 +270,13 @@ public final class IKEv2Engine: SansIOEngine {
     /// The inner payloads of a protected message, nil (counted, logged) when it does not
     /// decrypt and verify. Only a verified message counts as a sign of life (§2.4).
     func decrypt(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) -> [IKEv2Payload]? {
+        if let payloads = sa.reassembled {
+            // Authenticated fragment by fragment already.
+            sa.reassembled = nil
+            sa.lastHeard = now
+            sa.probing = false
+            return payloads
+        }
         do throws(IKEv2Error) {
             let payloads = try sa.open(raw, message)
             sa.lastHeard = now
@@ -288,6 +310,7 @@ public final class IKEv2Engine: SansIOEngine {
                 remove(sa)
                 continue
             }
+            expireReassembly(sa, now: now)
             if retransmit(sa, now: now) { continue }
             if sa.rekeyedTo != nil, sa.pending == nil, let at = sa.retireAt, now >= at {
                 retire(sa)

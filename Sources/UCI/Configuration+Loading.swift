@@ -88,7 +88,7 @@ struct Loader {
         var g = GlobalSettings()
         let items = checkItems(section, what: "the ike section",
                                options: ["log_level", "syslog_facility", "port", "natt_port", "socket", "kernel", "half_open_max",
-                                         "half_open_per_source", "cookie_threshold", "aggressive_rate", "log_rate"],
+                                         "half_open_per_source", "cookie_threshold", "aggressive_rate", "log_rate", "fragment_size"],
                                lists: ["listen"])
         var portLine = section.line
         for item in items {
@@ -120,6 +120,8 @@ struct Loader {
                 if let n = number(item, in: 1...1_000_000, unit: "a number of SAs") { g.halfOpenMax = n }
             case "half_open_per_source":
                 if let n = number(item, in: 1...1_000_000, unit: "a number of SAs") { g.halfOpenPerSource = n }
+            case "fragment_size":
+                if let n = number(item, in: 576...65_535, unit: "octets of an IP datagram") { g.fragmentSize = n }
             case "cookie_threshold":
                 if let n = number(item, in: 0...1_000_000, unit: "a number of SAs") { g.cookieThreshold = n }
             case "aggressive_rate":

@@ -17,6 +17,7 @@ extension Configuration {
         out.option("half_open_max", global.halfOpenMax.description)
         out.option("half_open_per_source", global.halfOpenPerSource.description)
         out.option("cookie_threshold", global.cookieThreshold.description)
+        out.option("fragment_size", global.fragmentSize.description)
         out.option("aggressive_rate", global.aggressiveRate.description)
         out.option("log_rate", global.logRate.description)
         for t in tunnels { out.tunnel(t, redactingSecrets: redactingSecrets) }

@@ -31,6 +31,9 @@ public struct GlobalSettings: Equatable, Sendable {
     public var halfOpenMax: UInt32 = 1024
     public var halfOpenPerSource: UInt32 = 16
     public var cookieThreshold: UInt32 = 64
+    /// RFC 7383: protected IKEv2 messages that would make an IP datagram larger than
+    /// this go in fragments, when the peer supports them.
+    public var fragmentSize: UInt32 = 1280
     public var aggressiveRate: UInt32 = 100
     public var logRate: UInt32 = 200
 

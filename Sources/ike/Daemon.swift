@@ -81,6 +81,7 @@ final class Daemon {
                                           version: .v1, now: { clock.now })
         cpsd = CertificateProxyProcess(log: log)
         ikev2.engine.certificates = cpsd
+        ikev2.engine.fragmentSize = Int(configuration.global.fragmentSize)
         ikev1.engine.logs = { [log] in log.enabled($0) }
         ikev2.engine.logs = { [log] in log.enabled($0) }
         manager = TunnelManager(configuration: configuration, ikev1: ikev1, ikev2: ikev2, kernel: kernel, log: log, clock: { clock.now })

@@ -122,6 +122,7 @@ extension Daemon {
             || old.kernel != new.kernel || old.syslogFacility != new.syslogFacility {
             notes.append("changes to listen, port, natt_port, socket, kernel and syslog_facility take effect when the daemon restarts")
         }
+        ikev2.engine.fragmentSize = Int(configuration.global.fragmentSize)
         let s = manager.reload(configuration)
         let text = "reloaded \(options.configPath): \(s.unchanged.count) unchanged, \(s.changed.count) changed, \(s.added.count) added, \(s.removed.count) removed"
         log.event(.tmd, text)
@@ -195,6 +196,8 @@ extension Daemon {
             .count("  half-open replaced (same source)", c2.halfOpenReplaced, group: "ikev2d", key: "half_open_replaced"),
             .count("  half-open expired", c2.halfOpenExpired, group: "ikev2d", key: "half_open_expired"),
             .count("  rekeys failed (retried)", c2.rekeyFailures, group: "ikev2d", key: "rekeys_failed"),
+            .counts("  fragments received / dropped", "\(c2.fragmentsReceived) / \(c2.fragmentsDropped) (\(c2.messagesFragmented) messages sent in fragments)", group: "ikev2d",
+                    [("fragments_received", c2.fragmentsReceived), ("fragments_dropped", c2.fragmentsDropped), ("messages_fragmented", c2.messagesFragmented)]),
             .counts("control requests", "\(served) served, \(malformed) malformed, \(abandoned) answers not read in time", group: "control",
                     [("served", served), ("malformed", malformed), ("abandoned", abandoned)]),
             .count("log records dropped (log_rate)", log.suppressed, group: "log", key: "suppressed"),

@@ -50,6 +50,10 @@ public struct IKEv2Message: Equatable, Sendable {
                 // §3.14: the SK payload is the last one; its Next Payload names the first inner one.
                 payload = .encrypted(firstInner: next, body: sealed)
                 next = .none
+            } else if case let .encryptedFragment(_, number, total, sealed) = payload {
+                // RFC 7383 §2.5: so is SKF.
+                payload = .encryptedFragment(firstInner: next, number: number, total: total, body: sealed)
+                next = .none
             }
             payloads.append(payload)
         }
@@ -74,6 +78,7 @@ public struct IKEv2Message: Equatable, Sendable {
             let body = try ByteWriter.bytes(capacity: 65536) { (w: inout ByteWriter) throws(WireError) in try p.writeBody(to: &w) }
             var next: UInt8 = i + 1 < payloads.count ? payloads[i + 1].type.rawValue : 0
             if case let .encrypted(firstInner, _) = p { next = firstInner.rawValue }
+            if case let .encryptedFragment(firstInner, _, _, _) = p { next = firstInner.rawValue }
             let length = UInt16(4 + body.count)
             out += [next, 0, UInt8(length >> 8), UInt8(truncatingIfNeeded: length)]
             out += body

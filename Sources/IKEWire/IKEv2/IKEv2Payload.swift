@@ -24,6 +24,9 @@ public enum IKEv2Payload: Equatable, Sendable {
     case configuration(type: UInt8, attributes: [ConfigurationAttribute])
     /// §3.14: the inner chain's first payload type and IV | ciphertext | ICV.
     case encrypted(firstInner: PayloadType, body: [UInt8])
+    /// RFC 7383 §2.5: SKF, fragment `number` of `total` of a protected message, and IV |
+    /// ciphertext | ICV. Only the first fragment names the first inner payload.
+    case encryptedFragment(firstInner: PayloadType, number: UInt16, total: UInt16, body: [UInt8])
     case other(type: PayloadType, critical: Bool, body: [UInt8])
 
     public var type: PayloadType {
@@ -38,6 +41,7 @@ public enum IKEv2Payload: Equatable, Sendable {
         case .vendorID: return .vendorID
         case let .trafficSelectors(initiator, _): return initiator ? .trafficSelectorInitiator : .trafficSelectorResponder
         case .encrypted: return .encrypted
+        case .encryptedFragment: return .encryptedFragment
         case .certificate: return .certificate
         case .certificateRequest: return .certificateRequest
         case .configuration: return .configuration
@@ -99,6 +103,10 @@ public enum IKEv2Payload: Equatable, Sendable {
         case .encrypted:
             // The SK payload's first-inner type travels in its generic header; set by the caller.
             return .encrypted(firstInner: .none, body: Array(try r.readBytes(r.remaining)))
+        case .encryptedFragment:
+            let number = try r.readUInt16("fragment number"), total = try r.readUInt16("total fragments")
+            guard number >= 1, number <= total else { throw .invalid(what: "fragment number", value: UInt64(number)) }
+            return .encryptedFragment(firstInner: .none, number: number, total: total, body: Array(try r.readBytes(r.remaining)))
         default:
             if critical { throw .unsupportedCriticalPayload(type.rawValue) }
             return .other(type: type, critical: false, body: Array(body))
@@ -144,6 +152,10 @@ public enum IKEv2Payload: Equatable, Sendable {
                 try w.write(UInt16(a.value.count))
                 try w.write(a.value)
             }
+        case let .encryptedFragment(_, number, total, body):
+            try w.write(number)
+            try w.write(total)
+            try w.write(body)
         case let .encrypted(_, body), let .other(_, _, body):
             try w.write(body)
         }
