@@ -42,7 +42,7 @@ let package = Package(
             name: "TunnelManager",
             dependencies: ["UCI", "Kernel", "IKECore", "IKEv1", "IKEv2", "CertificateProxy"],
             swiftSettings: embeddedRules),
-        .target(name: "Control", dependencies: ["IKEWire", "UCI", "TunnelManager"], swiftSettings: embeddedRules),
+        .target(name: "Control", dependencies: ["IKEWire", "UCI", "TunnelManager", "CertificateProxy"], swiftSettings: embeddedRules),
         .target(name: "Broker", dependencies: ["IKEWire", "IKEv1", "IKEv2", "Platform"], swiftSettings: embeddedRules),
 
         // The executable that wires the components together.

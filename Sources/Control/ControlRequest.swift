@@ -25,6 +25,7 @@ public enum ControlRequest: Equatable, Sendable {
                ike cmd=rekey [phase=1|2] [numlist=N,...] [namelist=NAME,...]
                ike cmd=list [phase=1|1+|2] [numlist=N,...] [namelist=NAME,...] [verbose] [format=json]
                ike cmd=list configured [namelist=NAME,...] [format=json]
+               ike cmd=list certs [verbose] [format=json]
                ike cmd=log [level=none|error|event|information|debug] [format=json]
                ike cmd=reload
                ike cmd=status [format=json]
@@ -45,6 +46,8 @@ public struct ListOptions: Equatable, Sendable {
     public var json = false
     /// `configured`: the configuration's tunnels, active or not, instead of the table.
     public var configured = false
+    /// `certs`: the certificates cpsd has loaded instead of the table.
+    public var certificates = false
 
     public init() {}
 }
@@ -231,10 +234,14 @@ extension ControlRequest {
         }
         o.verbose = params.flag("verbose")
         o.configured = params.flag("configured")
+        o.certificates = params.flag("certs")
         if o.configured {
-            if o.verbose || o.phases != nil || !o.numbers.isEmpty {
+            if o.verbose || o.phases != nil || !o.numbers.isEmpty || o.certificates {
                 return .failure(UsageError("list configured takes namelist= and format= only"))
             }
+        }
+        if o.certificates, o.phases != nil || !o.numbers.isEmpty || !o.names.isEmpty {
+            return .failure(UsageError("list certs takes verbose and format= only"))
         }
         switch parseFormat(&params) {
         case let .success(json): o.json = json
@@ -279,6 +286,7 @@ extension ControlRequest {
             if !o.names.isEmpty { p.append("namelist=" + o.names.joined(separator: ",")) }
             if o.verbose { p.append("verbose") }
             if o.configured { p.append("configured") }
+            if o.certificates { p.append("certs") }
             if o.json { p.append("format=json") }
             return p
         case let .log(level, json):

@@ -46,6 +46,10 @@ extension Daemon {
     }
 
     private func list(_ options: ListOptions) -> String {
+        if options.certificates {
+            let infos = cpsd.listing() ?? []
+            return options.json ? CertificateListing.json(infos) : options.verbose ? CertificateListing.verbose(infos) : CertificateListing.table(infos)
+        }
         if options.configured {
             let rows = ConfiguredListing.rows(manager.configuration, manager.tunnels, names: options.names)
             return options.json ? ConfiguredListing.json(rows) : ConfiguredListing.table(rows)

@@ -1,4 +1,4 @@
-import Control
+@testable import Control
 import Foundation
 import IKECrypto
 import IKEWire
@@ -182,5 +182,19 @@ final class SilentEngine: KeyingEngine {
         #expect(parsed[1]["status"] as? String == "Inactive")
         #expect(parsed[2]["enabled"] as? Bool == false)
         #expect(parsed[1]["local_address"] is NSNull)
+    }
+}
+
+@Suite struct UTCDateTests {
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00Z"),
+        (951_782_400, "2000-02-29T00:00:00Z"),
+        (1_609_459_199, "2020-12-31T23:59:59Z"),
+        (2_208_988_800, "2040-01-01T00:00:00Z"),
+        (4_107_542_400, "2100-03-01T00:00:00Z"),
+        (-1, "1969-12-31T23:59:59Z"),
+    ])
+    func secondsSince1970AsUTC(seconds: Int64, text: String) {
+        #expect(UTCDate.time(seconds) == text)
     }
 }
