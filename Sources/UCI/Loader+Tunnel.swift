@@ -32,9 +32,7 @@ extension Loader {
         if !items.contains(where: { $0.key == "remote_address" }) {
             error(section.line, "tunnel '\(name)' has no remote_address: give the peer's address, or 'any' for a responder")
         }
-        // A certificate proves its own identities: a pubkey tunnel takes any the chain proves
-        // unless remote_id narrows it.
-        if lines.of["remote_id"] == nil, t.auth == .psk, case let .address(a) = t.remoteAddress { t.remoteID = .address(a) }
+        if lines.of["remote_id"] == nil, case let .address(a) = t.remoteAddress { t.remoteID = .address(a) }
         crossCheck(&t, lines, present: items.map { $0.key })
         return diagnostics.count == before ? t : nil
     }
