@@ -62,7 +62,7 @@ let package = Package(
         // executable joins the package only when scripts/fuzz sets IKE_FUZZ.
         .target(
             name: "FuzzTargets",
-            dependencies: ["Broker", "Control", "IKECore", "IKECrypto", "IKEWire", "IKEv1", "IKEv2", "Netlink", "Platform", "UCI"],
+            dependencies: ["Broker", "CertificateProxy", "Control", "IKECore", "IKECrypto", "IKEWire", "IKEv1", "IKEv2", "Netlink", "Platform", "UCI"],
             path: "Fuzz/FuzzTargets"),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
 

@@ -1,4 +1,5 @@
 import Broker
+@_spi(Fuzzing) import CertificateProxy
 import Control
 import IKECore
 import IKECrypto
@@ -36,6 +37,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case xfrm
     /// DNS answers, /etc/hosts and /etc/resolv.conf for the stub resolver.
     case dns
+    /// What cpsd receives: proxy requests (first byte 0), peer certificate chains to
+    /// verify against a loaded credential (1: 2-octet length records of DER), and
+    /// certificate and CRL files in PEM or DER (2).
+    case certificate
 
     public func run(_ data: [UInt8]) {
         switch self {
@@ -49,6 +54,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .control: Fuzz.control(data)
         case .xfrm: _ = XFRMEvents.parse(data)
         case .dns: Fuzz.dns(data)
+        case .certificate: Fuzz.certificate(data)
         }
     }
 }
@@ -296,11 +302,20 @@ extension FuzzTarget {
                     "cmd=log\nlevel=debug"].map { ControlFrame.encode(.request, Array($0.utf8)) }
         case .xfrm: return []
         case .dns: return [DNSMessage.query(id: 0x1234, name: "peer.example", type: DNSMessage.typeA), Array("nameserver 192.0.2.53\n127.0.0.1 localhost\n".utf8)]
+        case .certificate: return Seeds.certificateInputs
         }
     }
 }
 
 enum Seeds {
+    /// A verify request for the fuzz credential, a chain of its leaf and root, and the PEM files.
+    static var certificateInputs: [[UInt8]] {
+        let leaf = Certificate.parse(Array(FuzzPKI.leaf.utf8)).first?.der ?? []
+        let root = Certificate.parse(Array(FuzzPKI.root.utf8)).first?.der ?? []
+        let verify = ProxyCodec.encode(ProxyRequest.verify(credential: 0, certificates: [leaf, root], identity: .fqdn("fuzz.test"),
+                                                           octets: [1, 2, 3], method: 14, data: [0x0A] + Array(repeating: 0x30, count: 10) + [1, 2]))
+        return [[0] + verify, [1] + record(leaf) + record(root), [2] + Array(FuzzPKI.leaf.utf8), [2] + leaf]
+    }
     static func record(_ bytes: [UInt8]) -> [UInt8] { [UInt8(bytes.count >> 8), UInt8(truncatingIfNeeded: bytes.count)] + bytes }
 
     /// Every datagram of an IKEv2 IKE_SA_INIT, IKE_AUTH, CHILD_SA rekey and delete.
@@ -393,4 +408,80 @@ enum Seeds {
         \toption psk 'other'
 
         """
+}
+
+// MARK: Certificates
+
+/// A root and a leaf with its key, made once with the openssl command for this target
+/// only (valid to 2125); nothing else uses them.
+enum FuzzPKI {
+    static let root = """
+-----BEGIN CERTIFICATE-----
+MIIBbzCCARSgAwIBAgIUSK6AQ5iSBI+uhVGngVwm81e7/6UwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJZnV6eiByb290MCAXDTI2MTIwNTE3MTIyNFoYDzIxMjYxMTEx
+MTcxMjI0WjAUMRIwEAYDVQQDDAlmdXp6IHJvb3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAQEIxQQ0uSiEZYid/KacLp+nehqVKMzqY80YIpxD0jeL0Pt3dBFTFgE
+3Nkgka6S/93/+UwFJUuXYlug+saCAClko0IwQDAPBgNVHRMBAf8EBTADAQH/MA4G
+A1UdDwEB/wQEAwIBBjAdBgNVHQ4EFgQUKT6wGdYxFdr8Sd2pdlfrcg9nCFcwCgYI
+KoZIzj0EAwIDSQAwRgIhAI+avYtExwMHA67jrSja9s8pl/fI8KQx7BjbIqPHUxn2
+AiEAirNqO8Ovmna6nyVMx6r54gE+6ADQcSPWoVZBwwWG5Nc=
+-----END CERTIFICATE-----
+"""
+    static let leaf = """
+-----BEGIN CERTIFICATE-----
+MIIBhTCCASqgAwIBAgIUQ8yXC/bZxFN8TMFfxaSKsEozg4cwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJZnV6eiByb290MCAXDTI2MTIwNTE3MTIyNFoYDzIxMjYxMTEx
+MTcxMjI0WjAUMRIwEAYDVQQDDAlmdXp6LnRlc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAScNtSECTPvvGHE/pclpiz0qrDwXBBqpFh3bG0oOzsUeFPU5A3zLayZ
+v5TW47m2+xnhP8mhFlkrftwByeFJuHVNo1gwVjAUBgNVHREEDTALgglmdXp6LnRl
+c3QwHQYDVR0OBBYEFIOC/mq/93ya2r1P/E+/Csf6SJrUMB8GA1UdIwQYMBaAFCk+
+sBnWMRXa/EndqXZX63IPZwhXMAoGCCqGSM49BAMCA0kAMEYCIQD3EyuB7QNWGaMY
+XlNF+R1686q4lvET9uUqzizxttuTZAIhAPfLqpebfl2j0U3GgqOg+f5I78/A9pTA
+iOr2Pbea6JwN
+-----END CERTIFICATE-----
+"""
+    static let key = """
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbUgVbEzGoqnlREYj
+KZpCerb1gFbm+yx3UXFqnIuPFl2hRANCAAScNtSECTPvvGHE/pclpiz0qrDwXBBq
+pFh3bG0oOzsUeFPU5A3zLayZv5TW47m2+xnhP8mhFlkrftwByeFJuHVN
+-----END PRIVATE KEY-----
+"""
+
+    nonisolated(unsafe) static let store: CredentialStore = {
+        let files: [String: String] = ["/fuzz/leaf.pem": leaf, "/fuzz/leaf.key": key, "/fuzz/root.pem": root]
+        let store = CredentialStore(files: FileAccess(
+            read: { path in files[path].map { .success(Array($0.utf8)) } ?? .failure(CredentialFileError("No such file or directory")) },
+            mode: { _ in 0o600 }, list: { _ in nil }))
+        _ = store.load([CredentialSpec(tunnel: "fuzz", certificate: "/fuzz/leaf.pem", privateKey: "/fuzz/leaf.key",
+                                       caCertificates: ["/fuzz/root.pem"], crls: [])])
+        return store
+    }()
+}
+
+extension Fuzz {
+    static func certificate(_ data: [UInt8]) {
+        guard let mode = data.first else { return }
+        let rest = Array(data.dropFirst())
+        switch mode {
+        case 0:
+            if let answer = ProxyServer.answer(rest, store: FuzzPKI.store) { _ = ProxyCodec.decodeAnswer(answer) }
+        case 1:
+            var chain: [[UInt8]] = []
+            var at = 0
+            while at + 2 <= rest.count {
+                let n = Int(rest[at]) << 8 | Int(rest[at + 1])
+                guard at + 2 + n <= rest.count else { break }
+                chain.append(Array(rest[(at + 2)..<(at + 2 + n)]))
+                at += 2 + n
+            }
+            _ = FuzzPKI.store.verify(credential: 0, certificates: chain, identity: .fqdn("fuzz.test"), octets: [1], method: 9,
+                                     data: [UInt8](repeating: 1, count: 64))
+        default:
+            for c in Certificate.parse(rest) {
+                _ = (c.subject, c.issuer, c.alternativeNames, c.serial, c.notBefore, c.notAfter, c.keyType, c.publicKeyHash)
+            }
+            _ = CertificateRevocationLists.count(rest)
+        }
+    }
 }

@@ -22,7 +22,7 @@ public final class Certificate {
 
     /// Every certificate of a PEM text (several may follow each other), or the one of a
     /// DER file.
-    static func parse(_ bytes: [UInt8]) -> [Certificate] {
+    public static func parse(_ bytes: [UInt8]) -> [Certificate] {
         if !PEM.isPEM(bytes) { return Certificate(der: bytes).map { [$0] } ?? [] }
         var found: [Certificate] = []
         PEM.withBIO(bytes) { bio in

@@ -306,6 +306,15 @@ public struct CredentialErrors: Error, Sendable {
     public init(_ problems: [CredentialProblem]) { self.problems = problems }
 }
 
+/// For the fuzz target: how many CRLs a file holds (parsed and freed).
+@_spi(Fuzzing) public enum CertificateRevocationLists {
+    public static func count(_ bytes: [UInt8]) -> Int {
+        let list = CRL.parse(bytes)
+        for c in list { X509_CRL_free(c) }
+        return list.count
+    }
+}
+
 /// Certificate revocation lists.
 enum CRL {
     static func parse(_ bytes: [UInt8]) -> [OpaquePointer] {

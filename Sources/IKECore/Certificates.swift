@@ -87,7 +87,7 @@ public struct PublicKeyCredential: Equatable, Sendable {
     /// SHA-1 of each trust anchor's public key: the CERTREQ payload.
     public var authorities: [[UInt8]]
     public var keyType: String
-    public var send: SendCertificate = .ifAsked
+    public var send: SendCertificate = .always
 
     public init(id: Int, chain: [[UInt8]], subject: Identity, alternativeNames: [Identity], authorities: [[UInt8]], keyType: String) {
         self.id = id

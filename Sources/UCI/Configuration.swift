@@ -122,7 +122,7 @@ public struct TunnelConfig: Equatable, Sendable {
     public var caCertificates: [String] = []
     /// Certificate revocation lists (files), read again on reload.
     public var crls: [String] = []
-    public var sendCert: SendCert = .ifasked
+    public var sendCert: SendCert = .always
     /// A peer certificate to accept and no other (pinning), besides its chain.
     public var remoteCertificate: String? = nil
     /// Where each certificate option was written, for errors about the files they name.
