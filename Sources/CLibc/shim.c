@@ -371,6 +371,16 @@ void ike_note_inherited_descriptors(void) {
     closedir(dir);
 }
 
+/// Points descriptors 0-2 at /dev/null.
+static void stdio_to_null(void) {
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0) return;
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    if (null > 2) close(null);
+}
+
 int ike_daemonize(void) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return -errno;
@@ -418,15 +428,7 @@ void ike_daemon_report(const char *failure) {
     if (failure) (void)!write(daemon_ready_fd, failure, strlen(failure));
     close(daemon_ready_fd);
     daemon_ready_fd = -1;
-    if (!failure) {
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0) {
-            dup2(null, 0);
-            dup2(null, 1);
-            dup2(null, 2);
-            if (null > 2) close(null);
-        }
-    }
+    if (!failure) stdio_to_null();
 }
 
 int ike_set_nonblocking(int fd, int on) {
@@ -537,13 +539,7 @@ int ike_spawn_proxy(int *fd) {
     }
     // stdio goes to /dev/null: cpsd writes nothing, and must not hold the pipes of
     // whoever started the daemon (they would never see the end of its output).
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        if (null > 2) close(null);
-    }
+    stdio_to_null();
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
     prctl(PR_SET_NAME, "cpsd", 0, 0, 0);

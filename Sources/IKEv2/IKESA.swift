@@ -212,19 +212,28 @@ final class IKESA {
            ISAKMPHeader.size + 4 + outgoing.ivLength + chain.count + outgoing.blockSize + outgoing.icvLength > limit {
             return try sealFragments(exchange, messageID: messageID, response: response, first: first, chain: chain, limit: limit)
         }
-        var plaintext = chain
+        return try sealed(exchange, messageID: messageID, response: response, payload: .encrypted, first: first, fields: [], chain[...])
+    }
+
+    /// One protected datagram: the header, the SK or SKF payload header (`first` and the
+    /// payload's own `fields`, the fragment numbers of SKF), all of it authenticated, and
+    /// `plaintext` padded to the block size, encrypted.
+    func sealed(_ exchange: ExchangeType, messageID: UInt32, response: Bool, payload: PayloadType, first: PayloadType,
+                fields: [UInt8], _ chain: ArraySlice<UInt8>) throws(IKEv2Error) -> [UInt8] {
+        guard let outgoing else { throw .internalState("no keys to encrypt with") }
+        var plaintext = Array(chain)
         let padLength = (outgoing.blockSize - (plaintext.count + 1) % outgoing.blockSize) % outgoing.blockSize
         plaintext += [UInt8](repeating: 0, count: padLength)
         plaintext.append(UInt8(padLength))
-        let skLength = 4 + outgoing.ivLength + plaintext.count + outgoing.icvLength
+        let length = 4 + fields.count + outgoing.ivLength + plaintext.count + outgoing.icvLength
         var h = header(exchange, messageID: messageID, response: response)
-        h.nextPayload = PayloadType.encrypted.rawValue
-        h.length = UInt32(ISAKMPHeader.size + skLength)
+        h.nextPayload = payload.rawValue
+        h.length = UInt32(ISAKMPHeader.size + length)
         var associated: [UInt8]
         do throws(WireError) {
             associated = try ByteWriter.bytes(capacity: ISAKMPHeader.size) { (w: inout ByteWriter) throws(WireError) in try h.write(to: &w) }
         } catch { throw .wire(error) }
-        associated += [first.rawValue, 0, UInt8(skLength >> 8), UInt8(truncatingIfNeeded: skLength)]
+        associated += [first.rawValue, 0, UInt8(length >> 8), UInt8(truncatingIfNeeded: length)] + fields
         do throws(CryptoError) {
             return associated + (try outgoing.seal(plaintext, associated: associated))
         } catch { throw .crypto(error) }
@@ -242,24 +251,11 @@ final class IKESA {
         guard total <= IKESA.maxFragments else { throw .internalState("message of \(chain.count) octets needs more than \(IKESA.maxFragments) fragments") }
         var out: [UInt8] = []
         for index in 0..<total {
-            var plaintext = Array(chain[(index * step)..<min(chain.count, (index + 1) * step)])
-            let padLength = (outgoing.blockSize - (plaintext.count + 1) % outgoing.blockSize) % outgoing.blockSize
-            plaintext += [UInt8](repeating: 0, count: padLength)
-            plaintext.append(UInt8(padLength))
-            let skfLength = 8 + outgoing.ivLength + plaintext.count + outgoing.icvLength
-            var h = header(exchange, messageID: messageID, response: response)
-            h.nextPayload = PayloadType.encryptedFragment.rawValue
-            h.length = UInt32(ISAKMPHeader.size + skfLength)
-            var associated: [UInt8]
-            do throws(WireError) {
-                associated = try ByteWriter.bytes(capacity: ISAKMPHeader.size) { (w: inout ByteWriter) throws(WireError) in try h.write(to: &w) }
-            } catch { throw .wire(error) }
             let number = UInt16(index + 1), count = UInt16(total)
-            associated += [index == 0 ? first.rawValue : 0, 0, UInt8(skfLength >> 8), UInt8(truncatingIfNeeded: skfLength),
-                           UInt8(number >> 8), UInt8(truncatingIfNeeded: number), UInt8(count >> 8), UInt8(truncatingIfNeeded: count)]
-            do throws(CryptoError) {
-                out += associated + (try outgoing.seal(plaintext, associated: associated))
-            } catch { throw .crypto(error) }
+            out += try sealed(exchange, messageID: messageID, response: response, payload: .encryptedFragment,
+                              first: index == 0 ? first : .none,
+                              fields: [UInt8(number >> 8), UInt8(truncatingIfNeeded: number), UInt8(count >> 8), UInt8(truncatingIfNeeded: count)],
+                              chain[(index * step)..<min(chain.count, (index + 1) * step)])
         }
         return out
     }
