@@ -506,6 +506,12 @@ int ike_directory_names(const char *path, char *out, int capacity) {
 int ike_spawn_proxy(int *fd) {
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -errno;
+    // A message must fit the sender's buffer whole: 1 MiB (past wmem_max as root).
+    int size = 1 << 20;
+    for (int i = 0; i < 2; i++) {
+        if (setsockopt(pair[i], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
+            setsockopt(pair[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    }
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;

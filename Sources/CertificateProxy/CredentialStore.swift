@@ -24,9 +24,10 @@ public struct CredentialFileError: Error {
     public init(_ text: String) { self.text = text }
 }
 
-/// What one `auth 'pubkey'` tunnel names (the UCI options, as paths).
+/// The files of one credential (the UCI options of `auth 'pubkey'` tunnels, as paths) and
+/// the tunnels that name them: tunnels with the same files share one loaded credential.
 public struct CredentialSpec: Equatable, Sendable {
-    public var tunnel: String
+    public var tunnels: [String]
     public var certificate: String?
     public var privateKey: String?
     public var caCertificates: [String]
@@ -35,12 +36,18 @@ public struct CredentialSpec: Equatable, Sendable {
 
     public init(tunnel: String, certificate: String?, privateKey: String?, caCertificates: [String], crls: [String],
                 remoteCertificate: String? = nil) {
-        self.tunnel = tunnel
+        self.tunnels = [tunnel]
         self.certificate = certificate
         self.privateKey = privateKey
         self.caCertificates = caCertificates
         self.crls = crls
         self.remoteCertificate = remoteCertificate
+    }
+
+    /// Whether `other` names the same files.
+    public func sameFiles(_ other: CredentialSpec) -> Bool {
+        certificate == other.certificate && privateKey == other.privateKey && caCertificates == other.caCertificates
+            && crls == other.crls && remoteCertificate == other.remoteCertificate
     }
 }
 
@@ -103,6 +110,12 @@ public final class CredentialStore: CertificateAuthority {
         }
         if loaded.count == specs.count { profiles = loaded }
         return results
+    }
+
+    /// The public part of loaded credential `id`; nil when there is none.
+    public func credential(at id: Int) -> PublicKeyCredential? {
+        guard id >= 0, id < profiles.count else { return nil }
+        return credential(profiles[id], id: id)
     }
 
     func credential(_ p: Profile, id: Int) -> PublicKeyCredential {
@@ -241,9 +254,11 @@ public final class CredentialStore: CertificateAuthority {
                                          tunnels: [tunnel]))
         }
         for p in profiles {
-            for (i, c) in p.chain.enumerated() { add(c, i == 0 ? "local" : "intermediate", p.spec.tunnel) }
-            for c in p.authorities { add(c, "ca", p.spec.tunnel) }
-            if let pinned = p.pinned { add(pinned, "remote", p.spec.tunnel) }
+            for tunnel in p.spec.tunnels {
+                for (i, c) in p.chain.enumerated() { add(c, i == 0 ? "local" : "intermediate", tunnel) }
+                for c in p.authorities { add(c, "ca", tunnel) }
+                if let pinned = p.pinned { add(pinned, "remote", tunnel) }
+            }
         }
         return infos
     }

@@ -6,13 +6,17 @@ import IKEWire
 /// Nothing in them is a private key.
 public enum ProxyRequest: Equatable {
     case load([CredentialSpec])
+    /// The public part of loaded credential N (one at a time: a hub's answers stay small).
+    case credential(Int)
     case sign(credential: Int, octets: [UInt8], peerHashes: [UInt16])
     case verify(credential: Int, certificates: [[UInt8]], identity: Identity, octets: [UInt8], method: UInt8, data: [UInt8])
     case list
 }
 
 public enum ProxyAnswer {
-    case loaded([Result<PublicKeyCredential, CredentialErrors>])
+    /// Per spec, its problems; none: loaded.
+    case loaded([[CredentialProblem]])
+    case credential(PublicKeyCredential?)
     case signed(Result<SignedAuthentication, CertificateFailure>)
     case verified(Result<String, CertificateFailure>)
     case listing([CertificateInfo])
@@ -24,7 +28,12 @@ public enum ProxyServer {
     public static func answer(_ request: [UInt8], store: CredentialStore) -> [UInt8]? {
         guard let r = ProxyCodec.decodeRequest(request) else { return nil }
         switch r {
-        case let .load(specs): return ProxyCodec.encode(.loaded(store.load(specs)))
+        case let .load(specs):
+            return ProxyCodec.encode(.loaded(store.load(specs).map { result in
+                if case let .failure(e) = result { return e.problems }
+                return []
+            }))
+        case let .credential(id): return ProxyCodec.encode(.credential(store.credential(at: id)))
         case let .sign(id, octets, hashes): return ProxyCodec.encode(.signed(store.sign(credential: id, octets: octets, peerHashes: hashes)))
         case let .verify(id, certificates, identity, octets, method, data):
             return ProxyCodec.encode(.verified(store.verify(credential: id, certificates: certificates, identity: identity,
@@ -130,13 +139,16 @@ public enum ProxyCodec {
             w.u8(1)
             w.u32(specs.count)
             for s in specs {
-                w.text(s.tunnel)
+                w.texts(s.tunnels)
                 w.optionalText(s.certificate)
                 w.optionalText(s.privateKey)
                 w.texts(s.caCertificates)
                 w.texts(s.crls)
                 w.optionalText(s.remoteCertificate)
             }
+        case let .credential(id):
+            w.u8(5)
+            w.u32(id)
         case let .sign(id, octets, hashes):
             w.u8(2)
             w.u32(id)
@@ -164,10 +176,12 @@ public enum ProxyCodec {
         case 1:
             var specs: [CredentialSpec] = []
             for _ in 0..<r.count() {
-                let tunnel = r.text(), certificate = r.optionalText(), key = r.optionalText()
+                let tunnels = r.texts(), certificate = r.optionalText(), key = r.optionalText()
                 let cas = r.texts(), crls = r.texts(), pinned = r.optionalText()
-                specs.append(CredentialSpec(tunnel: tunnel, certificate: certificate, privateKey: key, caCertificates: cas,
-                                            crls: crls, remoteCertificate: pinned))
+                var spec = CredentialSpec(tunnel: "", certificate: certificate, privateKey: key, caCertificates: cas,
+                                          crls: crls, remoteCertificate: pinned)
+                spec.tunnels = tunnels
+                specs.append(spec)
             }
             request = .load(specs)
         case 2:
@@ -179,6 +193,8 @@ public enum ProxyCodec {
             request = .verify(credential: id, certificates: certificates, identity: identity, octets: octets, method: method, data: data)
         case 4:
             request = .list
+        case 5:
+            request = .credential(r.u32())
         default:
             return nil
         }
@@ -191,25 +207,27 @@ public enum ProxyCodec {
         case let .loaded(results):
             w.u8(1)
             w.u32(results.count)
-            for result in results {
-                switch result {
-                case let .success(c):
-                    w.u8(0)
-                    w.datas(c.chain)
-                    w.identity(c.subject)
-                    w.u32(c.alternativeNames.count)
-                    for n in c.alternativeNames { w.identity(n) }
-                    w.datas(c.authorities)
-                    w.text(c.keyType)
-                case let .failure(errors):
-                    w.u8(1)
-                    w.u32(errors.problems.count)
-                    for p in errors.problems {
-                        w.text(p.option)
-                        w.text(p.message)
-                    }
+            for problems in results {
+                w.u32(problems.count)
+                for p in problems {
+                    w.text(p.option)
+                    w.text(p.message)
                 }
             }
+        case let .credential(credential):
+            w.u8(5)
+            guard let c = credential else {
+                w.u8(1)
+                break
+            }
+            w.u8(0)
+            w.u32(c.id)
+            w.datas(c.chain)
+            w.identity(c.subject)
+            w.u32(c.alternativeNames.count)
+            for n in c.alternativeNames { w.identity(n) }
+            w.datas(c.authorities)
+            w.text(c.keyType)
         case let .signed(result):
             w.u8(2)
             switch result {
@@ -256,20 +274,17 @@ public enum ProxyCodec {
         let answer: ProxyAnswer
         switch r.u8() {
         case 1:
-            var results: [Result<PublicKeyCredential, CredentialErrors>] = []
-            for index in 0..<r.count() {
-                if r.u8() == 0 {
-                    let chain = r.datas(), subject = r.identity()
-                    let names = (0..<r.count()).map { _ in r.identity() }
-                    let authorities = r.datas(), keyType = r.text()
-                    results.append(.success(PublicKeyCredential(id: index, chain: chain, subject: subject, alternativeNames: names,
-                                                                authorities: authorities, keyType: keyType)))
-                } else {
-                    let problems = (0..<r.count()).map { _ in CredentialProblem(option: r.text(), message: r.text()) }
-                    results.append(.failure(CredentialErrors(problems)))
-                }
+            answer = .loaded((0..<r.count()).map { _ in (0..<r.count()).map { _ in CredentialProblem(option: r.text(), message: r.text()) } })
+        case 5:
+            if r.u8() == 0 {
+                let id = r.u32(), chain = r.datas(), subject = r.identity()
+                let names = (0..<r.count()).map { _ in r.identity() }
+                let authorities = r.datas(), keyType = r.text()
+                answer = .credential(PublicKeyCredential(id: id, chain: chain, subject: subject, alternativeNames: names,
+                                                         authorities: authorities, keyType: keyType))
+            } else {
+                answer = .credential(nil)
             }
-            answer = .loaded(results)
         case 2:
             if r.u8() == 0 {
                 let method = r.u8(), data = r.data(), scheme = r.text()

@@ -7,7 +7,7 @@ public final class ProxyChannel {
     /// The helper's PID in the parent; 0 in the helper itself.
     public let pid: Int32
     /// The largest message either side sends.
-    public static let maxMessage = 256 << 10
+    public static let maxMessage = 1 << 20
 
     init(fd: Int32, pid: Int32) {
         self.fd = fd
@@ -33,10 +33,16 @@ public final class ProxyChannel {
     /// timeout, an error or when the other side is gone.
     public func receive(timeoutMilliseconds: Int32) -> [UInt8]? {
         guard ike_wait_readable(fd, timeoutMilliseconds) == 1 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: ProxyChannel.maxMessage)
+        // The message's length first (a peek with MSG_TRUNC), then the message itself.
+        let length = recv(fd, nil, 0, Int32(MSG_PEEK | MSG_TRUNC))
+        guard length > 0, length <= ProxyChannel.maxMessage else {
+            if length > 0 { _ = recv(fd, nil, 0, 0) }  // drop what cannot be ours
+            return nil
+        }
+        var buffer = [UInt8](repeating: 0, count: length)
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return nil }
-        return Array(buffer[0..<n])
+        guard n == length else { return nil }
+        return buffer
     }
 
     /// Ends the helper: closes the channel, sends SIGKILL if asked, and reaps it.

@@ -78,8 +78,16 @@ final class CertificateProxyProcess: CertificateAuthority {
     /// Loads the credentials; nil when cpsd cannot be reached. cpsd keeps what it had
     /// when any of them fails.
     func load(_ newSpecs: [CredentialSpec]) -> [Result<PublicKeyCredential, CredentialErrors>]? {
-        guard case let .loaded(results)? = call(.load(newSpecs)) else { return nil }
-        if !results.contains(where: { if case .failure = $0 { return true }; return false }) { specs = newSpecs }
+        guard case let .loaded(problems)? = call(.load(newSpecs)), problems.count == newSpecs.count else { return nil }
+        guard problems.allSatisfy({ $0.isEmpty }) else {
+            return problems.map { $0.isEmpty ? .failure(CredentialErrors([])) : .failure(CredentialErrors($0)) }
+        }
+        specs = newSpecs
+        var results: [Result<PublicKeyCredential, CredentialErrors>] = []
+        for id in newSpecs.indices {
+            guard case let .credential(credential?)? = call(.credential(id)) else { return nil }
+            results.append(.success(credential))
+        }
         return results
     }
 
@@ -128,18 +136,25 @@ enum Credentials {
 
     static func tunnels(_ c: Configuration) -> [TunnelConfig] { c.tunnels.filter { $0.auth == .pubkey } }
 
+    /// One spec per distinct set of files, naming every tunnel that uses it: a hub whose
+    /// thousand tunnels share a certificate loads it once.
     static func specs(_ c: Configuration) -> [CredentialSpec] {
-        tunnels(c).map { t in
-            CredentialSpec(tunnel: t.name, certificate: t.certificate, privateKey: t.privateKey, caCertificates: t.caCertificates,
-                           crls: t.crls, remoteCertificate: t.remoteCertificate)
+        var specs: [CredentialSpec] = []
+        for t in tunnels(c) {
+            let spec = CredentialSpec(tunnel: t.name, certificate: t.certificate, privateKey: t.privateKey, caCertificates: t.caCertificates,
+                                      crls: t.crls, remoteCertificate: t.remoteCertificate)
+            if let i = specs.firstIndex(where: { $0.sameFiles(spec) }) { specs[i].tunnels.append(t.name) } else { specs.append(spec) }
         }
+        return specs
     }
 
-    /// One `FILE:LINE:` error per problem, at the line of the option that names the file.
-    static func diagnostics(_ c: Configuration, file: String, _ results: [Result<PublicKeyCredential, CredentialErrors>]) -> [Diagnostic] {
+    /// One `FILE:LINE:` error per problem, at the line of the option that names the file,
+    /// for the first tunnel that names it.
+    static func diagnostics(_ c: Configuration, file: String, _ specs: [CredentialSpec],
+                            _ results: [Result<PublicKeyCredential, CredentialErrors>]) -> [Diagnostic] {
         var out: [Diagnostic] = []
-        for (t, result) in zip(tunnels(c), results) {
-            guard case let .failure(errors) = result else { continue }
+        for (spec, result) in zip(specs, results) {
+            guard case let .failure(errors) = result, let t = c.tunnels.first(where: { $0.name == spec.tunnels.first }) else { continue }
             for p in errors.problems {
                 let line = t.credentialLines[p.option]?.number ?? t.line.number
                 out.append(Diagnostic(file: file, line: line, message: "tunnel '\(t.name)' \(p.option == "auth" ? "" : p.option + " ")\(p.message)"))
@@ -149,10 +164,11 @@ enum Credentials {
     }
 
     /// The loaded credentials by tunnel name.
-    static func byTunnel(_ c: Configuration, _ results: [Result<PublicKeyCredential, CredentialErrors>]) -> [String: PublicKeyCredential] {
+    static func byTunnel(_ specs: [CredentialSpec], _ results: [Result<PublicKeyCredential, CredentialErrors>]) -> [String: PublicKeyCredential] {
         var map: [String: PublicKeyCredential] = [:]
-        for (t, result) in zip(tunnels(c), results) {
-            if case let .success(credential) = result { map[t.name] = credential }
+        for (spec, result) in zip(specs, results) {
+            guard case let .success(credential) = result else { continue }
+            for name in spec.tunnels { map[name] = credential }
         }
         return map
     }
@@ -161,6 +177,6 @@ enum Credentials {
     static func check(_ c: Configuration, file: String) -> [Diagnostic] {
         let specs = specs(c)
         guard !specs.isEmpty else { return [] }
-        return diagnostics(c, file: file, CredentialStore(files: files).load(specs))
+        return diagnostics(c, file: file, specs, CredentialStore(files: files).load(specs))
     }
 }

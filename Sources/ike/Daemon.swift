@@ -290,9 +290,9 @@ final class Daemon {
     func applyCredentials(_ configuration: Configuration) -> String? {
         let specs = Credentials.specs(configuration)
         guard let results = cpsd.load(specs) else { return "\(options.configPath): cpsd did not answer; certificates cannot be loaded" }
-        let problems = Credentials.diagnostics(configuration, file: options.configPath, results)
+        let problems = Credentials.diagnostics(configuration, file: options.configPath, specs, results)
         guard problems.isEmpty else { return ConfigurationErrors(problems).description }
-        ikev2.credentials = Credentials.byTunnel(configuration, results)
+        ikev2.credentials = Credentials.byTunnel(specs, results)
         if !specs.isEmpty { log.information(.cpsd, "\(specs.count) certificate credentials loaded") }
         return nil
     }

@@ -151,17 +151,29 @@ import Testing
             .sign(credential: 3, octets: [1, 2, 3], peerHashes: [2, 5]),
             .verify(credential: 1, certificates: [[1], [2, 3]], identity: .fqdn("gw.example"), octets: [9], method: 14, data: [7, 7]),
             .list,
+            .credential(7),
         ]
         for r in requests { #expect(ProxyCodec.decodeRequest(ProxyCodec.encode(r)) == r) }
     }
 
     @Test func theServerAnswersThroughTheCodecAsTheStoreDoes() throws {
         let store = CredentialStore(files: TestPKI.files)
-        guard case let .loaded(results)? = ProxyServer.answer(ProxyCodec.encode(.load([TestPKI.spec("p256")])), store: store).flatMap(ProxyCodec.decodeAnswer) else {
+        var broken = TestPKI.spec("p256")
+        broken.privateKey = TestPKI.path("rsa.key")
+        guard case let .loaded(refused)? = ProxyServer.answer(ProxyCodec.encode(.load([TestPKI.spec("p256"), broken])), store: store).flatMap(ProxyCodec.decodeAnswer) else {
             Issue.record("no load answer"); return
         }
-        let credential = try results[0].get()
-        #expect(credential.chain.count == 2 && credential.keyType == "ECDSA P-256")
+        #expect(refused.map { $0.count } == [0, 1] && refused[1][0].option == "private_key")
+        guard case let .loaded(problems)? = ProxyServer.answer(ProxyCodec.encode(.load([TestPKI.spec("p256")])), store: store).flatMap(ProxyCodec.decodeAnswer),
+              case let .credential(loaded)? = ProxyServer.answer(ProxyCodec.encode(.credential(0)), store: store).flatMap(ProxyCodec.decodeAnswer) else {
+            Issue.record("no load answer"); return
+        }
+        #expect(problems == [[]])
+        let credential = try #require(loaded)
+        #expect(credential.chain.count == 2 && credential.keyType == "ECDSA P-256" && credential.id == 0)
+        guard case .credential(nil)? = ProxyServer.answer(ProxyCodec.encode(.credential(1)), store: store).flatMap(ProxyCodec.decodeAnswer) else {
+            Issue.record("a credential that is not there was answered"); return
+        }
         guard case let .signed(signed)? = ProxyServer.answer(ProxyCodec.encode(.sign(credential: 0, octets: [1], peerHashes: [2])), store: store).flatMap(ProxyCodec.decodeAnswer) else {
             Issue.record("no sign answer"); return
         }
