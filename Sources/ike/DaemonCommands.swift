@@ -202,6 +202,7 @@ extension Daemon {
             .count("  rekeys failed (retried)", c2.rekeyFailures, group: "ikev2d", key: "rekeys_failed"),
             .counts("  fragments received / dropped", "\(c2.fragmentsReceived) / \(c2.fragmentsDropped) (\(c2.messagesFragmented) messages sent in fragments)", group: "ikev2d",
                     [("fragments_received", c2.fragmentsReceived), ("fragments_dropped", c2.fragmentsDropped), ("messages_fragmented", c2.messagesFragmented)]),
+            .count("cpsd restarts (died or stuck)", UInt64(cpsd.restarts), group: "cpsd", key: "restarts"),
             .counts("control requests", "\(served) served, \(malformed) malformed, \(abandoned) answers not read in time", group: "control",
                     [("served", served), ("malformed", malformed), ("abandoned", abandoned)]),
             .count("log records dropped (log_rate)", log.suppressed, group: "log", key: "suppressed"),

@@ -80,6 +80,7 @@ struct CertificateProxyProcessTests {
         _ = try a.ike("cmd=remove", "namelist=peer")
         let last = try a.ike("cmd=activate", "namelist=peer", "wait=10")
         #expect(last.status == 0, "\(last.stderr)\n\(b.stderr)")
+        #expect(try b.ike("cmd=status").stdout.contains("cpsd restarts (died or stuck):  2\n"))
         #expect(a.signal(SIGTERM) == 0 && b.signal(SIGTERM) == 0)
         // cpsd goes with its daemon.
         #expect(eventually(3) { !FileManager.default.fileExists(atPath: "/proc/\(third)") || ((try? String(contentsOfFile: "/proc/\(third)/stat", encoding: .utf8))?.contains(") Z ") ?? true) })
