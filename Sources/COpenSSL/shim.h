@@ -65,5 +65,5 @@ static inline long long ike_asn1_time_unix(const ASN1_TIME *t) {
 }
 
 static inline int ike_x509_v_flag_crl_check(void) { return X509_V_FLAG_CRL_CHECK; }
-static inline int ike_x509_v_flag_use_check_time(void) { return X509_V_FLAG_USE_CHECK_TIME; }
+static inline int ike_x509_v_flag_partial_chain(void) { return X509_V_FLAG_PARTIAL_CHAIN; }
 static inline int ike_rsa_pkcs1_pss_padding(void) { return RSA_PKCS1_PSS_PADDING; }

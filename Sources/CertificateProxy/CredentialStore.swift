@@ -365,7 +365,11 @@ enum TrustCheck {
         ERR_clear_error()
         // The end entity's revocation is checked when a CRL of its issuer is loaded; a CA
         // without a CRL configured is not held against its certificates.
-        var flags: UInt = 0
+        // Every certificate of ca_certificate is a trust anchor, as are the CA certificates
+        // strongSwan is given: a chain may end at a configured intermediate rather than
+        // verify the root's signature on it at every handshake (a P-384 root costs about
+        // 1 ms a verification with this libcrypto).
+        var flags: UInt = UInt(ike_x509_v_flag_partial_chain())
         let issuer = X509_get_issuer_name(leaf.x509)
         if crls.contains(where: { X509_NAME_cmp(X509_CRL_get_issuer($0), issuer) == 0 }) { flags |= UInt(ike_x509_v_flag_crl_check()) }
         guard let stack = OPENSSL_sk_new_null() else { return .failure(Failure(reason: .unavailable, text: "out of memory")) }
@@ -374,7 +378,7 @@ enum TrustCheck {
         guard let ctx = X509_STORE_CTX_new() else { return .failure(Failure(reason: .unavailable, text: "out of memory")) }
         defer { X509_STORE_CTX_free(ctx) }
         guard X509_STORE_CTX_init(ctx, store, leaf.x509, stack) == 1 else { return .failure(Failure(reason: .unavailable, text: "verifier setup")) }
-        if flags != 0 { X509_STORE_CTX_set_flags(ctx, flags) }
+        X509_STORE_CTX_set_flags(ctx, flags)
         if let time { X509_STORE_CTX_set_time(ctx, 0, time_t(time)) }
         if X509_verify_cert(ctx) == 1 {
             var path: [Certificate] = []
