@@ -64,6 +64,11 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
     /// Parses the text forms above; the error says which form was meant and what is wrong.
     public static func parse(_ text: String) -> Result<Identity, IdentityError> {
         if text.isEmpty { return .failure(.init("an empty identity")) }
+        // Identities are printed escaped (`ike check`, logs): one with control characters
+        // would not read back as itself.
+        if text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            return .failure(.init("control characters are not allowed in an identity"))
+        }
         if text == "%any" { return .success(.any) }
         if let address = IPAddress(text) { return .success(.address(address)) }
         if text.hasPrefix("keyid:") {

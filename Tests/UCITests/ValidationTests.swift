@@ -52,6 +52,7 @@ import Testing
          "esp_proposal 'chacha20poly1305': IKEv1 has no chacha20poly1305; use aes128gcm16, aes256gcm16 or aes-cbc with sha2"),
         ("\toption certificate '/etc/ike/gw.pem'", "certificate is used only with auth 'pubkey'"),
         ("\tlist crl '/etc/ike/crl.pem'", "crl is used only with auth 'pubkey'"),
+        ("\toption remote_id 'C=DE, O=E\u{01}x'", "remote_id 'C=DE, O=E\u{01}x': control characters are not allowed in an identity"),
         ("\toption send_cert 'always'", "send_cert is used only with auth 'pubkey'"),
         ("\toption local_address '2001:db8::1'", "local_address 2001:db8::1 and remote_address 192.0.2.9 are of different IP versions"),
         ("\tlist local_subnet '10.1.0.0/24'", "tunnel 't' sets one side's subnets but no remote_subnet"),

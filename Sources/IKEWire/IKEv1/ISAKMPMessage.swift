@@ -277,7 +277,7 @@ public struct ISAKMPDelete: Equatable, Sendable {
         let spiSize = Int(try r.readUInt8("SPI size"))
         let count = Int(try r.readUInt16("number of SPIs"))
         guard count <= maxSPIs else { throw .tooMany(what: "SPIs", limit: maxSPIs) }
-        guard spiSize > 0, spiSize * count == r.remaining else { throw .invalid(what: "delete SPI size", value: UInt64(spiSize)) }
+        guard spiSize > 0, count > 0, spiSize * count == r.remaining else { throw .invalid(what: "delete SPI size", value: UInt64(spiSize)) }
         var spis: [[UInt8]] = []
         for _ in 0..<count { spis.append(Array(try r.readBytes(spiSize, "SPI"))) }
         return ISAKMPDelete(protocolID: protocolID, spis: spis, doi: doi)
