@@ -20,7 +20,7 @@ _ike() {
         cmd=activate) words="phase=1 phase=2 numlist= namelist= remid= ipaddr= autostart wait= socket=" ;;
         cmd=remove) words="phase=1 phase=2 numlist= namelist= remid= ipaddr= all socket=" ;;
         cmd=rekey) words="phase=1 phase=2 numlist= namelist= socket=" ;;
-        cmd=list) words="phase=1 phase=1+ phase=2 numlist= namelist= verbose configured format=json format=table socket=" ;;
+        cmd=list) words="phase=1 phase=1+ phase=2 numlist= namelist= verbose configured certs format=json format=table socket=" ;;
         cmd=log) words="level=none level=error level=event level=information level=debug format=json socket=" ;;
         cmd=status) words="format=json format=table socket=" ;;
         cmd=reload) words="socket=" ;;
