@@ -32,16 +32,7 @@ public final class Certificate {
         return found
     }
 
-    public var der: [UInt8] {
-        let length = i2d_X509(x509, nil)
-        guard length > 0 else { return [] }
-        var out = [UInt8](repeating: 0, count: Int(length))
-        out.withUnsafeMutableBufferPointer { buffer in
-            var p: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-            _ = i2d_X509(x509, &p)
-        }
-        return out
-    }
+    public var der: [UInt8] { DERBytes.encode { i2d_X509(x509, $0) } }
 
     /// The subject as an ID_DER_ASN1_DN identity.
     public var subject: Identity { Certificate.name(X509_get_subject_name(x509)) }
@@ -49,14 +40,8 @@ public final class Certificate {
 
     static func name(_ name: OpaquePointer?) -> Identity {
         guard let name else { return .any }
-        let length = i2d_X509_NAME(name, nil)
-        guard length > 0 else { return .any }
-        var der = [UInt8](repeating: 0, count: Int(length))
-        der.withUnsafeMutableBufferPointer { buffer in
-            var p: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-            _ = i2d_X509_NAME(name, &p)
-        }
-        return Identity(idType: 9, data: der) ?? .any
+        let der = DERBytes.encode { i2d_X509_NAME(name, $0) }
+        return der.isEmpty ? .any : Identity(idType: 9, data: der) ?? .any
     }
 
     /// The subjectAltNames an IKE identity can name: DNS names, email addresses, IP addresses.
@@ -107,14 +92,7 @@ public final class Certificate {
     /// SHA-1 of the SubjectPublicKeyInfo: a CA's entry in CERTREQ (RFC 7296 §3.7).
     public var publicKeyHash: [UInt8] {
         guard let spki = X509_get_X509_PUBKEY(x509) else { return [] }
-        let length = i2d_X509_PUBKEY(spki, nil)
-        guard length > 0 else { return [] }
-        var der = [UInt8](repeating: 0, count: Int(length))
-        der.withUnsafeMutableBufferPointer { buffer in
-            var p: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-            _ = i2d_X509_PUBKEY(spki, &p)
-        }
-        return Digest.sha1(der)
+        return Digest.sha1(DERBytes.encode { i2d_X509_PUBKEY(spki, $0) })
     }
 
     public var keyType: KeyType { KeyType(X509_get0_pubkey(x509)) }
@@ -145,6 +123,21 @@ public enum KeyType: Equatable, CustomStringConvertible, Sendable {
         case .ed25519: return "Ed25519"
         case .unsupported: return "unsupported"
         }
+    }
+}
+
+/// OpenSSL's i2d_* calling convention: asked with a null pointer for the length, then
+/// writing through a pointer it advances. Empty on failure.
+enum DERBytes {
+    static func encode(_ i2d: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?) -> Int32) -> [UInt8] {
+        let length = i2d(nil)
+        guard length > 0 else { return [] }
+        var out = [UInt8](repeating: 0, count: Int(length))
+        let written = out.withUnsafeMutableBufferPointer { buffer in
+            var p: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
+            return i2d(&p)
+        }
+        return written == length ? out : []
     }
 }
 

@@ -225,7 +225,9 @@ public final class CredentialStore: CertificateAuthority {
         case let .success(bytes):
             var key: OpaquePointer? = nil
             if PEM.isPEM(bytes) {
-                PEM.withBIO(bytes) { key = PEM_read_bio_PrivateKey($0, nil, nil, nil) }
+                // No passphrase: OpenSSL's default would prompt on the terminal (`ike check`)
+                // or read /dev/null (cpsd). An encrypted key is refused with its reason.
+                PEM.withBIO(bytes) { key = PEM_read_bio_PrivateKey($0, nil, { _, _, _, _ in 0 }, nil) }
             } else {
                 bytes.withUnsafeBufferPointer { b in
                     var p: UnsafePointer<UInt8>? = b.baseAddress
@@ -233,7 +235,7 @@ public final class CredentialStore: CertificateAuthority {
                 }
             }
             ERR_clear_error()
-            guard let key else { return .failure(CredentialFileError("'\(path)' holds no unencrypted private key in PEM or DER")) }
+            guard let key else { return .failure(CredentialFileError("'\(path)' holds no unencrypted private key in PEM or DER (an encrypted key needs a passphrase, which ike has no place for: decrypt it with openssl pkey)")) }
             return .success(key)
         }
     }

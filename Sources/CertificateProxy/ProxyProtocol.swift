@@ -76,6 +76,10 @@ public enum ProxyCodec {
             u8(id == .any ? 0 : id.idType)
             data(id.data)
         }
+        mutating func identities(_ list: [Identity]) {
+            u32(list.count)
+            for id in list { identity(id) }
+        }
         mutating func failure(_ f: CertificateFailure) {
             u8(f.reason.rawValue)
             text(f.detail)
@@ -125,6 +129,7 @@ public enum ProxyCodec {
             let type = u8(), d = data()
             return type == 0 ? .any : Identity(idType: type, data: d) ?? .any
         }
+        mutating func identities() -> [Identity] { (0..<count()).map { _ in identity() } }
         mutating func failure() -> CertificateFailure {
             let reason = CertificateFailure.Reason(rawValue: u8()) ?? .invalid
             let detail = text(), name = text()
@@ -224,8 +229,7 @@ public enum ProxyCodec {
             w.u32(c.id)
             w.datas(c.chain)
             w.identity(c.subject)
-            w.u32(c.alternativeNames.count)
-            for n in c.alternativeNames { w.identity(n) }
+            w.identities(c.alternativeNames)
             w.datas(c.authorities)
             w.text(c.keyType)
         case let .signed(result):
@@ -261,8 +265,7 @@ public enum ProxyCodec {
                 w.i64(i.notBefore)
                 w.i64(i.notAfter)
                 w.text(i.keyType)
-                w.u32(i.alternativeNames.count)
-                for n in i.alternativeNames { w.identity(n) }
+                w.identities(i.alternativeNames)
                 w.texts(i.tunnels)
             }
         }
@@ -277,8 +280,7 @@ public enum ProxyCodec {
             answer = .loaded((0..<r.count()).map { _ in (0..<r.count()).map { _ in CredentialProblem(option: r.text(), message: r.text()) } })
         case 5:
             if r.u8() == 0 {
-                let id = r.u32(), chain = r.datas(), subject = r.identity()
-                let names = (0..<r.count()).map { _ in r.identity() }
+                let id = r.u32(), chain = r.datas(), subject = r.identity(), names = r.identities()
                 let authorities = r.datas(), keyType = r.text()
                 answer = .credential(PublicKeyCredential(id: id, chain: chain, subject: subject, alternativeNames: names,
                                                          authorities: authorities, keyType: keyType))
@@ -299,8 +301,7 @@ public enum ProxyCodec {
             for _ in 0..<r.count() {
                 let role = r.text(), subject = r.identity(), issuer = r.identity(), serial = r.text()
                 let notBefore = r.i64(), notAfter = r.i64(), keyType = r.text()
-                let names = (0..<r.count()).map { _ in r.identity() }
-                let tunnels = r.texts()
+                let names = r.identities(), tunnels = r.texts()
                 infos.append(CertificateInfo(role: role, subject: subject, issuer: issuer, serial: serial, notBefore: notBefore,
                                              notAfter: notAfter, keyType: keyType, alternativeNames: names, tunnels: tunnels))
             }

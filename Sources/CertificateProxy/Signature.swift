@@ -204,15 +204,7 @@ public enum Signature {
     static func sign(_ key: OpaquePointer, _ scheme: SignatureScheme, _ octets: [UInt8]) -> [UInt8]? {
         guard let ctx = EVP_MD_CTX_new() else { return nil }
         defer { EVP_MD_CTX_free(ctx) }
-        var pctx: OpaquePointer? = nil
-        let ok: Int32 = scheme.hash.digestName.map { name in
-            name.withCString { EVP_DigestSignInit_ex(ctx, &pctx, $0, nil, nil, key, nil) }
-        } ?? EVP_DigestSignInit_ex(ctx, &pctx, nil, nil, nil, key, nil)
-        guard ok == 1 else { ERR_clear_error(); return nil }
-        if case let .rsaPSS(h) = scheme {
-            guard EVP_PKEY_CTX_set_rsa_padding(pctx, ike_rsa_pkcs1_pss_padding()) == 1,
-                  EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, Int32(h.length)) == 1 else { ERR_clear_error(); return nil }
-        }
+        guard prepare(ctx, key, scheme, pssSalt: scheme.hash.length, signing: true) else { return nil }
         var length = 0
         guard octets.withUnsafeBufferPointer({ EVP_DigestSign(ctx, nil, &length, $0.baseAddress, $0.count) }) == 1 else {
             ERR_clear_error()
@@ -226,19 +218,28 @@ public enum Signature {
         return Array(out[0..<length])
     }
 
-    /// Whether `signature` over `octets` verifies with the public key `key`.
-    static func verify(_ key: OpaquePointer, _ scheme: SignatureScheme, pssSalt: Int, _ octets: [UInt8], _ signature: [UInt8]) -> Bool {
-        guard let ctx = EVP_MD_CTX_new() else { return false }
-        defer { EVP_MD_CTX_free(ctx) }
+    /// Sets `ctx` up to sign or verify with `key` under `scheme` (the digest by name, none
+    /// for Ed25519; PSS padding and salt for RSA-PSS).
+    static func prepare(_ ctx: OpaquePointer, _ key: OpaquePointer, _ scheme: SignatureScheme, pssSalt: Int, signing: Bool) -> Bool {
         var pctx: OpaquePointer? = nil
-        let ok: Int32 = scheme.hash.digestName.map { name in
-            name.withCString { EVP_DigestVerifyInit_ex(ctx, &pctx, $0, nil, nil, key, nil) }
-        } ?? EVP_DigestVerifyInit_ex(ctx, &pctx, nil, nil, nil, key, nil)
+        func initialize(_ digest: UnsafePointer<CChar>?) -> Int32 {
+            signing ? EVP_DigestSignInit_ex(ctx, &pctx, digest, nil, nil, key, nil)
+                : EVP_DigestVerifyInit_ex(ctx, &pctx, digest, nil, nil, key, nil)
+        }
+        let ok = scheme.hash.digestName.map { name in name.withCString { initialize($0) } } ?? initialize(nil)
         guard ok == 1 else { ERR_clear_error(); return false }
         if case .rsaPSS = scheme {
             guard EVP_PKEY_CTX_set_rsa_padding(pctx, ike_rsa_pkcs1_pss_padding()) == 1,
                   EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, Int32(pssSalt)) == 1 else { ERR_clear_error(); return false }
         }
+        return true
+    }
+
+    /// Whether `signature` over `octets` verifies with the public key `key`.
+    static func verify(_ key: OpaquePointer, _ scheme: SignatureScheme, pssSalt: Int, _ octets: [UInt8], _ signature: [UInt8]) -> Bool {
+        guard let ctx = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(ctx) }
+        guard prepare(ctx, key, scheme, pssSalt: pssSalt, signing: false) else { return false }
         let result = signature.withUnsafeBufferPointer { s in
             octets.withUnsafeBufferPointer { EVP_DigestVerify(ctx, s.baseAddress, s.count, $0.baseAddress, $0.count) }
         }
@@ -273,14 +274,8 @@ enum ECDSASignature {
         let r = raw.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32(half), nil) }
         let s = raw.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress! + half, Int32(half), nil) }
         guard let r, let s, ECDSA_SIG_set0(sig, r, s) == 1 else { return nil }
-        let length = i2d_ECDSA_SIG(sig, nil)
-        guard length > 0 else { return nil }
-        var out = [UInt8](repeating: 0, count: Int(length))
-        out.withUnsafeMutableBufferPointer { o in
-            var p: UnsafeMutablePointer<UInt8>? = o.baseAddress
-            _ = i2d_ECDSA_SIG(sig, &p)
-        }
-        return out
+        let der = DERBytes.encode { i2d_ECDSA_SIG(sig, $0) }
+        return der.isEmpty ? nil : der
     }
 }
 

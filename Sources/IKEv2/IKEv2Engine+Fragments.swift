@@ -90,12 +90,19 @@ extension IKEv2Engine {
     }
 }
 
-/// The IKE messages in `bytes`, one after another: each header gives its length.
+/// The length field of the IKE header at `at`; 0 when there is no whole header.
+func ikeMessageLength(_ bytes: [UInt8], at: Int = 0) -> Int {
+    guard bytes.count - at >= ISAKMPHeader.size else { return 0 }
+    return Int(bytes[at + 24]) << 24 | Int(bytes[at + 25]) << 16 | Int(bytes[at + 26]) << 8 | Int(bytes[at + 27])
+}
+
+/// The IKE messages in `bytes`, one after another (the fragments of one message, as
+/// sealed and kept for retransmission): each header gives its length.
 func ikeMessages(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
     var out: [ArraySlice<UInt8>] = []
     var at = 0
     while bytes.count - at >= ISAKMPHeader.size {
-        let length = Int(bytes[at + 24]) << 24 | Int(bytes[at + 25]) << 16 | Int(bytes[at + 26]) << 8 | Int(bytes[at + 27])
+        let length = ikeMessageLength(bytes, at: at)
         guard length >= ISAKMPHeader.size, length <= bytes.count - at else { break }
         out.append(bytes[at..<(at + length)])
         at += length

@@ -105,11 +105,11 @@ public final class IKEv2Engine: SansIOEngine {
 
     /// Sends a message, or each of the fragments it was sealed into.
     func send(_ sa: IKESA, _ bytes: [UInt8]) {
-        let messages = ikeMessages(bytes)
-        if messages.count == 1 {
+        guard sa.fragmentLimit != nil, ikeMessageLength(bytes) != bytes.count else {
             output.append(.send(bytes, from: sa.local, to: sa.remote))
             return
         }
+        let messages = ikeMessages(bytes)
         counters.messagesFragmented += 1
         for m in messages { output.append(.send(Array(m), from: sa.local, to: sa.remote)) }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import CertificateProxy
 import IKECore
 import IKEWire
@@ -131,6 +132,24 @@ import Testing
         let results = CredentialStore(files: files).load([TestPKI.spec("p256")])
         guard case let .failure(e) = results[0] else { Issue.record("a 0644 key was loaded"); return }
         #expect(e.problems.map { $0.description } == ["private_key: '\(TestPKI.path("p256.key"))' is readable by others (mode 644); chmod 600 it"])
+    }
+
+    /// An encrypted key is refused with what to do, never with a passphrase prompt on the
+    /// terminal of whoever runs `ike check`.
+    @Test func anEncryptedKeyIsRefusedWithoutAPrompt() throws {
+        let encrypted = TestPKI.path("encrypted.key")
+        let made = Process()
+        made.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        made.arguments = ["pkcs8", "-topk8", "-in", TestPKI.path("p256.key"), "-v2", "aes256", "-passout", "pass:secret", "-out", encrypted]
+        made.standardInput = FileHandle.nullDevice
+        try made.run()
+        made.waitUntilExit()
+        var spec = TestPKI.spec("p256")
+        spec.privateKey = encrypted
+        let results = CredentialStore(files: TestPKI.files).load([spec])
+        guard case let .failure(e) = results[0] else { Issue.record("an encrypted key was loaded"); return }
+        #expect(e.problems.count == 1 && e.problems[0].option == "private_key")
+        #expect(e.problems[0].message.contains("an encrypted key needs a passphrase"))
     }
 
     @Test func theListingNamesEveryCertificateOnce() throws {

@@ -187,10 +187,11 @@ import Testing
         #expect(p.b.counters.retransmitsAnswered == 1)
     }
 
-    @Test func smallMessagesAndAPeerWithoutFragmentationStayWhole() throws {
+    @Test func messagesWithinFragmentSizeStayWhole() throws {
         let p = try fragmentedPair(65_535)
         _ = run(p) { batch, _ in batch }
         #expect(up(p.aEvents) && up(p.bEvents))
-        #expect(p.a.counters.messagesFragmented == 0 && p.b.counters.fragmentsReceived == 0)
+        #expect(p.a.counters.messagesFragmented == 0 && p.b.counters.messagesFragmented == 0)
+        #expect(p.a.counters.fragmentsReceived == 0 && p.b.counters.fragmentsReceived == 0)
     }
 }
