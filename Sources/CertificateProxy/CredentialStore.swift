@@ -121,7 +121,7 @@ public final class CredentialStore: CertificateAuthority {
     func credential(_ p: Profile, id: Int) -> PublicKeyCredential {
         PublicKeyCredential(id: id, chain: p.chain.map { $0.der }, subject: p.chain[0].subject,
                             alternativeNames: p.chain[0].alternativeNames, authorities: p.authorities.map { $0.publicKeyHash },
-                            keyType: p.chain[0].keyType.description)
+                            keyType: p.chain[0].keyType.description, ikev1Method: IKEv1Signature.method(p.chain[0].keyType))
     }
 
     func loadProfile(_ spec: CredentialSpec) -> Result<Profile, CredentialErrors> {
@@ -284,6 +284,55 @@ public final class CredentialStore: CertificateAuthority {
 
     public func verify(credential: Int, certificates: [[UInt8]], identity: Identity, octets: [UInt8],
                        method: UInt8, data: [UInt8]) -> Result<String, CertificateFailure> {
+        let leaf: Certificate
+        switch peerCertificate(credential, certificates, identity) {
+        case let .success(c): leaf = c
+        case let .failure(f): return .failure(f)
+        }
+        let name = leaf.subject.description, keyType = leaf.keyType
+        guard let (scheme, salt, signature) = Signature.parse(method: method, data: data, key: keyType) else {
+            return .failure(CertificateFailure(.unsupportedAlgorithm, "AUTH method \(method) with a \(keyType) key", certificate: name))
+        }
+        guard let key = X509_get0_pubkey(leaf.x509), Signature.verify(key, scheme, pssSalt: salt, octets, signature) else {
+            return .failure(CertificateFailure(.badSignature, "the AUTH signature (\(scheme)) does not verify", certificate: name))
+        }
+        return .success(name)
+    }
+
+    public func signHash(credential: Int, hash: [UInt8]) -> Result<SignedAuthentication, CertificateFailure> {
+        guard credential >= 0, credential < profiles.count else { return .failure(CertificateFailure(.unavailable, "no such credential")) }
+        let p = profiles[credential]
+        let keyType = p.chain[0].keyType
+        guard let method = IKEv1Signature.method(keyType) else {
+            return .failure(CertificateFailure(.unsupportedAlgorithm, "IKEv1 signs with RSA or ECDSA keys, not \(keyType)",
+                                               certificate: p.chain[0].subject.description))
+        }
+        guard let signature = IKEv1Signature.sign(p.key, keyType, hash) else {
+            return .failure(CertificateFailure(.unsupportedAlgorithm, "signing with \(keyType) failed", certificate: p.chain[0].subject.description))
+        }
+        return .success(SignedAuthentication(method: method, data: signature, scheme: "\(keyType) over HASH"))
+    }
+
+    public func verifyHash(credential: Int, certificates: [[UInt8]], identity: Identity, hash: [UInt8], method: UInt8,
+                           signature: [UInt8]) -> Result<String, CertificateFailure> {
+        let leaf: Certificate
+        switch peerCertificate(credential, certificates, identity) {
+        case let .success(c): leaf = c
+        case let .failure(f): return .failure(f)
+        }
+        let name = leaf.subject.description, keyType = leaf.keyType
+        guard IKEv1Signature.method(keyType) == method else {
+            return .failure(CertificateFailure(.unsupportedAlgorithm, "authentication method \(method) with a \(keyType) key", certificate: name))
+        }
+        guard let key = X509_get0_pubkey(leaf.x509), IKEv1Signature.verify(key, keyType, method: method, hash, signature) else {
+            return .failure(CertificateFailure(.badSignature, "the signature (\(keyType)) does not verify", certificate: name))
+        }
+        return .success(name)
+    }
+
+    /// The peer's end-entity certificate when it chains to the credential's anchors, is
+    /// not revoked, is the pinned one if there is one, and proves `identity`.
+    func peerCertificate(_ credential: Int, _ certificates: [[UInt8]], _ identity: Identity) -> Result<Certificate, CertificateFailure> {
         guard credential >= 0, credential < profiles.count else { return .failure(CertificateFailure(.unavailable, "no such credential")) }
         let p = profiles[credential]
         guard let first = certificates.first else {
@@ -307,14 +356,7 @@ public final class CredentialStore: CertificateAuthority {
         guard leaf.proves(identity) else {
             return .failure(CertificateFailure(.identityMismatch, "the certificate does not name \(identity) (subject or subjectAltName)", certificate: name))
         }
-        let keyType = leaf.keyType
-        guard let (scheme, salt, signature) = Signature.parse(method: method, data: data, key: keyType) else {
-            return .failure(CertificateFailure(.unsupportedAlgorithm, "AUTH method \(method) with a \(keyType) key", certificate: name))
-        }
-        guard let key = X509_get0_pubkey(leaf.x509), Signature.verify(key, scheme, pssSalt: salt, octets, signature) else {
-            return .failure(CertificateFailure(.badSignature, "the AUTH signature (\(scheme)) does not verify", certificate: name))
-        }
-        return .success(name)
+        return .success(leaf)
     }
 }
 

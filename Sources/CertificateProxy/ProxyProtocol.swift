@@ -10,6 +10,8 @@ public enum ProxyRequest: Equatable {
     case credential(Int)
     case sign(credential: Int, octets: [UInt8], peerHashes: [UInt16])
     case verify(credential: Int, certificates: [[UInt8]], identity: Identity, octets: [UInt8], method: UInt8, data: [UInt8])
+    case signHash(credential: Int, hash: [UInt8])
+    case verifyHash(credential: Int, certificates: [[UInt8]], identity: Identity, hash: [UInt8], method: UInt8, signature: [UInt8])
     case list
 }
 
@@ -38,6 +40,10 @@ public enum ProxyServer {
         case let .verify(id, certificates, identity, octets, method, data):
             return ProxyCodec.encode(.verified(store.verify(credential: id, certificates: certificates, identity: identity,
                                                             octets: octets, method: method, data: data)))
+        case let .signHash(id, hash): return ProxyCodec.encode(.signed(store.signHash(credential: id, hash: hash)))
+        case let .verifyHash(id, certificates, identity, hash, method, signature):
+            return ProxyCodec.encode(.verified(store.verifyHash(credential: id, certificates: certificates, identity: identity,
+                                                                hash: hash, method: method, signature: signature)))
         case .list: return ProxyCodec.encode(.listing(store.listing()))
         }
     }
@@ -170,6 +176,18 @@ public enum ProxyCodec {
             w.data(data)
         case .list:
             w.u8(4)
+        case let .signHash(id, hash):
+            w.u8(6)
+            w.u32(id)
+            w.data(hash)
+        case let .verifyHash(id, certificates, identity, hash, method, signature):
+            w.u8(7)
+            w.u32(id)
+            w.datas(certificates)
+            w.identity(identity)
+            w.data(hash)
+            w.u8(method)
+            w.data(signature)
         }
         return w.bytes
     }
@@ -200,6 +218,12 @@ public enum ProxyCodec {
             request = .list
         case 5:
             request = .credential(r.u32())
+        case 6:
+            let id = r.u32(), hash = r.data()
+            request = .signHash(credential: id, hash: hash)
+        case 7:
+            let id = r.u32(), certificates = r.datas(), identity = r.identity(), hash = r.data(), method = r.u8(), signature = r.data()
+            request = .verifyHash(credential: id, certificates: certificates, identity: identity, hash: hash, method: method, signature: signature)
         default:
             return nil
         }
@@ -232,6 +256,7 @@ public enum ProxyCodec {
             w.identities(c.alternativeNames)
             w.datas(c.authorities)
             w.text(c.keyType)
+            w.u8(c.ikev1Method ?? 0)
         case let .signed(result):
             w.u8(2)
             switch result {
@@ -281,9 +306,9 @@ public enum ProxyCodec {
         case 5:
             if r.u8() == 0 {
                 let id = r.u32(), chain = r.datas(), subject = r.identity(), names = r.identities()
-                let authorities = r.datas(), keyType = r.text()
+                let authorities = r.datas(), keyType = r.text(), method = r.u8()
                 answer = .credential(PublicKeyCredential(id: id, chain: chain, subject: subject, alternativeNames: names,
-                                                         authorities: authorities, keyType: keyType))
+                                                         authorities: authorities, keyType: keyType, ikev1Method: method == 0 ? nil : method))
             } else {
                 answer = .credential(nil)
             }

@@ -248,6 +248,65 @@ public enum Signature {
     }
 }
 
+/// IKEv1's signatures (RFC 2409 §5.1, RFC 4754): over HASH_I or HASH_R itself, with no
+/// hash of their own; RSA with PKCS#1 v1.5 padding and no DigestInfo, ECDSA as r | s.
+/// The phase 1 authentication method says which key signs.
+enum IKEv1Signature {
+    static let rsa = UInt8(IKEv1Number.authRSASignature)
+    static let ecdsaP256 = UInt8(IKEv1Number.authECDSA256)
+    static let ecdsaP384 = UInt8(IKEv1Number.authECDSA384)
+    static let ecdsaP521 = UInt8(IKEv1Number.authECDSA521)
+
+    /// The authentication method a key signs phase 1 with; nil: none (Ed25519).
+    static func method(_ key: KeyType) -> UInt8? {
+        switch key {
+        case .rsa: return rsa
+        case let .ecdsa(bits): return bits == 384 ? ecdsaP384 : bits == 521 ? ecdsaP521 : ecdsaP256
+        case .ed25519, .unsupported: return nil
+        }
+    }
+
+    static func sign(_ key: OpaquePointer, _ type: KeyType, _ hash: [UInt8]) -> [UInt8]? {
+        guard let ctx = EVP_PKEY_CTX_new(key, nil) else { return nil }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        var length = 0
+        guard EVP_PKEY_sign_init(ctx) == 1,
+              hash.withUnsafeBufferPointer({ EVP_PKEY_sign(ctx, nil, &length, $0.baseAddress, $0.count) }) == 1 else {
+            ERR_clear_error()
+            return nil
+        }
+        var out = [UInt8](repeating: 0, count: length)
+        let done = out.withUnsafeMutableBufferPointer { o in
+            hash.withUnsafeBufferPointer { EVP_PKEY_sign(ctx, o.baseAddress, &length, $0.baseAddress, $0.count) }
+        }
+        guard done == 1 else { ERR_clear_error(); return nil }
+        let signature = Array(out[0..<length])
+        if case let .ecdsa(bits) = type { return ECDSASignature.raw(der: signature, fieldBytes: (bits + 7) / 8) }
+        return signature
+    }
+
+    static func verify(_ key: OpaquePointer, _ type: KeyType, method: UInt8, _ hash: [UInt8], _ signature: [UInt8]) -> Bool {
+        var form = signature
+        switch type {
+        case .rsa:
+            guard method == rsa else { return false }
+        case let .ecdsa(bits):
+            guard method == IKEv1Signature.method(type), signature.count == 2 * ((bits + 7) / 8),
+                  let der = ECDSASignature.der(raw: signature) else { return false }
+            form = der
+        case .ed25519, .unsupported:
+            return false
+        }
+        guard let ctx = EVP_PKEY_CTX_new(key, nil) else { return false }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        let ok = EVP_PKEY_verify_init(ctx) == 1 && form.withUnsafeBufferPointer { s in
+            hash.withUnsafeBufferPointer { EVP_PKEY_verify(ctx, s.baseAddress, s.count, $0.baseAddress, $0.count) }
+        } == 1
+        ERR_clear_error()
+        return ok
+    }
+}
+
 /// ECDSA signatures as OpenSSL makes them (DER, RFC 3279) and as methods 9–11 carry
 /// them (r | s, each as long as the field, RFC 4754 §7).
 enum ECDSASignature {

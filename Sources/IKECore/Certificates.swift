@@ -13,6 +13,14 @@ public protocol CertificateAuthority: AnyObject {
     /// made the AUTH `data` over `octets`. Returns the certificate's subject.
     func verify(credential: Int, certificates: [[UInt8]], identity: Identity, octets: [UInt8],
                 method: UInt8, data: [UInt8]) -> Result<String, CertificateFailure>
+    /// IKEv1 (RFC 2409 §5.1, RFC 4754): signs HASH_I or HASH_R itself with credential
+    /// `credential`'s key; the method is the phase 1 authentication method the key signs
+    /// with (3 RSA, 9-11 ECDSA).
+    func signHash(credential: Int, hash: [UInt8]) -> Result<SignedAuthentication, CertificateFailure>
+    /// IKEv1: `verify`'s checks of the chain and identity, and that the end entity's key
+    /// made `signature` over `hash` with phase 1 authentication method `method`.
+    func verifyHash(credential: Int, certificates: [[UInt8]], identity: Identity, hash: [UInt8], method: UInt8,
+                    signature: [UInt8]) -> Result<String, CertificateFailure>
 }
 
 /// An AUTH payload's method and data.
@@ -87,15 +95,20 @@ public struct PublicKeyCredential: Equatable, Sendable {
     /// SHA-1 of each trust anchor's public key: the CERTREQ payload.
     public var authorities: [[UInt8]]
     public var keyType: String
+    /// The IKEv1 phase 1 authentication method the key signs with (3 RSA, 9-11 ECDSA);
+    /// nil: a key IKEv1 cannot use (Ed25519).
+    public var ikev1Method: UInt8?
     public var send: SendCertificate = .always
 
-    public init(id: Int, chain: [[UInt8]], subject: Identity, alternativeNames: [Identity], authorities: [[UInt8]], keyType: String) {
+    public init(id: Int, chain: [[UInt8]], subject: Identity, alternativeNames: [Identity], authorities: [[UInt8]], keyType: String,
+                ikev1Method: UInt8? = nil) {
         self.id = id
         self.chain = chain
         self.subject = subject
         self.alternativeNames = alternativeNames
         self.authorities = authorities
         self.keyType = keyType
+        self.ikev1Method = ikev1Method
     }
 
     /// Whether our certificate names `identity` (a configured local_id must be in it).

@@ -1,8 +1,9 @@
 import IKEWire
 
-/// The ISAKMP SA's keys with pre-shared key authentication (RFC 2409 §5, Appendix B):
+/// The ISAKMP SA's keys (RFC 2409 §5, Appendix B):
 ///
-///     SKEYID   = prf(pre-shared-key, Ni_b | Nr_b)
+///     SKEYID   = prf(pre-shared-key, Ni_b | Nr_b)      with pre-shared keys
+///     SKEYID   = prf(Ni_b | Nr_b, g^xy)                with signatures
 ///     SKEYID_d = prf(SKEYID, g^xy | CKY-I | CKY-R | 0)
 ///     SKEYID_a = prf(SKEYID, SKEYID_d | g^xy | CKY-I | CKY-R | 1)
 ///     SKEYID_e = prf(SKEYID, SKEYID_a | g^xy | CKY-I | CKY-R | 2)
@@ -16,11 +17,20 @@ public struct IKEv1Keys {
     public let a: SecretBytes
     public let e: SecretBytes
     public let encryption: SecretBytes
+    /// The prf of HASH_I and HASH_R: the negotiated one, or for ECDSA signatures the
+    /// curve's HMAC-SHA2 (RFC 4754: SHA-256, -384, -512 with P-256, -384, -521).
+    public let authenticationPRF: PRF
 
-    public init(prf: PRF, psk: SecretBytes, nonceI: [UInt8], nonceR: [UInt8], sharedSecret: SecretBytes,
-                cookieI: UInt64, cookieR: UInt64, encryptionKeyLength: Int) {
+    /// `psk` nil: signature authentication.
+    public init(prf: PRF, psk: SecretBytes?, nonceI: [UInt8], nonceR: [UInt8], sharedSecret: SecretBytes,
+                cookieI: UInt64, cookieR: UInt64, encryptionKeyLength: Int, authenticationPRF: PRF? = nil) {
         self.prf = prf
-        skeyid = SecretBytes(prf.compute(key: psk, data: nonceI + nonceR))
+        self.authenticationPRF = authenticationPRF ?? prf
+        if let psk {
+            skeyid = SecretBytes(prf.compute(key: psk, data: nonceI + nonceR))
+        } else {
+            skeyid = sharedSecret.withBytes { gxy in SecretBytes(prf.compute(key: SecretBytes(nonceI + nonceR), data: Array(gxy))) }
+        }
         let cookies = cookieI.bigEndianBytes + cookieR.bigEndianBytes
         let gxy = sharedSecret.withBytes { Array($0) }
         d = SecretBytes(prf.compute(key: skeyid, data: gxy + cookies + [0]))
@@ -58,7 +68,7 @@ public struct IKEv1Keys {
                            saBody: [UInt8], idBody: [UInt8]) -> [UInt8] {
         let ci = cookieI.bigEndianBytes, cr = cookieR.bigEndianBytes
         let data = initiator ? gxi + gxr + ci + cr : gxr + gxi + cr + ci
-        return prf.compute(key: skeyid, data: data + saBody + idBody)
+        return authenticationPRF.compute(key: skeyid, data: data + saBody + idBody)
     }
 
     /// prf(SKEYID_a, data): HASH(1), HASH(2), HASH(3) of Quick Mode and the HASH of

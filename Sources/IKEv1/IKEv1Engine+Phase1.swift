@@ -2,7 +2,7 @@ import IKECore
 import IKECrypto
 import IKEWire
 
-/// Phase 1 with pre-shared keys (RFC 2409 §5.4): Main Mode,
+/// Phase 1 (RFC 2409 §5.4 with pre-shared keys; signatures in +Signatures): Main Mode,
 ///
 ///     HDR, SA                 -->
 ///                             <--  HDR, SA
@@ -33,7 +33,17 @@ extension IKEv1Engine {
                           local: Endpoint(localAddress, port), remote: Endpoint(address, port), now: now)
         sa.tunnel = tunnel
         sa.replaces = old?.localCookie
-        var offer = IKEv1Proposals.phase1(policy.ikeProposals, lifetime: policy.ikeLifetimeSeconds)
+        guard let method = authenticationMethod(policy) else {
+            if let tunnel {
+                output.append(.failed(tunnel: tunnel, phase: 1, reason: "tunnel '\(policy.name)': IKEv1 signs with RSA or ECDSA keys, not \(policy.certificate?.keyType ?? "none")"))
+            }
+            return
+        }
+        if policy.aggressive && policy.certificate != nil {
+            if let tunnel { output.append(.failed(tunnel: tunnel, phase: 1, reason: "tunnel '\(policy.name)': Aggressive Mode takes a psk only")) }
+            return
+        }
+        var offer = IKEv1Proposals.phase1(policy.ikeProposals, authentication: method, lifetime: policy.ikeLifetimeSeconds)
         guard let first = offer.proposals[0].transforms.first, let firstChoice = IKEv1Proposals.phase1Choice(first),
               let group = firstChoice.algorithms.group else {
             fail(sa, phase: 1, "no ike_proposal usable with IKEv1 (it needs aes128 or aes256 with sha1, sha256, sha384 or sha512)")
@@ -48,7 +58,7 @@ extension IKEv1Engine {
                 sa.ke = ke
                 sa.gxi = ke.publicValue
                 sa.nonceI = Random.bytes(32)
-                let id = policy.localID ?? .address(localAddress)
+                let id = policy.localID ?? policy.certificate?.subject ?? .address(localAddress)
                 payloads = [.securityAssociation(offer), .keyExchange(ke.publicValue), .nonce(sa.nonceI),
                             .identification(IKEv1Identities.payload(id))]
             } else {
@@ -110,7 +120,8 @@ extension IKEv1Engine {
         }
         let sa = ISAKMPSA(initiator: false, cookieI: message.header.initiatorSPI, cookieR: IKEv1Engine.cookie(), aggressive: aggressive,
                           policy: policy, local: local, remote: remote, now: now)
-        guard let (transform, choice) = IKEv1Proposals.selectPhase1(offered, ours: policy.ikeProposals) else {
+        guard let method = authenticationMethod(policy),
+              let (transform, choice) = IKEv1Proposals.selectPhase1(offered, ours: policy.ikeProposals, authentication: method) else {
             log(.information, "\(policy.name): \(remote) offered no phase 1 proposal we accept")
             notifyInTheClear(message.header, .noProposalChosen, from: local, to: remote)
             return
@@ -227,7 +238,7 @@ extension IKEv1Engine {
             sa.gxi = ke.publicValue
         } catch { throw .crypto(error) }
         sa.nonceI = Random.bytes(32)
-        var payloads: [ISAKMPPayload] = [.keyExchange(sa.gxi), .nonce(sa.nonceI)]
+        var payloads: [ISAKMPPayload] = [.keyExchange(sa.gxi), .nonce(sa.nonceI)] + certificateRequest(sa)
         if sa.peerNATT { payloads += natDiscovery(sa) }
         let bytes = try wire { () throws(WireError) in try sa.plain(.main, payloads) }
         sa.state = .mainSent3
@@ -242,9 +253,10 @@ extension IKEv1Engine {
         }
         sa.gxi = ke
         sa.nonceI = nonce
+        notePeerCertificateRequest(sa, message.payloads)
         try deriveKeys(sa)
         detectNAT(sa, message.payloads)
-        var payloads: [ISAKMPPayload] = [.keyExchange(sa.gxr), .nonce(sa.nonceR)]
+        var payloads: [ISAKMPPayload] = [.keyExchange(sa.gxr), .nonce(sa.nonceR)] + certificateRequest(sa)
         if sa.peerNATT { payloads += natDiscovery(sa) }
         let bytes = try wire { () throws(WireError) in try sa.plain(.main, payloads) }
         sa.state = .mainReplied4
@@ -260,11 +272,11 @@ extension IKEv1Engine {
         }
         sa.gxr = ke
         sa.nonceR = nonce
+        notePeerCertificateRequest(sa, message.payloads)
         try deriveKeys(sa)
         detectNAT(sa, message.payloads)
         floatIfNAT(sa)
-        let (id, hashI) = try ourIdentity(sa)
-        var payloads: [ISAKMPPayload] = [.identification(id), .hash(hashI)]
+        guard var payloads = try ourAuthentication(sa) else { return }
         if sa.replaces == nil {
             payloads.append(.notification(ISAKMPNotification(.initialContact, spi: cookies(sa))))
         }
@@ -281,17 +293,13 @@ extension IKEv1Engine {
             authenticationFailed(sa, message.header, "MM5 does not decrypt: check psk on both sides")
             return
         }
-        guard let (peer, idBody) = identity(payloads), let hashI = hash(payloads) else {
-            authenticationFailed(sa, message.header, "MM5 lacks ID or HASH (or the psk differs)")
-            return
-        }
-        if let problem = authenticate(sa, peer, idBody: idBody, hash: hashI) {
-            authenticationFailed(sa, message.header, problem)
+        if let problem = authenticatePeer(sa, payloads) {
+            authenticationFailed(sa, message.header, "MM5: \(problem)")
             return
         }
         sa.iv = next
-        let (ours, hashR) = try ourIdentity(sa)
-        let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain([.identification(ours), .hash(hashR)]) }
+        guard let ours = try ourAuthentication(sa) else { return }
+        let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain(ours) }
         let (bytes, last) = try sa.sealed(.main, messageID: 0, chain, first: .identification, iv: sa.iv)
         sa.iv = last
         reply(sa, to: raw, bytes)
@@ -304,11 +312,11 @@ extension IKEv1Engine {
     /// MM6: the responder's identity and HASH_R.
     func mainResponse6(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
         guard let (payloads, _, next) = decrypt(sa, message, raw, iv: sa.iv) else { return }
-        guard let (peer, idBody) = identity(payloads), let hashR = hash(payloads) else {
+        guard identity(payloads) != nil else {
             counters.malformed += 1
             return
         }
-        if let problem = authenticate(sa, peer, idBody: idBody, hash: hashR) {
+        if let problem = authenticatePeer(sa, payloads) {
             fail(sa, phase: 1, problem)
             return
         }
@@ -441,7 +449,7 @@ extension IKEv1Engine {
     }
 
     func established(_ sa: ISAKMPSA) -> EstablishedIKESA {
-        EstablishedIKESA(local: sa.local, remote: sa.remote, localID: sa.policy.localID ?? .address(sa.local.address),
+        EstablishedIKESA(local: sa.local, remote: sa.remote, localID: localIdentity(sa),
                          remoteID: sa.peerID ?? sa.policy.remoteID, initiatorSPI: sa.cookieI, responderSPI: sa.cookieR,
                          algorithms: sa.choice!.algorithms, natDetected: sa.natDetected, lifetimeSeconds: sa.lifetimeSeconds)
     }
@@ -450,7 +458,7 @@ extension IKEv1Engine {
 
     /// Our ID payload and our HASH_I or HASH_R over it (RFC 2409 §5).
     func ourIdentity(_ sa: ISAKMPSA) throws(IKEv1Error) -> (ISAKMPIdentification, [UInt8]) {
-        let id = IKEv1Identities.payload(sa.policy.localID ?? .address(sa.local.address))
+        let id = IKEv1Identities.payload(localIdentity(sa))
         let body = try wire { () throws(WireError) in try ISAKMPPayload.identification(id).body() }
         return (id, sa.keys!.phase1Hash(initiator: sa.initiator, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
                                         saBody: sa.saBody, idBody: body))
@@ -473,7 +481,7 @@ extension IKEv1Engine {
     /// The DH computation and the keys (RFC 2409 §5); the responder makes its KE here.
     func deriveKeys(_ sa: ISAKMPSA) throws(IKEv1Error) {
         guard let choice = sa.choice, let group = choice.algorithms.group else { throw .state("no phase 1 choice") }
-        guard sa.policy.hasPSK else { throw .state("tunnel '\(sa.policy.name)' has no pre-shared key to authenticate with") }
+        guard sa.policy.hasCredential else { throw .state("tunnel '\(sa.policy.name)' has no pre-shared key or certificate to authenticate with") }
         do throws(CryptoError) {
             if sa.ke == nil {
                 let ke = try KeyExchange(group: group)
@@ -484,8 +492,9 @@ extension IKEv1Engine {
             let peer = sa.initiator ? sa.gxr : sa.gxi
             let shared = try sa.ke!.sharedSecret(peerPublicValue: peer)
             let keyLength = Int(choice.algorithms.cipher.keyBits) / 8
-            let keys = IKEv1Keys(prf: choice.hash, psk: sa.policy.psk, nonceI: sa.nonceI, nonceR: sa.nonceR, sharedSecret: shared,
-                                 cookieI: sa.cookieI, cookieR: sa.cookieR, encryptionKeyLength: keyLength)
+            let keys = IKEv1Keys(prf: choice.hash, psk: sa.policy.certificate == nil ? sa.policy.psk : nil, nonceI: sa.nonceI,
+                                 nonceR: sa.nonceR, sharedSecret: shared, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                 encryptionKeyLength: keyLength, authenticationPRF: ecdsaPRF(choice.authentication))
             sa.keys = keys
             sa.cipher = try CBCCipher(keyBits: choice.algorithms.cipher.keyBits, key: keys.encryption)
             sa.iv = keys.initialIV(gxi: sa.gxi, gxr: sa.gxr, blockSize: 16)
@@ -498,6 +507,7 @@ extension IKEv1Engine {
             guard case let .securityAssociation(s) = p, s.proposals.count == 1, s.proposals[0].transforms.count == 1 else { continue }
             let t = s.proposals[0].transforms[0]
             guard let c = IKEv1Proposals.phase1Choice(t), let g = c.algorithms.group else { return nil }
+            guard c.authentication == authenticationMethod(sa.policy) else { return nil }
             let ok = sa.policy.ikeProposals.contains { $0.ciphers.contains(c.algorithms.cipher) && $0.prfs.contains(c.algorithms.prf!) && $0.groups.contains(g) }
             return ok ? c : nil
         }

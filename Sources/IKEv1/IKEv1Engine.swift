@@ -3,6 +3,7 @@ import IKECrypto
 import IKEWire
 
 /// The IKEv1 engine (isakmpd), sans-I/O: Main and Aggressive Mode with pre-shared keys,
+/// Main Mode with RSA and ECDSA signatures,
 /// Quick Mode, Informational exchanges with deletes and DPD, NAT-T (RFC 2407, 2408, 2409,
 /// 3947, 3706). Datagrams, requests and the time go in; datagrams, reports and log lines
 /// come out of `takeOutput()`.
@@ -22,6 +23,8 @@ public final class IKEv1Engine: SansIOEngine {
     /// tunnel names, and from configured peers' addresses.
     var aggressiveStarts = [RateWindow(), RateWindow()]
     public var allocateSPI: ((IPAddress, IPAddress) -> UInt32?)? = nil
+    /// cpsd, for the tunnels that authenticate by certificate.
+    public var certificates: CertificateAuthority? = nil
     public let port: UInt16
     public let nattPort: UInt16
     /// SAs by our own cookie (CKY-I as initiator, CKY-R as responder).
@@ -360,7 +363,7 @@ public final class IKEv1Engine: SansIOEngine {
 public struct IKEv1Counters: Sendable {
     public var malformed: UInt64 = 0
     public var unknownCookie: UInt64 = 0
-    /// Messages that did not decrypt, or whose HASH did not verify.
+    /// Messages that did not decrypt, or whose HASH or SIG did not verify.
     public var hashFailures: UInt64 = 0
     public var noMatchingTunnel: UInt64 = 0
     public var retransmitsAnswered: UInt64 = 0

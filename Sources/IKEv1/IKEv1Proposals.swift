@@ -2,9 +2,11 @@ import IKECore
 import IKECrypto
 import IKEWire
 
-/// What phase 1 settled on: the algorithms and the lifetime.
+/// What phase 1 settled on: the algorithms, the authentication method and the lifetime.
 struct Phase1Choice: Equatable {
     var algorithms: ChosenAlgorithms
+    /// Pre-shared key (1), RSA (3) or ECDSA (9-11) signatures.
+    var authentication: UInt16
     var lifetimeSeconds: UInt32
     var hash: PRF { PRF(algorithms.prf!)! }
 }
@@ -65,8 +67,9 @@ enum IKEv1Proposals {
 
     // MARK: Phase 1
 
-    /// Our phase 1 offer: one proposal (ISAKMP, KEY_IKE transforms), PSK authentication.
-    static func phase1(_ sets: [AlgorithmSet], lifetime: UInt32) -> ISAKMPSecurityAssociation {
+    /// Our phase 1 offer: one proposal (ISAKMP, KEY_IKE transforms) with our
+    /// authentication method in every transform.
+    static func phase1(_ sets: [AlgorithmSet], authentication: UInt16, lifetime: UInt32) -> ISAKMPSecurityAssociation {
         var transforms: [ISAKMPTransform] = []
         for set in sets {
             for c in set.ciphers where phase1Usable(c) {
@@ -78,7 +81,7 @@ enum IKEv1Proposals {
                             .basic(IKEv1Number.Phase1.encryption, IKEv1Number.encryptionAESCBC),
                             .basic(IKEv1Number.Phase1.keyLength, c.keyBits),
                             .basic(IKEv1Number.Phase1.hash, hash),
-                            .basic(IKEv1Number.Phase1.authentication, IKEv1Number.authPreSharedKey),
+                            .basic(IKEv1Number.Phase1.authentication, authentication),
                             .basic(IKEv1Number.Phase1.group, g.rawValue),
                             .basic(IKEv1Number.Phase1.lifeType, IKEv1Number.lifeSeconds),
                             .number(IKEv1Number.Phase1.lifeDuration, lifetime),
@@ -94,22 +97,23 @@ enum IKEv1Proposals {
     static func phase1Choice(_ t: ISAKMPTransform) -> Phase1Choice? {
         guard t.id == IKEv1Number.keyIKE,
               t.attribute(IKEv1Number.Phase1.encryption)?.integer == UInt64(IKEv1Number.encryptionAESCBC),
-              t.attribute(IKEv1Number.Phase1.authentication)?.integer == UInt64(IKEv1Number.authPreSharedKey),
+              let authentication = t.attribute(IKEv1Number.Phase1.authentication)?.integer, authentication <= 0xffff,
               let keyBits = t.attribute(IKEv1Number.Phase1.keyLength)?.integer, keyBits == 128 || keyBits == 256,
               let hash = t.attribute(IKEv1Number.Phase1.hash)?.integer, let prf = prf(hashNumber: UInt16(truncatingIfNeeded: hash)),
               let group = t.attribute(IKEv1Number.Phase1.group)?.integer, group <= 0xffff else { return nil }
         let lifetime = seconds(t, type: IKEv1Number.Phase1.lifeType, duration: IKEv1Number.Phase1.lifeDuration)
         let algorithms = ChosenAlgorithms(cipher: Cipher(.aesCBC, keyBits: UInt16(keyBits)), integrity: nil, prf: prf,
                                           group: DHGroup(rawValue: UInt16(group)))
-        return Phase1Choice(algorithms: algorithms, lifetimeSeconds: lifetime)
+        return Phase1Choice(algorithms: algorithms, authentication: UInt16(authentication), lifetimeSeconds: lifetime)
     }
 
-    /// The responder's pick: the first of the peer's transforms that one of our sets
-    /// allows, and the transform to return.
-    static func selectPhase1(_ offered: ISAKMPSecurityAssociation, ours: [AlgorithmSet]) -> (ISAKMPTransform, Phase1Choice)? {
+    /// The responder's pick: the first of the peer's transforms with our authentication
+    /// method that one of our sets allows, and the transform to return.
+    static func selectPhase1(_ offered: ISAKMPSecurityAssociation, ours: [AlgorithmSet], authentication: UInt16) -> (ISAKMPTransform, Phase1Choice)? {
         for proposal in offered.proposals where proposal.protocolID == IKEv1Number.protocolISAKMP {
             for t in proposal.transforms {
-                guard let choice = phase1Choice(t), let group = choice.algorithms.group, KeyExchange.isSupported(group) else { continue }
+                guard let choice = phase1Choice(t), choice.authentication == authentication, let group = choice.algorithms.group,
+                      KeyExchange.isSupported(group) else { continue }
                 let a = choice.algorithms
                 if ours.contains(where: { $0.ciphers.contains(a.cipher) && $0.prfs.contains(a.prf!) && $0.groups.contains(group) }) {
                     return (t, choice)

@@ -79,6 +79,8 @@ final class ISAKMPSA {
     var iv: [UInt8] = []
     var peerID: Identity?
     var peerNATT = false
+    /// The peer sent a CR: `send_cert 'ifasked'` sends our certificate.
+    var peerAsksForCertificate = false
     var peerDPD = false
     var natDetected = false
     /// The NAT is in front of us: we send the keepalives (RFC 3948 §4).

@@ -40,7 +40,7 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
     public func requestPhase1(_ request: PhaseRequest) -> [EngineReport] {
         wantsPhase2[request.tunnel] = false
         guard let policy = policy(request.config) else {
-            return [.phase1Failed(request.tunnel, reason: "tunnel '\(request.config.name)' has no credential: it needs a psk, or a certificate cpsd has loaded (auth 'pubkey', IKEv2)")]
+            return [.phase1Failed(request.tunnel, reason: "tunnel '\(request.config.name)' has no credential: it needs a psk, or a certificate cpsd has loaded (auth 'pubkey')")]
         }
         engine.initiate(tunnel: request.tunnel, policy: policy, remote: request.remote, now: now())
         return []
@@ -130,7 +130,7 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
             guard let key = c.psk, !key.value.isEmpty else { return nil }
             psk = SecretBytes(Array(key.value.utf8))
         case .pubkey:
-            guard version == .v2, var credential = credentials[c.name] else { return nil }
+            guard var credential = credentials[c.name] else { return nil }
             switch c.sendCert {
             case .always: credential.send = .always
             case .ifasked: credential.send = .ifAsked

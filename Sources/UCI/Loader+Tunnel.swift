@@ -134,8 +134,8 @@ extension Loader {
                 error(lines["auth", or: s], "tunnel '\(t.name)' uses auth 'pubkey' but sets no \(key)")
             }
             if t.psk != nil || present.contains("psk") { error(lines["psk", or: s], "psk is used only with auth 'psk'") }
-            if t.version == .v1 {
-                error(lines["auth", or: s], "auth 'pubkey' with version '1': IKEv1 signature authentication is not built yet; use version '2' or auth 'psk'")
+            if t.version == .v1 && t.exchange == .aggressive {
+                error(lines["exchange", or: s], "auth 'pubkey' with exchange 'aggressive': IKEv1 signatures are built for Main Mode; use exchange 'main'")
             }
         }
         if t.remoteAddress == .any && t.start != .manual {

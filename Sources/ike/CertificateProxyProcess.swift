@@ -111,6 +111,21 @@ final class CertificateProxyProcess: CertificateAuthority {
         return result
     }
 
+    func signHash(credential: Int, hash: [UInt8]) -> Result<SignedAuthentication, CertificateFailure> {
+        guard case let .signed(result)? = call(.signHash(credential: credential, hash: hash)) else {
+            return .failure(CertificateFailure(.unavailable, "cpsd did not answer"))
+        }
+        return result
+    }
+
+    func verifyHash(credential: Int, certificates: [[UInt8]], identity: Identity, hash: [UInt8], method: UInt8,
+                    signature: [UInt8]) -> Result<String, CertificateFailure> {
+        let request = ProxyRequest.verifyHash(credential: credential, certificates: certificates, identity: identity, hash: hash,
+                                              method: method, signature: signature)
+        guard case let .verified(result)? = call(request) else { return .failure(CertificateFailure(.unavailable, "cpsd did not answer")) }
+        return result
+    }
+
     /// cpsd's loop, in the child: one answer per request until the daemon goes.
     static func serve(_ channel: ProxyChannel) -> Int32 {
         let store = CredentialStore(files: Credentials.files)
@@ -154,6 +169,12 @@ enum Credentials {
                             _ results: [Result<PublicKeyCredential, CredentialErrors>]) -> [Diagnostic] {
         var out: [Diagnostic] = []
         for (spec, result) in zip(specs, results) {
+            if case let .success(credential) = result, credential.ikev1Method == nil,
+               let t = c.tunnels.first(where: { spec.tunnels.contains($0.name) && $0.version == .v1 }) {
+                // RFC 2409 and RFC 4754 sign with RSA and ECDSA only.
+                let line = t.credentialLines["private_key"]?.number ?? t.line.number
+                out.append(Diagnostic(file: file, line: line, message: "tunnel '\(t.name)' private_key is \(credential.keyType), which IKEv1 cannot sign with (RSA or ECDSA); use version '2'"))
+            }
             guard case let .failure(errors) = result, let t = c.tunnels.first(where: { $0.name == spec.tunnels.first }) else { continue }
             for p in errors.problems {
                 let line = t.credentialLines[p.option]?.number ?? t.line.number

@@ -81,6 +81,7 @@ final class Daemon {
                                           version: .v1, now: { clock.now })
         cpsd = CertificateProxyProcess(log: log)
         ikev2.engine.certificates = cpsd
+        ikev1.engine.certificates = cpsd
         ikev2.engine.fragmentSize = Int(configuration.global.fragmentSize)
         ikev1.engine.logs = { [log] in log.enabled($0) }
         ikev2.engine.logs = { [log] in log.enabled($0) }
@@ -281,11 +282,12 @@ final class Daemon {
             startupProblem = problem + "\nike: the daemon does not start with a broken configuration; fix it (ike check shows the errors)"
             throw SystemError("cpsd", errno: 22)
         }
+        ikev1.configure(manager.configuration)
         ikev2.configure(manager.configuration)
     }
 
     /// Loads the certificate credentials of `configuration` into cpsd and hands them to
-    /// the IKEv2 engine; the `FILE:LINE:` errors when any is wrong (cpsd then keeps what
+    /// both engines; the `FILE:LINE:` errors when any is wrong (cpsd then keeps what
     /// it had).
     func applyCredentials(_ configuration: Configuration) -> String? {
         let specs = Credentials.specs(configuration)
@@ -293,6 +295,7 @@ final class Daemon {
         let problems = Credentials.diagnostics(configuration, file: options.configPath, specs, results)
         guard problems.isEmpty else { return ConfigurationErrors(problems).description }
         ikev2.credentials = Credentials.byTunnel(specs, results)
+        ikev1.credentials = ikev2.credentials
         if !specs.isEmpty { log.information(.cpsd, "\(specs.count) certificate credentials loaded") }
         return nil
     }

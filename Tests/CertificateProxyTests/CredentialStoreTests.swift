@@ -2,6 +2,7 @@ import Foundation
 import CertificateProxy
 import IKECore
 import IKEWire
+import PKITestSupport
 import Testing
 
 @Suite struct CredentialStoreTests {

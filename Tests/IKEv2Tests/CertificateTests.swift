@@ -3,6 +3,7 @@ import Foundation
 import IKECore
 import IKECrypto
 import IKEWire
+import PKITestSupport
 import Testing
 @testable import IKEv2
 
@@ -10,33 +11,10 @@ import Testing
 /// (in process here; the daemon's runs in its own process) made from a PKI of the
 /// openssl command.
 @Suite struct CertificateTests {
-    static let pki: String = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ike-pki-\(UUID().uuidString)").path
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/test-pki").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: script)
-        p.arguments = [dir]
-        try! p.run()
-        p.waitUntilExit()
-        return dir
-    }()
-
-    nonisolated(unsafe) static let files = FileAccess(
-        read: { path in
-            guard let data = FileManager.default.contents(atPath: path) else { return .failure(CredentialFileError("No such file or directory")) }
-            return .success(Array(data))
-        },
-        mode: { _ in 0o600 },
-        list: { path in path.hasSuffix("/ca") ? ["root.pem", "intermediate.pem"] : nil })
-
     func side(_ engine: IKEv2Engine, leaf: String, name: String, local: String, remote: String, remoteID: Identity,
               send: SendCertificate = .ifAsked) throws -> EnginePolicy {
-        let store = CredentialStore(files: CertificateTests.files)
-        let spec = CredentialSpec(tunnel: name, certificate: "\(CertificateTests.pki)/\(leaf)-chain.pem",
-                                  privateKey: "\(CertificateTests.pki)/\(leaf).key", caCertificates: ["\(CertificateTests.pki)/ca"],
-                                  crls: ["\(CertificateTests.pki)/crl.pem"])
-        var credential = try store.load([spec])[0].get()
+        let store = CredentialStore(files: TestPKI.files)
+        var credential = try store.load([TestPKI.spec(leaf, tunnel: name)])[0].get()
         credential.send = send
         engine.certificates = store
         var p = Pair.policy(name, local: local, remote: remote, psk: "")

@@ -14,7 +14,8 @@ struct CertificateProxyProcessTests {
         return dir
     }()
 
-    static func config(leaf: String, local: String, remote: String, peer: String, localNet: String, remoteNet: String) -> String {
+    static func config(leaf: String, local: String, remote: String, peer: String, localNet: String, remoteNet: String,
+                       version: Int = 2) -> String {
         """
         config ike 'global'
         \toption kernel 'none'
@@ -22,6 +23,7 @@ struct CertificateProxyProcessTests {
         config tunnel 'peer'
         \toption local_address '\(local)'
         \toption remote_address '\(remote)'
+        \toption version '\(version)'
         \toption auth 'pubkey'
         \toption certificate '\(pki)/\(leaf)-chain.pem'
         \toption private_key '\(pki)/\(leaf).key'
@@ -110,9 +112,35 @@ struct CertificateProxyProcessTests {
         try a.rewrite(good.replacingOccurrences(of: "p256.key", with: "rsa.key"))
         let refused = try a.ike("cmd=reload")
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("\(a.configPath):9: tunnel 'peer' private_key '\(Self.pki)/rsa.key' is not the key of certificate '\(Self.pki)/p256-chain.pem'"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("\(a.configPath):10: tunnel 'peer' private_key '\(Self.pki)/rsa.key' is not the key of certificate '\(Self.pki)/p256-chain.pem'"), "\(refused.stderr)")
         let up = try a.ike("cmd=activate", "namelist=peer", "wait=10")
         #expect(up.status == 0, "\(up.stderr)\n\(a.stderr)\n\(b.stderr)")
         #expect(a.signal(SIGTERM) == 0 && b.signal(SIGTERM) == 0)
+    }
+
+    @Test func ikev1MainModeSignsThroughCpsd() throws {
+        let sites = try TwoSites("cpsd1")
+        let a = try RunningDaemon(config: Self.config(leaf: "rsa", local: "192.0.2.1", remote: "192.0.2.2", peer: "peer-rsa",
+                                                      localNet: "10.1.0.0/24", remoteNet: "10.2.0.0/24", version: 1), netns: sites.a)
+        let b = try RunningDaemon(config: Self.config(leaf: "peer-rsa", local: "192.0.2.2", remote: "192.0.2.1", peer: "rsa",
+                                                      localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24", version: 1), netns: sites.b)
+        let up = try a.ike("cmd=activate", "namelist=peer", "wait=10")
+        #expect(up.status == 0, "\(up.stderr)\n\(a.stderr)\n\(b.stderr)")
+        #expect(a.waitFor("SIG_I signed with RSA 3072 over HASH (method 3)"))
+        #expect(b.waitFor("authenticated as @rsa.ike.test by certificate \"C=CH, O=ike test, CN=rsa.ike.test\""))
+        let list = try a.ike("cmd=list")
+        #expect(list.stdout.contains("@rsa.ike.test") && list.stdout.contains("@peer-rsa.ike.test"), "\(list.stdout)")
+        #expect(a.signal(SIGTERM) == 0 && b.signal(SIGTERM) == 0)
+    }
+
+    @Test func checkRefusesAnEd25519KeyForIKEv1() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ike-check-\(UUID().uuidString).conf").path
+        try Self.config(leaf: "ed25519", local: "192.0.2.1", remote: "192.0.2.2", peer: "peer", localNet: "10.1.0.0/24",
+                        remoteNet: "10.2.0.0/24", version: 1).write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        let result = try Ike.run(["check", "--config", path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(path):10: tunnel 'peer' private_key is Ed25519, which IKEv1 cannot sign with (RSA or ECDSA); use version '2'"),
+                "\(result.stderr)")
     }
 }

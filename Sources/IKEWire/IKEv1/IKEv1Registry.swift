@@ -150,6 +150,11 @@ public enum IKEv1Number {
     public static let hashSHA2_384: UInt16 = 5
     public static let hashSHA2_512: UInt16 = 6
     public static let authPreSharedKey: UInt16 = 1
+    public static let authRSASignature: UInt16 = 3
+    /// ECDSA with SHA-256 on P-256, SHA-384 on P-384, SHA-512 on P-521 (RFC 4754).
+    public static let authECDSA256: UInt16 = 9
+    public static let authECDSA384: UInt16 = 10
+    public static let authECDSA521: UInt16 = 11
 
     /// IPsec SA attribute types (RFC 2407 §4.5, RFC 4304 for ESN).
     public enum Phase2 {

@@ -3,9 +3,10 @@ import Foundation
 import IKECore
 import IKEWire
 
-/// The PKI of scripts/test-pki, made once per test run with the openssl command.
-enum TestPKI {
-    static let directory: String = {
+/// The PKI of scripts/test-pki, made once per test run with the openssl command (for
+/// the cpsd, IKEv1 and IKEv2 certificate tests).
+public enum TestPKI {
+    public static let directory: String = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ike-pki-\(UUID().uuidString)").path
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/test-pki").path
@@ -19,10 +20,10 @@ enum TestPKI {
         return dir
     }()
 
-    static func path(_ name: String) -> String { directory + "/" + name }
+    public static func path(_ name: String) -> String { directory + "/" + name }
 
     /// Files as cpsd reads them, from the real file system.
-    nonisolated(unsafe) static let files = FileAccess(
+    nonisolated(unsafe) public static let files = FileAccess(
         read: { path in
             guard let data = FileManager.default.contents(atPath: path) else { return .failure(CredentialFileError("No such file or directory")) }
             return .success(Array(data))
@@ -36,30 +37,21 @@ enum TestPKI {
             return try? FileManager.default.contentsOfDirectory(atPath: path)
         })
 
-    static func spec(_ leaf: String, tunnel: String = "t", crl: Bool = true) -> CredentialSpec {
+    public static func spec(_ leaf: String, tunnel: String = "t", crl: Bool = true) -> CredentialSpec {
         CredentialSpec(tunnel: tunnel, certificate: path("\(leaf)-chain.pem"), privateKey: path("\(leaf).key"),
                        caCertificates: [path("ca")], crls: crl ? [path("crl.pem")] : [])
     }
 
     /// A store with `leaf` loaded as credential 0.
-    static func store(_ leaf: String) throws -> (CredentialStore, PublicKeyCredential) {
+    public static func store(_ leaf: String) throws -> (CredentialStore, PublicKeyCredential) {
         let store = CredentialStore(files: files)
         let result = store.load([spec(leaf)])
         return (store, try result[0].get())
     }
 
-    static func der(_ name: String) -> [UInt8] {
+    public static func der(_ name: String) -> [UInt8] {
         let pem = try! String(contentsOfFile: path(name), encoding: .utf8)
         let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
         return Array(Data(base64Encoded: body)!)
-    }
-}
-
-extension Result {
-    func get() throws -> Success {
-        switch self {
-        case let .success(s): return s
-        case let .failure(e): throw e
-        }
     }
 }
