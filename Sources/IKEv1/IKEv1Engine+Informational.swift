@@ -36,7 +36,7 @@ extension IKEv1Engine {
     public func rekey(tunnel: UInt32, phase: Int, now: Instant) {
         guard let c = byTunnel[tunnel], let sa = sas[c], sa.state == .established, sa.pending == nil else { return }
         if phase == 1 {
-            guard !sas.values.contains(where: { $0.replaces == sa.localCookie }) else { return }
+            guard !peerSAs(sa.remote.address).contains(where: { $0.replaces == sa.localCookie }) else { return }
             startPhase1(tunnel: tunnel, policy: sa.policy, remote: sa.remote.address, now: now, replacing: sa)
         } else {
             guard sa.child != nil, sa.quickModes.isEmpty else { return }
@@ -139,8 +139,8 @@ extension IKEv1Engine {
     /// tunnel with it (and what they carry) go, and so do the half-open ones its earlier run
     /// began (they would only wait out their 30 s).
     func initialContact(from sa: ISAKMPSA) {
-        for other in Array(sas.values) where other !== sa && (other.state == .established || !other.initiator)
-            && other.remote.address == sa.remote.address && other.policy.name == sa.policy.name {
+        for other in peerSAs(sa.remote.address) where other !== sa && (other.state == .established || !other.initiator)
+            && other.policy.name == sa.policy.name {
             log(.information, "INITIAL-CONTACT from \(sa.remote): dropping ISAKMP SA \(Hex.prefixed(other.localCookie))")
             if let t = other.tunnel { output.append(.deleted(tunnel: t, phase: 1)) }
             remove(other)

@@ -72,7 +72,7 @@ extension IKEv1Engine {
         do throws(WireError) {
             sa.saBody = try ISAKMPPayload.securityAssociation(offer).body()
             let bytes = try sa.plain(sa.aggressive ? .aggressive : .main, payloads)
-            sas[sa.cookieI] = sa
+            add(sa)
             if let tunnel, old == nil { byTunnel[tunnel] = sa.cookieI }
             log(.information, "\(policy.name): \(sa.aggressive ? "Aggressive" : "Main") Mode to \(address)")
             sendRequest(sa, bytes, now: now)
@@ -154,13 +154,13 @@ extension IKEv1Engine {
                 if sa.peerNATT { payloads += natDiscovery(sa) }
                 payloads.append(.hash(hashR))
                 let bytes = try wire { () throws(WireError) in try sa.plain(.aggressive, payloads) }
-                sas[sa.cookieR] = sa
+                add(sa)
                 responders.insert(HalfOpenTable.Key(sa.cookieI, remote.address), ours: sa.cookieR)
                 reply(sa, to: raw, bytes)
                 sa.pending = ISAKMPSA.Pending(request: Retransmission(bytes, sentAt: now), messageID: 0)
             } else {
                 let bytes = try wire { () throws(WireError) in try sa.plain(.main, [.securityAssociation(chosen)] + vids) }
-                sas[sa.cookieR] = sa
+                add(sa)
                 responders.insert(HalfOpenTable.Key(sa.cookieI, remote.address), ours: sa.cookieR)
                 reply(sa, to: raw, bytes)
             }
@@ -425,8 +425,8 @@ extension IKEv1Engine {
             return
         }
         // The peer's phase 1 rekey: a new ISAKMP SA for a tunnel that already runs.
-        if let old = sas.values.first(where: { $0 !== sa && $0.state == .established && $0.tunnel != nil && $0.replacedBy == nil
-            && $0.policy.name == sa.policy.name && $0.remote.address == sa.remote.address }) {
+        if let old = peerSAs(sa.remote.address).first(where: { $0 !== sa && $0.state == .established && $0.tunnel != nil
+            && $0.replacedBy == nil && $0.policy.name == sa.policy.name }) {
             handOver(from: old, to: sa)
             old.retireAt = now + IKEv1Engine.retireGrace
             if let t = sa.tunnel { output.append(.ikeRekeyed(tunnel: t, established(sa))) }

@@ -30,6 +30,9 @@ public final class IKEv1Engine: SansIOEngine {
     /// SAs by our own cookie (CKY-I as initiator, CKY-R as responder).
     var sas: [UInt64: ISAKMPSA] = [:]
     var byTunnel: [UInt32: UInt64] = [:]
+    /// Our cookies of the SAs with each peer address: a peer's rekey and its INITIAL-CONTACT
+    /// look at its own SAs, not at every SA (a hub holds thousands).
+    var byPeer: [IPAddress: [UInt64]] = [:]
     var output: [EngineOutput] = []
     let resolveLocal: (IPAddress) -> IPAddress?
 
@@ -80,8 +83,10 @@ public final class IKEv1Engine: SansIOEngine {
     public func move(tunnel: UInt32, local: IPAddress, remote: IPAddress) {
         guard let c = byTunnel[tunnel], let sa = sas[c] else { return }
         log(.information, "ISAKMP SA \(Hex.prefixed(sa.localCookie)): now \(local) <-> \(remote)")
+        unindex(sa, from: sa.remote.address)
         sa.local = Endpoint(local, sa.local.port)
         sa.remote = Endpoint(remote, sa.remote.port)
+        byPeer[remote, default: []].append(sa.localCookie)
     }
 
     /// The earliest step due before the driver's next regular tick (an Aggressive Mode
@@ -133,8 +138,26 @@ public final class IKEv1Engine: SansIOEngine {
         if phase == 1 { remove(sa) }
     }
 
+    /// Keeps `sa` under our cookie and its peer's address.
+    func add(_ sa: ISAKMPSA) {
+        sas[sa.localCookie] = sa
+        byPeer[sa.remote.address, default: []].append(sa.localCookie)
+    }
+
+    /// The SAs with peer address `address`.
+    func peerSAs(_ address: IPAddress) -> [ISAKMPSA] {
+        (byPeer[address] ?? []).compactMap { sas[$0] }
+    }
+
+    func unindex(_ sa: ISAKMPSA, from address: IPAddress) {
+        guard var cookies = byPeer[address] else { return }
+        cookies.removeAll { $0 == sa.localCookie }
+        byPeer[address] = cookies.isEmpty ? nil : cookies
+    }
+
     func remove(_ sa: ISAKMPSA) {
         guard sas.removeValue(forKey: sa.localCookie) != nil else { return }
+        unindex(sa, from: sa.remote.address)
         if !sa.initiator { responders.removed(HalfOpenTable.Key(sa.cookieI, sa.firstAddress), ours: sa.cookieR) }
         if let t = sa.tunnel, byTunnel[t] == sa.localCookie { byTunnel.removeValue(forKey: t) }
     }
