@@ -66,7 +66,7 @@ let package = Package(
             path: "Fuzz/FuzzTargets"),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
 
-        .testTarget(name: "PlatformTests", dependencies: ["Platform", "CLibc"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform", "CLibc", "CTestSupport"]),
         .testTarget(name: "IKEWireTests", dependencies: ["IKEWire"]),
         .testTarget(name: "IKECryptoTests", dependencies: ["IKECrypto", "IKEWire"]),
         .target(name: "PKITestSupport", dependencies: ["CertificateProxy", "IKECore", "IKEWire"], path: "Tests/PKITestSupport"),

@@ -503,6 +503,120 @@ int ike_directory_names(const char *path, char *out, int capacity) {
     return n;
 }
 
+#include <stddef.h>
+#include <sys/syscall.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+// The system calls cpsd makes: its socketpair end, reading credential files (on a
+// reload), memory, randomness (signatures), time (validity), locks, and dying. Anything
+// else (a socket, exec, ptrace, writes to files...) fails with EPERM.
+#define ALLOW(name) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_##name, 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+
+#if defined(__x86_64__)
+#define IKE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define IKE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__arm__)
+#define IKE_AUDIT_ARCH AUDIT_ARCH_ARM
+#endif
+
+int ike_confine_proxy(void) {
+#ifdef IKE_AUDIT_ARCH
+    struct sock_filter filter[] = {
+        // Another architecture's numbers (x86_64's x32 or i386 entry points) are refused.
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IKE_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+#if defined(__x86_64__)
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+#endif
+        // The channel.
+        ALLOW(recvfrom), ALLOW(sendto), ALLOW(recvmsg), ALLOW(sendmsg), ALLOW(ppoll),
+#ifdef __NR_poll
+        ALLOW(poll),
+#endif
+#ifdef __NR_ppoll_time64
+        ALLOW(ppoll_time64),
+#endif
+#ifdef __NR_recv
+        ALLOW(recv),
+#endif
+#ifdef __NR_send
+        ALLOW(send),
+#endif
+        ALLOW(read), ALLOW(write), ALLOW(close),
+        // Credential files and directories.
+        ALLOW(openat), ALLOW(lseek), ALLOW(getdents64), ALLOW(fcntl),
+#ifdef __NR_newfstatat
+        ALLOW(newfstatat),
+#endif
+#ifdef __NR_open
+        ALLOW(open),
+#endif
+#ifdef __NR_fstat
+        ALLOW(fstat),
+#endif
+#ifdef __NR_fstat64
+        ALLOW(fstat64),
+#endif
+#ifdef __NR_fstatat64
+        ALLOW(fstatat64),
+#endif
+#ifdef __NR_stat
+        ALLOW(stat),
+#endif
+#ifdef __NR_stat64
+        ALLOW(stat64),
+#endif
+#ifdef __NR_statx
+        ALLOW(statx),
+#endif
+#ifdef __NR__llseek
+        ALLOW(_llseek),
+#endif
+#ifdef __NR_fcntl64
+        ALLOW(fcntl64),
+#endif
+        // Memory, randomness, time, locks.
+        ALLOW(brk), ALLOW(munmap), ALLOW(mremap), ALLOW(mprotect), ALLOW(madvise),
+#ifdef __NR_mmap
+        ALLOW(mmap),
+#endif
+#ifdef __NR_mmap2
+        ALLOW(mmap2),
+#endif
+        ALLOW(getrandom), ALLOW(futex), ALLOW(clock_gettime), ALLOW(gettimeofday),
+#ifdef __NR_futex_time64
+        ALLOW(futex_time64),
+#endif
+#ifdef __NR_clock_gettime64
+        ALLOW(clock_gettime64),
+#endif
+#ifdef __NR_time
+        ALLOW(time),
+#endif
+        // Signals and the end (an abort raises SIGABRT at itself).
+        ALLOW(rt_sigreturn), ALLOW(rt_sigprocmask), ALLOW(rt_sigaction), ALLOW(restart_syscall),
+        ALLOW(getpid), ALLOW(gettid), ALLOW(tgkill), ALLOW(exit), ALLOW(exit_group),
+#ifdef __NR_sigreturn
+        ALLOW(sigreturn),
+#endif
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    };
+    struct sock_fprog program = { .len = sizeof filter / sizeof filter[0], .filter = filter };
+    // A filter needs no new privileges (without CAP_SYS_ADMIN).
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) return -errno;
+    return 0;
+#else
+    return -ENOSYS;
+#endif
+}
+
 int ike_spawn_proxy(int *fd) {
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -errno;
@@ -555,6 +669,7 @@ int ike_spawn_proxy(int *fd) {
     sigprocmask(SIG_UNBLOCK, &all, NULL);
     signal(SIGHUP, SIG_IGN);
     signal(SIGINT, SIG_IGN);
+    ike_confine_proxy();
     *fd = keep;
     return 0;
 }

@@ -60,6 +60,7 @@ struct CertificateProxyProcessTests {
         #expect(cpsdFDs.count == 4, "\(cpsdFDs)")  // stdio on /dev/null and its socketpair end
         let status = try String(contentsOfFile: "/proc/\(first)/status", encoding: .utf8)
         #expect(status.contains("NoNewPrivs:\t1"))
+        #expect(status.contains("Seccomp:\t2"), "cpsd runs without its seccomp filter")
 
         // Killed: tmd notices at once, logs it and starts another.
         kill(pid_t(first)!, SIGKILL)

@@ -135,8 +135,13 @@ int ike_directory_names(const char *path, char *out, int capacity);
 /// Starts the certificate proxy: a socketpair (SOCK_SEQPACKET) and a fork. In the child,
 /// every descriptor but its end of the pair and 0-2 is closed and PR_SET_NO_NEW_PRIVS is
 /// set; it returns 0 there with *fd set. In the parent it returns the child's PID with
-/// *fd set to the parent's end; -errno on failure.
+/// *fd set to the parent's end; -errno on failure. The child also confines itself with
+/// `ike_confine_proxy`.
 int ike_spawn_proxy(int *fd);
+/// cpsd's seccomp filter: the system calls it makes are allowed, any other fails with
+/// EPERM, and another architecture's numbers kill it. 0, or -errno where the kernel (or
+/// qemu-user) has no seccomp filters: cpsd then runs without one.
+int ike_confine_proxy(void);
 /// waitpid(pid, WNOHANG): the PID when it has exited, 0 while it runs, -errno.
 int ike_reap(int pid);
 /// Waits up to `timeout_ms` for `fd` to be readable; 1 readable (or hung up), 0 timeout, -errno.
