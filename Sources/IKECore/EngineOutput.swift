@@ -37,9 +37,13 @@ public struct EstablishedIKESA {
     public var algorithms: ChosenAlgorithms
     public var natDetected: Bool
     public var lifetimeSeconds: UInt32
+    /// When its negotiation began (our first message sent or the peer's received): the
+    /// Tunnel Manager tells a peer's restart from an attempt that crossed ours by it.
+    public var startedAt: Instant?
 
     public init(local: Endpoint, remote: Endpoint, localID: Identity, remoteID: Identity, initiatorSPI: UInt64,
-                responderSPI: UInt64, algorithms: ChosenAlgorithms, natDetected: Bool, lifetimeSeconds: UInt32) {
+                responderSPI: UInt64, algorithms: ChosenAlgorithms, natDetected: Bool, lifetimeSeconds: UInt32,
+                startedAt: Instant? = nil) {
         self.local = local
         self.remote = remote
         self.localID = localID
@@ -49,6 +53,7 @@ public struct EstablishedIKESA {
         self.algorithms = algorithms
         self.natDetected = natDetected
         self.lifetimeSeconds = lifetimeSeconds
+        self.startedAt = startedAt
     }
 }
 

@@ -451,7 +451,8 @@ extension IKEv1Engine {
     func established(_ sa: ISAKMPSA) -> EstablishedIKESA {
         EstablishedIKESA(local: sa.local, remote: sa.remote, localID: localIdentity(sa),
                          remoteID: sa.peerID ?? sa.policy.remoteID, initiatorSPI: sa.cookieI, responderSPI: sa.cookieR,
-                         algorithms: sa.choice!.algorithms, natDetected: sa.natDetected, lifetimeSeconds: sa.lifetimeSeconds)
+                         algorithms: sa.choice!.algorithms, natDetected: sa.natDetected, lifetimeSeconds: sa.lifetimeSeconds,
+                         startedAt: sa.createdAt)
     }
 
     // MARK: Helpers

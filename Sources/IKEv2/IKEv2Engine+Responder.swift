@@ -243,7 +243,7 @@ extension IKEv2Engine {
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
         let ike = EstablishedIKESA(local: sa.local, remote: sa.remote, localID: localID, remoteID: presented,
                                    initiatorSPI: sa.spiI, responderSPI: sa.spiR, algorithms: sa.chosen!,
-                                   natDetected: sa.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds)
+                                   natDetected: sa.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds, startedAt: sa.createdAt)
         if payloads.contains(where: { if case let .notify(n) = $0 { return n.type == .initialContact }; return false }) {
             replaceOlderSAs(of: sa, peer: presented)
         }

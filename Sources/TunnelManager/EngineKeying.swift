@@ -159,7 +159,7 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
     static func phase1(_ sa: EstablishedIKESA) -> Phase1SA {
         Phase1SA(localAddress: sa.local.address, remoteAddress: sa.remote.address, localID: sa.localID, remoteID: sa.remoteID,
                  initiatorSPI: sa.initiatorSPI, responderSPI: sa.responderSPI, algorithms: sa.algorithms.description,
-                 natTraversal: sa.natDetected, lifetimeSeconds: sa.lifetimeSeconds)
+                 natTraversal: sa.natDetected, lifetimeSeconds: sa.lifetimeSeconds, startedAt: sa.startedAt)
     }
 
     static func subnets(_ selectors: [TrafficSelector]) -> [Subnet] {

@@ -57,10 +57,12 @@ public struct Phase1SA {
     public var algorithms: String
     public var natTraversal: Bool
     public var lifetimeSeconds: UInt32
+    /// When its negotiation began; nil: not known.
+    public var startedAt: Instant?
 
     public init(localAddress: IPAddress, remoteAddress: IPAddress, localID: Identity, remoteID: Identity,
                 initiatorSPI: UInt64, responderSPI: UInt64, algorithms: String, natTraversal: Bool,
-                lifetimeSeconds: UInt32) {
+                lifetimeSeconds: UInt32, startedAt: Instant? = nil) {
         self.localAddress = localAddress
         self.remoteAddress = remoteAddress
         self.localID = localID
@@ -70,6 +72,7 @@ public struct Phase1SA {
         self.algorithms = algorithms
         self.natTraversal = natTraversal
         self.lifetimeSeconds = lifetimeSeconds
+        self.startedAt = startedAt
     }
 }
 

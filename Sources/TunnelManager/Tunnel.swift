@@ -52,6 +52,11 @@ public struct Tunnel {
     /// Retried until it is up: a `start 'auto'` tunnel, or one restarted after its peer
     /// died (`dpd_action 'restart'`).
     var persistent = false
+    /// When this attempt began (an initiator's phase 1 request) and when its SAs went
+    /// into the kernel: two attempts at one tunnel crossed when each began before the
+    /// other was up.
+    var startedAt: Instant?
+    var establishedAt: Instant?
 
     public var name: String { shared.value.name }
 

@@ -35,6 +35,7 @@ extension TunnelManager {
         }
         // The kernel holds the ESP keys now; the tunnel table keeps the SPIs, not them.
         t.state = .established(p1, child.withoutKeys)
+        t.establishedAt = clock()
         table[number] = t
         log.event(.tmd, "\(label(t)): filter rules inserted (\(selectorText(child)))")
     }

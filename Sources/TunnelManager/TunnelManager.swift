@@ -182,6 +182,7 @@ public final class TunnelManager {
                             state: .phase1Negotiating)
         tunnel.attempt = (again?.attempt ?? 0) + 1
         tunnel.persistent = persistent ?? again?.persistent ?? (config.start == .auto)
+        tunnel.startedAt = clock()
         table[number] = tunnel
         log.event(.tmd, again == nil ? "\(label(tunnel)): activation requested" : "\(label(tunnel)): attempt \(tunnel.attempt)")
         if case .any = config.remoteAddress {
@@ -277,7 +278,37 @@ public final class TunnelManager {
             return
         }
         log.event(.tmd, "\(label(t)): phase 2 SA created (\(child.cipher), spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
+        // The peer's attempt at this tunnel came up while ours ran: one of the two goes,
+        // the same one on both sides.
+        if t.role == .initiator, let started = t.startedAt, let theirs = table.values.first(where: { r in
+            r.number != number && r.role == .responder && r.name == t.name && r.remoteAddress == t.remoteAddress
+                && r.childSA != nil && (r.establishedAt.map { $0 >= started } ?? false)
+        }) {
+            if TunnelManager.ourAttemptWins(p1) {
+                log.event(.tmd, "\(label(t)): the peer's attempt (\(label(theirs))) crossed ours; ours, from the lower address, stays")
+                removeTunnel(theirs.number)
+            } else {
+                log.event(.tmd, "\(label(t)): crossed the peer's attempt (\(label(theirs))), which stays: it came from the lower address")
+                removeTunnel(number)
+                return
+            }
+        }
         install(number, p1, child)
+    }
+
+    /// When both sides start a tunnel at once (both saw the peer die, under loss), the
+    /// attempt the lower address initiated stays on both sides: a rule both apply alike.
+    static func ourAttemptWins(_ p1: Phase1SA) -> Bool {
+        p1.localAddress.bytes.lexicographicallyPrecedes(p1.remoteAddress.bytes)
+    }
+
+    /// Whether our attempt `f` crossed the peer's negotiation `p1`: it still negotiates,
+    /// or it came up after the peer began (so the peer could not have known of it).
+    func crossed(_ f: Tunnel, _ p1: Phase1SA) -> Bool {
+        guard f.role == .initiator, !f.isFailed else { return false }
+        guard f.childSA != nil else { return true }
+        guard let up = f.establishedAt, let began = p1.startedAt else { return false }
+        return up >= began
     }
 
     /// The responder's path: a new tunnel numbered on the spot, then steps 6 and 7.
@@ -286,12 +317,22 @@ public final class TunnelManager {
             log.error(.tmd, "a peer at \(p1.remoteAddress) negotiated tunnel '\(name)', which is not configured or disabled; refused")
             return nil
         }
-        // Our own attempt at a tunnel the peer has just brought up would make a second one;
-        // an established one the peer set up again (it restarted, or its liveness check
+        // An established tunnel the peer set up again (it restarted, or its liveness check
         // gave up on the old IKE SA before ours did) is replaced: both hold the same
-        // selectors, which the kernel takes once.
+        // selectors, which the kernel takes once. Our own attempt that crossed the peer's
+        // (both sides restarted the tunnel at once) is settled by `ourAttemptWins`; one
+        // that still negotiates and wins goes on, and `phase2Created` settles it.
         let earlier = config.remoteAddress == .any ? [] : table.values.filter { $0.name == name && $0.remoteAddress == p1.remoteAddress }
-        for f in earlier {
+        for f in earlier where crossed(f, p1) {
+            if !TunnelManager.ourAttemptWins(p1) {
+                log.event(.tmd, "\(label(f)): crossed the peer's attempt, which stays: it came from the lower address")
+                removeTunnel(f.number)
+            } else if f.childSA != nil {
+                log.event(.tmd, "\(label(f)): the peer's attempt at '\(name)' crossed ours; ours, from the lower address, stays")
+                return nil
+            }
+        }
+        for f in earlier where table[f.number] != nil && !crossed(f, p1) {
             if f.isFailed {
                 table.removeValue(forKey: f.number)
                 log.event(.tmd, "\(label(f)): the peer brought the tunnel up; no further attempt from here")
@@ -309,8 +350,9 @@ public final class TunnelManager {
             shared = SharedConfig(config)
             sharedConfigs[name] = shared
         }
-        let tunnel = Tunnel(number: number, config: shared, role: .responder, wantsPhase2: true,
+        var tunnel = Tunnel(number: number, config: shared, role: .responder, wantsPhase2: true,
                             state: .phase2Negotiating(p1))
+        tunnel.startedAt = p1.startedAt
         table[number] = tunnel
         log.event(.tmd, "\(label(tunnel)): phase 1 SA created as responder with \(p1.remoteAddress) (\(p1.algorithms))")
         log.event(.tmd, "\(label(tunnel)): phase 2 SA created as responder (\(child.cipher), spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")

@@ -1,0 +1,111 @@
+import IKEWire
+import Kernel
+import Testing
+import UCI
+@testable import TunnelManager
+
+/// Both sides start one tunnel at once (both liveness checks gave up under loss, or two
+/// `start 'auto'` ends): the attempt the lower address initiated stays on both sides, so
+/// each ends with the same single tunnel and its filter rules.
+@Suite struct CrossedAttemptsTests {
+    static let lowSide = "config tunnel 'site'\n\toption remote_address '198.51.100.7'\n\toption psk 'k'\n"
+    static let highSide = "config tunnel 'site'\n\toption remote_address '192.0.2.1'\n\toption psk 'k'\n"
+    static let low = IPAddress("192.0.2.1")!, high = IPAddress("198.51.100.7")!
+
+    /// Phase 1 as seen from `me` toward `peer`, begun at `startedAt`.
+    func sa(from me: IPAddress, to peer: IPAddress, startedAt: Instant?) -> Phase1SA {
+        var p = phase1(peer)
+        p.localAddress = me
+        p.startedAt = startedAt
+        return p
+    }
+
+    func site() -> Selection {
+        var s = Selection()
+        s.names = ["site"]
+        return s
+    }
+
+    func ours(_ f: RetryFixture, _ p1: Phase1SA) {
+        _ = f.manager.activate(site())
+        f.manager.handle(.phase1Created(1, p1))
+        f.manager.handle(.phase2Created(1, child()))
+    }
+
+    func numbers(_ f: RetryFixture) -> [TunnelNumber] { f.manager.tunnels.map { $0.number } }
+
+    @Test func theLowerSideKeepsItsAttemptWhenThePeersComesUpFirst() {
+        let f = RetryFixture(Self.lowSide)
+        _ = f.manager.activate(site())
+        let began = f.clock.now + .seconds(1)
+        f.clock.now = f.clock.now + .seconds(2)
+        // The peer's attempt comes up here while ours still negotiates: both are kept...
+        let theirs = sa(from: Self.low, to: Self.high, startedAt: began)
+        #expect(f.manager.handle(.negotiated(tunnelName: "site", theirs, child(in: 0xc000_0021, out: 0xc000_0022))) == 2)
+        f.clock.now = f.clock.now + .seconds(1)
+        f.manager.handle(.phase1Created(1, sa(from: Self.low, to: Self.high, startedAt: nil)))
+        f.manager.handle(.phase2Created(1, child()))
+        // ...until ours is up: the peer's goes (deleted at the peer too), ours is installed.
+        #expect(numbers(f) == [1])
+        #expect(f.v2.requests.contains("delete 2 phase 1"))
+        #expect(f.manager.tunnel(1)?.childSA?.inboundSPI == 0xc000_0001)
+        #expect(f.kernel.policies.count == 3 && f.kernel.sas.count == 2, "\(f.kernel.journal)")
+    }
+
+    @Test func theLowerSideRefusesThePeersAttemptWhenOursIsUpFirst() {
+        let f = RetryFixture(Self.lowSide)
+        let began = f.clock.now
+        ours(f, sa(from: Self.low, to: Self.high, startedAt: nil))
+        f.clock.now = f.clock.now + .seconds(1)
+        // The peer began before ours was up: it could not know of it.
+        #expect(f.manager.handle(.negotiated(tunnelName: "site", sa(from: Self.low, to: Self.high, startedAt: began),
+                                             child(in: 0xc000_0021, out: 0xc000_0022))) == nil)
+        #expect(numbers(f) == [1] && f.manager.tunnel(1)?.childSA != nil)
+    }
+
+    @Test func theHigherSideGivesUpItsAttemptInFlight() {
+        let f = RetryFixture(Self.highSide)
+        _ = f.manager.activate(site())
+        f.clock.now = f.clock.now + .seconds(1)
+        #expect(f.manager.handle(.negotiated(tunnelName: "site", sa(from: Self.high, to: Self.low, startedAt: f.clock.now),
+                                             child())) == 2)
+        #expect(numbers(f) == [2])
+        #expect(f.v2.requests.contains("delete 1 phase 1"))
+        f.advance(.seconds(3600))
+        #expect(numbers(f) == [2] && f.phase1Requests.count == 1)
+    }
+
+    @Test func theHigherSideDropsItsTunnelThatCameUpCrossingThePeers() {
+        let f = RetryFixture(Self.highSide)
+        let began = f.clock.now
+        ours(f, sa(from: Self.high, to: Self.low, startedAt: nil))
+        f.clock.now = f.clock.now + .seconds(1)
+        #expect(f.manager.handle(.negotiated(tunnelName: "site", sa(from: Self.high, to: Self.low, startedAt: began),
+                                             child(in: 0xc000_0021, out: 0xc000_0022))) == 2)
+        #expect(numbers(f) == [2] && f.manager.tunnel(2)?.childSA?.inboundSPI == 0xc000_0021)
+        #expect(f.kernel.policies.count == 3, "\(f.kernel.journal)")
+    }
+
+    @Test func theHigherSideDropsItsAttemptThatCompletesAfterThePeers() {
+        let f = RetryFixture(Self.highSide)
+        _ = f.manager.activate(site())
+        f.manager.handle(.phase1Created(1, sa(from: Self.high, to: Self.low, startedAt: nil)))
+        // Our phase 1 is up, the peer's whole tunnel comes up before our phase 2.
+        f.clock.now = f.clock.now + .seconds(1)
+        #expect(f.manager.handle(.negotiated(tunnelName: "site", sa(from: Self.high, to: Self.low, startedAt: f.clock.now),
+                                             child(in: 0xc000_0021, out: 0xc000_0022))) == 2)
+        f.manager.handle(.phase2Created(1, child()))
+        #expect(numbers(f) == [2])
+    }
+
+    @Test func aTunnelUpBeforeThePeerBeganIsReplacedWhicheverAddressIsLower() {
+        // The peer restarted (or its liveness check gave up first): its new negotiation
+        // began after ours was up, so ours is gone at the peer and goes here too.
+        let f = RetryFixture(Self.lowSide)
+        ours(f, sa(from: Self.low, to: Self.high, startedAt: nil))
+        f.clock.now = f.clock.now + .seconds(30)
+        #expect(f.manager.handle(.negotiated(tunnelName: "site", sa(from: Self.low, to: Self.high, startedAt: f.clock.now),
+                                             child(in: 0xc000_0021, out: 0xc000_0022))) == 2)
+        #expect(numbers(f) == [2])
+    }
+}
