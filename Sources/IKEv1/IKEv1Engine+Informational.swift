@@ -105,7 +105,7 @@ extension IKEv1Engine {
             if n.type.isError {
                 log(.information, "\(sa.policy.name): \(sa.remote) reports \(n.type)")
                 if let (mid, _) = sa.quickModes.first(where: { $0.value.initiator }) {
-                    quickModeFailed(sa, mid, "peer answered \(n.type)")
+                    quickModeFailed(sa, mid, "peer answered \(n.type)", now: now)
                 }
             }
         }

@@ -166,19 +166,19 @@ extension IKEv1Engine {
         guard let chosen, chosen.proposals.count == 1, chosen.proposals[0].transforms.count == 1, let nonceR,
               let (_, _, choice) = IKEv1Proposals.selectPhase2(chosen, ours: sa.policy.espProposals, modes: [mode(sa)]),
               choice.algorithms.group == qm.ke?.group, let outbound = UInt32(bigEndianBytes: chosen.proposals[0].spi) else {
-            quickModeFailed(sa, mid, "the peer chose an ESP transform we did not offer")
+            quickModeFailed(sa, mid, "the peer chose an ESP transform we did not offer", now: now)
             return
         }
         if !ids.isEmpty {
             guard ids.count == 2, IKEv1Identities.selector(ids[0]) == qm.local.first, IKEv1Identities.selector(ids[1]) == qm.remote.first else {
-                quickModeFailed(sa, mid, "the peer changed the Quick Mode selectors")
+                quickModeFailed(sa, mid, "the peer changed the Quick Mode selectors", now: now)
                 return
             }
         }
         var shared: SecretBytes? = nil
         if let ke = qm.ke {
             guard let peerKE else {
-                quickModeFailed(sa, mid, "the peer sent no KE for PFS")
+                quickModeFailed(sa, mid, "the peer sent no KE for PFS", now: now)
                 return
             }
             do throws(CryptoError) { shared = try ke.sharedSecret(peerPublicValue: peerKE) } catch { throw .crypto(error) }
@@ -262,11 +262,17 @@ extension IKEv1Engine {
         }
     }
 
-    func quickModeFailed(_ sa: ISAKMPSA, _ mid: UInt32, _ reason: String) {
+    func quickModeFailed(_ sa: ISAKMPSA, _ mid: UInt32, _ reason: String, now: Instant) {
         sa.quickModes.removeValue(forKey: mid)
         sa.ivs.removeValue(forKey: mid)
         sa.pending = nil
         log(.error, "\(sa.policy.name): phase 2 with \(sa.remote) failed: \(reason)")
+        // The renewal on our phase 1 rekey failed: the ISAKMP SA it replaces goes now
+        // rather than stay without a tunnel.
+        if let replaced = sa.replaces.flatMap({ sas[$0] }) {
+            deleteISAKMP(replaced, now: now)
+            sa.replaces = nil
+        }
         if let t = sa.tunnel { output.append(.failed(tunnel: t, phase: 2, reason: reason)) }
     }
 

@@ -341,7 +341,7 @@ public final class IKEv1Engine: SansIOEngine {
             sa.pending = nil
             let reason = "no answer from \(sa.remote) after \(p.request.attempts) transmissions"
             if p.messageID != 0, sa.state == .established {
-                quickModeFailed(sa, p.messageID, reason)
+                quickModeFailed(sa, p.messageID, reason, now: now)
                 return false
             }
             fail(sa, phase: 1, reason)

@@ -275,6 +275,26 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(!p.bEvents.contains { if case .deleted = $0 { return true }; return false })
     }
 
+    /// Our phase 1 rekey whose Quick Mode renewal never gets through (the network loses
+    /// everything after the new Main Mode): the ISAKMP SA it replaced is deleted with the
+    /// failure, not left without a tunnel for ever.
+    @Test func aFailedRenewalAfterAPhase1RekeyLeavesNoOldISAKMPSA() throws {
+        let p = Pair()
+        p.start(p.configure())
+        p.run()
+        #expect(established(p.aEvents).child != nil)
+        p.a.rekey(tunnel: 1, phase: 1, now: p.now)
+        let base = p.sent
+        p.run(drop: { $0 > base + 6 })
+        #expect(p.aEvents.contains { if case .ikeRekeyed(1, _) = $0 { return true }; return false })
+        #expect(p.a.saCount == 2)
+        func renewalFailed() -> Bool { p.aEvents.contains { if case .failed(1, 2, _) = $0 { return true }; return false } }
+        for _ in 0..<120 where !renewalFailed() { p.advance(seconds: 1, drop: { _ in true }) }
+        #expect(renewalFailed())
+        // The new ISAKMP SA stays (the Tunnel Manager retries phase 2 on it); the old is gone.
+        #expect(p.a.saCount == 1, "\(logs(p.aEvents))")
+    }
+
     @Test func deadPeerDetection() throws {
         let p = Pair()
         var policy = p.configure()
