@@ -433,6 +433,15 @@ public final class TunnelManager {
             var updated = t
             updated.state = .failed(nil, step: step, reason: reason)
             table[number] = updated
+        } else if phase == .one, t.role == .initiator, t.persistent, configuration.tunnel(named: t.name) == t.config {
+            // A tunnel we keep up (`start 'auto'`, or restarted after its peer died) comes
+            // back: the peer deleted it going down (a reboot) or gave up on a negotiation
+            // we took as done (its last Quick Mode message lost).
+            var updated = t
+            updated.state = .failed(nil, step: 3, reason: "phase 1 deleted by the peer")
+            updated.attempt = 1
+            scheduleRetry(&updated)
+            table[number] = updated
         } else if phase == .one {
             table.removeValue(forKey: number)
             log.event(.tmd, "\(label(t)): removed")

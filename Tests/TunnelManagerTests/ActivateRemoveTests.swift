@@ -107,6 +107,16 @@ import Testing
         f.manager.handle(.deleted(1, .two))
         #expect(f.status(1) == "Active/-")
         #expect(f.kernel.sas.isEmpty)
+        // site_b is `start 'auto'`: without its phase 1 it waits for its next attempt.
+        f.manager.handle(.deleted(1, .one))
+        #expect(f.manager.tunnels.map { $0.number } == [1] && f.manager.tunnels[0].isFailed && f.manager.tunnels[0].nextAttempt != nil)
+    }
+
+    @Test func aTunnelStartedByHandIsGoneWhenThePeerDeletesPhase1() {
+        let f = Fixture()
+        _ = f.manager.activate(f.named("site_c"))
+        f.manager.handle(.phase1Created(1, phase1(IPAddress("203.0.113.9")!)))
+        f.manager.handle(.phase2Created(1, child()))
         f.manager.handle(.deleted(1, .one))
         #expect(f.manager.tunnels.isEmpty)
     }

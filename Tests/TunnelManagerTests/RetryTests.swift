@@ -162,6 +162,20 @@ func tunnels(_ n: Int, peer: String = "198.51.100.7", extra: String = "\toption 
         #expect(f.phase1Requests.isEmpty)
     }
 
+    /// A `start 'auto'` tunnel whose phase 1 the peer deletes (it reboots, or gave up on
+    /// a Quick Mode we took as done) is started again; one activated by hand is not.
+    @Test func anAutoTunnelDeletedByThePeerComesBack() {
+        let f = RetryFixture("config tunnel 'site'\n\toption remote_address '198.51.100.7'\n\toption psk 'k'\n\toption start 'auto'\n\toption retry_delay '2'\n")
+        #expect(f.manager.startAutoTunnels() == [1])
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Created(1, child()))
+        f.manager.handle(.deleted(1, .one))
+        #expect(f.manager.tunnels.map { $0.number } == [1] && f.manager.tunnels[0].isFailed)
+        #expect(f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
+        f.advance(.seconds(4))
+        #expect(f.phase1Requests == ["phase1 1 site 198.51.100.7", "phase1 1 site 198.51.100.7"])
+    }
+
     /// The peer brought the tunnel up again before our verdict on the old SA came: the
     /// old one goes, and no restart makes a second.
     @Test func aVerdictOnAnOldSADoesNotDuplicateTheTunnel() {
