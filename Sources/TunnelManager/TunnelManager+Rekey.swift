@@ -46,6 +46,10 @@ extension TunnelManager {
     }
 
     func phase2Rekeyed(_ number: TunnelNumber, _ child: ChildSA) {
+        if let t = table[number], case .phase1Active = t.state {
+            adoptPhase2(number, child)
+            return
+        }
         guard var t = table[number], case let .established(p1, old) = t.state else { return }
         var installed: [SAIdentifier] = []
         for sa in securityAssociations(t, p1, child) {
@@ -66,5 +70,15 @@ extension TunnelManager {
         t.state = .established(p1, child.withoutKeys)
         table[number] = t
         log.event(.tmd, "\(label(t)): phase 2 rekeyed, SAs replaced in the kernel (spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
+    }
+
+    /// The peer deleted the tunnel's phase 2 (its rekey crossed ours, say) and then set up
+    /// a new one on the same phase 1: that is the tunnel's phase 2 again.
+    func adoptPhase2(_ number: TunnelNumber, _ child: ChildSA) {
+        guard var t = table[number], case let .phase1Active(p1) = t.state else { return }
+        t.wantsPhase2 = true
+        table[number] = t
+        log.event(.tmd, "\(label(t)): phase 2 SA created by the peer (\(child.cipher), spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
+        install(number, p1, child)
     }
 }

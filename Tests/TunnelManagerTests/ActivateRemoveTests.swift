@@ -112,6 +112,20 @@ import Testing
         #expect(f.manager.tunnels.map { $0.number } == [1] && f.manager.tunnels[0].isFailed && f.manager.tunnels[0].nextAttempt != nil)
     }
 
+    /// The peer deleted phase 2 (its rekey crossed ours) and then made a new one on the
+    /// same phase 1: the tunnel takes it and is Active again.
+    @Test(arguments: [true, false]) func aNewPhase2FromThePeerAfterItsDeleteIsTaken(asRekey: Bool) {
+        let f = Fixture()
+        established(f)
+        f.manager.handle(.deleted(1, .two))
+        #expect(f.status(1) == "Active/-")
+        let next = child(in: 0xc000_0031, out: 0xc000_0032)
+        f.manager.handle(asRekey ? .phase2Rekeyed(1, next) : .phase2Created(1, next))
+        #expect(f.status(1) == "Active/Active")
+        #expect(f.manager.tunnel(1)?.childSA?.inboundSPI == 0xc000_0031)
+        #expect(f.kernel.sas.count == 2 && f.kernel.policies.count == 3)
+    }
+
     @Test func aTunnelStartedByHandIsGoneWhenThePeerDeletesPhase1() {
         let f = Fixture()
         _ = f.manager.activate(f.named("site_c"))
