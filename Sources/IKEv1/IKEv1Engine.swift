@@ -130,7 +130,19 @@ public final class IKEv1Engine: SansIOEngine {
         return m
     }
 
-    func fail(_ sa: ISAKMPSA, phase: Int, _ reason: String) {
+    /// How long after a failed phase 1 rekey the current ISAKMP SA tries again.
+    static let rekeyRetry: Interval = .seconds(60)
+
+    /// `now`, when known, times a failed rekey's next try (else its start does).
+    func fail(_ sa: ISAKMPSA, phase: Int, _ reason: String, now: Instant? = nil) {
+        if phase == 1, sa.state != .established, let old = sa.replaces.flatMap({ sas[$0] }), old.tunnel != nil, old.tunnel == sa.tunnel {
+            // Our phase 1 rekey failed (its Main Mode went unanswered, say): the tunnel
+            // runs on as it was, and the current ISAKMP SA tries again a minute later.
+            log(.error, "\(sa.policy.name): phase 1 rekey with \(sa.remote) failed: \(reason); the current ISAKMP SA stays")
+            remove(sa)
+            old.rekeyAt = (now ?? sa.createdAt) + IKEv1Engine.rekeyRetry
+            return
+        }
         log(.error, "\(sa.policy.name): phase \(phase) with \(sa.remote) failed: \(reason)")
         if let t = sa.tunnel {
             output.append(.failed(tunnel: t, phase: phase, reason: reason))
@@ -344,7 +356,7 @@ public final class IKEv1Engine: SansIOEngine {
                 quickModeFailed(sa, p.messageID, reason, now: now)
                 return false
             }
-            fail(sa, phase: 1, reason)
+            fail(sa, phase: 1, reason, now: now)
             return true
         }
     }

@@ -295,6 +295,27 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(p.a.saCount == 1, "\(logs(p.aEvents))")
     }
 
+    /// Our phase 1 rekey whose Main Mode goes unanswered does not fail the tunnel: it
+    /// runs on the current ISAKMP SA, which tries again a minute later.
+    @Test func aFailedPhase1RekeyLeavesTheTunnelUpAndIsTriedAgain() throws {
+        let p = Pair()
+        var policy = p.configure()
+        policy.dpdDelaySeconds = 0
+        p.b.policies[0].dpdDelaySeconds = 0
+        p.start(policy)
+        p.run()
+        #expect(established(p.aEvents).child != nil)
+        p.a.rekey(tunnel: 1, phase: 1, now: p.now)
+        // Five transmissions of its first message, 2 + 4 + 8 + 16 + 32 s apart.
+        p.advance(seconds: 70, drop: { _ in true })
+        #expect(!p.aEvents.contains { if case .failed = $0 { return true }; return false }, "\(logs(p.aEvents))")
+        #expect(logs(p.aEvents).contains { $0.contains("phase 1 rekey with 198.51.100.7:500 failed") })
+        #expect(p.a.saCount == 1)
+        // The network is back: the next try, a minute after the failure, goes through.
+        p.advance(seconds: 60)
+        #expect(p.aEvents.contains { if case .ikeRekeyed(1, _) = $0 { return true }; return false }, "\(logs(p.aEvents))")
+    }
+
     @Test func deadPeerDetection() throws {
         let p = Pair()
         var policy = p.configure()
