@@ -41,6 +41,18 @@ final class Pair {
         a.initiate(tunnel: 1, policy: policy, remote: IPAddress("198.51.100.7")!, now: now)
     }
 
+    /// site_b up from a to b, with `dpd` seconds between liveness checks on both sides
+    /// (nil: the policies' default).
+    func up(dpd: UInt32? = nil) {
+        var policy = configure()
+        if let dpd {
+            policy.dpdDelaySeconds = dpd
+            b.policies[0].dpdDelaySeconds = dpd
+        }
+        start(policy)
+        run()
+    }
+
     /// Delivers datagrams until both are quiet; `drop` may discard one by its index,
     /// `duplicate` delivers one twice.
     func run(drop: (Int) -> Bool = { _ in false }, duplicate: (Int) -> Bool = { _ in false }) {
@@ -280,8 +292,7 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
     /// failure, not left without a tunnel for ever.
     @Test func aFailedRenewalAfterAPhase1RekeyLeavesNoOldISAKMPSA() throws {
         let p = Pair()
-        p.start(p.configure())
-        p.run()
+        p.up()
         #expect(established(p.aEvents).child != nil)
         p.a.rekey(tunnel: 1, phase: 1, now: p.now)
         let base = p.sent
@@ -299,11 +310,7 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
     /// runs on the current ISAKMP SA, which tries again a minute later.
     @Test func aFailedPhase1RekeyLeavesTheTunnelUpAndIsTriedAgain() throws {
         let p = Pair()
-        var policy = p.configure()
-        policy.dpdDelaySeconds = 0
-        p.b.policies[0].dpdDelaySeconds = 0
-        p.start(policy)
-        p.run()
+        p.up(dpd: 0)
         #expect(established(p.aEvents).child != nil)
         p.a.rekey(tunnel: 1, phase: 1, now: p.now)
         // Five transmissions of its first message, 2 + 4 + 8 + 16 + 32 s apart.
@@ -318,11 +325,7 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
 
     @Test func deadPeerDetection() throws {
         let p = Pair()
-        var policy = p.configure()
-        policy.dpdDelaySeconds = 10
-        p.b.policies[0].dpdDelaySeconds = 10
-        p.start(policy)
-        p.run()
+        p.up(dpd: 10)
         #expect(established(p.aEvents).child != nil)
         // A live peer answers R-U-THERE: nothing happens.
         p.advance(seconds: 25)

@@ -111,6 +111,8 @@ import Testing
         p.start(Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"))
         p.run()
         #expect(!established(p.aEvents).ike && !established(p.bEvents).ike)
+        // The PSK offer (method 1) meets a tunnel that signs: no proposal, said so.
+        #expect(logs(p.bEvents).contains { $0.contains("no phase 1 proposal we accept") }, "\(logs(p.bEvents))")
     }
 
     @Test func ed25519CannotSignIKEv1() throws {
