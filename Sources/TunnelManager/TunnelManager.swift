@@ -399,13 +399,7 @@ public final class TunnelManager {
                 // The peer started this tunnel and, seeing the same silence, most likely
                 // restarts it: starting it from here at the same moment makes two. Wait
                 // one retry delay first; a tunnel the peer brings up meanwhile cancels it.
-                let number = nextNumber
-                nextNumber += 1
-                var w = Tunnel(number: number, config: t.config, role: .initiator, wantsPhase2: true,
-                               state: .failed(nil, step: 1, reason: "the peer does not answer liveness checks; restarting unless it does"))
-                w.persistent = true
-                scheduleRetry(&w)
-                table[number] = w
+                startLater(t.config, "the peer does not answer liveness checks; restarting unless it does")
             } else {
                 _ = start(t.config, wantsPhase2: true, persistent: true)
             }
@@ -421,6 +415,18 @@ public final class TunnelManager {
         } else {
             log.event(.tmd, "\(label(t)): removed")
         }
+    }
+
+    /// A tunnel we start ourselves after `retry_delay`, listed as failed until then: a
+    /// tunnel the peer brings up meanwhile cancels it (`negotiated`).
+    func startLater(_ config: TunnelConfig, _ reason: String) {
+        let number = nextNumber
+        nextNumber += 1
+        var w = Tunnel(number: number, config: config, role: .initiator, wantsPhase2: true,
+                       state: .failed(nil, step: 1, reason: reason))
+        w.persistent = true
+        scheduleRetry(&w)
+        table[number] = w
     }
 
     /// Whether traffic starts the tunnel: `start 'trap'`, or held after its peer died.
@@ -449,6 +455,13 @@ public final class TunnelManager {
         } else if phase == .one {
             table.removeValue(forKey: number)
             log.event(.tmd, "\(label(t)): removed")
+            // A `start 'auto'` tunnel the peer had set up (again) and now deleted: we keep
+            // it up, as when we had started it.
+            if t.role == .responder, t.config.start == .auto, t.config.remoteAddress != .any,
+               configuration.tunnel(named: t.name) == t.config, refusal(t.config) == nil,
+               !table.values.contains(where: { $0.name == t.name }) {
+                startLater(t.config, "phase 1 deleted by the peer; start 'auto' brings it back")
+            }
         } else if let p1 = t.phase1SA {
             var updated = t
             updated.wantsPhase2 = false

@@ -176,6 +176,32 @@ func tunnels(_ n: Int, peer: String = "198.51.100.7", extra: String = "\toption 
         #expect(f.phase1Requests == ["phase1 1 site 198.51.100.7", "phase1 1 site 198.51.100.7"])
     }
 
+    /// The peer set our `start 'auto'` tunnel up again (its own restart replaced ours),
+    /// then deleted it: we bring it back after `retry_delay`, as when we had started it.
+    /// Without this, the tunnel was gone for good.
+    @Test func anAutoTunnelThePeerSetUpAgainAndDeletedComesBack() {
+        let f = RetryFixture("config tunnel 'site'\n\toption remote_address '198.51.100.7'\n\toption psk 'k'\n\toption start 'auto'\n\toption retry_delay '2'\n")
+        #expect(f.manager.startAutoTunnels() == [1])
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Created(1, child()))
+        var theirs = phase1()
+        theirs.startedAt = Instant(nanoseconds: 5_000_000_000)
+        f.clock.now = Instant(nanoseconds: 6_000_000_000)
+        #expect(f.manager.handle(.negotiated(tunnelName: "site", theirs, child(in: 0xc000_0021, out: 0xc000_0022))) == 2)
+        #expect(f.manager.tunnels.map { $0.number } == [2])
+        f.manager.handle(.deleted(2, .one))
+        #expect(f.manager.tunnels.count == 1 && f.manager.tunnels[0].isFailed && f.manager.tunnels[0].role == .initiator)
+        #expect(f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
+        f.advance(.seconds(4))
+        #expect(f.phase1Requests == ["phase1 1 site 198.51.100.7", "phase1 3 site 198.51.100.7"])
+        // One the peer answered for a tunnel we only answer (no start 'auto') stays gone.
+        let g = RetryFixture("config tunnel 'site'\n\toption remote_address '198.51.100.7'\n\toption psk 'k'\n\toption retry_delay '2'\n")
+        #expect(g.manager.handle(.negotiated(tunnelName: "site", phase1(), child())) == 1)
+        g.manager.handle(.deleted(1, .one))
+        g.advance(.seconds(3600))
+        #expect(g.manager.tunnels.isEmpty && g.phase1Requests.isEmpty)
+    }
+
     /// The peer brought the tunnel up again before our verdict on the old SA came: the
     /// old one goes, and no restart makes a second.
     @Test func aVerdictOnAnOldSADoesNotDuplicateTheTunnel() {
