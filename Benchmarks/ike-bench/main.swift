@@ -11,6 +11,7 @@ import Platform
 /// not exist: the flood an attacker can send without doing any cryptography.
 ///
 ///   ike-bench [DATAGRAMS]
+///   ike-bench memory [TUNNELS]    (Memory.swift)
 func parseCount() -> Int {
     let args = Process.arguments
     guard args.count >= 2 else { return 200_000 }
@@ -90,6 +91,16 @@ func runBenchmark(total: Int, burst: Int) throws {
     Process.printOut("receive path (epoll to dispatch): \(receiveRate) datagrams/s")
     Process.printOut("with the sender in the same thread: \(overallRate) datagrams/s")
     Process.printOut("heap allocations per received datagram (recvmsg to dispatch): \(allocations) / \(received) = \(perDatagram)")
+}
+
+if Process.arguments.count >= 2, Process.arguments[1] == "memory" {
+    let args = Process.arguments
+    guard args.count <= 3, let n = args.count == 3 ? Int(args[2]) : 2000, n > 0 else {
+        Process.printError("usage: ike-bench memory [TUNNELS]")
+        Process.exit(2)
+    }
+    MemoryBenchmark.run(count: n)
+    Process.exit(0)
 }
 
 do {

@@ -89,4 +89,15 @@ public struct EstablishedChildSA {
         self.lifetimeSeconds = lifetimeSeconds
         self.encapsulation = encapsulation
     }
+
+    /// The same SA once reported: SPIs, algorithms and selectors, no keys (the kernel
+    /// holds them; an engine keeps the SA for its rekey and delete).
+    public var withoutKeys: EstablishedChildSA {
+        var c = self
+        c.inboundEncryptionKey = .none
+        c.outboundEncryptionKey = .none
+        c.inboundIntegrityKey = nil
+        c.outboundIntegrityKey = nil
+        return c
+    }
 }

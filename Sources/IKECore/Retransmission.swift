@@ -7,6 +7,10 @@ import IKEWire
 public struct Retransmission {
     public static let firstTimeout: Interval = .seconds(2)
     public static let maxAttempts = 5
+    /// A responder keeps its last answer for the peer's retransmissions of the request
+    /// until the peer has been silent this long (strongSwan gives up on a request after
+    /// 165 s); then the answer goes.
+    public static let answerKept: Interval = .seconds(300)
 
     public let bytes: [UInt8]
     public private(set) var attempts = 1

@@ -12,10 +12,10 @@ import IKEWire
 /// K1 | K2 | ... with K1 = prf(SKEYID_e, 0) and Kn = prf(SKEYID_e, Kn-1).
 public struct IKEv1Keys {
     public let prf: PRF
-    public let skeyid: SecretBytes
+    public private(set) var skeyid: SecretBytes
     public let d: SecretBytes
     public let a: SecretBytes
-    public let e: SecretBytes
+    public private(set) var e: SecretBytes
     public let encryption: SecretBytes
     /// The prf of HASH_I and HASH_R: the negotiated one, or for ECDSA signatures the
     /// curve's HMAC-SHA2 (RFC 4754: SHA-256, -384, -512 with P-256, -384, -521).
@@ -37,6 +37,13 @@ public struct IKEv1Keys {
         a = SecretBytes(prf.compute(key: skeyid, data: d.withBytes { Array($0) } + gxy + cookies + [1]))
         e = SecretBytes(prf.compute(key: skeyid, data: a.withBytes { Array($0) } + gxy + cookies + [2]))
         encryption = IKEv1Keys.expand(prf, e, count: encryptionKeyLength)
+    }
+
+    /// SKEYID serves HASH_I and HASH_R, SKEYID_e the encryption key: once phase 1 is
+    /// done they go (the Quick Modes need SKEYID_d and SKEYID_a).
+    public mutating func forgetPhase1Keys() {
+        skeyid = .none
+        e = .none
     }
 
     /// Appendix B's expansion of SKEYID_e to `count` bytes.

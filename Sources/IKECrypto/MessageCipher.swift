@@ -4,7 +4,7 @@ import IKEWire
 /// The protection of an Encrypted (SK) payload (RFC 7296 §3.14) with one direction's
 /// keys: AES-CBC with an HMAC ICV, or an AEAD cipher, AES-GCM with a 16-octet ICV
 /// (RFC 5282) or ChaCha20-Poly1305 (RFC 7634), whose 4-octet salt ends the key.
-public final class MessageCipher {
+public struct MessageCipher {
     public let cipher: Cipher
     private let integrity: Integrity?
     private let encryptionKey: SecretBytes

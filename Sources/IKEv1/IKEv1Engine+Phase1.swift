@@ -389,6 +389,7 @@ extension IKEv1Engine {
 
     func phase1Established(_ sa: ISAKMPSA, now: Instant) {
         sa.state = .established
+        sa.settle()
         if !sa.initiator { responders.settled(HalfOpenTable.Key(sa.cookieI, sa.firstAddress), ours: sa.cookieR) }
         sa.lastHeard = now
         var lifetime = sa.policy.ikeLifetimeSeconds

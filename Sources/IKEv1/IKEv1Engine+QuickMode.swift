@@ -240,7 +240,7 @@ extension IKEv1Engine {
             + " (\(choice.algorithms))")
         let old = sa.child
         let times = Lifetime.schedule(qm.lifetimeSeconds, from: now)
-        sa.child = ISAKMPSA.Child(sa: child, rekeyAt: qm.initiator ? times.rekey : nil, expiresAt: times.expire)
+        sa.child = ISAKMPSA.Child(sa: child.withoutKeys, rekeyAt: qm.initiator ? times.rekey : nil, expiresAt: times.expire)
         if let old {
             sa.retired.append(old.sa)
             if let t = sa.tunnel { output.append(.childRekeyed(tunnel: t, child)) }

@@ -308,6 +308,7 @@ public final class IKEv1Engine: SansIOEngine {
                 remove(sa)
                 continue
             }
+            if !sa.answers.isEmpty, now - sa.lastHeard >= Retransmission.answerKept { sa.answers = [] }
             if retransmit(sa, now: now) { continue }
             if let at = sa.retireAt, now >= at, sa.tunnel == nil {
                 retire(sa, now: now)

@@ -94,6 +94,21 @@ final class ISAKMPSA {
 
     // Retransmission and duplicates.
     var pending: Pending?
+    /// Phase 1 is done: what only its messages needed goes (the Diffie-Hellman private
+    /// key first), and of our answers only the last stays, for a retransmitted last
+    /// message.
+    func settle() {
+        ke = nil
+        gxi = []
+        gxr = []
+        saBody = []
+        idBody = []
+        nonceI = []
+        nonceR = []
+        keys?.forgetPhase1Keys()
+        if answers.count > 1 { answers.removeFirst(answers.count - 1) }
+    }
+
     /// Our answers to the last messages received, by the received message's digest.
     var answers: [(digest: [UInt8], bytes: [UInt8])] = []
 

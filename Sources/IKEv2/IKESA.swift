@@ -92,7 +92,7 @@ final class IKESA {
     var rekey: RekeyInFlight?
     /// The peer's CHILD_SA rekey that we answered while ours was in flight (§2.8.1);
     /// settled when our answer comes: the pair made with the lowest nonce goes.
-    var collision: (child: EstablishedChildSA, nonces: [[UInt8]])?
+    var collision: ChildCollision?
     /// The same for an IKE SA rekey (§2.8.2): the successor made by answering the peer.
     var ikeCollision: IKESA?
     /// When anything authentic last came from the peer (liveness, §2.4).
@@ -108,6 +108,16 @@ final class IKESA {
     var probing = false
     /// When we last sent a NAT keepalive; the first is due one interval after the start.
     var lastKeepalive: Instant
+
+    /// A collision is rare: it is held apart, not in every SA (a child SA is 85 bytes).
+    final class ChildCollision {
+        let child: EstablishedChildSA
+        let nonces: [[UInt8]]
+        init(_ child: EstablishedChildSA, _ nonces: [[UInt8]]) {
+            self.child = child
+            self.nonces = nonces
+        }
+    }
 
     enum RekeyInFlight {
         case child(nonce: [UInt8], keyExchange: KeyExchange?, inboundSPI: UInt32)

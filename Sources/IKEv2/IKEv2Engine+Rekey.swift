@@ -137,7 +137,7 @@ extension IKEv2Engine {
         if colliding {
             sa.childInboundSPI = old.inbound
             sa.childOutboundSPI = old.outbound
-            sa.collision = (child, [nonceI, nonceR])
+            sa.collision = IKESA.ChildCollision(child, [nonceI, nonceR])
         } else {
             sa.retiredChildren.append(old)
             sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
@@ -413,7 +413,7 @@ extension IKEv2Engine {
     /// of the four nonces is redundant and is deleted by the end that started that
     /// exchange; the other pair replaces the old one.
     func settle(_ sa: IKESA, ours: EstablishedChildSA, ourNonces: [[UInt8]],
-                theirs: (child: EstablishedChildSA, nonces: [[UInt8]]), old: (inbound: UInt32, outbound: UInt32),
+                theirs: IKESA.ChildCollision, old: (inbound: UInt32, outbound: UInt32),
                 tunnel: UInt32, now: Instant) {
         sa.collision = nil
         let lowest = (ourNonces + theirs.nonces).min { a, b in a.lexicographicallyPrecedes(b) }!

@@ -311,6 +311,7 @@ public final class IKEv2Engine: SansIOEngine {
                 continue
             }
             expireReassembly(sa, now: now)
+            if sa.lastResponse != nil, now - sa.lastHeard >= Retransmission.answerKept { sa.lastResponse = nil }
             if retransmit(sa, now: now) { continue }
             if sa.rekeyedTo != nil, sa.pending == nil, let at = sa.retireAt, now >= at {
                 retire(sa)
