@@ -157,3 +157,20 @@ import Testing
         #expect(t.halfOpen == 1 && t.halfOpen(from: x) == 0 && t.responder(initiatorSPI: 2, from: x) == nil)
     }
 }
+
+/// What an established IKE SA keeps between exchanges.
+@Suite struct HeldStateTests {
+    /// Our last response serves the peer's retransmissions while it may still send them
+    /// (IKE_AUTH's here), then goes.
+    @Test func theLastResponseGoesAfterThePeersSilence() throws {
+        let p = RekeyTests().established()
+        p.b.policies[0].dpdDelaySeconds = 0
+        let sa = try #require(p.b.sas.values.first)
+        sa.policy?.dpdDelaySeconds = 0
+        #expect(sa.lastResponse != nil && sa.keyExchange == nil && sa.initRequest.isEmpty && sa.candidates.isEmpty)
+        p.b.tick(now: p.now + .seconds(299))
+        #expect(sa.lastResponse != nil)
+        p.b.tick(now: p.now + Retransmission.answerKept)
+        #expect(sa.lastResponse == nil)
+    }
+}

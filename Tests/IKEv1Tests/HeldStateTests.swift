@@ -1,0 +1,45 @@
+import IKECore
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv1
+
+/// What an established ISAKMP SA keeps (the engine-core issue: memory per tunnel, and
+/// no Diffie-Hellman private key held for the SA's lifetime).
+@Suite struct HeldStateTests {
+    @Test func phase1KeepsOnlyWhatQuickModesNeed() throws {
+        let p = Pair()
+        p.up()
+        let sas = Array(p.a.sas.values) + Array(p.b.sas.values)
+        #expect(sas.count == 2)
+        for sa in sas {
+            #expect(sa.state == .established && sa.child != nil)
+            #expect(sa.ke == nil && sa.gxi.isEmpty && sa.gxr.isEmpty && sa.nonceI.isEmpty && sa.nonceR.isEmpty)
+            #expect(sa.saBody.isEmpty && sa.idBody.isEmpty)
+            let keys = try #require(sa.keys)
+            #expect(keys.skeyid.count == 0 && keys.e.count == 0 && keys.d.count == 32 && keys.a.count == 32)
+            let child = try #require(sa.child?.sa)
+            #expect(child.inboundEncryptionKey.count == 0 && child.outboundEncryptionKey.count == 0)
+            #expect(sa.answers.count <= 2)
+        }
+        // The Quick Modes still work on what is left: a rekey of phase 2 comes up.
+        p.aEvents = []
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.run()
+        #expect(p.aEvents.contains { if case .childRekeyed = $0 { return true }; return false })
+    }
+
+    /// The responder's answers serve retransmitted requests while the peer may still
+    /// send them, then go.
+    @Test func answersGoAfterThePeersSilence() throws {
+        let p = Pair()
+        p.up(dpd: 0)
+        for e in p.bEvents { if case let .responderEstablished(spi, _, _, _) = e { p.b.assign(tunnel: 5, toSA: spi) } }
+        let sa = try #require(p.b.sas.values.first)
+        #expect(!sa.answers.isEmpty)
+        p.b.tick(now: p.now + .seconds(299))
+        #expect(!sa.answers.isEmpty)
+        p.b.tick(now: p.now + Retransmission.answerKept)
+        #expect(sa.answers.isEmpty && p.b.sas.count == 1)
+    }
+}
