@@ -28,6 +28,9 @@ public struct Retransmission {
         .milliseconds(timeout.milliseconds - Jitter.upTo(timeout.milliseconds / 10))
     }
 
+    /// When `check` next has something to do.
+    public var due: Instant { sentAt + wait }
+
     public enum Due { case notYet, resend, exhausted }
 
     /// What is due at `now`; `resend` counts that transmission.

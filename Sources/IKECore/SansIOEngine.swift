@@ -21,7 +21,8 @@ public protocol SansIOEngine: AnyObject {
     func move(tunnel: UInt32, local: IPAddress, remote: IPAddress)
     /// A responder's SA (`responderEstablished`) belongs to tunnel `tunnel` from now on.
     func assign(tunnel: UInt32, toSA spi: UInt64)
-    /// Retransmissions, liveness checks, lifetimes.
+    /// Retransmissions, liveness checks, lifetimes, keepalives of the SAs whose deadline
+    /// has come (`SATimers`); the others are not looked at.
     func tick(now: Instant)
     /// Everything produced since the last call.
     func takeOutput() -> [EngineOutput]
@@ -29,7 +30,8 @@ public protocol SansIOEngine: AnyObject {
     func rekeyTimes(tunnel: UInt32, now: Instant) -> (ike: UInt64?, child: UInt64?)
     /// Phase 1 SAs held, for `cmd=status`.
     var saCount: Int { get }
-    /// A moment before the next regular tick at which `tick` has something to do.
+    /// The earliest SA deadline: when `tick` next has something to do (nil: nothing is
+    /// due until a datagram or a request comes). The driver sleeps until then.
     var wakeAt: Instant? { get }
     /// Which log levels are written: the engine builds no line of another level.
     var logs: (LogLevel) -> Bool { get set }

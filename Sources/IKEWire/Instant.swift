@@ -48,3 +48,16 @@ public struct Interval: Comparable, Hashable, CustomStringConvertible, Sendable 
         return "\(ms / 1000).\(pad)\(frac)s"
     }
 }
+
+/// The earliest of several optional moments: an SA's deadline out of its timers, the
+/// daemon's next wake-up out of the engines'.
+public struct Soonest {
+    public private(set) var at: Instant? = nil
+
+    public init() {}
+
+    public mutating func add(_ t: Instant?) {
+        guard let t else { return }
+        if at.map({ t < $0 }) ?? true { at = t }
+    }
+}

@@ -10,6 +10,11 @@ extension IKEv1Engine {
     /// `ike cmd=remove` and shutdown: deletes the tunnel's IPsec SAs (phase 2) or those
     /// and its ISAKMP SA (phase 1), telling the peer.
     public func delete(tunnel: UInt32, phase: Int, now: Instant) {
+        let current = byTunnel[tunnel].flatMap { sas[$0] }
+        defer {
+            if let current { touch(current) }
+            settle()
+        }
         guard let c = byTunnel[tunnel], let sa = sas[c] else { return }
         guard sa.state == .established else {
             remove(sa)
@@ -34,6 +39,11 @@ extension IKEv1Engine {
     /// Rekeys phase 1 (a new Main or Aggressive Mode that takes the tunnel over) or phase
     /// 2 (a new Quick Mode whose SAs replace the current ones).
     public func rekey(tunnel: UInt32, phase: Int, now: Instant) {
+        let current = byTunnel[tunnel].flatMap { sas[$0] }
+        defer {
+            if let current { touch(current) }
+            settle()
+        }
         guard let c = byTunnel[tunnel], let sa = sas[c], sa.state == .established, sa.pending == nil else { return }
         if phase == 1 {
             guard !peerSAs(sa.remote.address).contains(where: { $0.replaces == sa.localCookie }) else { return }

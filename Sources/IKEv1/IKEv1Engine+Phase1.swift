@@ -21,6 +21,7 @@ import IKEWire
 extension IKEv1Engine {
     /// Starts phase 1 for a tunnel (and then Quick Mode), as initiator.
     public func initiate(tunnel: UInt32, policy: EnginePolicy, remote address: IPAddress, now: Instant) {
+        defer { settle() }
         startPhase1(tunnel: tunnel, policy: policy, remote: address, now: now, replacing: nil)
     }
 
@@ -419,7 +420,7 @@ extension IKEv1Engine {
                 // multi-threaded responder (charon) first and be dropped as early, and then
                 // waits for its retransmission. It goes a moment later instead.
                 sa.quickModeDue = now + IKEv1Engine.aggressiveQuickModeDelay
-                wake(at: now + IKEv1Engine.aggressiveQuickModeDelay)
+                touch(sa)
             } else {
                 startQuickMode(sa, rekey: false, now: now)
             }
@@ -430,6 +431,7 @@ extension IKEv1Engine {
             && $0.replacedBy == nil && $0.policy.name == sa.policy.name }) {
             handOver(from: old, to: sa)
             old.retireAt = now + IKEv1Engine.retireGrace
+            touch(old)
             if let t = sa.tunnel { output.append(.ikeRekeyed(tunnel: t, established(sa))) }
         } else {
             sa.retireAt = now + IKEv1Engine.retireGrace
@@ -447,6 +449,8 @@ extension IKEv1Engine {
         old.rekeyAt = nil
         if let t = new.tunnel { byTunnel[t] = new.localCookie }
         old.tunnel = nil
+        touch(old)
+        touch(new)
     }
 
     func established(_ sa: ISAKMPSA) -> EstablishedIKESA {

@@ -29,6 +29,10 @@ public final class IKEv1Engine: SansIOEngine {
     public let nattPort: UInt16
     /// SAs by our own cookie (CKY-I as initiator, CKY-R as responder).
     var sas: [UInt64: ISAKMPSA] = [:]
+    /// Each SA's next deadline, by our cookie.
+    var timers = SATimers()
+    /// SAs the current entry point changed: `settle` sets their deadlines before it returns.
+    var touched: [ISAKMPSA] = []
     var byTunnel: [UInt32: UInt64] = [:]
     /// Our cookies of the SAs with each peer address: a peer's rekey and its INITIAL-CONTACT
     /// look at its own SAs, not at every SA (a hub holds thousands).
@@ -78,10 +82,12 @@ public final class IKEv1Engine: SansIOEngine {
         sa.tunnel = tunnel
         sa.retireAt = nil
         byTunnel[tunnel] = cookie
+        settle(sa)
     }
 
     public func move(tunnel: UInt32, local: IPAddress, remote: IPAddress) {
         guard let c = byTunnel[tunnel], let sa = sas[c] else { return }
+        defer { settle(sa) }
         log(.information, "ISAKMP SA \(Hex.prefixed(sa.localCookie)): now \(local) <-> \(remote)")
         unindex(sa, from: sa.remote.address)
         sa.local = Endpoint(local, sa.local.port)
@@ -89,13 +95,8 @@ public final class IKEv1Engine: SansIOEngine {
         byPeer[remote, default: []].append(sa.localCookie)
     }
 
-    /// The earliest step due before the driver's next regular tick (an Aggressive Mode
-    /// initiator's first Quick Mode), nil when none: the driver ticks at that moment.
-    public private(set) var wakeAt: Instant?
-
-    func wake(at due: Instant) {
-        if wakeAt.map({ due < $0 }) ?? true { wakeAt = due }
-    }
+    /// The earliest SA deadline: the driver calls `tick` then.
+    public var wakeAt: Instant? { timers.next }
 
     /// Which levels reach the log: a line of another level is never built.
     public var logs: (LogLevel) -> Bool = { _ in true }
@@ -109,6 +110,7 @@ public final class IKEv1Engine: SansIOEngine {
     /// Sends a request and keeps it for retransmission.
     func sendRequest(_ sa: ISAKMPSA, _ bytes: [UInt8], messageID: UInt32 = 0, now: Instant) {
         sa.pending = ISAKMPSA.Pending(request: Retransmission(bytes, sentAt: now), messageID: messageID)
+        touch(sa)
         send(sa, bytes)
     }
 
@@ -141,6 +143,7 @@ public final class IKEv1Engine: SansIOEngine {
             log(.error, "\(sa.policy.name): phase 1 rekey with \(sa.remote) failed: \(reason); the current ISAKMP SA stays")
             remove(sa)
             old.rekeyAt = (now ?? sa.createdAt) + IKEv1Engine.rekeyRetry
+            touch(old)
             return
         }
         log(.error, "\(sa.policy.name): phase \(phase) with \(sa.remote) failed: \(reason)")
@@ -154,6 +157,7 @@ public final class IKEv1Engine: SansIOEngine {
     func add(_ sa: ISAKMPSA) {
         sas[sa.localCookie] = sa
         byPeer[sa.remote.address, default: []].append(sa.localCookie)
+        touch(sa)
     }
 
     /// The SAs with peer address `address`.
@@ -169,6 +173,7 @@ public final class IKEv1Engine: SansIOEngine {
 
     func remove(_ sa: ISAKMPSA) {
         guard sas.removeValue(forKey: sa.localCookie) != nil else { return }
+        timers.set(&sa.armed, key: sa.localCookie, at: nil)
         unindex(sa, from: sa.remote.address)
         if !sa.initiator { responders.removed(HalfOpenTable.Key(sa.cookieI, sa.firstAddress), ours: sa.cookieR) }
         if let t = sa.tunnel, byTunnel[t] == sa.localCookie { byTunnel.removeValue(forKey: t) }
@@ -197,6 +202,7 @@ public final class IKEv1Engine: SansIOEngine {
 
     /// A datagram for IKEv1 (the non-ESP marker already stripped).
     public func receive(_ bytes: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
+        defer { settle() }
         let parsed: Result<ISAKMPMessage, WireError> = bytes.withUnsafeBytes { raw in
             do throws(WireError) { return .success(try ISAKMPMessage.parse(raw)) } catch { return .failure(error) }
         }
@@ -226,6 +232,7 @@ public final class IKEv1Engine: SansIOEngine {
             log(.debug, "\(message.exchange) from \(remote) for an unknown ISAKMP SA; dropped")
             return
         }
+        touch(sa)
         if remote != sa.remote || local != sa.local {
             // RFC 3947 §4: after NAT detection the peer moves to UDP 4500.
             guard remote.address == sa.remote.address else {
@@ -299,30 +306,74 @@ public final class IKEv1Engine: SansIOEngine {
 
     // MARK: Time
 
-    /// Retransmissions, half-open expiry, lifetimes, DPD and NAT keepalives.
+    /// Retransmissions, half-open expiry, lifetimes, DPD and NAT keepalives. The driver
+    /// calls it at `wakeAt`; only the SAs whose deadline has come are looked at.
     public func tick(now: Instant) {
-        wakeAt = nil
-        for sa in Array(sas.values) {
-            if sa.state != .established, now - sa.createdAt >= IKEv1Engine.halfOpenLifetime, !sa.initiator {
-                counters.halfOpenExpired += 1
-                remove(sa)
-                continue
-            }
-            if !sa.answers.isEmpty, now - sa.lastHeard >= Retransmission.answerKept { sa.answers = [] }
-            if retransmit(sa, now: now) { continue }
-            if let at = sa.retireAt, now >= at, sa.tunnel == nil {
-                retire(sa, now: now)
-                continue
-            }
-            if let due = sa.quickModeDue {
-                if now >= due {
-                    sa.quickModeDue = nil
-                    startQuickMode(sa, rekey: false, now: now)
-                } else {
-                    wake(at: due)
-                }
-            }
-            if sa.state == .established, sas[sa.localCookie] === sa { lifetimes(sa, now: now) }
+        for cookie in timers.due(now: now) {
+            guard let sa = sas[cookie] else { continue }
+            sa.armed = nil
+            service(sa, now: now)
+            touch(sa)
+        }
+        // What is still due after its turn waits (a step that could not be taken now).
+        settle(floor: now + .seconds(1))
+    }
+
+    /// What is due for one SA at `now`.
+    private func service(_ sa: ISAKMPSA, now: Instant) {
+        if sa.state != .established, now - sa.createdAt >= IKEv1Engine.halfOpenLifetime, !sa.initiator {
+            counters.halfOpenExpired += 1
+            remove(sa)
+            return
+        }
+        if !sa.answers.isEmpty, now - sa.lastHeard >= Retransmission.answerKept { sa.answers = [] }
+        if retransmit(sa, now: now) { return }
+        if let at = sa.retireAt, now >= at, sa.tunnel == nil {
+            retire(sa, now: now)
+            return
+        }
+        if let due = sa.quickModeDue, now >= due {
+            sa.quickModeDue = nil
+            startQuickMode(sa, rekey: false, now: now)
+        }
+        if sa.state == .established { lifetimes(sa, now: now) }
+    }
+
+    /// When `service` next has something to do for the SA: the conditions are its own.
+    func nextDeadline(_ sa: ISAKMPSA) -> Instant? {
+        var next = Soonest()
+        if sa.state != .established, !sa.initiator { next.add(sa.createdAt + IKEv1Engine.halfOpenLifetime) }
+        if !sa.answers.isEmpty { next.add(sa.lastHeard + Retransmission.answerKept) }
+        if let p = sa.pending { next.add(p.request.due) }
+        if sa.tunnel == nil { next.add(sa.retireAt) }
+        next.add(sa.quickModeDue)
+        guard sa.state == .established else { return next.at }
+        next.add(sa.expiresAt)
+        if let c = sa.child, sa.tunnel != nil { next.add(c.expiresAt) }
+        let delay = sa.policy.dpdDelaySeconds
+        if delay > 0, sa.peerDPD, sa.tunnel != nil {
+            next.add(sa.dpdPending.map { $0.timing.due } ?? sa.lastHeard + .seconds(UInt64(delay)))
+        }
+        if sa.pending == nil, sa.tunnel != nil {
+            next.add(sa.rekeyAt)
+            next.add(sa.child?.rekeyAt)
+            if sa.behindNAT, sa.local.port == nattPort { next.add(sa.lastKeepalive + IKEv1Engine.keepaliveInterval) }
+        }
+        return next.at
+    }
+
+    /// The SA's deadline may have changed: it is set again before the entry point returns.
+    func touch(_ sa: ISAKMPSA) { touched.append(sa) }
+
+    /// Sets the deadlines of the SAs touched (and of `sa`), none earlier than `floor`.
+    func settle(_ sa: ISAKMPSA? = nil, floor: Instant? = nil) {
+        if let sa { touched.append(sa) }
+        let list = touched
+        touched = []
+        for sa in list where sas[sa.localCookie] === sa {
+            var at = nextDeadline(sa)
+            if let floor, let t = at, t < floor { at = floor }
+            timers.set(&sa.armed, key: sa.localCookie, at: at)
         }
     }
 

@@ -59,6 +59,8 @@ final class ISAKMPSA {
     let firstAddress: IPAddress
     let createdAt: Instant
     var lastHeard: Instant
+    /// Its deadline on the engine's timers (`IKEv1Engine.nextDeadline`).
+    var armed: SATimers.Armed?
     /// When a responder SA that no tunnel uses (the peer replaced it by a rekey, or ran no
     /// Quick Mode on it) is let go, whatever the peer does.
     var retireAt: Instant?

@@ -57,10 +57,11 @@ extension IKEv2Engine {
 
     /// Whether the request may create state; otherwise it has been answered with a
     /// cookie (or dropped for a bad one).
-    func cookieGate(_ message: IKEv2Message, nonce: [UInt8], from remote: Endpoint, to local: Endpoint) -> CookieGate {
+    func cookieGate(_ message: IKEv2Message, nonce: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) -> CookieGate {
         let presented = message.notify(.cookie)?.data
         let required = cookieRequired(from: remote.address)
         guard required || presented != nil else { return .pass(proven: false) }
+        cookies.rotate(now: now)
         let spi = message.header.initiatorSPI
         if let presented {
             if cookies.verify(presented, nonce: nonce, address: remote.address, spi: spi) { return .pass(proven: true) }

@@ -8,6 +8,11 @@ extension IKEv2Engine {
     /// IKE SA (phase 1), informing the peer. Our state goes at once; the request is
     /// retransmitted a few times, its answer is not waited for.
     public func delete(tunnel: UInt32, phase: Int, now: Instant) {
+        let current = byTunnel[tunnel].flatMap { sas[$0] }
+        defer {
+            if let current { touch(current) }
+            settle()
+        }
         guard let spi = byTunnel[tunnel], let sa = sas[spi] else { return }
         guard case .established = sa.state else {
             remove(sa)

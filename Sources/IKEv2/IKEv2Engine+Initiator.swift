@@ -6,6 +6,7 @@ import IKEWire
 extension IKEv2Engine {
     /// Step 2: starts the IKE SA (and its first CHILD_SA) for `tunnel`.
     public func initiate(tunnel: UInt32, policy: EnginePolicy, remote address: IPAddress, now: Instant) {
+        defer { settle() }
         guard let localAddress = policy.localAddress ?? resolveLocal(address) else {
             output.append(.failed(tunnel: tunnel, phase: 1, reason: "no route to \(address)"))
             return
@@ -19,6 +20,7 @@ extension IKEv2Engine {
         sa.policy = policy
         sa.nonceI = Random.bytes(32)
         sas[sa.localSPI] = sa
+        touch(sa)
         byTunnel[tunnel] = sa.localSPI
         sendInitRequest(sa, now: now)
     }

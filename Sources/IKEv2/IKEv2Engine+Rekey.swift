@@ -188,6 +188,7 @@ extension IKEv2Engine {
             successor.policy = sa.policy
             successor.lastHeard = now
             sas[successor.localSPI] = successor
+            touch(successor)
             sa.ikeCollision = successor
             return
         }
@@ -234,6 +235,7 @@ extension IKEv2Engine {
         sa.retireAt = now + IKEv2Engine.retireGrace
         sa.childEstablished = false
         sas[successor.localSPI] = successor
+        touch(successor)
         // A tunnel holds at most two IKE SAs: a peer that rekeys again before it deleted
         // the last one it replaced sees that one deleted now (§2.8: the old one must go).
         if let p = sa.predecessor, let older = sas[p] { retire(older) }
@@ -253,6 +255,11 @@ extension IKEv2Engine {
     /// Rekeys the tunnel's CHILD_SA (phase 2) or its IKE SA (phase 1): `ike cmd=rekey`,
     /// and the soft lifetime.
     public func rekey(tunnel: UInt32, phase: Int, now: Instant) {
+        let current = byTunnel[tunnel].flatMap { sas[$0] }
+        defer {
+            if let current { touch(current) }
+            settle()
+        }
         guard let spi = byTunnel[tunnel], let sa = sas[spi], let policy = sa.policy, sa.state == .established else { return }
         guard sa.rekey == nil, sa.pending == nil else {
             // Another exchange is in flight: this rekey waits its turn, it is not dropped.
@@ -396,6 +403,7 @@ extension IKEv2Engine {
                     handOver(from: sa, to: theirs, now: now)
                     successor.state = .established
                     sas[successor.localSPI] = successor
+                    touch(successor)
                     successor.rekeyedTo = theirs.localSPI
                     sendDelete(successor, .delete(protocolID: SecurityProtocol.ike, spis: []), now: now)
                     return

@@ -37,7 +37,7 @@ extension IKEv2Engine {
             return
         }
         // §2.6: the cheap gate before any state or public-key work.
-        guard case let .pass(proven) = cookieGate(message, nonce: nonce, from: remote, to: local) else { return }
+        guard case let .pass(proven) = cookieGate(message, nonce: nonce, from: remote, to: local, now: now) else { return }
         let policies = candidates(for: remote.address)
         guard !policies.isEmpty else {
             counters.noMatchingTunnel += 1
@@ -110,6 +110,7 @@ extension IKEv2Engine {
             return
         }
         sas[sa.localSPI] = sa
+        touch(sa)
         responders.insert(HalfOpenTable.Key(spiI, remote.address), ours: sa.localSPI)
         log(.debug, "IKE_SA_INIT from \(remote) answered with \(chosen)")
         respond(sa, sa.initResponse, to: 0)
@@ -306,5 +307,6 @@ extension IKEv2Engine {
         guard let sa = sas[spi] else { return }
         sa.tunnel = tunnel
         byTunnel[tunnel] = spi
+        settle(sa)
     }
 }

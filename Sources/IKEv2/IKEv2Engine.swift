@@ -30,6 +30,10 @@ public final class IKEv2Engine: SansIOEngine {
     /// The port IKE runs on (the local port of what we send).
     public let port: UInt16
     var sas: [UInt64: IKESA] = [:]
+    /// Each SA's next deadline, by our SPI.
+    var timers = SATimers()
+    /// SAs the current entry point changed: `settle` sets their deadlines before it returns.
+    var touched: [IKESA] = []
     var byTunnel: [UInt32: UInt64] = [:]
     /// Our SPIs of the SAs each authenticated identity holds: INITIAL_CONTACT finds a
     /// peer's older SAs here, not by a scan of every SA (a hub's spokes each send one).
@@ -88,13 +92,14 @@ public final class IKEv2Engine: SansIOEngine {
     /// addresses moved under it (a kernel migrate).
     public func move(tunnel: UInt32, local: IPAddress, remote: IPAddress) {
         guard let spi = byTunnel[tunnel], let sa = sas[spi] else { return }
+        defer { settle(sa) }
         log(.information, "IKE SA \(Hex.prefixed(sa.localSPI)): now \(local) <-> \(remote)")
         sa.local = Endpoint(local, sa.local.port)
         sa.remote = Endpoint(remote, sa.remote.port)
     }
 
-    /// Nothing of IKEv2 falls due between the driver's regular ticks.
-    public var wakeAt: Instant? { nil }
+    /// The earliest SA deadline: the driver calls `tick` then.
+    public var wakeAt: Instant? { timers.next }
 
     /// Which levels reach the log: a line of another level is never built.
     public var logs: (LogLevel) -> Bool = { _ in true }
@@ -117,6 +122,7 @@ public final class IKEv2Engine: SansIOEngine {
     /// Sends a request and keeps it for retransmission.
     func sendRequest(_ sa: IKESA, _ bytes: [UInt8], messageID: UInt32, now: Instant, isDelete: Bool = false) {
         sa.pending = IKESA.Pending(messageID: messageID, request: Retransmission(bytes, sentAt: now), isDelete: isDelete)
+        touch(sa)
         send(sa, bytes)
     }
 
@@ -136,6 +142,7 @@ public final class IKEv2Engine: SansIOEngine {
 
     func remove(_ sa: IKESA) {
         guard sas.removeValue(forKey: sa.localSPI) != nil else { return }
+        timers.set(&sa.armed, key: sa.localSPI, at: nil)
         if let peer = sa.peerID, var mine = byPeer[peer], let i = mine.firstIndex(of: sa.localSPI) {
             mine.remove(at: i)
             byPeer[peer] = mine.isEmpty ? nil : mine
@@ -181,6 +188,7 @@ public final class IKEv2Engine: SansIOEngine {
 
     /// A datagram for IKEv2 (the non-ESP marker already stripped).
     public func receive(_ bytes: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
+        defer { settle() }
         let parsed: Result<IKEv2Message, WireError> = bytes.withUnsafeBytes { raw in
             do throws(WireError) { return .success(try IKEv2Message.parse(raw)) } catch { return .failure(error) }
         }
@@ -208,6 +216,7 @@ public final class IKEv2Engine: SansIOEngine {
             log(.debug, "\(message.exchange) from \(remote) for an unknown IKE SA \(Hex.prefixed(ours)); dropped")
             return
         }
+        touch(sa)
         if remote != sa.remote || local != sa.local {
             // RFC 7296 §2.23: after NAT detection the peer may float to UDP 4500; we answer
             // and send from where its messages now come and go.
@@ -301,23 +310,69 @@ public final class IKEv2Engine: SansIOEngine {
     /// Retransmits unanswered requests and gives up after `maxAttempts`; forgets stale
     /// half-open SAs; rekeys at the soft lifetime and deletes at the hard one; checks
     /// liveness after `dpd_delay` of silence; sends NAT keepalives. The driver calls it
-    /// on a timer.
+    /// at `wakeAt`; only the SAs whose deadline has come are looked at.
     public func tick(now: Instant) {
-        cookies.rotate(now: now)
-        for sa in Array(sas.values) {
-            if case .halfOpen = sa.state, now - sa.createdAt >= IKEv2Engine.halfOpenLifetime {
-                counters.halfOpenExpired += 1
-                remove(sa)
-                continue
+        for spi in timers.due(now: now) {
+            guard let sa = sas[spi] else { continue }
+            sa.armed = nil
+            service(sa, now: now)
+            touch(sa)
+        }
+        // What is still due after its turn waits (a step that could not be taken now).
+        settle(floor: now + .seconds(1))
+    }
+
+    /// What is due for one SA at `now`.
+    private func service(_ sa: IKESA, now: Instant) {
+        if case .halfOpen = sa.state, now - sa.createdAt >= IKEv2Engine.halfOpenLifetime {
+            counters.halfOpenExpired += 1
+            remove(sa)
+            return
+        }
+        expireReassembly(sa, now: now)
+        if sa.lastResponse != nil, now - sa.lastHeard >= Retransmission.answerKept { sa.lastResponse = nil }
+        if retransmit(sa, now: now) { return }
+        if sa.rekeyedTo != nil, sa.pending == nil, let at = sa.retireAt, now >= at {
+            retire(sa)
+            return
+        }
+        if sa.state == .established, sa.rekeyedTo == nil { lifetimes(sa, now: now) }
+    }
+
+    /// When `service` next has something to do for the SA: the conditions are its own.
+    func nextDeadline(_ sa: IKESA) -> Instant? {
+        var next = Soonest()
+        if case .halfOpen = sa.state { next.add(sa.createdAt + IKEv2Engine.halfOpenLifetime) }
+        if let r = sa.reassembly { next.add(r.startedAt + IKEv2Engine.reassemblyLifetime) }
+        if sa.lastResponse != nil { next.add(sa.lastHeard + Retransmission.answerKept) }
+        if let p = sa.pending { next.add(p.request.due) }
+        if sa.rekeyedTo != nil {
+            if sa.pending == nil { next.add(sa.retireAt) }
+        } else if sa.state == .established {
+            next.add(sa.ikeExpiresAt)
+            if sa.childEstablished, sa.tunnel != nil { next.add(sa.childExpiresAt) }
+            if sa.pending == nil, sa.rekey == nil, sa.tunnel != nil {
+                next.add(sa.ikeRekeyAt)
+                if sa.childEstablished { next.add(sa.childRekeyAt) }
+                if let delay = sa.policy?.dpdDelaySeconds, delay > 0 { next.add(sa.lastHeard + .seconds(UInt64(delay))) }
+                if sa.behindNAT, sa.local.port == nattPort { next.add(sa.lastKeepalive + IKEv2Engine.keepaliveInterval) }
             }
-            expireReassembly(sa, now: now)
-            if sa.lastResponse != nil, now - sa.lastHeard >= Retransmission.answerKept { sa.lastResponse = nil }
-            if retransmit(sa, now: now) { continue }
-            if sa.rekeyedTo != nil, sa.pending == nil, let at = sa.retireAt, now >= at {
-                retire(sa)
-                continue
-            }
-            if sa.state == .established, sa.rekeyedTo == nil { lifetimes(sa, now: now) }
+        }
+        return next.at
+    }
+
+    /// The SA's deadline may have changed: it is set again before the entry point returns.
+    func touch(_ sa: IKESA) { touched.append(sa) }
+
+    /// Sets the deadlines of the SAs touched (and of `sa`), none earlier than `floor`.
+    func settle(_ sa: IKESA? = nil, floor: Instant? = nil) {
+        if let sa { touched.append(sa) }
+        let list = touched
+        touched = []
+        for sa in list where sas[sa.localSPI] === sa {
+            var at = nextDeadline(sa)
+            if let floor, let t = at, t < floor { at = floor }
+            timers.set(&sa.armed, key: sa.localSPI, at: at)
         }
     }
 

@@ -30,6 +30,9 @@ extension TunnelManager {
         log.event(.tmd, "\(label(t)): attempt \(t.attempt) failed; next attempt in \(wait)")
     }
 
+    /// When the next failed tunnel is due for its attempt: the driver calls `tick` then.
+    public var wakeAt: Instant? { earliestRetry }
+
     /// Starts the failed tunnels whose next attempt is due. The daemon calls it on a timer;
     /// until the earliest retry is due it does nothing.
     public func tick(now: Instant) {

@@ -39,8 +39,9 @@ final class Daemon {
     private var cpsdFD: Int32? = nil
     var sockets: [UDPSocket] = []
     var control: ControlServer? = nil
-    /// An engine's step due before the next regular tick (`wakeAt`), scheduled once.
-    var earlyTick: (id: TimerID, at: Instant)? = nil
+    /// The loop's one timer for the engines and the Tunnel Manager: their earliest
+    /// deadline (`rearm`).
+    var wake: (id: TimerID, at: Instant)? = nil
     /// Why the start failed, naming the file or port, for the log and the waiting parent.
     var startupProblem: String? = nil
     /// The locked pid file of a detached daemon.
@@ -131,15 +132,30 @@ final class Daemon {
                     keepalive: { [self] from, to in self.send([0xff], from: from, to: to, marker: false) },
                     log: { [log] level, text in log.log(level, .ikev2d, text) })
         control?.tunnelsChanged()
-        if let due = ikev1.engine.wakeAt, earlyTick.map({ due < $0.at }) ?? true {
-            if let t = earlyTick { loop.cancel(t.id) }
-            let id = loop.schedule(at: due) { [self] in
-                self.earlyTick = nil
-                self.ikev1.engine.tick(now: self.loop.clock.now)
-                self.pump()
-            }
-            earlyTick = (id, due)
+        rearm()
+    }
+
+    /// Sets the loop's timer to the earliest deadline of the engines (retransmissions,
+    /// expiries, rekeys, liveness checks, keepalives) and of the Tunnel Manager (retries):
+    /// nothing runs between deadlines, however many SAs are held.
+    func rearm() {
+        var next = Soonest()
+        next.add(ikev1.engine.wakeAt)
+        next.add(ikev2.engine.wakeAt)
+        next.add(manager.wakeAt)
+        if wake?.at == next.at { return }
+        if let w = wake { loop.cancel(w.id) }
+        wake = nil
+        guard let at = next.at else { return }
+        let id = loop.schedule(at: at) { [self] in
+            self.wake = nil
+            let now = self.loop.clock.now
+            self.ikev1.engine.tick(now: now)
+            self.ikev2.engine.tick(now: now)
+            self.manager.tick(now: now)
+            self.pump()
         }
+        wake = (id, at)
     }
 
     /// Sends from the socket bound to `from`'s port and family, with `from`'s address.
@@ -155,17 +171,6 @@ final class Daemon {
             try socket.send(datagram, to: to, from: from.address)
         } catch {
             log.information(.iked, "sending to \(to): \(error)")
-        }
-    }
-
-    /// The engines' clock: retransmissions and expiries every half second.
-    func scheduleTick() {
-        loop.schedule(after: .milliseconds(500)) { [self] in
-            self.ikev1.engine.tick(now: self.loop.clock.now)
-            self.ikev2.engine.tick(now: self.loop.clock.now)
-            self.manager.tick(now: self.loop.clock.now)
-            self.pump()
-            self.scheduleTick()
         }
     }
 
@@ -345,7 +350,6 @@ final class Daemon {
         manager.installTraps()
         manager.startAutoTunnels()
         pump()
-        scheduleTick()
         try loop.run()
         manager.removeAll()
         pump()

@@ -12,20 +12,21 @@ public struct TimerID: Hashable, CustomStringConvertible, Sendable {
 /// buckets. Timers that are due fire in deadline order, ties in scheduling order.
 ///
 /// The wheel holds no clock: the driver says what time it is (`expire(upTo:)`) and
-/// asks when to wake next (`nextDeadline`).
+/// asks when to wake next (`nextDeadline`). The event loop keeps its handlers on one
+/// (10 ms ticks); each engine keeps its SAs' deadlines on another (1 s ticks: the
+/// liveness checks, keepalives and retransmissions of every SA within one turn).
 public struct TimerWheel<Event> {
     private struct Entry {
         let id: UInt64
         let deadline: Instant
-        let tick: UInt64
         let event: Event
     }
 
-    public static var slotCount: Int { 256 }
-
+    public let slotCount: Int
     private let tickNanoseconds: UInt64
     private var slots: [[Entry]]
-    private var live: [UInt64: Instant] = [:]
+    /// How many timers are scheduled and not cancelled.
+    public private(set) var count = 0
     private var nextID: UInt64 = 1
     /// The tick of the last `expire`; nothing earlier remains in the wheel.
     private var currentTick: UInt64
@@ -33,25 +34,36 @@ public struct TimerWheel<Event> {
     /// scan of the slots each time would cost what the wheel saves.
     private var earliest: Instant?? = .some(nil)
 
-    public init(tick: Interval = .milliseconds(10), start: Instant) {
-        precondition(tick.nanoseconds > 0, "timer wheel tick must be positive")
+    /// A timer's ID holds its slot (the low 16 bits): a cancel looks in that slot only.
+    /// Nothing else is kept per timer: an engine's 20,000 SAs cost 24 bytes each here.
+    static var slotBits: UInt64 { 16 }
+
+    public init(tick: Interval = .milliseconds(10), slots: Int = 256, start: Instant) {
+        precondition(tick.nanoseconds > 0 && slots > 0 && slots <= 1 << 16, "timer wheel tick and slots out of range")
         tickNanoseconds = tick.nanoseconds
-        slots = [[Entry]](repeating: [], count: TimerWheel.slotCount)
+        slotCount = slots
+        self.slots = [[Entry]](repeating: [], count: slots)
         currentTick = start.nanoseconds / tick.nanoseconds
     }
 
-    /// How many timers are scheduled and not cancelled.
-    public var count: Int { live.count }
+    private func slot(of deadline: Instant) -> Int {
+        Int(max(deadline.nanoseconds / tickNanoseconds, currentTick) % UInt64(slotCount))
+    }
 
-    public func isScheduled(_ id: TimerID) -> Bool { live[id.raw] != nil }
+    private func find(_ id: TimerID) -> (slot: Int, index: Int)? {
+        let slot = Int(id.raw & ((1 << TimerWheel.slotBits) - 1))
+        guard slot < slotCount, let index = slots[slot].firstIndex(where: { $0.id == id.raw }) else { return nil }
+        return (slot, index)
+    }
+
+    public func isScheduled(_ id: TimerID) -> Bool { find(id) != nil }
 
     public mutating func schedule(at deadline: Instant, _ event: Event) -> TimerID {
-        let id = nextID
+        let slot = slot(of: deadline)
+        let id = nextID << TimerWheel.slotBits | UInt64(slot)
         nextID += 1
-        let tick = max(deadline.nanoseconds / tickNanoseconds, currentTick)
-        slots[Int(tick % UInt64(TimerWheel.slotCount))].append(
-            Entry(id: id, deadline: deadline, tick: tick, event: event))
-        live[id] = deadline
+        slots[slot].append(Entry(id: id, deadline: deadline, event: event))
+        count += 1
         if case let .some(known) = earliest, known.map({ deadline < $0 }) ?? true { earliest = .some(deadline) }
         return TimerID(raw: id)
     }
@@ -59,7 +71,11 @@ public struct TimerWheel<Event> {
     /// Cancels a timer; false when it already fired or was cancelled.
     @discardableResult
     public mutating func cancel(_ id: TimerID) -> Bool {
-        guard let deadline = live.removeValue(forKey: id.raw) else { return false }
+        guard let (slot, index) = find(id) else { return false }
+        let deadline = slots[slot][index].deadline
+        slots[slot].swapAt(index, slots[slot].count - 1)
+        slots[slot].removeLast()
+        count -= 1
         if case let .some(known) = earliest, known == deadline { earliest = nil }
         return true
     }
@@ -74,26 +90,30 @@ public struct TimerWheel<Event> {
         }
     }
 
+    /// The earliest deadline in the first slot, from the current tick on, that holds one of
+    /// this turn; when no slot does, the earliest of all.
     private func scanForNextDeadline() -> Instant? {
-        if live.isEmpty { return nil }
-        let n = UInt64(TimerWheel.slotCount)
+        if count == 0 { return nil }
+        let n = UInt64(slotCount)
         for distance in 0..<n {
             let tick = currentTick + distance
             var best: Instant? = nil
-            for entry in slots[Int(tick % n)] where entry.tick == tick && live[entry.id] != nil {
+            for entry in slots[Int(tick % n)] where max(entry.deadline.nanoseconds / tickNanoseconds, currentTick) == tick {
                 if best == nil || entry.deadline < best! { best = entry.deadline }
             }
             if let best { return best }
         }
         var best: Instant? = nil
-        for (_, deadline) in live where best == nil || deadline < best! { best = deadline }
+        for slot in slots {
+            for entry in slot where best == nil || entry.deadline < best! { best = entry.deadline }
+        }
         return best
     }
 
     /// Removes and returns every timer due at `now`, earliest deadline first.
     public mutating func expire(upTo now: Instant) -> [(id: TimerID, event: Event)] {
         let nowTick = now.nanoseconds / tickNanoseconds
-        let n = UInt64(TimerWheel.slotCount)
+        let n = UInt64(slotCount)
         let last = nowTick >= currentTick ? min(nowTick, currentTick + n - 1) : currentTick
         var due: [Entry] = []
         var tick = currentTick
@@ -103,22 +123,17 @@ public struct TimerWheel<Event> {
             tick += 1
         }
         currentTick = max(currentTick, nowTick)
-        if !due.isEmpty { earliest = nil }
-        due.sort { a, b in a.deadline != b.deadline ? a.deadline < b.deadline : a.id < b.id }
+        if !due.isEmpty {
+            earliest = nil
+            count -= due.count
+        }
+        due.sort { a, b in a.deadline != b.deadline ? a.deadline < b.deadline : a.id >> TimerWheel.slotBits < b.id >> TimerWheel.slotBits }
         return due.map { (TimerID(raw: $0.id), $0.event) }
     }
 
     private mutating func collect(from index: Int, now: Instant, into due: inout [Entry]) {
-        var keep: [Entry] = []
-        for entry in slots[index] {
-            guard live[entry.id] != nil else { continue }
-            if entry.deadline <= now {
-                live.removeValue(forKey: entry.id)
-                due.append(entry)
-            } else {
-                keep.append(entry)
-            }
-        }
-        slots[index] = keep
+        guard slots[index].contains(where: { $0.deadline <= now }) else { return }
+        for entry in slots[index] where entry.deadline <= now { due.append(entry) }
+        slots[index].removeAll { $0.deadline <= now }
     }
 }

@@ -1,9 +1,15 @@
 import IKEWire
-import Platform
 import Testing
 
+/// The time a test moves by hand.
+final class TestClock {
+    var now: Instant
+    init(start: Instant) { now = start }
+    func advance(by interval: Interval) { now = now + interval }
+}
+
 @Suite struct TimerWheelTests {
-    let clock = ManualClock(start: Instant(nanoseconds: 1_000_000_000))
+    let clock = TestClock(start: Instant(nanoseconds: 1_000_000_000))
 
     func ms(_ n: UInt64) -> Instant { clock.now + .milliseconds(n) }
 
@@ -95,5 +101,19 @@ import Testing
         _ = wheel.schedule(at: Instant(nanoseconds: 1), 9)
         #expect(wheel.nextDeadline == Instant(nanoseconds: 1))
         #expect(wheel.expire(upTo: clock.now).map(\.event) == [9])
+    }
+
+    /// An engine's wheel holds a timer per SA, many to a slot: a cancel takes out that
+    /// one only, and the rest fire in order.
+    @Test func cancellingOneOfASlotsTimersLeavesTheOthers() {
+        var wheel = TimerWheel<Int>(tick: .seconds(1), slots: 4, start: clock.now)
+        var ids: [TimerID] = []
+        for i in 0..<12 { ids.append(wheel.schedule(at: clock.now + .seconds(UInt64(i % 3) * 4 + 1), i)) }
+        #expect(wheel.count == 12)
+        #expect(wheel.cancel(ids[4]) && !wheel.cancel(ids[4]) && !wheel.isScheduled(ids[4]) && wheel.isScheduled(ids[7]))
+        #expect(wheel.count == 11)
+        clock.advance(by: .seconds(20))
+        #expect(wheel.expire(upTo: clock.now).map(\.event) == [0, 3, 6, 9, 1, 7, 10, 2, 5, 8, 11])
+        #expect(wheel.count == 0 && wheel.nextDeadline == nil)
     }
 }

@@ -1,0 +1,34 @@
+import IKECore
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv1
+
+/// Time on the wheel (the engine-core issue): each SA has one deadline, the engine asks
+/// to be woken at the earliest, and a step happens when it is due, not on a poll.
+@Suite struct TimerTests {
+    func sends(_ events: [EngineOutput]) -> Int {
+        events.reduce(0) { n, e in if case .send = e { return n + 1 }; return n }
+    }
+
+    @Test func theRUThereGoesOutWhenItIsDue() throws {
+        let p = Pair()
+        p.up(dpd: 10)
+        for e in p.bEvents { if case let .responderEstablished(spi, _, _, _) = e { p.b.assign(tunnel: 5, toSA: spi) } }
+        let sa = try #require(p.b.sas.values.first)
+        #expect(p.b.timers.count == p.b.sas.count && p.a.timers.count == p.a.sas.count)
+        #expect(p.b.wakeAt == sa.lastHeard + .seconds(10))
+        p.b.tick(now: p.now + .milliseconds(9_999))
+        #expect(sends(p.b.takeOutput()) == 0)
+        p.b.tick(now: p.now + .seconds(10))
+        #expect(sends(p.b.takeOutput()) == 1 && sa.dpdPending != nil)
+    }
+
+    @Test func aRemovedSALeavesNoDeadline() throws {
+        let p = Pair()
+        p.up()
+        p.a.delete(tunnel: 1, phase: 1, now: p.now)
+        p.run()
+        #expect(p.a.sas.isEmpty && p.a.timers.count == 0 && p.a.wakeAt == nil)
+    }
+}

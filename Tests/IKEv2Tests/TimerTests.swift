@@ -1,0 +1,53 @@
+import IKECore
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv2
+
+/// Time on the wheel (the engine-core issue): each SA has one deadline, the engine asks
+/// to be woken at the earliest, and a step happens when it is due, not on a poll.
+@Suite struct TimerTests {
+    func sends(_ events: [EngineOutput]) -> Int {
+        events.reduce(0) { n, e in if case .send = e { return n + 1 }; return n }
+    }
+
+    @Test func theLivenessCheckGoesOutWhenItIsDue() throws {
+        let p = RekeyTests().established()
+        let sa = try #require(p.b.sas.values.first)
+        // Every SA has its deadline; the earliest is the liveness check after 30 s of
+        // silence (the lifetimes are hours away).
+        #expect(p.b.timers.count == p.b.sas.count && p.a.timers.count == p.a.sas.count)
+        #expect(p.b.wakeAt == sa.lastHeard + .seconds(30))
+        p.b.tick(now: p.now + .milliseconds(29_999))
+        #expect(sends(p.b.takeOutput()) == 0)
+        p.b.tick(now: p.now + .seconds(30))
+        #expect(sends(p.b.takeOutput()) == 1 && sa.probing)
+        // Then the wait is its retransmission's, at most two seconds away.
+        let next = try #require(p.b.wakeAt)
+        #expect(next > p.now + .seconds(30) && next <= p.now + .seconds(32))
+    }
+
+    @Test func aRetransmissionLeavesAtItsTimeout() throws {
+        let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
+        let now = Instant(nanoseconds: 1_000_000_000)
+        a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"),
+                   remote: IPAddress("198.51.100.7")!, now: now)
+        #expect(sends(a.takeOutput()) == 1)
+        // Two seconds less up to a tenth of jitter: the engine says when, to the nanosecond.
+        let due = try #require(a.wakeAt)
+        #expect(due >= now + .milliseconds(1800) && due <= now + .seconds(2))
+        a.tick(now: Instant(nanoseconds: due.nanoseconds - 1))
+        #expect(sends(a.takeOutput()) == 0)
+        a.tick(now: due)
+        #expect(sends(a.takeOutput()) == 1)
+    }
+
+    @Test func aRemovedSALeavesNoDeadline() throws {
+        let p = RekeyTests().established()
+        p.a.delete(tunnel: 1, phase: 1, now: p.now)
+        p.run()
+        #expect(p.a.sas.isEmpty && p.b.sas.isEmpty)
+        #expect(p.a.timers.count == 0 && p.b.timers.count == 0)
+        #expect(p.a.wakeAt == nil && p.b.wakeAt == nil)
+    }
+}
