@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "CAllocCounter", path: "Benchmarks/CAllocCounter"),
         .executableTarget(
             name: "ike-bench",
-            dependencies: ["Platform", "Broker", "IKECore", "IKECrypto", "IKEWire", "IKEv1", "IKEv2", "CAllocCounter"],
+            dependencies: ["Platform", "Broker", "IKECore", "IKECrypto", "IKEWire", "IKEv1", "IKEv2", "Kernel", "TunnelManager", "UCI", "CAllocCounter"],
             path: "Benchmarks/ike-bench"),
 
         // Fuzzing (scripts/fuzz): the targets, replayed by FuzzReplayTests; the libFuzzer

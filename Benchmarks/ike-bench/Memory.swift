@@ -4,7 +4,10 @@ import IKECrypto
 import IKEWire
 import IKEv1
 import IKEv2
+import Kernel
 import Platform
+import TunnelManager
+import UCI
 
 /// What an established tunnel costs a responder engine in heap: N initiators negotiate
 /// with one responder in memory (PSK, aes256gcm16-prfsha256-x25519), then the initiators
@@ -111,10 +114,98 @@ enum MemoryBenchmark {
         return grown / count
     }
 
+    /// A kernel that takes every SA and policy and keeps nothing in this process, as XFRM
+    /// keeps them in the kernel's memory, not the daemon's.
+    final class OutOfProcessKernel: IPsecKernel {
+        let name = "benchmark"
+        var installed = 0
+        func addSA(_ sa: SecurityAssociation) throws(KernelError) { installed += 1 }
+        func deleteSA(_ id: SAIdentifier) throws(KernelError) {}
+        func addPolicy(_ policy: Policy) throws(KernelError) {}
+        func deletePolicy(_ id: PolicyIdentifier) throws(KernelError) {}
+        func counters(_ id: SAIdentifier) -> SACounters? { nil }
+    }
+
+    /// The same through the daemon's keying stack: the responder engine behind its
+    /// Tunnel Manager (a `remote_address 'any'` template), so the tunnel table counts too.
+    static func perTunnelWithManager(version: Int, count: Int) -> Int {
+        var clock = Instant(nanoseconds: 1_000_000_000)
+        let text = """
+        config tunnel 'hub'
+        \toption version '\(version)'
+        \toption remote_address 'any'
+        \toption local_address '198.51.100.1'
+        \toption psk 'benchmark'
+        \toption local_subnet '10.0.0.0/16'
+        \toption remote_subnet '172.16.0.0/12'
+        \toption ike_proposal '\(version == 2 ? "aes256gcm16-prfsha256-x25519" : "aes256-sha256-x25519")'
+        \toption esp_proposal 'aes256gcm16-x25519'
+
+        """
+        guard case let .success(configuration) = Configuration.load(text, file: "bench.conf") else {
+            Process.printError("ike-bench memory: the hub configuration does not load")
+            Process.exit(1)
+        }
+        let v1 = EngineKeying(engine: IKEv1Engine { _ in hub }, version: .v1, now: { clock })
+        let v2 = EngineKeying(engine: IKEv2Engine { _ in hub }, version: .v2, now: { clock })
+        let kernel = OutOfProcessKernel()
+        let manager = TunnelManager(configuration: configuration, ikev1: v1, ikev2: v2, kernel: kernel,
+                                    log: Logger(level: .error, sinks: []), clock: { clock })
+        for e in [v1.engine as any SansIOEngine, v2.engine] {
+            e.limits.cookieThreshold = Int.max
+            e.logs = { _ in false }
+        }
+        v1.configure(configuration)
+        v2.configure(configuration)
+        let responder: any SansIOEngine = version == 2 ? v2.engine : v1.engine
+        let before = ike_alloc_live_bytes()
+        do {
+            var initiators: [any SansIOEngine] = []
+            for i in 0..<count {
+                let (address, net) = spoke(i)
+                let initiator: any SansIOEngine = version == 2 ? IKEv2Engine { _ in address } : IKEv1Engine { _ in address }
+                initiator.logs = { _ in false }
+                initiator.initiate(tunnel: 1, policy: policy(version: version, remote: hub, local: address, localNet: net, remoteNet: "10.0.0.0/16"),
+                                   remote: hub, now: clock)
+                var progress = true
+                while progress {
+                    progress = false
+                    for case let .send(bytes, src, dst) in initiator.takeOutput() {
+                        progress = true
+                        if let r = responder as? IKEv2Engine { if bytes.withUnsafeBytes({ r.precheck($0) }) { r.receive(bytes, from: src, to: dst, now: clock) } }
+                        if let r = responder as? IKEv1Engine { if bytes.withUnsafeBytes({ r.precheck($0) }) { r.receive(bytes, from: src, to: dst, now: clock) } }
+                    }
+                    let deliver: ([UInt8], Endpoint, Endpoint) -> Void = { bytes, src, dst in
+                        progress = true
+                        if let i = initiator as? IKEv2Engine { i.receive(bytes, from: src, to: dst, now: clock) }
+                        if let i = initiator as? IKEv1Engine { i.receive(bytes, from: src, to: dst, now: clock) }
+                    }
+                    if version == 2 {
+                        v2.drain(into: manager, send: deliver, keepalive: { _, _ in }, log: { _, _ in })
+                    } else {
+                        v1.drain(into: manager, send: deliver, keepalive: { _, _ in }, log: { _, _ in })
+                    }
+                }
+                initiators.append(initiator)
+                clock = clock + .milliseconds(1)
+            }
+            initiators.removeAll()
+        }
+        let grown = Int(ike_alloc_live_bytes() - before)
+        let up = manager.tunnels.filter { $0.childSA != nil }.count
+        guard up == count else {
+            Process.printError("ike-bench memory: IKEv\(version) with the Tunnel Manager: \(up) of \(count) tunnels up")
+            Process.exit(1)
+        }
+        return grown / count
+    }
+
     static func run(count: Int) {
         for version in [2, 1] {
-            let bytes = perTunnel(version: version, count: count)
-            Process.printOut("IKEv\(version) responder: \(count) tunnels established, \(bytes) B of heap per tunnel held")
+            let engine = perTunnel(version: version, count: count)
+            let whole = perTunnelWithManager(version: version, count: count)
+            Process.printOut("IKEv\(version) responder: \(count) tunnels established, heap per tunnel held: engine \(engine) B,"
+                + " with the Tunnel Manager \(whole) B")
         }
     }
 }
