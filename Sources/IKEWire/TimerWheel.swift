@@ -1,5 +1,3 @@
-import IKEWire
-
 /// Identifies a scheduled timer, for cancellation.
 public struct TimerID: Hashable, CustomStringConvertible, Sendable {
     public let raw: UInt64

@@ -198,7 +198,7 @@ final class IKESA {
 
     /// An encrypted message: header, then one SK payload holding `payloads` (§3.14).
     func seal(_ exchange: ExchangeType, messageID: UInt32, response: Bool, _ payloads: [IKEv2Payload]) throws(IKEv2Error) -> [UInt8] {
-        guard let outgoing else { throw .internalState("no keys to encrypt with") }
+        guard outgoing != nil else { throw .internalState("no keys to encrypt with") }
         let payloads = ExchangeRules.message(exchange, response: response).map { ExchangeRules.ordered($0, payloads) } ?? payloads
         let plaintext: [UInt8]
         do throws(WireError) { plaintext = try IKEv2Message.encodeChain(payloads) } catch { throw .wire(error) }
