@@ -175,45 +175,75 @@ long ike_udp_recv(int fd, void *buf, size_t cap, struct ike_endpoint *from,
     return (long)n;
 }
 
+/// The control buffer of one datagram: the source address (IP_PKTINFO / IPV6_PKTINFO).
+union ike_pktinfo_control {
+    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    struct cmsghdr align;
+};
+
+/// Fills `msg` to send `len` bytes to `to`, from `from`'s address when not NULL.
+static void prepare_send(struct msghdr *msg, struct iovec *iov, struct sockaddr_storage *ss,
+                         union ike_pktinfo_control *control, const void *buf, size_t len,
+                         const struct ike_endpoint *to, const struct ike_endpoint *from) {
+    socklen_t sslen = to_sockaddr(to, ss);
+    memset(control, 0, sizeof *control);
+    iov->iov_base = (void *)buf;
+    iov->iov_len = len;
+    memset(msg, 0, sizeof *msg);
+    msg->msg_name = ss;
+    msg->msg_namelen = sslen;
+    msg->msg_iov = iov;
+    msg->msg_iovlen = 1;
+    if (from == NULL) return;
+    msg->msg_control = control->buf;
+    struct cmsghdr *c = (struct cmsghdr *)control->buf;
+    if (from->family == AF_INET) {
+        struct in_pktinfo pi;
+        memset(&pi, 0, sizeof pi);
+        memcpy(&pi.ipi_spec_dst, from->addr, 4);
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof pi);
+        memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        msg->msg_controllen = CMSG_SPACE(sizeof pi);
+    } else {
+        struct in6_pktinfo pi;
+        memset(&pi, 0, sizeof pi);
+        memcpy(&pi.ipi6_addr, from->addr, 16);
+        pi.ipi6_ifindex = from->ifindex;
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof pi);
+        memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        msg->msg_controllen = CMSG_SPACE(sizeof pi);
+    }
+}
+
 long ike_udp_send(int fd, const void *buf, size_t len, const struct ike_endpoint *to,
                   const struct ike_endpoint *from) {
     struct sockaddr_storage ss;
-    socklen_t sslen = to_sockaddr(to, &ss);
-    union {
-        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
-    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-    struct msghdr msg = {
-        .msg_name = &ss, .msg_namelen = sslen,
-        .msg_iov = &iov, .msg_iovlen = 1,
-    };
-    if (from != NULL) {
-        msg.msg_control = control.buf;
-        struct cmsghdr *c = (struct cmsghdr *)control.buf;
-        if (from->family == AF_INET) {
-            struct in_pktinfo pi;
-            memset(&pi, 0, sizeof pi);
-            memcpy(&pi.ipi_spec_dst, from->addr, 4);
-            c->cmsg_level = IPPROTO_IP;
-            c->cmsg_type = IP_PKTINFO;
-            c->cmsg_len = CMSG_LEN(sizeof pi);
-            memcpy(CMSG_DATA(c), &pi, sizeof pi);
-            msg.msg_controllen = CMSG_SPACE(sizeof pi);
-        } else {
-            struct in6_pktinfo pi;
-            memset(&pi, 0, sizeof pi);
-            memcpy(&pi.ipi6_addr, from->addr, 16);
-            pi.ipi6_ifindex = from->ifindex;
-            c->cmsg_level = IPPROTO_IPV6;
-            c->cmsg_type = IPV6_PKTINFO;
-            c->cmsg_len = CMSG_LEN(sizeof pi);
-            memcpy(CMSG_DATA(c), &pi, sizeof pi);
-            msg.msg_controllen = CMSG_SPACE(sizeof pi);
-        }
-    }
+    union ike_pktinfo_control control;
+    struct iovec iov;
+    struct msghdr msg;
+    prepare_send(&msg, &iov, &ss, &control, buf, len, to, from);
     ssize_t n = sendmsg(fd, &msg, 0);
+    return n < 0 ? -errno : (long)n;
+}
+
+#define IKE_SEND_BATCH 32
+
+long ike_udp_send_many(int fd, const struct ike_datagram *d, unsigned count) {
+    struct mmsghdr msgs[IKE_SEND_BATCH];
+    struct iovec iov[IKE_SEND_BATCH];
+    struct sockaddr_storage ss[IKE_SEND_BATCH];
+    union ike_pktinfo_control control[IKE_SEND_BATCH];
+    if (count > IKE_SEND_BATCH) count = IKE_SEND_BATCH;
+    for (unsigned i = 0; i < count; i++) {
+        memset(&msgs[i], 0, sizeof msgs[i]);
+        prepare_send(&msgs[i].msg_hdr, &iov[i], &ss[i], &control[i], d[i].buf, d[i].len, &d[i].to,
+                     d[i].has_from ? &d[i].from : NULL);
+    }
+    int n = sendmmsg(fd, msgs, count, 0);
     return n < 0 ? -errno : (long)n;
 }
 

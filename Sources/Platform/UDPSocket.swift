@@ -48,6 +48,19 @@ public struct Datagram {
     }
 }
 
+/// A datagram to send: `bytes` to `to`, from local address `from` when given.
+public struct OutgoingDatagram {
+    public var bytes: [UInt8]
+    public var to: Endpoint
+    public var from: IPAddress?
+
+    public init(_ bytes: [UInt8], to: Endpoint, from: IPAddress? = nil) {
+        self.bytes = bytes
+        self.to = to
+        self.from = from
+    }
+}
+
 /// What a non-blocking receive produced.
 public enum ReceiveResult {
     case datagram(Datagram)
@@ -136,5 +149,52 @@ public final class UDPSocket {
             n = ike_udp_send(fd, bytes.baseAddress, bytes.count, &to, nil)
         }
         guard n >= 0 else { throw SystemError("sendmsg", result: n) }
+    }
+
+    /// The most datagrams one `sendmmsg` takes (`ike_udp_send_many`).
+    public static let batchSize = 32
+
+    /// Sends `datagrams` in order with as few system calls as the kernel allows
+    /// (sendmmsg, `batchSize` at a time): what one turn of the loop produced leaves
+    /// together. One the kernel refuses is skipped and reported by its index; the rest
+    /// still go.
+    public func send(_ datagrams: [OutgoingDatagram]) -> [(index: Int, error: SystemError)] {
+        var failures: [(index: Int, error: SystemError)] = []
+        var start = 0
+        while start < datagrams.count {
+            let batch = datagrams[start..<min(start + UDPSocket.batchSize, datagrams.count)]
+            // One contiguous copy, so that every datagram's bytes stay put for the call.
+            var staging: [UInt8] = []
+            staging.reserveCapacity(batch.reduce(1) { $0 + $1.bytes.count })
+            var offsets: [Int] = []
+            for d in batch {
+                offsets.append(staging.count)
+                staging += d.bytes
+            }
+            staging.append(0)  // never empty: its address is every datagram's base
+            let port = local.port
+            let sent: Int = staging.withUnsafeBytes { raw in
+                var descriptors: [ike_datagram] = []
+                for (i, d) in batch.enumerated() {
+                    var one = ike_datagram()
+                    one.buf = UnsafeRawPointer(raw.baseAddress!) + offsets[i]
+                    one.len = d.bytes.count
+                    one.to = d.to.raw
+                    if let from = d.from {
+                        one.from = Endpoint(from, port).raw
+                        one.has_from = 1
+                    }
+                    descriptors.append(one)
+                }
+                return ike_udp_send_many(fd, &descriptors, UInt32(descriptors.count))
+            }
+            if sent > 0 {
+                start += sent
+            } else {
+                failures.append((start, SystemError("sendmmsg", result: sent == 0 ? -Int(EAGAIN) : sent)))
+                start += 1
+            }
+        }
+        return failures
     }
 }

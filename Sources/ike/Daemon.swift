@@ -42,6 +42,8 @@ final class Daemon {
     /// The loop's one timer for the engines and the Tunnel Manager: their earliest
     /// deadline (`rearm`).
     var wake: (id: TimerID, at: Instant)? = nil
+    /// Datagrams the engines produced in this turn, by socket index (`flush`).
+    var outbox: [(socket: Int, datagram: OutgoingDatagram)] = []
     /// Why the start failed, naming the file or port, for the log and the waiting parent.
     var startupProblem: String? = nil
     /// The locked pid file of a detached daemon.
@@ -131,6 +133,7 @@ final class Daemon {
         ikev2.drain(into: manager, send: { [self] bytes, from, to in self.send(bytes, from: from, to: to) },
                     keepalive: { [self] from, to in self.send([0xff], from: from, to: to, marker: false) },
                     log: { [log] level, text in log.log(level, .ikev2d, text) })
+        flush()
         control?.tunnelsChanged()
         rearm()
     }
@@ -158,19 +161,30 @@ final class Daemon {
         wake = (id, at)
     }
 
-    /// Sends from the socket bound to `from`'s port and family, with `from`'s address.
-    /// `marker: false` for a NAT keepalive, which is one 0xFF octet (RFC 3948 §2.3).
+    /// Queues a datagram for the socket bound to `from`'s port and family, with `from`'s
+    /// address; `flush` sends the queue. `marker: false` for a NAT keepalive, which is
+    /// one 0xFF octet (RFC 3948 §2.3).
     func send(_ bytes: [UInt8], from: Endpoint, to: Endpoint, marker: Bool = true) {
-        guard let socket = sockets.first(where: { $0.local.port == from.port && $0.local.address.isV4 == to.address.isV4 }) else {
+        guard let index = sockets.firstIndex(where: { $0.local.port == from.port && $0.local.address.isV4 == to.address.isV4 }) else {
             log.error(.iked, "no socket to send from \(from) to \(to)")
             return
         }
         // RFC 3948 §2.2: IKE on the NAT-T port carries the four-octet non-ESP marker.
         let datagram = marker && from.port == manager.configuration.global.nattPort ? [0, 0, 0, 0] + bytes : bytes
-        do throws(SystemError) {
-            try socket.send(datagram, to: to, from: from.address)
-        } catch {
-            log.information(.iked, "sending to \(to): \(error)")
+        outbox.append((index, OutgoingDatagram(datagram, to: to, from: from.address)))
+    }
+
+    /// Sends what the engines produced in this turn, each socket's datagrams together
+    /// (sendmmsg): a hub that starts or answers many tunnels at once makes one system
+    /// call per 32 datagrams, not one each.
+    func flush() {
+        guard !outbox.isEmpty else { return }
+        let queued = outbox
+        outbox = []
+        for (index, socket) in sockets.enumerated() {
+            let mine = queued.filter { $0.socket == index }.map { $0.datagram }
+            if mine.isEmpty { continue }
+            for (i, error) in socket.send(mine) { log.information(.iked, "sending to \(mine[i].to): \(error)") }
         }
     }
 

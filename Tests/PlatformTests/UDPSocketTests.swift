@@ -41,6 +41,30 @@ import Testing
         #expect(answer.source == Endpoint(serverAddress, server.local.port))
     }
 
+    /// What one turn of the daemon produces leaves in sendmmsg batches: every datagram
+    /// arrives, in order, each from the local address it names, past one batch's size.
+    @Test func aBatchLeavesInOrderFromTheAddressesNamed() throws {
+        let loop = try EventLoop()
+        let pool = PacketBufferPool(count: 128, bufferSize: 2048)
+        let server = try UDPSocket(bind: Endpoint(.anyV4, 0))
+        let client = try UDPSocket(bind: Endpoint(IPAddress("127.0.0.1")!, 0))
+        let count = UDPSocket.batchSize + 8
+        var batch: [OutgoingDatagram] = []
+        for i in 0..<count {
+            let from = IPAddress("127.0.0.\(i % 2 == 0 ? 5 : 6)")!
+            batch.append(OutgoingDatagram(bytes("datagram \(i)") + [UInt8](repeating: UInt8(i), count: i), to: client.local, from: from))
+        }
+        // One to nowhere fails alone (no IPv6 route from an IPv4 socket).
+        batch.insert(OutgoingDatagram(bytes("lost"), to: Endpoint(IPAddress("::1")!, 9)), at: 3)
+        let failures = server.send(batch)
+        #expect(failures.map { $0.index } == [3])
+        for i in 0..<count {
+            let d = try #require(try receiveOne(client, pool, loop))
+            #expect(Array(d.payload.bytes) == bytes("datagram \(i)") + [UInt8](repeating: UInt8(i), count: i))
+            #expect(d.source == Endpoint(IPAddress("127.0.0.\(i % 2 == 0 ? 5 : 6)")!, server.local.port))
+        }
+    }
+
     @Test func ipv6RoundTrip() throws {
         let loop = try EventLoop()
         let pool = PacketBufferPool(count: 4, bufferSize: 2048)

@@ -73,6 +73,19 @@ long ike_udp_recv(int fd, void *buf, size_t cap, struct ike_endpoint *from,
 /// Returns the byte count or -errno.
 long ike_udp_send(int fd, const void *buf, size_t len, const struct ike_endpoint *to,
                   const struct ike_endpoint *from);
+/// One datagram of `ike_udp_send_many`: `len` bytes at `buf` to `to`, from `from`'s
+/// address when `has_from`.
+struct ike_datagram {
+    const void *buf;
+    size_t len;
+    struct ike_endpoint to;
+    struct ike_endpoint from;
+    int has_from;
+};
+/// sendmmsg of up to 32 datagrams in one system call. Returns how many were sent (the
+/// rest, from the first that failed, are the caller's to send again), or -errno when
+/// the first one failed.
+long ike_udp_send_many(int fd, const struct ike_datagram *d, unsigned count);
 
 /// A non-blocking Unix stream listener at `path` (an old socket there is replaced),
 /// with file mode `mode`. Returns the fd or -errno.
