@@ -42,7 +42,7 @@ let package = Package(
             name: "TunnelManager",
             dependencies: ["UCI", "Kernel", "IKECore", "IKEv1", "IKEv2", "CertificateProxy"],
             swiftSettings: embeddedRules),
-        .target(name: "Control", dependencies: ["IKEWire", "UCI", "TunnelManager", "CertificateProxy"], swiftSettings: embeddedRules),
+        .target(name: "Control", dependencies: ["IKECore", "IKEWire", "UCI", "TunnelManager", "CertificateProxy"], swiftSettings: embeddedRules),
         .target(name: "Broker", dependencies: ["IKEWire", "IKEv1", "IKEv2", "Platform"], swiftSettings: embeddedRules),
 
         // The executable that wires the components together.
@@ -77,8 +77,8 @@ let package = Package(
         .testTarget(name: "CertificateProxyTests", dependencies: ["CertificateProxy", "IKECore", "IKEWire", "PKITestSupport"]),
         .testTarget(name: "UCITests", dependencies: ["UCI", "IKEWire"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "UCI", "IKEWire"]),
-        .testTarget(name: "TunnelManagerTests", dependencies: ["TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "TunnelManager", "Kernel", "UCI", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "TunnelManagerTests", dependencies: ["TunnelManager", "Kernel", "UCI", "IKECore", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "TunnelManager", "Kernel", "UCI", "IKECore", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["CTestSupport", "Netlink", "Kernel", "IKECrypto", "IKEWire", "UCI"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Platform"]),

@@ -1,3 +1,4 @@
+import IKECore
 import IKEWire
 import Kernel
 import TunnelManager
@@ -154,7 +155,7 @@ public enum TunnelListing {
                 ("local_address", JSON.optional((t.phase1SA?.localAddress ?? t.config.localAddress)?.description)),
                 ("remote_address", JSON.optional(t.remoteAddress?.description)),
             ]
-            if row.phase == .one, let p1 = t.phase1SA { fields.append(("algorithms", JSON.string(p1.algorithms))) }
+            if row.phase == .one, let p1 = t.phase1SA { fields.append(("algorithms", JSON.string(p1.algorithms.description))) }
             if row.phase == .two, let child = t.childSA {
                 fields.append(("spi_in", JSON.string(Hex.prefixed(child.inboundSPI))))
                 fields.append(("spi_out", JSON.string(Hex.prefixed(child.outboundSPI))))

@@ -158,7 +158,7 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
 
     static func phase1(_ sa: EstablishedIKESA) -> Phase1SA {
         Phase1SA(localAddress: sa.local.address, remoteAddress: sa.remote.address, localID: sa.localID, remoteID: sa.remoteID,
-                 initiatorSPI: sa.initiatorSPI, responderSPI: sa.responderSPI, algorithms: sa.algorithms.description,
+                 initiatorSPI: sa.initiatorSPI, responderSPI: sa.responderSPI, algorithms: sa.algorithms,
                  natTraversal: sa.natDetected, lifetimeSeconds: sa.lifetimeSeconds, startedAt: sa.startedAt)
     }
 

@@ -1,3 +1,4 @@
+import IKECore
 import IKECrypto
 import IKEWire
 import Kernel
@@ -53,15 +54,16 @@ public struct Phase1SA {
     public var remoteID: Identity
     public var initiatorSPI: UInt64
     public var responderSPI: UInt64
-    /// e.g. `AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519`.
-    public var algorithms: String
+    /// Printed as `ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519`; held as the
+    /// algorithms themselves (16 bytes, where the text took a heap allocation a tunnel).
+    public var algorithms: ChosenAlgorithms
     public var natTraversal: Bool
     public var lifetimeSeconds: UInt32
     /// When its negotiation began; nil: not known.
     public var startedAt: Instant?
 
     public init(localAddress: IPAddress, remoteAddress: IPAddress, localID: Identity, remoteID: Identity,
-                initiatorSPI: UInt64, responderSPI: UInt64, algorithms: String, natTraversal: Bool,
+                initiatorSPI: UInt64, responderSPI: UInt64, algorithms: ChosenAlgorithms, natTraversal: Bool,
                 lifetimeSeconds: UInt32, startedAt: Instant? = nil) {
         self.localAddress = localAddress
         self.remoteAddress = remoteAddress

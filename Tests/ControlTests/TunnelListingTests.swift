@@ -1,5 +1,6 @@
 @testable import Control
 import Foundation
+import IKECore
 import IKECrypto
 import IKEWire
 import Kernel
@@ -45,7 +46,7 @@ final class SilentEngine: KeyingEngine {
         manager.handle(.phase1Created(1, Phase1SA(
             localAddress: local, remoteAddress: remote, localID: .address(local), remoteID: .address(remote),
             initiatorSPI: 0x0102_0304_0506_0708, responderSPI: 0x1112_1314_1516_1718,
-            algorithms: "ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519", natTraversal: false, lifetimeSeconds: 28800)))
+            algorithms: ChosenAlgorithms(cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil, prf: .hmacSHA2_256, group: .curve25519), natTraversal: false, lifetimeSeconds: 28800)))
         guard case let .success(l) = Subnet.parse("10.1.0.0/24"), case let .success(r) = Subnet.parse("10.2.0.0/24") else { return }
         manager.handle(.phase2Created(1, ChildSA(
             inboundSPI: 0xc1c2_c3c4, outboundSPI: 0xd1d2_d3d4, cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil,

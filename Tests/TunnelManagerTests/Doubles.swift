@@ -1,3 +1,4 @@
+import IKECore
 import IKECrypto
 import IKEWire
 import Kernel
@@ -53,7 +54,7 @@ let remote = IPAddress("198.51.100.7")!
 
 func phase1(_ peer: IPAddress = remote) -> Phase1SA {
     Phase1SA(localAddress: local, remoteAddress: peer, localID: .address(local), remoteID: .address(peer),
-             initiatorSPI: 0x1111, responderSPI: 0x2222, algorithms: "AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519",
+             initiatorSPI: 0x1111, responderSPI: 0x2222, algorithms: ChosenAlgorithms(cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil, prf: .hmacSHA2_256, group: .curve25519),
              natTraversal: false, lifetimeSeconds: 28800)
 }
 

@@ -18,7 +18,7 @@ import Testing
         #expect(f.events == [
             "event tmd: tunnel 1 'site_b': activation requested",
             "event tmd: tunnel 1 'site_b': phase 1 connection request to ikev2d for 198.51.100.7",
-            "event tmd: tunnel 1 'site_b': phase 1 SA created with 198.51.100.7 (AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519)",
+            "event tmd: tunnel 1 'site_b': phase 1 SA created with 198.51.100.7 (ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519)",
             "event tmd: tunnel 1 'site_b': phase 2 connection request to ikev2d",
             "event tmd: tunnel 1 'site_b': phase 2 SA created (ENCR_AES_GCM_16_256, spi in 0xc0000001 out 0xc0000002)",
             "event tmd: tunnel 1 'site_b': SAs inserted into the kernel (memory: spi in 0xc0000001 out 0xc0000002)",
@@ -122,7 +122,7 @@ import Testing
         #expect(f.manager.tunnel(1)?.role == .responder)
         #expect(f.status(1) == "Active/Active")
         #expect(f.events == [
-            "event tmd: tunnel 1 'dialin': phase 1 SA created as responder with 203.0.113.50 (AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519)",
+            "event tmd: tunnel 1 'dialin': phase 1 SA created as responder with 203.0.113.50 (ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519)",
             "event tmd: tunnel 1 'dialin': phase 2 SA created as responder (ENCR_AES_GCM_16_256, spi in 0xc0000001 out 0xc0000002)",
             "event tmd: tunnel 1 'dialin': SAs inserted into the kernel (memory: spi in 0xc0000001 out 0xc0000002)",
             "event tmd: tunnel 1 'dialin': filter rules inserted (10.1.0.0/24 <-> 10.2.0.0/24)",
