@@ -11,8 +11,13 @@ public protocol SansIOEngine: AnyObject {
     var limits: ResponderLimits { get set }
     /// The kernel's SPI allocation for inbound phase 2 SAs (from peer, to us).
     var allocateSPI: ((IPAddress, IPAddress) -> UInt32?)? { get set }
-    /// Phase 1 (and with it phase 2) for a tunnel, as initiator.
-    func initiate(tunnel: UInt32, policy: EnginePolicy, remote address: IPAddress, now: Instant)
+    /// Phase 1 for a tunnel, as initiator, and phase 2 behind it when `phase2`; without,
+    /// phase 2 waits for `requestPhase2` (IKEv2 holds the CHILD_SA IKE_AUTH made).
+    func initiate(tunnel: UInt32, policy: EnginePolicy, remote address: IPAddress, phase2: Bool, now: Instant)
+    /// Phase 2 for a tunnel whose phase 1 is up: the CHILD_SA held since IKE_AUTH, or a
+    /// new Quick Mode or CREATE_CHILD_SA when it has none (after its phase 2 was deleted).
+    /// A phase 2 in place or on its way makes it a no-op.
+    func requestPhase2(tunnel: UInt32, now: Instant)
     /// Rekeys phase 1 or 2 of a tunnel.
     func rekey(tunnel: UInt32, phase: Int, now: Instant)
     /// Deletes phase 2, or everything (phase 1), telling the peer.
@@ -35,4 +40,11 @@ public protocol SansIOEngine: AnyObject {
     var wakeAt: Instant? { get }
     /// Which log levels are written: the engine builds no line of another level.
     var logs: (LogLevel) -> Bool { get set }
+}
+
+extension SansIOEngine {
+    /// Both phases for a tunnel, as initiator.
+    public func initiate(tunnel: UInt32, policy: EnginePolicy, remote address: IPAddress, now: Instant) {
+        initiate(tunnel: tunnel, policy: policy, remote: address, phase2: true, now: now)
+    }
 }

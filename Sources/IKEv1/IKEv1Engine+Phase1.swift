@@ -19,13 +19,25 @@ import IKEWire
 ///
 /// with RFC 3947's vendor ID, NAT-D payloads and move to UDP 4500 behind a NAT.
 extension IKEv1Engine {
-    /// Starts phase 1 for a tunnel (and then Quick Mode), as initiator.
-    public func initiate(tunnel: UInt32, policy: EnginePolicy, remote address: IPAddress, now: Instant) {
+    /// Starts phase 1 for a tunnel, as initiator, and Quick Mode behind it when `phase2`.
+    public func initiate(tunnel: UInt32, policy: EnginePolicy, remote address: IPAddress, phase2: Bool, now: Instant) {
         defer { settle() }
-        startPhase1(tunnel: tunnel, policy: policy, remote: address, now: now, replacing: nil)
+        startPhase1(tunnel: tunnel, policy: policy, remote: address, now: now, replacing: nil, phase2: phase2)
     }
 
-    func startPhase1(tunnel: UInt32?, policy: EnginePolicy, remote address: IPAddress, now: Instant, replacing old: ISAKMPSA?) {
+    /// A Quick Mode for a tunnel whose ISAKMP SA is up and holds no IPsec SA pair: after
+    /// `initiate` without phase 2, or after its phase 2 was deleted.
+    public func requestPhase2(tunnel: UInt32, now: Instant) {
+        guard let c = byTunnel[tunnel], let sa = sas[c] else { return }
+        defer { settle(sa) }
+        sa.phase2Wanted = true
+        guard sa.state == .established, sa.child == nil, sa.quickModeDue == nil,
+              !sa.quickModes.values.contains(where: { $0.initiator }) else { return }
+        startQuickMode(sa, rekey: false, now: now)
+    }
+
+    func startPhase1(tunnel: UInt32?, policy: EnginePolicy, remote address: IPAddress, now: Instant, replacing old: ISAKMPSA?,
+                     phase2: Bool = true) {
         guard let localAddress = policy.localAddress ?? resolveLocal(address) else {
             if let tunnel { output.append(.failed(tunnel: tunnel, phase: 1, reason: "no route to \(address)")) }
             return
@@ -34,6 +46,7 @@ extension IKEv1Engine {
                           local: Endpoint(localAddress, port), remote: Endpoint(address, port), now: now)
         sa.tunnel = tunnel
         sa.replaces = old?.localCookie
+        sa.phase2Wanted = phase2
         guard let method = authenticationMethod(policy) else {
             if let tunnel {
                 output.append(.failed(tunnel: tunnel, phase: 1, reason: "tunnel '\(policy.name)': IKEv1 signs with RSA or ECDSA keys, not \(policy.certificate?.keyType ?? "none")"))
@@ -415,6 +428,7 @@ extension IKEv1Engine {
         }
         if sa.initiator {
             if let t = sa.tunnel { output.append(.ikeEstablished(tunnel: t, established(sa))) }
+            guard sa.phase2Wanted else { return }
             if sa.aggressive {
                 // Our third message has no answer: a Quick Mode right behind it can reach a
                 // multi-threaded responder (charon) first and be dropped as early, and then

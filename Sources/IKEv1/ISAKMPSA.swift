@@ -59,6 +59,8 @@ final class ISAKMPSA {
     let firstAddress: IPAddress
     let createdAt: Instant
     var lastHeard: Instant
+    /// Initiator: a Quick Mode follows phase 1 (false: it waits for `requestPhase2`).
+    var phase2Wanted = true
     /// Its deadline on the engine's timers (`IKEv1Engine.nextDeadline`).
     var armed: SATimers.Armed?
     /// When a responder SA that no tunnel uses (the peer replaced it by a rekey, or ran no

@@ -74,6 +74,11 @@ final class IKESA {
     var childInboundSPI: UInt32 = 0
     var childOutboundSPI: UInt32 = 0
     var childEstablished = false
+    /// Initiator: the CHILD_SA IKE_AUTH makes is reported at once (false: it is held
+    /// until `requestPhase2`).
+    var phase2Wanted = true
+    /// The CHILD_SA made with IKE_AUTH, held for `requestPhase2` (its keys too).
+    var heldChild: HeldChild?
     /// What the CHILD_SA was negotiated with, for its rekeys.
     var childChosen: ChosenAlgorithms?
     var childLocal: [TrafficSelector] = []
@@ -110,6 +115,12 @@ final class IKESA {
     var probing = false
     /// When we last sent a NAT keepalive; the first is due one interval after the start.
     var lastKeepalive: Instant
+
+    /// A CHILD_SA waiting to be reported: held apart, as it is rare.
+    final class HeldChild {
+        var child: EstablishedChildSA
+        init(_ child: EstablishedChildSA) { self.child = child }
+    }
 
     /// A collision is rare: it is held apart, not in every SA (a child SA is 85 bytes).
     final class ChildCollision {

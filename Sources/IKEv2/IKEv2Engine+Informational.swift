@@ -23,6 +23,7 @@ extension IKEv2Engine {
             guard sa.childEstablished else { return }
             payload = .delete(protocolID: SecurityProtocol.esp, spis: [sa.childInboundSPI.bigEndianBytes])
             sa.childEstablished = false
+            sa.heldChild = nil
         } else {
             payload = .delete(protocolID: SecurityProtocol.ike, spis: [])
         }
@@ -105,6 +106,7 @@ extension IKEv2Engine {
             remove(sa)
         } else if deleteChild {
             sa.childEstablished = false
+            sa.heldChild = nil
             log(.information, "the peer \(sa.remote) deleted CHILD_SA \(Hex.prefixed(sa.childInboundSPI))")
             if let t = sa.tunnel { output.append(.deleted(tunnel: t, phase: 2)) }
         }

@@ -4,8 +4,9 @@ import IKEWire
 
 /// The initiator's IKE_SA_INIT and IKE_AUTH (RFC 7296 §1.2, §2.15).
 extension IKEv2Engine {
-    /// Step 2: starts the IKE SA (and its first CHILD_SA) for `tunnel`.
-    public func initiate(tunnel: UInt32, policy: EnginePolicy, remote address: IPAddress, now: Instant) {
+    /// Step 2: starts the IKE SA (and its first CHILD_SA, reported at once when `phase2`,
+    /// otherwise held for `requestPhase2`) for `tunnel`.
+    public func initiate(tunnel: UInt32, policy: EnginePolicy, remote address: IPAddress, phase2: Bool, now: Instant) {
         defer { settle() }
         guard let localAddress = policy.localAddress ?? resolveLocal(address) else {
             output.append(.failed(tunnel: tunnel, phase: 1, reason: "no route to \(address)"))
@@ -18,6 +19,7 @@ extension IKEv2Engine {
         let sa = IKESA(initiator: true, local: Endpoint(localAddress, port), remote: Endpoint(address, port), group: group, now: now)
         sa.tunnel = tunnel
         sa.policy = policy
+        sa.phase2Wanted = phase2
         sa.nonceI = Random.bytes(32)
         sas[sa.localSPI] = sa
         touch(sa)
@@ -252,7 +254,18 @@ extension IKEv2Engine {
         }
         sa.childEstablished = true
         sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
-        output.append(.childEstablished(tunnel: tunnel, child))
+        reportChild(sa, tunnel, child, rekeyed: false)
+    }
+
+    /// Reports a new or rekeyed CHILD_SA, or holds it while phase 2 is not wanted yet.
+    func reportChild(_ sa: IKESA, _ tunnel: UInt32, _ child: EstablishedChildSA, rekeyed: Bool) {
+        if let held = sa.heldChild {
+            held.child = child
+        } else if !sa.phase2Wanted && !rekeyed {
+            sa.heldChild = IKESA.HeldChild(child)
+        } else {
+            output.append(rekeyed ? .childRekeyed(tunnel: tunnel, child) : .childEstablished(tunnel: tunnel, child))
+        }
     }
 
     /// The CHILD_SA's keys (RFC 7296 §2.17): KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr);

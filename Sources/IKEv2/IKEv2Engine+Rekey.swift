@@ -82,13 +82,20 @@ extension IKEv2Engine {
             rekeyIKEResponder(sa, request, id, now: now)
         } else if let old = request.rekeySPI, old == sa.childOutboundSPI, sa.childEstablished {
             rekeyChildResponder(sa, request, id, now: now)
+        } else if request.rekeySPI == nil, !sa.childEstablished, sa.tunnel != nil, sa.state == .established,
+                  request.notifies.contains(where: { $0.type == .useTransportMode }) == sa.childTransport {
+            // The tunnel's phase 2 was deleted and the peer makes it again (§1.3.1).
+            rekeyChildResponder(sa, request, id, now: now, fresh: true)
         } else {
             log(.information, "CREATE_CHILD_SA from \(sa.remote) for another CHILD_SA refused (NO_ADDITIONAL_SAS)")
             answer(sa, id, [.notify(NotifyPayload(.noAdditionalSAs))])
         }
     }
 
-    func rekeyChildResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32, now: Instant, colliding: Bool = false) {
+    /// Answers the peer's CHILD_SA rekey, or with `fresh` a new CHILD_SA for a tunnel whose
+    /// phase 2 was deleted (within the selectors the tunnel had).
+    func rekeyChildResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32, now: Instant, colliding: Bool = false,
+                             fresh: Bool = false) {
         guard let policy = sa.policy, let nonceI = request.nonce else {
             answer(sa, id, [.notify(NotifyPayload(.invalidSyntax))])
             return
@@ -139,16 +146,17 @@ extension IKEv2Engine {
             sa.childOutboundSPI = old.outbound
             sa.collision = IKESA.ChildCollision(child, [nonceI, nonceR])
         } else {
-            sa.retiredChildren.append(old)
+            if fresh { sa.childEstablished = true } else { sa.retiredChildren.append(old) }
             sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
         }
         var response: [IKEv2Payload] = [.securityAssociation([Proposals.reply(proposal, chosen, spi: spi.bigEndianBytes)]), .nonce(nonceR)]
         response += reply
         response += [.trafficSelectors(initiator: true, remote), .trafficSelectors(initiator: false, local)]
+        if fresh && sa.childTransport { response.append(.notify(NotifyPayload(.useTransportMode))) }
         answer(sa, id, response)
         if colliding { return }
-        log(.information, "CHILD_SA rekeyed by \(sa.remote): spi in \(Hex.prefixed(spi)) out \(Hex.prefixed(sa.childOutboundSPI))")
-        if let tunnel = sa.tunnel { output.append(.childRekeyed(tunnel: tunnel, child)) }
+        log(.information, "CHILD_SA \(fresh ? "made" : "rekeyed") by \(sa.remote): spi in \(Hex.prefixed(spi)) out \(Hex.prefixed(sa.childOutboundSPI))")
+        if let tunnel = sa.tunnel { reportChild(sa, tunnel, child, rekeyed: !fresh) }
     }
 
     func rekeyIKEResponder(_ sa: IKESA, _ request: ChildRequest, _ id: UInt32, now: Instant, colliding: Bool = false) {
@@ -254,6 +262,46 @@ extension IKEv2Engine {
 
     /// Rekeys the tunnel's CHILD_SA (phase 2) or its IKE SA (phase 1): `ike cmd=rekey`,
     /// and the soft lifetime.
+    /// Phase 2 for a tunnel whose IKE SA is up: the CHILD_SA held since IKE_AUTH, or a new
+    /// one (CREATE_CHILD_SA without REKEY_SA, §1.3.1) when its phase 2 was deleted.
+    public func requestPhase2(tunnel: UInt32, now: Instant) {
+        guard let spi = byTunnel[tunnel], let sa = sas[spi] else { return }
+        defer { settle(sa) }
+        sa.phase2Wanted = true
+        if let held = sa.heldChild {
+            sa.heldChild = nil
+            output.append(.childEstablished(tunnel: tunnel, held.child))
+            return
+        }
+        guard sa.state == .established, !sa.childEstablished, sa.rekeyedTo == nil, let policy = sa.policy else { return }
+        if case .child? = sa.rekey { return }
+        guard sa.rekey == nil, sa.pending == nil else {
+            output.append(.failed(tunnel: tunnel, phase: 2, reason: "another exchange with \(sa.remote) is in flight; try again"))
+            return
+        }
+        let nonce = Random.bytes(32)
+        let newSPI = newInboundSPI(sa)
+        var ke: KeyExchange? = nil
+        if let group = Proposals.groups(policy.espProposals).first(where: { KeyExchange.isSupported($0) }) { ke = try? KeyExchange(group: group) }
+        var payloads: [IKEv2Payload] = []
+        if policy.transportMode { payloads.append(.notify(NotifyPayload(.useTransportMode))) }
+        payloads.append(.securityAssociation(Proposals.encode(policy.espProposals, protocolID: SecurityProtocol.esp, spi: newSPI.bigEndianBytes, withGroups: ke != nil)))
+        payloads.append(.nonce(nonce))
+        if let ke { payloads.append(.keyExchange(group: ke.group.rawValue, data: ke.publicValue)) }
+        payloads.append(.trafficSelectors(initiator: true, ourSelectors(sa, policy, local: true)))
+        payloads.append(.trafficSelectors(initiator: false, ourSelectors(sa, policy, local: false)))
+        sa.childTransport = policy.transportMode
+        let id = sa.nextRequestID
+        guard let bytes = try? sa.seal(.createChildSA, messageID: id, response: false, payloads) else {
+            output.append(.failed(tunnel: tunnel, phase: 2, reason: "the CREATE_CHILD_SA request could not be built"))
+            return
+        }
+        sa.rekey = .child(nonce: nonce, keyExchange: ke, inboundSPI: newSPI)
+        sa.nextRequestID = id &+ 1
+        log(.information, "CREATE_CHILD_SA request to \(sa.remote): a new CHILD_SA")
+        sendRequest(sa, bytes, messageID: id, now: now)
+    }
+
     public func rekey(tunnel: UInt32, phase: Int, now: Instant) {
         let current = byTunnel[tunnel].flatMap { sas[$0] }
         defer {
@@ -324,7 +372,7 @@ extension IKEv2Engine {
                     sa.childInboundSPI = collision.child.inboundSPI
                     sa.childOutboundSPI = collision.child.outboundSPI
                     sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
-                    output.append(.childRekeyed(tunnel: tunnel, collision.child))
+                    reportChild(sa, tunnel, collision.child, rekeyed: true)
                     return
                 }
             case .ike:
@@ -354,6 +402,7 @@ extension IKEv2Engine {
                 }
                 shared = s
             }
+            let fresh = !sa.childEstablished
             let old = (inbound: sa.childInboundSPI, outbound: sa.childOutboundSPI)
             sa.childInboundSPI = newInbound
             sa.childOutboundSPI = spi32(response.proposals[0].spi)
@@ -369,11 +418,17 @@ extension IKEv2Engine {
             }
             sa.rekeyFailures = 0
             sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
+            if fresh {
+                sa.childEstablished = true
+                log(.information, "CHILD_SA made with \(sa.remote): spi in \(Hex.prefixed(newInbound)) out \(Hex.prefixed(sa.childOutboundSPI))")
+                reportChild(sa, tunnel, child, rekeyed: false)
+                return
+            }
             if let collision = sa.collision {
                 settle(sa, ours: child, ourNonces: [nonceI, nonceR], theirs: collision, old: old, tunnel: tunnel, now: now)
                 return
             }
-            output.append(.childRekeyed(tunnel: tunnel, child))
+            reportChild(sa, tunnel, child, rekeyed: true)
             // §1.3.3: the initiator of the rekey deletes the old CHILD_SA.
             sa.retiredChildren.append(old)
             sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [old.inbound.bigEndianBytes]), now: now)
@@ -432,13 +487,13 @@ extension IKEv2Engine {
             log(.information, "simultaneous CHILD_SA rekey with \(sa.remote): keeping the peer's, deleting ours")
             sa.childInboundSPI = theirs.child.inboundSPI
             sa.childOutboundSPI = theirs.child.outboundSPI
-            output.append(.childRekeyed(tunnel: tunnel, theirs.child))
+            reportChild(sa, tunnel, theirs.child, rekeyed: true)
             sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [ours.inboundSPI.bigEndianBytes]), now: now)
         } else {
             // The peer's is redundant and it deletes it; ours stays and we delete the old one.
             log(.information, "simultaneous CHILD_SA rekey with \(sa.remote): keeping ours")
             sa.retiredChildren.append((inbound: theirs.child.inboundSPI, outbound: theirs.child.outboundSPI))
-            output.append(.childRekeyed(tunnel: tunnel, ours))
+            reportChild(sa, tunnel, ours, rekeyed: true)
             sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [old.inbound.bigEndianBytes]), now: now)
         }
     }
@@ -455,6 +510,12 @@ extension IKEv2Engine {
     /// (2 s doubling, at most 5 minutes, with jitter), always before the hard lifetime, so
     /// that the SA is renewed rather than left to expire.
     func rekeyFailed(_ sa: IKESA, phase: Int, _ reason: String, now: Instant) {
+        if phase == 2, !sa.childEstablished {
+            // A new CHILD_SA (`requestPhase2`), not a rekey: the tunnel's phase 2 failed.
+            log(.error, "CHILD_SA with \(sa.remote) failed: \(reason)")
+            if let t = sa.tunnel { output.append(.failed(tunnel: t, phase: 2, reason: reason)) }
+            return
+        }
         counters.rekeyFailures += 1
         sa.rekeyFailures += 1
         let base = min(UInt64(2000) << UInt64(min(sa.rekeyFailures - 1, 8)), 300_000)

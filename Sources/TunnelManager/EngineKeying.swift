@@ -7,16 +7,12 @@ import UCI
 
 /// A sans-I/O engine (IKEv1's or IKEv2's) as the Tunnel Manager's `KeyingEngine`: turns
 /// tunnel configurations into engine policies and the engine's results into
-/// `EngineReport`s.
+/// `EngineReport`s. It keeps no state of its own: phase requests go to the engine.
 public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
     public let engine: Engine
     /// The tunnels this engine serves: `version '1'` or `'2'`.
     public let version: IKEVersion
     private let now: () -> Instant
-    /// CHILD_SAs negotiated with IKE_AUTH for tunnels that asked for phase 1 only; they
-    /// are reported when phase 2 is requested.
-    private var heldChildren: [TunnelNumber: ChildSA] = [:]
-    private var wantsPhase2: [TunnelNumber: Bool] = [:]
 
     /// The `auth 'pubkey'` tunnels' credentials that cpsd loaded, by tunnel name; set
     /// before `configure`. A pubkey tunnel without one never negotiates.
@@ -38,19 +34,15 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
     }
 
     public func requestPhase1(_ request: PhaseRequest) -> [EngineReport] {
-        wantsPhase2[request.tunnel] = false
         guard let policy = policy(request.config) else {
             return [.phase1Failed(request.tunnel, reason: "tunnel '\(request.config.name)' has no credential: it needs a psk, or a certificate cpsd has loaded (auth 'pubkey')")]
         }
-        engine.initiate(tunnel: request.tunnel, policy: policy, remote: request.remote, now: now())
+        engine.initiate(tunnel: request.tunnel, policy: policy, remote: request.remote, phase2: request.wantsPhase2, now: now())
         return []
     }
 
     public func requestPhase2(_ request: PhaseRequest) -> [EngineReport] {
-        if let child = heldChildren.removeValue(forKey: request.tunnel) {
-            return [.phase2Created(request.tunnel, child)]
-        }
-        wantsPhase2[request.tunnel] = true
+        engine.requestPhase2(tunnel: request.tunnel, now: now())
         return []
     }
 
@@ -60,8 +52,6 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
     }
 
     public func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] {
-        heldChildren.removeValue(forKey: tunnel)
-        if phase == .one { wantsPhase2.removeValue(forKey: tunnel) }
         engine.delete(tunnel: tunnel, phase: phase.rawValue, now: now())
         return []
     }
@@ -86,18 +76,13 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
                 case let .keepalive(from, to):
                     keepalive(from, to)
                 case let .peerDead(tunnel):
-                    heldChildren.removeValue(forKey: tunnel)
                     manager.handle(.peerDead(tunnel))
                 case let .log(level, text):
                     log(level, text)
                 case let .ikeEstablished(tunnel, sa):
                     manager.handle(.phase1Created(tunnel, EngineKeying.phase1(sa)))
                 case let .childEstablished(tunnel, child):
-                    if wantsPhase2[tunnel] == false {
-                        heldChildren[tunnel] = EngineKeying.childSA(child)
-                    } else {
-                        manager.handle(.phase2Created(tunnel, EngineKeying.childSA(child)))
-                    }
+                    manager.handle(.phase2Created(tunnel, EngineKeying.childSA(child)))
                 case let .failed(tunnel, phase, reason):
                     manager.handle(phase == 1 ? .phase1Failed(tunnel, reason: reason) : .phase2Failed(tunnel, reason: reason))
                 case let .responderEstablished(spi, name, sa, child):
@@ -105,15 +90,10 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
                         engine.assign(tunnel: number, toSA: spi)
                     }
                 case let .childRekeyed(tunnel, child):
-                    if heldChildren[tunnel] != nil {
-                        heldChildren[tunnel] = EngineKeying.childSA(child)
-                    } else {
-                        manager.handle(.phase2Rekeyed(tunnel, EngineKeying.childSA(child)))
-                    }
+                    manager.handle(.phase2Rekeyed(tunnel, EngineKeying.childSA(child)))
                 case let .ikeRekeyed(tunnel, sa):
                     manager.handle(.phase1Rekeyed(tunnel, EngineKeying.phase1(sa)))
                 case let .deleted(tunnel, phase):
-                    heldChildren.removeValue(forKey: tunnel)
                     manager.handle(.deleted(tunnel, phase == 1 ? .one : .two))
                 }
             }

@@ -39,6 +39,16 @@ public struct PhaseRequest {
     public let config: TunnelConfig
     /// The peer to contact (the tunnel's remote_address).
     public let remote: IPAddress
+    /// A phase 1 request: phase 2 follows at once (false: `activate phase=1`, phase 2
+    /// waits for its own request).
+    public var wantsPhase2 = true
+
+    public init(tunnel: TunnelNumber, config: TunnelConfig, remote: IPAddress, wantsPhase2: Bool = true) {
+        self.tunnel = tunnel
+        self.config = config
+        self.remote = remote
+        self.wantsPhase2 = wantsPhase2
+    }
 }
 
 /// Whether we started the exchange or answered it.

@@ -204,7 +204,8 @@ public final class TunnelManager {
         }
         guard let remote = tunnel.remoteAddress else { return }
         log.event(.tmd, "\(label(tunnel)): phase 1 connection request to \(engineName(tunnel.config)) for \(remote)")
-        process(engine(for: tunnel.config).requestPhase1(PhaseRequest(tunnel: tunnel.number, config: tunnel.config, remote: remote)))
+        process(engine(for: tunnel.config).requestPhase1(PhaseRequest(tunnel: tunnel.number, config: tunnel.config, remote: remote,
+                                                                      wantsPhase2: tunnel.wantsPhase2)))
     }
 
     /// Step 4.

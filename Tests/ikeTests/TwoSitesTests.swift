@@ -126,3 +126,48 @@ struct TwoSitesTests {
         #expect(a.signal(SIGTERM) == 0)
     }
 }
+
+/// `activate phase=1`, then `phase=2`, and phase 2 made again after `remove phase=2`,
+/// between two real daemons, for IKEv2 and IKEv1: the engines honour phase requests.
+@Suite(.serialized, .enabled(if: isRoot, "network namespaces"))
+struct PhaseRequestDaemonTests {
+    static func config(_ version: String, _ name: String, remote: String, local: String?, localNet: String, remoteNet: String) -> String {
+        """
+        config ike 'global'
+        \toption kernel 'none'
+        config tunnel '\(name)'
+        \toption version '\(version)'
+        \toption remote_address '\(remote)'
+        \(local.map { "\toption local_address '\($0)'\n" } ?? "")\toption psk 'a long secret for phase requests'
+        \tlist local_subnet '\(localNet)'
+        \tlist remote_subnet '\(remoteNet)'
+
+        """
+    }
+
+    @Test(arguments: ["2", "1"]) func phase2OnRequestAndAgainAfterItsRemoval(version: String) throws {
+        let sites = try TwoSites("ph\(version)")
+        let b = try RunningDaemon(config: PhaseRequestDaemonTests.config(version, "site_a", remote: "any", local: nil,
+                                                                         localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24"), netns: sites.b)
+        let a = try RunningDaemon(config: PhaseRequestDaemonTests.config(version, "site_b", remote: "192.0.2.2", local: "192.0.2.1",
+                                                                         localNet: "10.1.0.0/24", remoteNet: "10.2.0.0/24"), netns: sites.a)
+        func phase2Active(_ d: RunningDaemon) throws -> Bool {
+            try d.ike("cmd=list", "phase=2").stdout.split(separator: "\n").contains { $0.contains("Active") }
+        }
+        let first = try a.ike("cmd=activate", "namelist=site_b", "phase=1", "wait=10")
+        #expect(first.status == 0 && first.stdout.hasPrefix("1 site_b"), "\(first.stdout) \(first.stderr)")
+        #expect(try a.ike("cmd=list", "phase=1").stdout.contains("Active"))
+        #expect(try !phase2Active(a))
+        let second = try a.ike("cmd=activate", "numlist=1", "phase=2", "wait=10")
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(try phase2Active(a) && eventually(5) { try phase2Active(b) })
+        // Phase 2 removed, phase 1 kept; then asked for again: a new phase 2 on the same phase 1.
+        #expect(try a.ike("cmd=remove", "numlist=1", "phase=2").status == 0)
+        #expect(try eventually(5) { try !phase2Active(a) && !phase2Active(b) })
+        let third = try a.ike("cmd=activate", "numlist=1", "phase=2", "wait=10")
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(try phase2Active(a) && eventually(5) { try phase2Active(b) })
+        #expect(try a.ike("cmd=list", "phase=1").stdout.contains("Active"))
+        #expect(a.signal(SIGTERM) == 0 && b.signal(SIGTERM) == 0)
+    }
+}

@@ -1,0 +1,42 @@
+import IKECore
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv1
+
+/// The engine honours phase requests (`ike cmd=activate phase=1`, then `phase=2`), and
+/// makes phase 2 again on request after it was deleted.
+@Suite struct PhaseRequestTests {
+    @Test func phase1AloneThenPhase2OnRequest() throws {
+        let p = Pair()
+        p.a.initiate(tunnel: 1, policy: p.configure(), remote: IPAddress("198.51.100.7")!, phase2: false, now: p.now)
+        p.run()
+        // Main Mode's six messages and no Quick Mode.
+        #expect(established(p.aEvents).ike && established(p.aEvents).child == nil && p.sent == 6)
+        p.a.requestPhase2(tunnel: 1, now: p.now)
+        p.run()
+        try expectMatchingChildren(p)
+        #expect(p.sent == 9)
+        // Asked again with phase 2 up: nothing more.
+        p.a.requestPhase2(tunnel: 1, now: p.now)
+        p.run()
+        #expect(p.sent == 9)
+    }
+
+    @Test func phase2IsMadeAgainAfterItsDelete() throws {
+        let p = Pair()
+        p.up()
+        for e in p.bEvents { if case let .responderEstablished(spi, _, _, _) = e { p.b.assign(tunnel: 5, toSA: spi) } }
+        p.bEvents = []
+        p.a.delete(tunnel: 1, phase: 2, now: p.now)
+        p.run()
+        #expect(p.bEvents.contains { if case .deleted(5, 2) = $0 { return true }; return false })
+        p.aEvents = []
+        p.bEvents = []
+        p.a.requestPhase2(tunnel: 1, now: p.now)
+        p.run()
+        let ac = try #require(established(p.aEvents).child, "\(logs(p.aEvents))")
+        let bc = try #require(p.bEvents.compactMap { if case let .childEstablished(_, c) = $0 { return c }; return nil }.first, "\(logs(p.bEvents))")
+        #expect(ac.outboundSPI == bc.inboundSPI && ac.outboundEncryptionKey == bc.inboundEncryptionKey)
+    }
+}
