@@ -46,6 +46,7 @@ extension IKEv1Engine {
                           local: Endpoint(localAddress, port), remote: Endpoint(address, port), now: now)
         sa.tunnel = tunnel
         sa.replaces = old?.localCookie
+        sa.isRekey = old != nil
         sa.phase2Wanted = phase2
         guard let method = authenticationMethod(policy) else {
             if let tunnel {
@@ -403,6 +404,7 @@ extension IKEv1Engine {
 
     func phase1Established(_ sa: ISAKMPSA, now: Instant) {
         sa.state = .established
+        sa.establishedAt = now
         sa.settle()
         if !sa.initiator { responders.settled(HalfOpenTable.Key(sa.cookieI, sa.firstAddress), ours: sa.cookieR) }
         sa.lastHeard = now
@@ -412,16 +414,33 @@ extension IKEv1Engine {
         (sa.rekeyAt, sa.expiresAt) = Lifetime.schedule(lifetime, from: now)
         log(.information, "\(sa.policy.name): ISAKMP SA \(Hex.prefixed(sa.cookieI))/\(Hex.prefixed(sa.cookieR)) with \(sa.remote) established"
             + " (\(sa.choice!.algorithms)\(sa.natDetected ? ", NAT-T" : ""))")
-        if let oldCookie = sa.replaces, let old = sas[oldCookie] {
+        // Who holds our rekey's tunnel now: the SA it replaces, or, when the peer rekeyed
+        // the same SA at the same time and its SA came first, the peer's.
+        let holder = sa.replaces == nil ? nil : sa.tunnel.flatMap { byTunnel[$0] }.flatMap { sas[$0] }
+        if let holder, holder !== sa {
             // Our phase 1 rekey: the new SA takes over the tunnel. Peers keep IPsec SAs
             // with the ISAKMP SA that made them (strongSwan drops them with it), so they are
             // renewed on the new one first; the old ISAKMP SA goes after that.
-            handOver(from: old, to: sa)
+            var from = holder
+            let old = sa.replaces.flatMap { sas[$0] }
+            if holder.localCookie != sa.replaces, !holder.initiator {
+                let theirs = holder
+                guard IKEv1Engine.ourRekeyWins(sa) else {
+                    log(.information, "\(sa.policy.name): our phase 1 rekey crossed the peer's, which stays (it came from the lower address)")
+                    sa.replaces = nil
+                    deleteISAKMP(sa, now: now)
+                    return
+                }
+                log(.information, "\(sa.policy.name): our phase 1 rekey crossed the peer's; ours, from the lower address, stays")
+                theirs.retireAt = now + IKEv1Engine.retireGrace
+                from = theirs
+            }
+            handOver(from: from, to: sa)
             if let t = sa.tunnel { output.append(.ikeRekeyed(tunnel: t, established(sa))) }
             if sa.child != nil {
                 startQuickMode(sa, rekey: true, now: now)
             } else {
-                deleteISAKMP(old, now: now)
+                if let old { deleteISAKMP(old, now: now) }
                 sa.replaces = nil
             }
             return
@@ -440,6 +459,18 @@ extension IKEv1Engine {
             }
             return
         }
+        // The peer's phase 1 rekey crossed ours (it began before ours was up, so both
+        // rekeyed the same SA at once): the one the lower address initiated stays on both
+        // sides; here, ours. The peer's is refused: it gets no tunnel and no Quick Mode,
+        // and goes after the grace.
+        if let ours = peerSAs(sa.remote.address).first(where: { $0 !== sa && $0.initiator && $0.isRekey && $0.replacedBy == nil
+            && $0.policy.name == sa.policy.name && ($0.establishedAt.map { sa.createdAt <= $0 } ?? true) }),
+           IKEv1Engine.ourRekeyWins(ours) {
+            log(.information, "\(sa.policy.name): the peer's phase 1 rekey crossed ours; ours, from the lower address, stays")
+            sa.replacedBy = ours.localCookie
+            sa.retireAt = now + IKEv1Engine.retireGrace
+            return
+        }
         // The peer's phase 1 rekey: a new ISAKMP SA for a tunnel that already runs.
         if let old = peerSAs(sa.remote.address).first(where: { $0 !== sa && $0.state == .established && $0.tunnel != nil
             && $0.replacedBy == nil && $0.policy.name == sa.policy.name }) {
@@ -450,6 +481,12 @@ extension IKEv1Engine {
         } else {
             sa.retireAt = now + IKEv1Engine.retireGrace
         }
+    }
+
+    /// When both sides rekey phase 1 at once, the SA the lower address initiated stays on
+    /// both (the rule the Tunnel Manager applies to crossed attempts).
+    static func ourRekeyWins(_ sa: ISAKMPSA) -> Bool {
+        sa.local.address.bytes.lexicographicallyPrecedes(sa.remote.address.bytes)
     }
 
     /// Moves a tunnel and its IPsec SAs from an ISAKMP SA to its successor.

@@ -68,6 +68,11 @@ extension IKEv1Engine {
     func quickModeRequest(_ sa: ISAKMPSA, _ mid: UInt32, _ payloads: [ISAKMPPayload], _ plaintext: [UInt8], _ raw: [UInt8],
                           next: [UInt8], now: Instant) throws(IKEv1Error) {
         guard verify(sa, plaintext, first: payloads.first, prefix: mid.bigEndianBytes) else { return }
+        guard sa.replacedBy == nil else {
+            // An ISAKMP SA replaced (a crossed rekey's loser): its tunnel runs elsewhere.
+            log(.debug, "Quick Mode \(Hex.prefixed(mid)) on the replaced ISAKMP SA \(Hex.prefixed(sa.localCookie)) ignored")
+            return
+        }
         sa.lastHeard = now
         sa.ivs[mid] = next
         var offered: ISAKMPSecurityAssociation? = nil, nonceI: [UInt8]? = nil, peerKE: [UInt8]? = nil
@@ -218,6 +223,16 @@ extension IKEv1Engine {
     /// them, or, as responder, a newly negotiated tunnel.
     func childEstablished(_ sa: ISAKMPSA, _ qm: ISAKMPSA.QuickMode, now: Instant) {
         guard let choice = qm.choice, let keys = sa.keys, let encryptionLength = MessageCipher.keyLength(choice.algorithms.cipher) else { return }
+        if sa.replacedBy != nil, sa.tunnel == nil {
+            // A renewal on an ISAKMP SA that lost a crossed rekey since: its tunnel runs on
+            // the peer's SA now, and these IPsec SAs are told to go.
+            log(.information, "\(sa.policy.name): IPsec SAs \(Hex.prefixed(qm.inboundSPI)) made on the replaced ISAKMP SA"
+                + " \(Hex.prefixed(sa.localCookie)); deleting them")
+            sendInformational(sa, [.delete(ISAKMPDelete(protocolID: IKEv1Number.protocolESP, spis: [qm.inboundSPI.bigEndianBytes]))])
+            if let replaced = sa.replaces.flatMap({ sas[$0] }), replaced.tunnel == nil { deleteISAKMP(replaced, now: now) }
+            sa.replaces = nil
+            return
+        }
         let integrityLength = choice.algorithms.integrity.flatMap { Integrity($0)?.keyLength } ?? 0
         let count = encryptionLength + integrityLength
         let (nonceI, nonceR) = (qm.nonceI, qm.nonceR)

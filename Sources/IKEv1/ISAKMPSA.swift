@@ -61,6 +61,10 @@ final class ISAKMPSA {
     var lastHeard: Instant
     /// Initiator: a Quick Mode follows phase 1 (false: it waits for `requestPhase2`).
     var phase2Wanted = true
+    /// When phase 1 completed: a peer's rekey that began before ours was up crossed it.
+    var establishedAt: Instant?
+    /// Our rekey of another ISAKMP SA (initiator).
+    var isRekey = false
     /// Its deadline on the engine's timers (`IKEv1Engine.nextDeadline`).
     var armed: SATimers.Armed?
     /// When a responder SA that no tunnel uses (the peer replaced it by a rekey, or ran no

@@ -1,0 +1,59 @@
+import IKECore
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv1
+
+/// Both sides rekey phase 1 at once (both asked, or both soft lifetimes near): two new
+/// ISAKMP SAs cross. Both sides keep the one the lower address (here a, 192.0.2.1)
+/// initiated, whichever completes first where; the other goes.
+@Suite struct CrossedRekeyTests {
+    func tunnelSA(_ e: IKEv1Engine, _ tunnel: UInt32) -> ISAKMPSA? { e.byTunnel[tunnel].flatMap { e.sas[$0] } }
+
+    /// Delivers what both have to send, `n` times over (one round: a's datagrams to b, then
+    /// b's to a); what they send after that waits for `run`.
+    func rounds(_ p: Pair, _ n: Int) {
+        for _ in 0..<n {
+            p.now = p.now + .milliseconds(1)
+            for (from, to, isA) in [(p.a, p.b, true), (p.b, p.a, false)] {
+                for out in from.takeOutput() {
+                    if case let .send(bytes, src, dst) = out {
+                        to.receive(bytes, from: src, to: dst, now: p.now)
+                    } else if isA { p.aEvents.append(out) } else { p.bEvents.append(out) }
+                }
+            }
+        }
+    }
+
+    /// `first`'s rekey starts and `head` rounds of its Main Mode go through (3: complete),
+    /// then the other side starts its own.
+    @Test(arguments: [(true, 0), (true, 1), (true, 2), (true, 3), (false, 0), (false, 1), (false, 2), (false, 3)])
+    func bothKeepTheLowerAddressesSA(aFirst: Bool, head: Int) throws {
+        let p = Pair()
+        var policy = p.configure()
+        policy.dpdDelaySeconds = 0
+        p.b.policies[0].dpdDelaySeconds = 0
+        p.a.policies = [policy]
+        p.start(policy)
+        p.run()
+        for e in p.bEvents { if case let .responderEstablished(spi, _, _, _) = e { p.b.assign(tunnel: 5, toSA: spi) } }
+        let original = try #require(tunnelSA(p.a, 1)).cookieI
+        let (first, second, firstTunnel, secondTunnel) = aFirst ? (p.a, p.b, UInt32(1), UInt32(5)) : (p.b, p.a, UInt32(5), UInt32(1))
+        first.rekey(tunnel: firstTunnel, phase: 1, now: p.now)
+        rounds(p, head)
+        p.now = p.now + .milliseconds(1)
+        second.rekey(tunnel: secondTunnel, phase: 1, now: p.now)
+        p.run()
+        p.advance(seconds: 130)
+        let sa = try #require(tunnelSA(p.a, 1), "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        let sb = try #require(tunnelSA(p.b, 5), "\(logs(p.bEvents))")
+        // One ISAKMP SA on each side, the same one, initiated by a, not the original.
+        #expect(sa.cookieI == sb.cookieI && sa.cookieR == sb.cookieR, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        // A rekey that began after the other was up is not a crossing: the later one stays.
+        let byA = head < 3 || !aFirst
+        #expect(sa.initiator == byA && sa.cookieI != original)
+        #expect(p.a.saCount == 1 && p.b.saCount == 1, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(sa.child != nil && sb.child != nil && sa.child?.sa.outboundSPI == sb.child?.sa.inboundSPI)
+        #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(failures(p.bEvents)) \(logs(p.aEvents)) \(logs(p.bEvents))")
+    }
+}
