@@ -1,3 +1,5 @@
+import IKEWire
+
 /// Identifies a scheduled timer, for cancellation.
 public struct TimerID: Hashable, CustomStringConvertible, Sendable {
     public let raw: UInt64
@@ -10,9 +12,8 @@ public struct TimerID: Hashable, CustomStringConvertible, Sendable {
 /// buckets. Timers that are due fire in deadline order, ties in scheduling order.
 ///
 /// The wheel holds no clock: the driver says what time it is (`expire(upTo:)`) and
-/// asks when to wake next (`nextDeadline`). The event loop keeps its handlers on one
-/// (10 ms ticks); each engine keeps its SAs' deadlines on another (1 s ticks: the
-/// liveness checks, keepalives and retransmissions of every SA within one turn).
+/// asks when to wake next (`nextDeadline`). The event loop keeps its handlers on it; the
+/// engines keep their SAs' deadlines in `SATimers`.
 public struct TimerWheel<Event> {
     private struct Entry {
         let id: UInt64

@@ -1,4 +1,5 @@
 import IKEWire
+import Platform
 import Testing
 
 /// The time a test moves by hand.
