@@ -15,11 +15,6 @@ import IKEWire
 /// 300 µs per tunnel set up. Here the earliest is always on top; a deadline that changes
 /// leaves its old entry behind, dropped when it surfaces.
 public struct SATimers {
-    /// A deadline set for one SA.
-    public struct Armed {
-        public let at: Instant
-    }
-
     private struct Entry {
         let at: Instant
         let key: UInt64
@@ -28,13 +23,29 @@ public struct SATimers {
     private var heap: [Entry] = []
     /// Each SA's deadline: an entry of the heap is current when it matches.
     private var current: [UInt64: Instant] = [:]
+    /// SAs the current entry point changed, for `settle`.
+    private var touched: [UInt64] = []
 
     public init() {}
 
+    /// The SA's deadline may have changed: `settle` sets it again.
+    public mutating func touch(_ key: UInt64) { touched.append(key) }
+
+    /// Sets the deadline of every SA touched since the last call, as `deadline` works it
+    /// out (nil: none, or the SA is gone), none earlier than `floor`.
+    public mutating func settle(floor: Instant? = nil, _ deadline: (UInt64) -> Instant?) {
+        let keys = touched
+        touched = []
+        for key in keys {
+            var at = deadline(key)
+            if let floor, let t = at, t < floor { at = floor }
+            set(key, at: at)
+        }
+    }
+
     /// Sets the SA's deadline to `at`; nil cancels it.
-    public mutating func set(_ armed: inout Armed?, key: UInt64, at: Instant?) {
-        if armed?.at == at { return }
-        armed = at.map { Armed(at: $0) }
+    public mutating func set(_ key: UInt64, at: Instant?) {
+        if current[key] == at { return }
         guard let at else {
             current.removeValue(forKey: key)
             return
@@ -46,8 +57,8 @@ public struct SATimers {
         if heap.count > 2 * current.count + 64 { rebuild() }
     }
 
-    /// The keys of the SAs whose deadline has come, earliest first. Their `Armed` is
-    /// spent: the engine clears it before it sets the next.
+    /// The keys of the SAs whose deadline has come, earliest first; their deadlines are
+    /// spent.
     public mutating func due(now: Instant) -> [UInt64] {
         var keys: [UInt64] = []
         while let top = heap.first, top.at <= now {

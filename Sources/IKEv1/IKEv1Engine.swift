@@ -31,8 +31,6 @@ public final class IKEv1Engine: SansIOEngine {
     var sas: [UInt64: ISAKMPSA] = [:]
     /// Each SA's next deadline, by our cookie.
     var timers = SATimers()
-    /// SAs the current entry point changed: `settle` sets their deadlines before it returns.
-    var touched: [ISAKMPSA] = []
     var byTunnel: [UInt32: UInt64] = [:]
     /// Our cookies of the SAs with each peer address: a peer's rekey and its INITIAL-CONTACT
     /// look at its own SAs, not at every SA (a hub holds thousands).
@@ -173,7 +171,7 @@ public final class IKEv1Engine: SansIOEngine {
 
     func remove(_ sa: ISAKMPSA) {
         guard sas.removeValue(forKey: sa.localCookie) != nil else { return }
-        timers.set(&sa.armed, key: sa.localCookie, at: nil)
+        timers.set(sa.localCookie, at: nil)
         unindex(sa, from: sa.remote.address)
         if !sa.initiator { responders.removed(HalfOpenTable.Key(sa.cookieI, sa.firstAddress), ours: sa.cookieR) }
         if let t = sa.tunnel, byTunnel[t] == sa.localCookie { byTunnel.removeValue(forKey: t) }
@@ -311,7 +309,6 @@ public final class IKEv1Engine: SansIOEngine {
     public func tick(now: Instant) {
         for cookie in timers.due(now: now) {
             guard let sa = sas[cookie] else { continue }
-            sa.armed = nil
             service(sa, now: now)
             touch(sa)
         }
@@ -363,18 +360,12 @@ public final class IKEv1Engine: SansIOEngine {
     }
 
     /// The SA's deadline may have changed: it is set again before the entry point returns.
-    func touch(_ sa: ISAKMPSA) { touched.append(sa) }
+    func touch(_ sa: ISAKMPSA) { timers.touch(sa.localCookie) }
 
     /// Sets the deadlines of the SAs touched (and of `sa`), none earlier than `floor`.
     func settle(_ sa: ISAKMPSA? = nil, floor: Instant? = nil) {
-        if let sa { touched.append(sa) }
-        let list = touched
-        touched = []
-        for sa in list where sas[sa.localCookie] === sa {
-            var at = nextDeadline(sa)
-            if let floor, let t = at, t < floor { at = floor }
-            timers.set(&sa.armed, key: sa.localCookie, at: at)
-        }
+        if let sa { touch(sa) }
+        timers.settle(floor: floor) { cookie in sas[cookie].flatMap { nextDeadline($0) } }
     }
 
     /// A responder SA past `retireGrace` without a tunnel goes: so a peer that rekeys

@@ -65,8 +65,6 @@ final class ISAKMPSA {
     var establishedAt: Instant?
     /// Our rekey of another ISAKMP SA (initiator).
     var isRekey = false
-    /// Its deadline on the engine's timers (`IKEv1Engine.nextDeadline`).
-    var armed: SATimers.Armed?
     /// When a responder SA that no tunnel uses (the peer replaced it by a rekey, or ran no
     /// Quick Mode on it) is let go, whatever the peer does.
     var retireAt: Instant?

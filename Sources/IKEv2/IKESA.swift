@@ -100,8 +100,6 @@ final class IKESA {
     var collision: ChildCollision?
     /// The same for an IKE SA rekey (§2.8.2): the successor made by answering the peer.
     var ikeCollision: IKESA?
-    /// Its deadline on the engine's timers (`IKEv2Engine.nextDeadline`).
-    var armed: SATimers.Armed?
     /// When anything authentic last came from the peer (liveness, §2.4).
     var lastHeard: Instant
     /// Lifetimes (§2.8): when to rekey (soft, with jitter) and when the SA ends (hard).

@@ -32,8 +32,6 @@ public final class IKEv2Engine: SansIOEngine {
     var sas: [UInt64: IKESA] = [:]
     /// Each SA's next deadline, by our SPI.
     var timers = SATimers()
-    /// SAs the current entry point changed: `settle` sets their deadlines before it returns.
-    var touched: [IKESA] = []
     var byTunnel: [UInt32: UInt64] = [:]
     /// Our SPIs of the SAs each authenticated identity holds: INITIAL_CONTACT finds a
     /// peer's older SAs here, not by a scan of every SA (a hub's spokes each send one).
@@ -142,7 +140,7 @@ public final class IKEv2Engine: SansIOEngine {
 
     func remove(_ sa: IKESA) {
         guard sas.removeValue(forKey: sa.localSPI) != nil else { return }
-        timers.set(&sa.armed, key: sa.localSPI, at: nil)
+        timers.set(sa.localSPI, at: nil)
         if let peer = sa.peerID, var mine = byPeer[peer], let i = mine.firstIndex(of: sa.localSPI) {
             mine.remove(at: i)
             byPeer[peer] = mine.isEmpty ? nil : mine
@@ -314,7 +312,6 @@ public final class IKEv2Engine: SansIOEngine {
     public func tick(now: Instant) {
         for spi in timers.due(now: now) {
             guard let sa = sas[spi] else { continue }
-            sa.armed = nil
             service(sa, now: now)
             touch(sa)
         }
@@ -362,18 +359,12 @@ public final class IKEv2Engine: SansIOEngine {
     }
 
     /// The SA's deadline may have changed: it is set again before the entry point returns.
-    func touch(_ sa: IKESA) { touched.append(sa) }
+    func touch(_ sa: IKESA) { timers.touch(sa.localSPI) }
 
     /// Sets the deadlines of the SAs touched (and of `sa`), none earlier than `floor`.
     func settle(_ sa: IKESA? = nil, floor: Instant? = nil) {
-        if let sa { touched.append(sa) }
-        let list = touched
-        touched = []
-        for sa in list where sas[sa.localSPI] === sa {
-            var at = nextDeadline(sa)
-            if let floor, let t = at, t < floor { at = floor }
-            timers.set(&sa.armed, key: sa.localSPI, at: at)
-        }
+        if let sa { touch(sa) }
+        timers.settle(floor: floor) { spi in sas[spi].flatMap { nextDeadline($0) } }
     }
 
     /// True when the SA is gone.

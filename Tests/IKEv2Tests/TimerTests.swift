@@ -56,12 +56,11 @@ import Testing
     @Test func deadlinesFireOnceInOrderAndChangesWin() {
         var timers = SATimers()
         let t0 = Instant(nanoseconds: 1_000_000_000)
-        var armed = [SATimers.Armed?](repeating: nil, count: 6)
-        for k in 0..<6 { timers.set(&armed[k], key: UInt64(k), at: t0 + .seconds(UInt64(10 * (6 - k)))) }
+        for k in 0..<6 { timers.set(UInt64(k), at: t0 + .seconds(UInt64(10 * (6 - k)))) }
         #expect(timers.count == 6 && timers.next == t0 + .seconds(10))
-        timers.set(&armed[5], key: 5, at: t0 + .seconds(100))  // moved later
-        timers.set(&armed[4], key: 4, at: nil)                  // cancelled
-        timers.set(&armed[0], key: 0, at: t0 + .seconds(5))     // moved earlier
+        timers.set(5, at: t0 + .seconds(100))  // moved later
+        timers.set(4, at: nil)                  // cancelled
+        timers.set(0, at: t0 + .seconds(5))     // moved earlier
         #expect(timers.count == 5 && timers.next == t0 + .seconds(5))
         #expect(timers.due(now: t0 + .seconds(4)).isEmpty)
         #expect(timers.due(now: t0 + .seconds(40)) == [0, 3, 2])
@@ -69,8 +68,7 @@ import Testing
         #expect(timers.due(now: t0 + .seconds(1000)) == [1, 5])
         #expect(timers.next == nil && timers.count == 0)
         // Many moves of one deadline leave no pile of old entries behind it.
-        var one: SATimers.Armed? = nil
-        for i in 0..<10_000 { timers.set(&one, key: 9, at: t0 + .milliseconds(UInt64(i + 1))) }
+        for i in 0..<10_000 { timers.set(9, at: t0 + .milliseconds(UInt64(i + 1))) }
         #expect(timers.due(now: t0 + .seconds(20)) == [9])
     }
 }
