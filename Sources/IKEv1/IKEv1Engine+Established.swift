@@ -1,0 +1,117 @@
+import IKECore
+import IKECrypto
+import IKEWire
+
+/// Phase 1 established: a tunnel's first ISAKMP SA, our rekey taking the tunnel over,
+/// the peer's rekey, and crossed rekeys settled by the lower-address rule.
+extension IKEv1Engine {
+
+    func phase1Established(_ sa: ISAKMPSA, now: Instant) {
+        sa.state = .established
+        sa.establishedAt = now
+        sa.settle()
+        if !sa.initiator { responders.settled(HalfOpenTable.Key(sa.cookieI, sa.firstAddress), ours: sa.cookieR) }
+        sa.lastHeard = now
+        var lifetime = sa.policy.ikeLifetimeSeconds
+        if let offered = sa.choice?.lifetimeSeconds, offered > 0 { lifetime = min(lifetime, offered) }
+        sa.lifetimeSeconds = lifetime
+        (sa.rekeyAt, sa.expiresAt) = Lifetime.schedule(lifetime, from: now)
+        log(.information, "\(sa.policy.name): ISAKMP SA \(Hex.prefixed(sa.cookieI))/\(Hex.prefixed(sa.cookieR)) with \(sa.remote) established"
+            + " (\(sa.choice!.algorithms)\(sa.natDetected ? ", NAT-T" : ""))")
+        // Who holds our rekey's tunnel now: the SA it replaces, or, when the peer rekeyed
+        // the same SA at the same time and its SA came first, the peer's.
+        let holder = sa.replaces == nil ? nil : sa.tunnel.flatMap { byTunnel[$0] }.flatMap { sas[$0] }
+        if let holder, holder !== sa {
+            // Our phase 1 rekey: the new SA takes over the tunnel. Peers keep IPsec SAs
+            // with the ISAKMP SA that made them (strongSwan drops them with it), so they are
+            // renewed on the new one first; the old ISAKMP SA goes after that.
+            var from = holder
+            let old = sa.replaces.flatMap { sas[$0] }
+            if holder.localCookie != sa.replaces, !holder.initiator {
+                let theirs = holder
+                guard IKEv1Engine.ourRekeyWins(sa) else {
+                    log(.information, "\(sa.policy.name): our phase 1 rekey crossed the peer's, which stays (it came from the lower address)")
+                    sa.replaces = nil
+                    deleteISAKMP(sa, now: now)
+                    return
+                }
+                log(.information, "\(sa.policy.name): our phase 1 rekey crossed the peer's; ours, from the lower address, stays")
+                theirs.retireAt = now + IKEv1Engine.retireGrace
+                from = theirs
+            }
+            handOver(from: from, to: sa)
+            if let t = sa.tunnel { output.append(.ikeRekeyed(tunnel: t, established(sa))) }
+            if sa.child != nil {
+                startQuickMode(sa, rekey: true, now: now)
+            } else {
+                if let old { deleteISAKMP(old, now: now) }
+                sa.replaces = nil
+            }
+            return
+        }
+        if sa.initiator {
+            if let t = sa.tunnel { output.append(.ikeEstablished(tunnel: t, established(sa))) }
+            guard sa.phase2Wanted else { return }
+            if sa.aggressive {
+                // Our third message has no answer: a Quick Mode right behind it can reach a
+                // multi-threaded responder (charon) first and be dropped as early, and then
+                // waits for its retransmission. It goes a moment later instead.
+                sa.quickModeDue = now + IKEv1Engine.aggressiveQuickModeDelay
+                touch(sa)
+            } else {
+                startQuickMode(sa, rekey: false, now: now)
+            }
+            return
+        }
+        // The peer's phase 1 rekey crossed ours (it began before ours was up, so both
+        // rekeyed the same SA at once): the one the lower address initiated stays on both
+        // sides; here, ours. The peer's is refused: it gets no tunnel and no Quick Mode,
+        // and goes after the grace.
+        if let ours = peerSAs(sa.remote.address).first(where: { $0 !== sa && $0.initiator && $0.isRekey && $0.replacedBy == nil
+            && $0.policy.name == sa.policy.name && ($0.establishedAt.map { sa.createdAt <= $0 } ?? true) }),
+           IKEv1Engine.ourRekeyWins(ours) {
+            log(.information, "\(sa.policy.name): the peer's phase 1 rekey crossed ours; ours, from the lower address, stays")
+            sa.replacedBy = ours.localCookie
+            sa.retireAt = now + IKEv1Engine.retireGrace
+            return
+        }
+        // The peer's phase 1 rekey: a new ISAKMP SA for a tunnel that already runs.
+        if let old = peerSAs(sa.remote.address).first(where: { $0 !== sa && $0.state == .established && $0.tunnel != nil
+            && $0.replacedBy == nil && $0.policy.name == sa.policy.name }) {
+            handOver(from: old, to: sa)
+            old.retireAt = now + IKEv1Engine.retireGrace
+            touch(old)
+            if let t = sa.tunnel { output.append(.ikeRekeyed(tunnel: t, established(sa))) }
+        } else {
+            sa.retireAt = now + IKEv1Engine.retireGrace
+        }
+    }
+
+    /// When both sides rekey phase 1 at once, the SA the lower address initiated stays on
+    /// both (the rule the Tunnel Manager applies to crossed attempts).
+    static func ourRekeyWins(_ sa: ISAKMPSA) -> Bool {
+        sa.local.address.bytes.lexicographicallyPrecedes(sa.remote.address.bytes)
+    }
+
+    /// Moves a tunnel and its IPsec SAs from an ISAKMP SA to its successor.
+    func handOver(from old: ISAKMPSA, to new: ISAKMPSA) {
+        new.tunnel = old.tunnel
+        new.child = old.child
+        new.retired = old.retired
+        old.child = nil
+        old.retired = []
+        old.replacedBy = new.localCookie
+        old.rekeyAt = nil
+        if let t = new.tunnel { byTunnel[t] = new.localCookie }
+        old.tunnel = nil
+        touch(old)
+        touch(new)
+    }
+
+    func established(_ sa: ISAKMPSA) -> EstablishedIKESA {
+        EstablishedIKESA(local: sa.local, remote: sa.remote, localID: localIdentity(sa),
+                         remoteID: sa.peerID ?? sa.policy.remoteID, initiatorSPI: sa.cookieI, responderSPI: sa.cookieR,
+                         algorithms: sa.choice!.algorithms, natDetected: sa.natDetected, lifetimeSeconds: sa.lifetimeSeconds,
+                         startedAt: sa.createdAt)
+    }
+}
