@@ -56,4 +56,27 @@ import Testing
         #expect(sa.child != nil && sb.child != nil && sa.child?.sa.outboundSPI == sb.child?.sa.inboundSPI)
         #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(failures(p.bEvents)) \(logs(p.aEvents)) \(logs(p.bEvents))")
     }
+
+    /// The peer's phase 1 rekey whose last Main Mode message (our answer) is lost: the
+    /// peer's retransmission is answered again, and both move to the new SA.
+    @Test(arguments: [5, 6]) func thePeersRekeyWithALostEnd(lost: Int) throws {
+        let p = Pair()
+        var policy = p.configure()
+        policy.dpdDelaySeconds = 0
+        p.b.policies[0].dpdDelaySeconds = 0
+        p.a.policies = [policy]
+        p.start(policy)
+        p.run()
+        for e in p.bEvents { if case let .responderEstablished(spi, _, _, _) = e { p.b.assign(tunnel: 5, toSA: spi) } }
+        let original = try #require(tunnelSA(p.a, 1)).cookieI
+        p.b.rekey(tunnel: 5, phase: 1, now: p.now)
+        p.sent = 0
+        p.run(drop: { $0 == lost })
+        p.advance(seconds: 130)
+        let sa = try #require(tunnelSA(p.a, 1), "\(logs(p.aEvents))")
+        let sb = try #require(tunnelSA(p.b, 5), "\(logs(p.bEvents))")
+        #expect(sa.cookieI == sb.cookieI && sa.cookieR == sb.cookieR && sa.cookieI != original, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(p.a.saCount == 1 && p.b.saCount == 1, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty)
+    }
 }
