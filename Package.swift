@@ -40,15 +40,15 @@ let package = Package(
         .target(name: "Import", dependencies: ["UCI", "IKEWire"], swiftSettings: embeddedRules),
         .target(
             name: "TunnelManager",
-            dependencies: ["UCI", "Kernel", "IKECore", "IKEv1", "IKEv2", "CertificateProxy"],
+            dependencies: ["UCI", "Kernel", "IKECore"],
             swiftSettings: embeddedRules),
         .target(name: "Control", dependencies: ["IKECore", "IKEWire", "UCI", "TunnelManager", "CertificateProxy"], swiftSettings: embeddedRules),
-        .target(name: "Broker", dependencies: ["IKEWire", "IKEv1", "IKEv2", "Platform"], swiftSettings: embeddedRules),
+        .target(name: "Broker", dependencies: ["IKEWire", "Platform"], swiftSettings: embeddedRules),
 
         // The executable that wires the components together.
         .executableTarget(
             name: "ike",
-            dependencies: ["Platform", "Broker", "Netlink", "TunnelManager", "Control", "Import", "CertificateProxy", "IKECore", "IKECrypto", "IKEWire"],
+            dependencies: ["Platform", "Broker", "Netlink", "TunnelManager", "Control", "Import", "CertificateProxy", "IKECore", "IKECrypto", "IKEWire", "IKEv1", "IKEv2"],
             swiftSettings: embeddedRules),
 
         // Benchmarks: a malloc counter interposed in a separate executable, never shipped.
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "CertificateProxyTests", dependencies: ["CertificateProxy", "IKECore", "IKEWire", "PKITestSupport"]),
         .testTarget(name: "UCITests", dependencies: ["UCI", "IKEWire"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "UCI", "IKEWire"]),
-        .testTarget(name: "TunnelManagerTests", dependencies: ["TunnelManager", "Kernel", "UCI", "IKECore", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "TunnelManagerTests", dependencies: ["TunnelManager", "Kernel", "UCI", "IKECore", "IKEWire", "IKECrypto", "IKEv2"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "TunnelManager", "Kernel", "UCI", "IKECore", "IKEWire", "IKECrypto"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["CTestSupport", "Netlink", "Kernel", "IKECrypto", "IKEWire", "UCI"], swiftSettings: [.swiftLanguageMode(.v5)]),

@@ -51,8 +51,8 @@ enum MemoryBenchmark {
                 case let .send(bytes, src, dst):
                     receiveB(bytes, src, dst)
                     progress = true
-                case let .failed(_, phase, reason):
-                    Process.printError("ike-bench memory: phase \(phase) failed at an initiator: \(reason)")
+                case let .report(.phase1Failed(_, reason)), let .report(.phase2Failed(_, reason)):
+                    Process.printError("ike-bench memory: failed at an initiator: \(reason)")
                 default:
                     break
                 }
@@ -62,11 +62,10 @@ enum MemoryBenchmark {
                 case let .send(bytes, src, dst):
                     receiveA(bytes, src, dst)
                     progress = true
-                case let .failed(_, phase, reason):
-                    Process.printError("ike-bench memory: phase \(phase) failed at the responder: \(reason)")
-                case let .responderEstablished(spi, _, _, _):
+                case let .report(.phase1Failed(_, reason)), let .report(.phase2Failed(_, reason)):
+                    Process.printError("ike-bench memory: failed at the responder: \(reason)")
+                case .report(.negotiated):
                     established += 1
-                    b.assign(tunnel: UInt32(truncatingIfNeeded: spi), toSA: spi)
                 default:
                     break
                 }

@@ -1,6 +1,4 @@
 import IKEWire
-import IKEv1
-import IKEv2
 import Platform
 
 /// The IKE broker (iked of the AIX flow): the one receive path for UDP 500 and 4500.
@@ -93,18 +91,18 @@ public final class Broker {
 
     private func route(_ header: ISAKMPHeader, _ message: PacketView, _ datagram: Datagram) {
         switch header.majorVersion {
-        case IKEv2.majorVersion:
+        case ISAKMPHeader.ikev2:
             counters.ikev2 += 1
             log.debug(.ikev2d, "message from \(datagram.source) to \(datagram.destination), \(header.length) bytes")
             ikev2?(message.slice(from: 0, count: Int(header.length)), datagram.source, datagram.destination)
-        case IKEv1.majorVersion:
+        case ISAKMPHeader.ikev1:
             counters.ikev1 += 1
             log.debug(.isakmpd, "message from \(datagram.source) to \(datagram.destination), \(header.length) bytes")
             ikev1?(message.slice(from: 0, count: Int(header.length)), datagram.source, datagram.destination)
         default:
             counters.unsupportedVersion += 1
             log.debug(.iked, "unsupported IKE major version \(header.majorVersion) from \(datagram.source)")
-            if header.majorVersion > IKEv2.majorVersion && header.flags & 0x20 == 0 {
+            if header.majorVersion > ISAKMPHeader.ikev2 && header.flags & 0x20 == 0 {
                 unsupportedVersion?(header, datagram.source, datagram.destination)
             }
         }

@@ -1,3 +1,4 @@
+import IKECore
 /// The control socket's framing: every message is an 8-byte header and a body.
 ///
 ///      0       1       2       3       4       5       6       7

@@ -1,3 +1,4 @@
+import IKECore
 /// `ike cmd=status`: the subsystems like `lssrc -g ike`, then the counters; or the same as
 /// one JSON object (`format=json`, schema in ike(8)).
 public enum StatusReport {

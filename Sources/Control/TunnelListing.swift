@@ -52,7 +52,7 @@ public enum TunnelListing {
     /// subnets, else the endpoints themselves.
     static func phase2IDs(_ t: Tunnel) -> (String, String) {
         func ranges(_ subnets: [Subnet]) -> String { subnets.map { $0.rangeDescription }.joined(separator: ",") }
-        if let child = t.childSA { return (ranges(child.localSelectors), ranges(child.remoteSelectors)) }
+        if let child = t.childSA { return (ranges(child.localSubnets), ranges(child.remoteSubnets)) }
         if !t.config.localSubnets.isEmpty { return (ranges(t.config.localSubnets), ranges(t.config.remoteSubnets)) }
         let l = t.phase1SA?.localAddress ?? t.config.localAddress
         let r = t.remoteAddress

@@ -24,8 +24,8 @@ public protocol SansIOEngine: AnyObject {
     func delete(tunnel: UInt32, phase: Int, now: Instant)
     /// The tunnel's outer addresses moved (a kernel migrate).
     func move(tunnel: UInt32, local: IPAddress, remote: IPAddress)
-    /// A responder's SA (`responderEstablished`) belongs to tunnel `tunnel` from now on.
-    func assign(tunnel: UInt32, toSA spi: UInt64)
+    /// Where the numbers of the tunnels peers start (`negotiated`) come from.
+    var tunnelNumbers: TunnelNumbers { get set }
     /// Retransmissions, liveness checks, lifetimes, keepalives of the SAs whose deadline
     /// has come (`SATimers`); the others are not looked at.
     func tick(now: Instant)

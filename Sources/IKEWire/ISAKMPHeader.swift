@@ -19,6 +19,10 @@
 /// The broker reads only this header to route a datagram to the IKEv1 or IKEv2 engine.
 public struct ISAKMPHeader: Equatable, Sendable {
     public static let size = 28
+    /// ISAKMP's major version (RFC 2408 §3.1): IKEv1; the broker routes by it.
+    public static let ikev1 = UInt8(1)
+    /// IKEv2's (RFC 7296 §3.1).
+    public static let ikev2 = UInt8(2)
 
     public var initiatorSPI: UInt64
     public var responderSPI: UInt64

@@ -40,7 +40,7 @@ extension IKEv1Engine {
                 from = theirs
             }
             handOver(from: from, to: sa)
-            if let t = sa.tunnel { output.append(.ikeRekeyed(tunnel: t, established(sa))) }
+            if let t = sa.tunnel { output.append(.report(.phase1Rekeyed(t, established(sa)))) }
             if sa.child != nil {
                 startQuickMode(sa, rekey: true, now: now)
             } else {
@@ -50,7 +50,7 @@ extension IKEv1Engine {
             return
         }
         if sa.initiator {
-            if let t = sa.tunnel { output.append(.ikeEstablished(tunnel: t, established(sa))) }
+            if let t = sa.tunnel { output.append(.report(.phase1Created(t, established(sa)))) }
             guard sa.phase2Wanted else { return }
             if sa.aggressive {
                 // Our third message has no answer: a Quick Mode right behind it can reach a
@@ -81,7 +81,7 @@ extension IKEv1Engine {
             handOver(from: old, to: sa)
             old.retireAt = now + IKEv1Engine.retireGrace
             touch(old)
-            if let t = sa.tunnel { output.append(.ikeRekeyed(tunnel: t, established(sa))) }
+            if let t = sa.tunnel { output.append(.report(.phase1Rekeyed(t, established(sa)))) }
         } else {
             sa.retireAt = now + IKEv1Engine.retireGrace
         }
@@ -108,10 +108,10 @@ extension IKEv1Engine {
         touch(new)
     }
 
-    func established(_ sa: ISAKMPSA) -> EstablishedIKESA {
-        EstablishedIKESA(local: sa.local, remote: sa.remote, localID: localIdentity(sa),
+    func established(_ sa: ISAKMPSA) -> Phase1SA {
+        Phase1SA(localAddress: sa.local.address, remoteAddress: sa.remote.address, localID: localIdentity(sa),
                          remoteID: sa.peerID ?? sa.policy.remoteID, initiatorSPI: sa.cookieI, responderSPI: sa.cookieR,
-                         algorithms: sa.choice!.algorithms, natDetected: sa.natDetected, lifetimeSeconds: sa.lifetimeSeconds,
+                         algorithms: sa.choice!.algorithms, natTraversal: sa.natDetected, lifetimeSeconds: sa.lifetimeSeconds,
                          startedAt: sa.createdAt)
     }
 }

@@ -128,7 +128,7 @@ extension IKEv1Engine {
                 log(.debug, "the peer deleted the replaced ISAKMP SA \(Hex.prefixed(sa.localCookie))")
             } else {
                 log(.information, "the peer \(sa.remote) deleted ISAKMP SA \(Hex.prefixed(sa.localCookie))")
-                if let t = sa.tunnel { output.append(.deleted(tunnel: t, phase: 1)) }
+                if let t = sa.tunnel { output.append(.report(.deleted(t, .one))) }
             }
             remove(sa)
         } else if d.protocolID == IKEv1Number.protocolESP {
@@ -136,7 +136,7 @@ extension IKEv1Engine {
                 if let c = sa.child, c.sa.outboundSPI.bigEndianBytes == spi {
                     sa.child = nil
                     log(.information, "the peer \(sa.remote) deleted IPsec SA \(Hex.prefixed(c.sa.inboundSPI))")
-                    if let t = sa.tunnel { output.append(.deleted(tunnel: t, phase: 2)) }
+                    if let t = sa.tunnel { output.append(.report(.deleted(t, .two))) }
                 } else {
                     // The old pair of a rekey: expected, reported to nobody.
                     sa.retired.removeAll { $0.outboundSPI.bigEndianBytes == spi }
@@ -152,7 +152,7 @@ extension IKEv1Engine {
         for other in peerSAs(sa.remote.address) where other !== sa && (other.state == .established || !other.initiator)
             && other.policy.name == sa.policy.name {
             log(.information, "INITIAL-CONTACT from \(sa.remote): dropping ISAKMP SA \(Hex.prefixed(other.localCookie))")
-            if let t = other.tunnel { output.append(.deleted(tunnel: t, phase: 1)) }
+            if let t = other.tunnel { output.append(.report(.deleted(t, .one))) }
             remove(other)
         }
     }
@@ -171,7 +171,7 @@ extension IKEv1Engine {
                 rUThere(sa, p.sequence)
             case .exhausted:
                 log(.information, "\(sa.remote) does not answer R-U-THERE: ISAKMP SA \(Hex.prefixed(sa.localCookie)) is dead")
-                if let t = sa.tunnel { output.append(.peerDead(tunnel: t)) }
+                if let t = sa.tunnel { output.append(.report(.peerDead(t))) }
                 remove(sa)
                 return true
             }

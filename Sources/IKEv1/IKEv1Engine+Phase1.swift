@@ -39,7 +39,7 @@ extension IKEv1Engine {
     func startPhase1(tunnel: UInt32?, policy: EnginePolicy, remote address: IPAddress, now: Instant, replacing old: ISAKMPSA?,
                      phase2: Bool = true) {
         guard let localAddress = policy.localAddress ?? resolveLocal(address) else {
-            if let tunnel { output.append(.failed(tunnel: tunnel, phase: 1, reason: "no route to \(address)")) }
+            if let tunnel { output.append(.report(.phase1Failed(tunnel, reason: "no route to \(address)"))) }
             return
         }
         let sa = ISAKMPSA(initiator: true, cookieI: IKEv1Engine.cookie(), cookieR: 0, aggressive: policy.aggressive, policy: policy,
@@ -50,12 +50,12 @@ extension IKEv1Engine {
         sa.phase2Wanted = phase2
         guard let method = authenticationMethod(policy) else {
             if let tunnel {
-                output.append(.failed(tunnel: tunnel, phase: 1, reason: "tunnel '\(policy.name)': IKEv1 signs with RSA or ECDSA keys, not \(policy.certificate?.keyType ?? "none")"))
+                output.append(.report(.phase1Failed(tunnel, reason: "tunnel '\(policy.name)': IKEv1 signs with RSA or ECDSA keys, not \(policy.certificate?.keyType ?? "none")")))
             }
             return
         }
         if policy.aggressive && policy.certificate != nil {
-            if let tunnel { output.append(.failed(tunnel: tunnel, phase: 1, reason: "tunnel '\(policy.name)': Aggressive Mode takes a psk only")) }
+            if let tunnel { output.append(.report(.phase1Failed(tunnel, reason: "tunnel '\(policy.name)': Aggressive Mode takes a psk only"))) }
             return
         }
         var offer = IKEv1Proposals.phase1(policy.ikeProposals, authentication: method, lifetime: policy.ikeLifetimeSeconds)

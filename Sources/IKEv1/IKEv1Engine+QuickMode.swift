@@ -37,7 +37,7 @@ extension IKEv1Engine {
             log(.information, "\(policy.name): Quick Mode \(Hex.prefixed(mid)) to \(sa.remote)\(rekey ? " (rekey)" : "")")
             sendRequest(sa, bytes, messageID: mid, now: now)
         } catch {
-            if let t = sa.tunnel { output.append(.failed(tunnel: t, phase: 2, reason: "Quick Mode: \(error)")) }
+            if let t = sa.tunnel { output.append(.report(.phase2Failed(t, reason: "Quick Mode: \(error)"))) }
         }
     }
 
@@ -245,12 +245,12 @@ extension IKEv1Engine {
         }
         let inbound = material(qm.inboundSPI), outbound = material(qm.outboundSPI)
         let transport = sa.policy.transportMode
-        let child = EstablishedChildSA(inboundSPI: qm.inboundSPI, outboundSPI: qm.outboundSPI, algorithms: choice.algorithms,
-                                       inboundEncryptionKey: inbound.0, inboundIntegrityKey: inbound.1,
-                                       outboundEncryptionKey: outbound.0, outboundIntegrityKey: outbound.1,
-                                       localSelectors: qm.local, remoteSelectors: qm.remote, transportMode: transport,
-                                       lifetimeSeconds: qm.lifetimeSeconds,
-                                       encapsulation: sa.natDetected ? (sa.local.port, sa.remote.port) : nil)
+        let child = ChildSA(inboundSPI: qm.inboundSPI, outboundSPI: qm.outboundSPI, algorithms: choice.algorithms,
+                            inbound: DirectionKeys(encryption: inbound.0, integrity: inbound.1),
+                            outbound: DirectionKeys(encryption: outbound.0, integrity: outbound.1),
+                            localSelectors: qm.local, remoteSelectors: qm.remote, transportMode: transport,
+                            lifetimeSeconds: qm.lifetimeSeconds,
+                            encapsulation: sa.natDetected ? (sa.local.port, sa.remote.port) : nil)
         log(.information, "\(sa.policy.name): IPsec SAs \(Hex.prefixed(qm.inboundSPI)) in, \(Hex.prefixed(qm.outboundSPI)) out with \(sa.remote)"
             + " (\(choice.algorithms))")
         let old = sa.child
@@ -258,7 +258,7 @@ extension IKEv1Engine {
         sa.child = ISAKMPSA.Child(sa: child.withoutKeys, rekeyAt: qm.initiator ? times.rekey : nil, expiresAt: times.expire)
         if let old {
             sa.retired.append(old.sa)
-            if let t = sa.tunnel { output.append(.childRekeyed(tunnel: t, child)) }
+            if let t = sa.tunnel { output.append(.report(.phase2Rekeyed(t, child))) }
             if qm.initiator {
                 // The old pair goes at the peer, on the ISAKMP SA that made it; ours goes
                 // with the Tunnel Manager's swap.
@@ -271,9 +271,15 @@ extension IKEv1Engine {
             }
             sa.replaces = nil
         } else if let t = sa.tunnel {
-            output.append(.childEstablished(tunnel: t, child))
+            output.append(.report(.phase2Created(t, child)))
         } else {
-            output.append(.responderEstablished(sa: sa.localCookie, tunnelName: sa.policy.name, established(sa), child))
+            // A peer's tunnel: numbered here, from the sequence the Tunnel Manager shares.
+            let t = tunnelNumbers.take()
+            sa.tunnel = t
+            sa.retireAt = nil
+            byTunnel[t] = sa.localCookie
+            touch(sa)
+            output.append(.report(.negotiated(t, tunnelName: sa.policy.name, established(sa), child)))
         }
     }
 
@@ -288,7 +294,7 @@ extension IKEv1Engine {
             deleteISAKMP(replaced, now: now)
             sa.replaces = nil
         }
-        if let t = sa.tunnel { output.append(.failed(tunnel: t, phase: 2, reason: reason)) }
+        if let t = sa.tunnel { output.append(.report(.phase2Failed(t, reason: reason))) }
     }
 
     // MARK: Helpers

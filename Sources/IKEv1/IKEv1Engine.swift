@@ -23,6 +23,8 @@ public final class IKEv1Engine: SansIOEngine {
     /// tunnel names, and from configured peers' addresses.
     var aggressiveStarts = [RateWindow(), RateWindow()]
     public var allocateSPI: ((IPAddress, IPAddress) -> UInt32?)? = nil
+    /// Numbers for the tunnels peers start (shared with the Tunnel Manager in the daemon).
+    public var tunnelNumbers = TunnelNumbers()
     /// cpsd, for the tunnels that authenticate by certificate.
     public var certificates: CertificateAuthority? = nil
     public let port: UInt16
@@ -73,14 +75,6 @@ public final class IKEv1Engine: SansIOEngine {
     public func rekeyTimes(tunnel: UInt32, now: Instant) -> (ike: UInt64?, child: UInt64?) {
         guard let c = byTunnel[tunnel], let sa = sas[c] else { return (nil, nil) }
         return (sa.rekeyAt.map { ($0 - now).milliseconds / 1000 }, sa.child?.rekeyAt.map { ($0 - now).milliseconds / 1000 })
-    }
-
-    public func assign(tunnel: UInt32, toSA cookie: UInt64) {
-        guard let sa = sas[cookie] else { return }
-        sa.tunnel = tunnel
-        sa.retireAt = nil
-        byTunnel[tunnel] = cookie
-        settle(sa)
     }
 
     public func move(tunnel: UInt32, local: IPAddress, remote: IPAddress) {
@@ -146,7 +140,7 @@ public final class IKEv1Engine: SansIOEngine {
         }
         log(.error, "\(sa.policy.name): phase \(phase) with \(sa.remote) failed: \(reason)")
         if let t = sa.tunnel {
-            output.append(.failed(tunnel: t, phase: phase, reason: reason))
+            output.append(.report(phase == 1 ? .phase1Failed(t, reason: reason) : .phase2Failed(t, reason: reason)))
         }
         if phase == 1 { remove(sa) }
     }
@@ -409,7 +403,7 @@ public final class IKEv1Engine: SansIOEngine {
             log(.information, "ISAKMP SA \(Hex.prefixed(sa.localCookie)) reached its lifetime without a rekey; deleting it")
             if let t = sa.tunnel {
                 delete(tunnel: t, phase: 1, now: now)
-                output.append(.deleted(tunnel: t, phase: 1))
+                output.append(.report(.deleted(t, .one)))
             } else {
                 remove(sa)
             }
@@ -418,7 +412,7 @@ public final class IKEv1Engine: SansIOEngine {
         if let c = sa.child, now >= c.expiresAt, let t = sa.tunnel {
             log(.information, "IPsec SA \(Hex.prefixed(c.sa.inboundSPI)) reached its lifetime without a rekey; deleting it")
             delete(tunnel: t, phase: 2, now: now)
-            output.append(.deleted(tunnel: t, phase: 2))
+            output.append(.report(.deleted(t, .two)))
             return
         }
         if dpd(sa, now: now) { return }

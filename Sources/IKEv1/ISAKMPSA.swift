@@ -41,7 +41,7 @@ final class ISAKMPSA {
 
     /// An installed IPsec SA pair.
     struct Child {
-        var sa: EstablishedChildSA
+        var sa: ChildSA
         var rekeyAt: Instant?
         var expiresAt: Instant
     }
@@ -126,7 +126,7 @@ final class ISAKMPSA {
     var ivs: [UInt32: [UInt8]] = [:]
     var child: Child?
     /// Pairs replaced by a rekey, until the peer or we delete them.
-    var retired: [EstablishedChildSA] = []
+    var retired: [ChildSA] = []
 
     // Liveness (RFC 3706).
     var dpdSequence: UInt32 = 0

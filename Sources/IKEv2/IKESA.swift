@@ -116,15 +116,15 @@ final class IKESA {
 
     /// A CHILD_SA waiting to be reported: held apart, as it is rare.
     final class HeldChild {
-        var child: EstablishedChildSA
-        init(_ child: EstablishedChildSA) { self.child = child }
+        var child: ChildSA
+        init(_ child: ChildSA) { self.child = child }
     }
 
     /// A collision is rare: it is held apart, not in every SA (a child SA is 85 bytes).
     final class ChildCollision {
-        let child: EstablishedChildSA
+        let child: ChildSA
         let nonces: [[UInt8]]
-        init(_ child: EstablishedChildSA, _ nonces: [[UInt8]]) {
+        init(_ child: ChildSA, _ nonces: [[UInt8]]) {
             self.child = child
             self.nonces = nonces
         }

@@ -102,13 +102,13 @@ extension IKEv2Engine {
             remove(sa)
         } else if deleteIKE {
             log(.information, "the peer \(sa.remote) deleted IKE SA \(Hex.prefixed(sa.localSPI))")
-            if let t = sa.tunnel { output.append(.deleted(tunnel: t, phase: 1)) }
+            if let t = sa.tunnel { output.append(.report(.deleted(t, .one))) }
             remove(sa)
         } else if deleteChild {
             sa.childEstablished = false
             sa.heldChild = nil
             log(.information, "the peer \(sa.remote) deleted CHILD_SA \(Hex.prefixed(sa.childInboundSPI))")
-            if let t = sa.tunnel { output.append(.deleted(tunnel: t, phase: 2)) }
+            if let t = sa.tunnel { output.append(.report(.deleted(t, .two))) }
         }
     }
 

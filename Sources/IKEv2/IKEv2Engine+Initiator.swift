@@ -9,11 +9,11 @@ extension IKEv2Engine {
     public func initiate(tunnel: UInt32, policy: EnginePolicy, remote address: IPAddress, phase2: Bool, now: Instant) {
         defer { settle() }
         guard let localAddress = policy.localAddress ?? resolveLocal(address) else {
-            output.append(.failed(tunnel: tunnel, phase: 1, reason: "no route to \(address)"))
+            output.append(.report(.phase1Failed(tunnel, reason: "no route to \(address)")))
             return
         }
         guard let group = Proposals.groups(policy.ikeProposals).first(where: { KeyExchange.isSupported($0) }) else {
-            output.append(.failed(tunnel: tunnel, phase: 1, reason: "no supported DH group in ike_proposal"))
+            output.append(.report(.phase1Failed(tunnel, reason: "no supported DH group in ike_proposal")))
             return
         }
         let sa = IKESA(initiator: true, local: Endpoint(localAddress, port), remote: Endpoint(address, port), group: group, now: now)
@@ -228,11 +228,11 @@ extension IKEv2Engine {
         authenticated(sa, as: presented)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
         let localID = localIdentity(sa, policy)
-        output.append(.ikeEstablished(tunnel: tunnel, EstablishedIKESA(
-            local: sa.local, remote: sa.remote, localID: localID, remoteID: presented, initiatorSPI: sa.spiI,
-            responderSPI: sa.spiR, algorithms: sa.chosen!, natDetected: sa.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds)))
+        output.append(.report(.phase1Created(tunnel, Phase1SA(
+            localAddress: sa.local.address, remoteAddress: sa.remote.address, localID: localID, remoteID: presented, initiatorSPI: sa.spiI,
+            responderSPI: sa.spiR, algorithms: sa.chosen!, natTraversal: sa.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds))))
         if let error = notifies.first(where: { $0.type.isError }) {
-            output.append(.failed(tunnel: tunnel, phase: 2, reason: "peer answered \(error.type)"))
+            output.append(.report(.phase2Failed(tunnel, reason: "peer answered \(error.type)")))
             return
         }
         guard proposals.count == 1, proposals[0].spi.count == 4,
@@ -240,16 +240,16 @@ extension IKEv2Engine {
               !tsi.isEmpty, !tsr.isEmpty,
               Selectors.within(tsi, ourSelectors(sa, policy, local: true)),
               Selectors.within(tsr, ourSelectors(sa, policy, local: false)) else {
-            output.append(.failed(tunnel: tunnel, phase: 2, reason: "the peer's CHILD_SA answer does not fit what was proposed"))
+            output.append(.report(.phase2Failed(tunnel, reason: "the peer's CHILD_SA answer does not fit what was proposed")))
             return
         }
         guard transport == policy.transportMode else {
-            output.append(.failed(tunnel: tunnel, phase: 2, reason: "the peer does not agree on \(policy.transportMode ? "transport" : "tunnel") mode"))
+            output.append(.report(.phase2Failed(tunnel, reason: "the peer does not agree on \(policy.transportMode ? "transport" : "tunnel") mode")))
             return
         }
         sa.childOutboundSPI = UInt32(proposals[0].spi[0]) << 24 | UInt32(proposals[0].spi[1]) << 16 | UInt32(proposals[0].spi[2]) << 8 | UInt32(proposals[0].spi[3])
         guard let child = childSA(sa, chosen, local: tsi, remote: tsr, transport: transport, lifetime: policy.childLifetimeSeconds) else {
-            output.append(.failed(tunnel: tunnel, phase: 2, reason: "no keys for \(chosen)"))
+            output.append(.report(.phase2Failed(tunnel, reason: "no keys for \(chosen)")))
             return
         }
         sa.childEstablished = true
@@ -258,13 +258,13 @@ extension IKEv2Engine {
     }
 
     /// Reports a new or rekeyed CHILD_SA, or holds it while phase 2 is not wanted yet.
-    func reportChild(_ sa: IKESA, _ tunnel: UInt32, _ child: EstablishedChildSA, rekeyed: Bool) {
+    func reportChild(_ sa: IKESA, _ tunnel: UInt32, _ child: ChildSA, rekeyed: Bool) {
         if let held = sa.heldChild {
             held.child = child
         } else if !sa.phase2Wanted && !rekeyed {
             sa.heldChild = IKESA.HeldChild(child)
         } else {
-            output.append(rekeyed ? .childRekeyed(tunnel: tunnel, child) : .childEstablished(tunnel: tunnel, child))
+            output.append(.report(rekeyed ? .phase2Rekeyed(tunnel, child) : .phase2Created(tunnel, child)))
         }
     }
 
@@ -273,7 +273,7 @@ extension IKEv2Engine {
     /// integrity. Records what was negotiated for later rekeys.
     func childSA(_ sa: IKESA, _ chosen: ChosenAlgorithms, local: [TrafficSelector], remote: [TrafficSelector],
                  transport: Bool, lifetime: UInt32, nonceI: [UInt8]? = nil, nonceR: [UInt8]? = nil,
-                 shared: SecretBytes? = nil, weInitiated: Bool? = nil) -> EstablishedChildSA? {
+                 shared: SecretBytes? = nil, weInitiated: Bool? = nil) -> ChildSA? {
         guard let keys = sa.keys, let encryptionLength = MessageCipher.keyLength(chosen.cipher) else { return nil }
         var integrityLength = 0
         if let i = chosen.integrity {
@@ -294,10 +294,10 @@ extension IKEv2Engine {
         sa.childLocal = local
         sa.childRemote = remote
         sa.childTransport = transport
-        return EstablishedChildSA(
+        return ChildSA(
             inboundSPI: sa.childInboundSPI, outboundSPI: sa.childOutboundSPI, algorithms: chosen,
-            inboundEncryptionKey: initiated ? eR : eI, inboundIntegrityKey: initiated ? aR : aI,
-            outboundEncryptionKey: initiated ? eI : eR, outboundIntegrityKey: initiated ? aI : aR,
+            inbound: DirectionKeys(encryption: initiated ? eR : eI, integrity: initiated ? aR : aI),
+            outbound: DirectionKeys(encryption: initiated ? eI : eR, integrity: initiated ? aI : aR),
             localSelectors: local, remoteSelectors: remote, transportMode: transport, lifetimeSeconds: lifetime,
             encapsulation: sa.natDetected ? (sa.local.port, sa.remote.port) : nil)
     }

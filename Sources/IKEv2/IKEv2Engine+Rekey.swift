@@ -251,10 +251,10 @@ extension IKEv2Engine {
         if let t = sa.tunnel, let policy = sa.policy {
             byTunnel[t] = successor.localSPI
             let localID = policy.localID ?? .address(successor.local.address)
-            output.append(.ikeRekeyed(tunnel: t, EstablishedIKESA(
-                local: successor.local, remote: successor.remote, localID: localID, remoteID: successor.peerID ?? policy.remoteID,
+            output.append(.report(.phase1Rekeyed(t, Phase1SA(
+                localAddress: successor.local.address, remoteAddress: successor.remote.address, localID: localID, remoteID: successor.peerID ?? policy.remoteID,
                 initiatorSPI: successor.spiI, responderSPI: successor.spiR, algorithms: successor.chosen!,
-                natDetected: successor.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds)))
+                natTraversal: successor.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds))))
         }
     }
 
@@ -270,13 +270,13 @@ extension IKEv2Engine {
         sa.phase2Wanted = true
         if let held = sa.heldChild {
             sa.heldChild = nil
-            output.append(.childEstablished(tunnel: tunnel, held.child))
+            output.append(.report(.phase2Created(tunnel, held.child)))
             return
         }
         guard sa.state == .established, !sa.childEstablished, sa.rekeyedTo == nil, let policy = sa.policy else { return }
         if case .child? = sa.rekey { return }
         guard sa.rekey == nil, sa.pending == nil else {
-            output.append(.failed(tunnel: tunnel, phase: 2, reason: "another exchange with \(sa.remote) is in flight; try again"))
+            output.append(.report(.phase2Failed(tunnel, reason: "another exchange with \(sa.remote) is in flight; try again")))
             return
         }
         let nonce = Random.bytes(32)
@@ -293,7 +293,7 @@ extension IKEv2Engine {
         sa.childTransport = policy.transportMode
         let id = sa.nextRequestID
         guard let bytes = try? sa.seal(.createChildSA, messageID: id, response: false, payloads) else {
-            output.append(.failed(tunnel: tunnel, phase: 2, reason: "the CREATE_CHILD_SA request could not be built"))
+            output.append(.report(.phase2Failed(tunnel, reason: "the CREATE_CHILD_SA request could not be built")))
             return
         }
         sa.rekey = .child(nonce: nonce, keyExchange: ke, inboundSPI: newSPI)
@@ -475,7 +475,7 @@ extension IKEv2Engine {
     /// §2.8.1: both ends rekeyed the CHILD_SA at once. The new pair made with the lowest
     /// of the four nonces is redundant and is deleted by the end that started that
     /// exchange; the other pair replaces the old one.
-    func settle(_ sa: IKESA, ours: EstablishedChildSA, ourNonces: [[UInt8]],
+    func settle(_ sa: IKESA, ours: ChildSA, ourNonces: [[UInt8]],
                 theirs: IKESA.ChildCollision, old: (inbound: UInt32, outbound: UInt32),
                 tunnel: UInt32, now: Instant) {
         sa.collision = nil
@@ -513,7 +513,7 @@ extension IKEv2Engine {
         if phase == 2, !sa.childEstablished {
             // A new CHILD_SA (`requestPhase2`), not a rekey: the tunnel's phase 2 failed.
             log(.error, "CHILD_SA with \(sa.remote) failed: \(reason)")
-            if let t = sa.tunnel { output.append(.failed(tunnel: t, phase: 2, reason: reason)) }
+            if let t = sa.tunnel { output.append(.report(.phase2Failed(t, reason: reason))) }
             return
         }
         counters.rekeyFailures += 1

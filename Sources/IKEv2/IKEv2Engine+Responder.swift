@@ -208,7 +208,7 @@ extension IKEv2Engine {
         sa.policy = policy
         authenticated(sa, as: presented)
         var reply: [IKEv2Payload] = [idr] + certificatePayloads(sa, policy) + [ourAuth]
-        var child: EstablishedChildSA? = nil
+        var child: ChildSA? = nil
         let narrowedI = Selectors.narrow(offered: tsi, allowed: ourSelectors(sa, policy, local: false))
         let narrowedR = Selectors.narrow(offered: tsr, allowed: ourSelectors(sa, policy, local: true))
         if let (proposal, chosen) = Proposals.select(from: proposals, ours: policy.espProposals, protocolID: SecurityProtocol.esp, withGroups: false),
@@ -242,16 +242,21 @@ extension IKEv2Engine {
         contacted.insert(sa.remote.address)
         responders.settled(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
-        let ike = EstablishedIKESA(local: sa.local, remote: sa.remote, localID: localID, remoteID: presented,
+        let ike = Phase1SA(localAddress: sa.local.address, remoteAddress: sa.remote.address, localID: localID, remoteID: presented,
                                    initiatorSPI: sa.spiI, responderSPI: sa.spiR, algorithms: sa.chosen!,
-                                   natDetected: sa.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds, startedAt: sa.createdAt)
+                                   natTraversal: sa.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds, startedAt: sa.createdAt)
         if payloads.contains(where: { if case let .notify(n) = $0 { return n.type == .initialContact }; return false }) {
             replaceOlderSAs(of: sa, peer: presented)
         }
         if let child {
             sa.childEstablished = true
             sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
-            output.append(.responderEstablished(sa: sa.localSPI, tunnelName: policy.name, ike, child))
+            // A peer's tunnel: numbered here, from the sequence the Tunnel Manager shares.
+            let t = tunnelNumbers.take()
+            sa.tunnel = t
+            byTunnel[t] = sa.localSPI
+            touch(sa)
+            output.append(.report(.negotiated(t, tunnelName: policy.name, ike, child)))
         } else {
             // An IKE SA without a tunnel would be invisible to `ike cmd=list`: delete it.
             log(.information, "IKE SA with \(sa.remote) up for tunnel '\(policy.name)', but no CHILD_SA: nothing in common; deleting it")
@@ -271,7 +276,7 @@ extension IKEv2Engine {
             guard let old = sas[spi], old !== sa, old.state == .established, old.peerID == peer,
                   !shared || old.remote.address == sa.remote.address else { continue }
             log(.information, "INITIAL_CONTACT from \(peer) at \(sa.remote): IKE SA \(Hex.prefixed(old.localSPI)) with \(old.remote) is replaced")
-            if let t = old.tunnel, old.rekeyedTo == nil { output.append(.deleted(tunnel: t, phase: 1)) }
+            if let t = old.tunnel, old.rekeyedTo == nil { output.append(.report(.deleted(t, .one))) }
             remove(old)
         }
     }
@@ -300,13 +305,5 @@ extension IKEv2Engine {
         h.flags = HeaderFlags.response
         let reply = IKEv2Message(header: h, payloads: [.notify(NotifyPayload(.invalidMajorVersion, data: [0x20]))])
         if let bytes = try? reply.encode() { output.append(.send(bytes, from: local, to: remote)) }
-    }
-
-    /// Tells the engine which tunnel number the Tunnel Manager gave a responder's SA.
-    public func assign(tunnel: UInt32, toSA spi: UInt64) {
-        guard let sa = sas[spi] else { return }
-        sa.tunnel = tunnel
-        byTunnel[tunnel] = spi
-        settle(sa)
     }
 }

@@ -42,6 +42,8 @@ public final class IKEv2Engine: SansIOEngine {
     /// The kernel's SPI allocation for inbound CHILD_SAs (from peer, to us); nil or a nil
     /// answer: a random SPI.
     public var allocateSPI: ((IPAddress, IPAddress) -> UInt32?)? = nil
+    /// Numbers for the tunnels peers start (shared with the Tunnel Manager in the daemon).
+    public var tunnelNumbers = TunnelNumbers()
     /// The certificate proxy (cpsd) for `auth 'pubkey'` policies.
     public var certificates: CertificateAuthority? = nil
     /// RFC 7383: the largest IP datagram a protected message goes in whole
@@ -150,7 +152,7 @@ public final class IKEv2Engine: SansIOEngine {
     }
 
     func fail(_ sa: IKESA, phase: Int, _ reason: String) {
-        if let t = sa.tunnel { output.append(.failed(tunnel: t, phase: phase, reason: reason)) }
+        if let t = sa.tunnel { output.append(.report(phase == 1 ? .phase1Failed(t, reason: reason) : .phase2Failed(t, reason: reason))) }
         log(.information, "IKE SA \(Hex.prefixed(sa.localSPI)) with \(sa.remote) failed: \(reason)")
         remove(sa)
     }
@@ -387,7 +389,7 @@ public final class IKEv2Engine: SansIOEngine {
             }
             if sa.state == .established {
                 log(.information, "\(sa.remote) does not answer: IKE SA \(Hex.prefixed(sa.localSPI)) is dead")
-                if let t = sa.tunnel { output.append(.peerDead(tunnel: t)) }
+                if let t = sa.tunnel { output.append(.report(.peerDead(t))) }
                 remove(sa)
             } else {
                 fail(sa, phase: 1, "no answer from \(sa.remote) after \(p.request.attempts) transmissions")
@@ -401,7 +403,7 @@ public final class IKEv2Engine: SansIOEngine {
             log(.information, "IKE SA \(Hex.prefixed(sa.localSPI)) reached its lifetime without a rekey; deleting it")
             if let t = sa.tunnel {
                 delete(tunnel: t, phase: 1, now: now)
-                output.append(.deleted(tunnel: t, phase: 1))
+                output.append(.report(.deleted(t, .one)))
             } else {
                 remove(sa)
             }
@@ -410,7 +412,7 @@ public final class IKEv2Engine: SansIOEngine {
         if sa.childEstablished, let end = sa.childExpiresAt, now >= end, let t = sa.tunnel {
             log(.information, "CHILD_SA \(Hex.prefixed(sa.childInboundSPI)) reached its lifetime without a rekey; deleting it")
             delete(tunnel: t, phase: 2, now: now)
-            output.append(.deleted(tunnel: t, phase: 2))
+            output.append(.report(.deleted(t, .two)))
             return
         }
         guard sa.pending == nil, sa.rekey == nil, let t = sa.tunnel else { return }

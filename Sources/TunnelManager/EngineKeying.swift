@@ -1,7 +1,6 @@
 import IKECore
 import IKECrypto
 import IKEWire
-import IKEv2
 import Kernel
 import UCI
 
@@ -62,8 +61,8 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
     }
 
     /// The engine's output: datagrams and log lines for the driver, reports for the
-    /// Tunnel Manager (a responder's new tunnel is numbered by `manager` at once).
-    /// `keepalive` sends RFC 3948's one 0xFF octet, which carries no non-ESP marker.
+    /// Tunnel Manager. A peer's tunnel the manager refuses is deleted (the engine numbered
+    /// it). `keepalive` sends RFC 3948's one 0xFF octet, which carries no non-ESP marker.
     public func drain(into manager: TunnelManager, send: ([UInt8], Endpoint, Endpoint) -> Void, keepalive: (Endpoint, Endpoint) -> Void,
                       log: (LogLevel, String) -> Void) {
         while true {
@@ -75,26 +74,12 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
                     send(bytes, from, to)
                 case let .keepalive(from, to):
                     keepalive(from, to)
-                case let .peerDead(tunnel):
-                    manager.handle(.peerDead(tunnel))
                 case let .log(level, text):
                     log(level, text)
-                case let .ikeEstablished(tunnel, sa):
-                    manager.handle(.phase1Created(tunnel, EngineKeying.phase1(sa)))
-                case let .childEstablished(tunnel, child):
-                    manager.handle(.phase2Created(tunnel, EngineKeying.childSA(child)))
-                case let .failed(tunnel, phase, reason):
-                    manager.handle(phase == 1 ? .phase1Failed(tunnel, reason: reason) : .phase2Failed(tunnel, reason: reason))
-                case let .responderEstablished(spi, name, sa, child):
-                    if let number = manager.handle(.negotiated(tunnelName: name, EngineKeying.phase1(sa), EngineKeying.childSA(child))) {
-                        engine.assign(tunnel: number, toSA: spi)
+                case let .report(report):
+                    if !manager.handle(report), case let .negotiated(tunnel, _, _, _) = report {
+                        engine.delete(tunnel: tunnel, phase: 1, now: now())
                     }
-                case let .childRekeyed(tunnel, child):
-                    manager.handle(.phase2Rekeyed(tunnel, EngineKeying.childSA(child)))
-                case let .ikeRekeyed(tunnel, sa):
-                    manager.handle(.phase1Rekeyed(tunnel, EngineKeying.phase1(sa)))
-                case let .deleted(tunnel, phase):
-                    manager.handle(.deleted(tunnel, phase == 1 ? .one : .two))
                 }
             }
         }
@@ -134,26 +119,5 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
 
     static func algorithms(_ p: Proposal) -> AlgorithmSet {
         AlgorithmSet(ciphers: p.ciphers, integrity: p.integrity, prfs: p.prfs, groups: p.groups, esn: p.esn)
-    }
-
-    static func phase1(_ sa: EstablishedIKESA) -> Phase1SA {
-        Phase1SA(localAddress: sa.local.address, remoteAddress: sa.remote.address, localID: sa.localID, remoteID: sa.remoteID,
-                 initiatorSPI: sa.initiatorSPI, responderSPI: sa.responderSPI, algorithms: sa.algorithms,
-                 natTraversal: sa.natDetected, lifetimeSeconds: sa.lifetimeSeconds, startedAt: sa.startedAt)
-    }
-
-    static func subnets(_ selectors: [TrafficSelector]) -> [Subnet] {
-        selectors.compactMap { ts in ts.subnet ?? Subnet(address: ts.start, prefixLength: ts.start.isV4 ? 32 : 128) }
-    }
-
-    static func childSA(_ c: EstablishedChildSA) -> ChildSA {
-        ChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI, cipher: c.algorithms.cipher, integrity: c.algorithms.integrity,
-                group: c.algorithms.group,
-                inbound: DirectionKeys(encryption: c.inboundEncryptionKey, integrity: c.inboundIntegrityKey),
-                outbound: DirectionKeys(encryption: c.outboundEncryptionKey, integrity: c.outboundIntegrityKey),
-                localSelectors: subnets(c.localSelectors), remoteSelectors: subnets(c.remoteSelectors),
-                mode: c.transportMode ? .transport : .tunnel, encapsulation: c.encapsulation.map { (source: $0.local, destination: $0.remote) },
-                lifetimeSeconds: c.lifetimeSeconds,
-                extendedSequenceNumbers: c.algorithms.extendedSequenceNumbers)
     }
 }

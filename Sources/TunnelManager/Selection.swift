@@ -1,3 +1,4 @@
+import IKECore
 import IKEWire
 
 /// Which tunnels an `activate` or `remove` is about (`numlist`, `namelist`, `remid`,

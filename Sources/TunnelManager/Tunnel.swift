@@ -1,3 +1,4 @@
+import IKECore
 import IKEWire
 import Kernel
 import UCI
@@ -138,4 +139,9 @@ public struct Tunnel {
         if case let .address(a) = config.remoteAddress { return a }
         return resolvedAddress
     }
+}
+
+extension ChildSA {
+    /// Tunnel or transport mode, as the kernel and `list` name it.
+    public var mode: IPsecMode { transportMode ? .transport : .tunnel }
 }

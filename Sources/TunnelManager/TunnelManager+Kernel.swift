@@ -1,3 +1,4 @@
+import IKECore
 import IKEWire
 import Kernel
 import UCI
@@ -48,8 +49,8 @@ extension TunnelManager {
     }
 
     func selectorText(_ child: ChildSA) -> String {
-        let local = child.localSelectors.map { $0.description }.joined(separator: ",")
-        let remote = child.remoteSelectors.map { $0.description }.joined(separator: ",")
+        let local = child.localSubnets.map { $0.description }.joined(separator: ",")
+        let remote = child.remoteSubnets.map { $0.description }.joined(separator: ",")
         return "\(local) <-> \(remote)"
     }
 
@@ -71,17 +72,19 @@ extension TunnelManager {
     func securityAssociations(_ t: Tunnel, _ p1: Phase1SA, _ child: ChildSA) -> [SecurityAssociation] {
         let hard = child.lifetimeSeconds
         let soft = hard - hard / 10
-        let reversed = child.encapsulation.map { (source: $0.destination, destination: $0.source) }
+        // ESP in UDP: from the peer's port to ours inbound, from ours to the peer's outbound.
+        let inward = child.encapsulation.map { (source: $0.remote, destination: $0.local) }
+        let outward = child.encapsulation.map { (source: $0.local, destination: $0.remote) }
         var inbound = SecurityAssociation(
             id: SAIdentifier(destination: p1.localAddress, spi: child.inboundSPI), source: p1.remoteAddress,
             reqid: reqid(t), mode: ipsecMode(t), cipher: child.cipher, integrity: child.integrity,
             encryptionKey: child.inbound.encryption, integrityKey: child.inbound.integrity,
-            encapsulation: reversed, softLifetimeSeconds: soft, hardLifetimeSeconds: hard)
+            encapsulation: inward, softLifetimeSeconds: soft, hardLifetimeSeconds: hard)
         var outbound = SecurityAssociation(
             id: SAIdentifier(destination: p1.remoteAddress, spi: child.outboundSPI), source: p1.localAddress,
             reqid: reqid(t), mode: ipsecMode(t), cipher: child.cipher, integrity: child.integrity,
             encryptionKey: child.outbound.encryption, integrityKey: child.outbound.integrity,
-            encapsulation: child.encapsulation, softLifetimeSeconds: soft, hardLifetimeSeconds: hard)
+            encapsulation: outward, softLifetimeSeconds: soft, hardLifetimeSeconds: hard)
         inbound.extendedSequenceNumbers = child.extendedSequenceNumbers
         outbound.extendedSequenceNumbers = child.extendedSequenceNumbers
         return [inbound, outbound]
@@ -91,8 +94,9 @@ extension TunnelManager {
     /// local), with the tunnel's endpoints as the template.
     func policies(_ t: Tunnel, _ p1: Phase1SA, _ child: ChildSA) -> [Policy] {
         var out: [Policy] = []
-        for local in child.localSelectors {
-            for remote in child.remoteSelectors where local.address.isV4 == remote.address.isV4 {
+        let remotes = child.remoteSubnets
+        for local in child.localSubnets {
+            for remote in remotes where local.address.isV4 == remote.address.isV4 {
                 var outbound = Policy(id: PolicyIdentifier(source: local, destination: remote, direction: .outbound),
                                       templateSource: p1.localAddress, templateDestination: p1.remoteAddress,
                                       reqid: reqid(t), mode: ipsecMode(t), priority: 1000)

@@ -1,3 +1,4 @@
+import IKECore
 import IKEWire
 import Kernel
 import UCI

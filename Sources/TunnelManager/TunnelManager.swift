@@ -1,3 +1,4 @@
+import IKECore
 import IKEWire
 import Kernel
 import UCI
@@ -17,7 +18,8 @@ public final class TunnelManager {
     /// Tunnels whose peer died with `dpd_action 'hold'`: a trap policy holds their
     /// traffic, and the next packet starts them again, as for `start 'trap'`.
     var holding: Set<String> = []
-    var nextNumber: TunnelNumber = 1
+    /// Tunnel numbers: the engines number the tunnels peers start from the same sequence.
+    public let numbers = TunnelNumbers()
     /// The configuration each template's responder instances share (cleared on reload).
     var sharedConfigs: [String: SharedConfig] = [:]
     /// Initiator tunnels waiting for a free slot toward their peer (pacing), in order, by
@@ -175,8 +177,7 @@ public final class TunnelManager {
         if let again {
             number = again.number
         } else {
-            number = nextNumber
-            nextNumber += 1
+            number = numbers.take()
         }
         var tunnel = Tunnel(number: number, config: config, role: .initiator, wantsPhase2: wantsPhase2,
                             state: .phase1Negotiating)
@@ -234,10 +235,10 @@ public final class TunnelManager {
         for report in reports { _ = handle(report) }
     }
 
-    /// Takes an engine's report. For a responder's `negotiated`, returns the number of the
-    /// new tunnel (nil when refused).
+    /// Takes an engine's report. False: a peer's tunnel (`negotiated`) refused, which the
+    /// engine then deletes.
     @discardableResult
-    public func handle(_ report: EngineReport) -> TunnelNumber? {
+    public func handle(_ report: EngineReport) -> Bool {
         defer { dequeue() }
         switch report {
         case let .phase1Created(number, sa):
@@ -248,8 +249,8 @@ public final class TunnelManager {
             phase2Created(number, child)
         case let .phase2Failed(number, reason):
             fail(number, step: 5, phase1: table[number]?.phase1SA, "phase 2 failed: \(reason)")
-        case let .negotiated(name, p1, child):
-            return negotiated(name, p1, child)
+        case let .negotiated(number, name, p1, child):
+            return negotiated(number, name, p1, child)
         case let .deleted(number, phase):
             peerDeleted(number, phase)
         case let .peerDead(number):
@@ -259,7 +260,7 @@ public final class TunnelManager {
         case let .phase2Rekeyed(number, child):
             phase2Rekeyed(number, child)
         }
-        return nil
+        return true
     }
 
     func phase1Created(_ number: TunnelNumber, _ sa: Phase1SA) {
@@ -316,11 +317,12 @@ public final class TunnelManager {
         return up >= began
     }
 
-    /// The responder's path: a new tunnel numbered on the spot, then steps 6 and 7.
-    func negotiated(_ name: String, _ p1: Phase1SA, _ child: ChildSA) -> TunnelNumber? {
+    /// The responder's path: a new tunnel (the engine numbered it), then steps 6 and 7.
+    /// False: refused, and the engine deletes its SAs.
+    func negotiated(_ number: TunnelNumber, _ name: String, _ p1: Phase1SA, _ child: ChildSA) -> Bool {
         guard let config = configuration.tunnel(named: name), config.enabled else {
-            log.error(.tmd, "a peer at \(p1.remoteAddress) negotiated tunnel '\(name)', which is not configured or disabled; refused")
-            return nil
+            log.error(.tmd, "a peer at \(p1.remoteAddress) negotiated tunnel '\(name)', which is not configured or disabled; refused (its SAs are deleted)")
+            return false
         }
         // An established tunnel the peer set up again (it restarted, or its liveness check
         // gave up on the old IKE SA before ours did) is replaced: both hold the same
@@ -334,7 +336,7 @@ public final class TunnelManager {
                 removeTunnel(f.number)
             } else if f.childSA != nil {
                 log.event(.tmd, "\(label(f)): the peer's attempt at '\(name)' crossed ours; ours, from the lower address, stays")
-                return nil
+                return false
             }
         }
         for f in earlier where table[f.number] != nil && !crossed(f, p1) {
@@ -346,8 +348,6 @@ public final class TunnelManager {
                 removeTunnel(f.number)
             }
         }
-        let number = nextNumber
-        nextNumber += 1
         let shared: SharedConfig
         if let known = sharedConfigs[name], known.value == config {
             shared = known
@@ -362,7 +362,7 @@ public final class TunnelManager {
         log.event(.tmd, "\(label(tunnel)): phase 1 SA created as responder with \(p1.remoteAddress) (\(p1.algorithms))")
         log.event(.tmd, "\(label(tunnel)): phase 2 SA created as responder (\(child.cipher), spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
         install(number, p1, child)
-        return number
+        return true
     }
 
     func fail(_ number: TunnelNumber, step: Int, phase1: Phase1SA?, _ reason: String) {
@@ -421,8 +421,7 @@ public final class TunnelManager {
     /// A tunnel we start ourselves after `retry_delay`, listed as failed until then: a
     /// tunnel the peer brings up meanwhile cancels it (`negotiated`).
     func startLater(_ config: TunnelConfig, _ reason: String) {
-        let number = nextNumber
-        nextNumber += 1
+        let number = numbers.take()
         var w = Tunnel(number: number, config: config, role: .initiator, wantsPhase2: true,
                        state: .failed(nil, step: 1, reason: reason))
         w.persistent = true

@@ -1,5 +1,6 @@
 import Broker
 import Control
+import IKECore
 import IKEWire
 import IKEv1
 import IKEv2

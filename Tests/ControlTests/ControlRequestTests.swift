@@ -1,3 +1,4 @@
+import IKECore
 import Control
 import IKEWire
 import Testing

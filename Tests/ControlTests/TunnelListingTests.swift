@@ -49,10 +49,11 @@ final class SilentEngine: KeyingEngine {
             algorithms: ChosenAlgorithms(cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil, prf: .hmacSHA2_256, group: .curve25519), natTraversal: false, lifetimeSeconds: 28800)))
         guard case let .success(l) = Subnet.parse("10.1.0.0/24"), case let .success(r) = Subnet.parse("10.2.0.0/24") else { return }
         manager.handle(.phase2Created(1, ChildSA(
-            inboundSPI: 0xc1c2_c3c4, outboundSPI: 0xd1d2_d3d4, cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil,
-            group: .curve25519, inbound: DirectionKeys(encryption: SecretBytes([1, 2]), integrity: nil),
+            inboundSPI: 0xc1c2_c3c4, outboundSPI: 0xd1d2_d3d4,
+            algorithms: ChosenAlgorithms(cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil, prf: nil, group: .curve25519),
+            inbound: DirectionKeys(encryption: SecretBytes([1, 2]), integrity: nil),
             outbound: DirectionKeys(encryption: SecretBytes([3, 4]), integrity: nil),
-            localSelectors: [l], remoteSelectors: [r], mode: .tunnel, encapsulation: nil, lifetimeSeconds: 3600)))
+            localSelectors: [TrafficSelector(l)], remoteSelectors: [TrafficSelector(r)], transportMode: false, lifetimeSeconds: 3600)))
         s.names = ["site_c"]
         _ = manager.activate(s, phase: .one)
         kernel.traffic[SAIdentifier(destination: local, spi: 0xc1c2_c3c4)] = SACounters(bytes: 8400, packets: 100)

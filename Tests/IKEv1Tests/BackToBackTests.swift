@@ -8,6 +8,8 @@ import Testing
 final class Pair {
     let a = IKEv1Engine { _ in IPAddress("192.0.2.1")! }
     let b = IKEv1Engine { _ in IPAddress("198.51.100.7")! }
+    /// The responder numbers the tunnels peers start from 5 (the initiator uses 1).
+    init() { b.tunnelNumbers = TunnelNumbers(first: 5) }
     var now = Instant(nanoseconds: 1_000_000_000)
     var aEvents: [EngineOutput] = []
     var bEvents: [EngineOutput] = []
@@ -96,14 +98,14 @@ extension Result {
     }
 }
 
-func established(_ events: [EngineOutput]) -> (ike: Bool, child: EstablishedChildSA?) {
+func established(_ events: [EngineOutput]) -> (ike: Bool, child: ChildSA?) {
     var ike = false
-    var child: EstablishedChildSA? = nil
+    var child: ChildSA? = nil
     for e in events {
         switch e {
-        case .ikeEstablished: ike = true
-        case let .childEstablished(_, c): child = c
-        case let .responderEstablished(_, _, _, c): ike = true; child = c
+        case .report(.phase1Created): ike = true
+        case let .report(.phase2Created(_, c)): child = c
+        case let .report(.negotiated(_, _, _, c)): ike = true; child = c
         default: break
         }
     }
@@ -111,7 +113,7 @@ func established(_ events: [EngineOutput]) -> (ike: Bool, child: EstablishedChil
 }
 
 func failures(_ events: [EngineOutput]) -> [String] {
-    events.compactMap { if case let .failed(_, phase, reason) = $0 { return "\(phase): \(reason)" }; return nil }
+    events.compactMap { if case let .report(.phase1Failed(_, reason)) = $0 { return "1: \(reason)" }; if case let .report(.phase2Failed(_, reason)) = $0 { return "2: \(reason)" }; return nil }
 }
 
 func logs(_ events: [EngineOutput]) -> [String] {
@@ -122,10 +124,10 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
     let ac = try #require(established(p.aEvents).child, "\(logs(p.aEvents)) \(logs(p.bEvents))", sourceLocation: sourceLocation)
     let bc = try #require(established(p.bEvents).child, "\(logs(p.bEvents))", sourceLocation: sourceLocation)
     #expect(ac.outboundSPI == bc.inboundSPI && ac.inboundSPI == bc.outboundSPI, sourceLocation: sourceLocation)
-    #expect(ac.outboundEncryptionKey == bc.inboundEncryptionKey, sourceLocation: sourceLocation)
-    #expect(ac.inboundEncryptionKey == bc.outboundEncryptionKey, sourceLocation: sourceLocation)
-    #expect(ac.outboundEncryptionKey != ac.inboundEncryptionKey, sourceLocation: sourceLocation)
-    #expect(ac.outboundIntegrityKey == bc.inboundIntegrityKey, sourceLocation: sourceLocation)
+    #expect(ac.outbound.encryption == bc.inbound.encryption, sourceLocation: sourceLocation)
+    #expect(ac.inbound.encryption == bc.outbound.encryption, sourceLocation: sourceLocation)
+    #expect(ac.outbound.encryption != ac.inbound.encryption, sourceLocation: sourceLocation)
+    #expect(ac.outbound.integrity == bc.inbound.integrity, sourceLocation: sourceLocation)
     #expect(ac.localSelectors.map { $0.description } == ["10.1.0.0/24"], sourceLocation: sourceLocation)
     #expect(bc.localSelectors.map { $0.description } == ["10.2.0.0/24"], sourceLocation: sourceLocation)
 }
@@ -244,20 +246,20 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         p.advance(seconds: 3)
         try expectMatchingChildren(p)
         #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty)
-        #expect(p.aEvents.filter { if case .childEstablished = $0 { return true }; return false }.count == 1)
+        #expect(p.aEvents.filter { if case .report(.phase2Created) = $0 { return true }; return false }.count == 1)
     }
 
     @Test(arguments: [1, 2]) func deletesReachThePeer(phase: Int) throws {
         let p = Pair()
         p.start(p.configure())
         p.run()
-        let number = try #require(p.bEvents.compactMap { e -> UInt64? in if case let .responderEstablished(sa, _, _, _) = e { return sa }; return nil }.first)
-        p.b.assign(tunnel: 7, toSA: number)
+        let number = try #require(p.bEvents.compactMap { e -> UInt32? in if case let .report(.negotiated(t, _, _, _)) = e { return t }; return nil }.first)
+        #expect(number == 5)
         p.a.delete(tunnel: 1, phase: phase, now: p.now)
         p.run()
-        #expect(p.bEvents.contains { if case .deleted(7, 2) = $0 { return true }; return false })
+        #expect(p.bEvents.contains { if case .report(.deleted(5, .two)) = $0 { return true }; return false })
         if phase == 1 {
-            #expect(p.bEvents.contains { if case .deleted(7, 1) = $0 { return true }; return false })
+            #expect(p.bEvents.contains { if case .report(.deleted(5, .one)) = $0 { return true }; return false })
             #expect(p.a.saCount == 0 && p.b.saCount == 0)
         }
     }
@@ -266,25 +268,25 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         let p = Pair()
         p.start(p.configure())
         p.run()
-        let number = try #require(p.bEvents.compactMap { e -> UInt64? in if case let .responderEstablished(sa, _, _, _) = e { return sa }; return nil }.first)
-        p.b.assign(tunnel: 7, toSA: number)
+        let number = try #require(p.bEvents.compactMap { e -> UInt32? in if case let .report(.negotiated(t, _, _, _)) = e { return t }; return nil }.first)
+        #expect(number == 5)
         let before = try #require(established(p.aEvents).child)
         p.a.rekey(tunnel: 1, phase: phase, now: p.now)
         p.run()
         if phase == 1 {
-            #expect(p.aEvents.contains { if case .ikeRekeyed(1, _) = $0 { return true }; return false })
-            #expect(p.bEvents.contains { if case .ikeRekeyed(7, _) = $0 { return true }; return false })
+            #expect(p.aEvents.contains { if case .report(.phase1Rekeyed(1, _)) = $0 { return true }; return false })
+            #expect(p.bEvents.contains { if case .report(.phase1Rekeyed(5, _)) = $0 { return true }; return false })
             #expect(p.a.saCount == 1 && p.b.saCount == 1)
             // The IPsec SAs moved to the new ISAKMP SA: a phase 2 rekey runs on it.
             p.a.rekey(tunnel: 1, phase: 2, now: p.now)
             p.run()
         }
-        let aNew = p.aEvents.compactMap { e -> EstablishedChildSA? in if case let .childRekeyed(1, c) = e { return c }; return nil }.last
-        let bNew = p.bEvents.compactMap { e -> EstablishedChildSA? in if case let .childRekeyed(7, c) = e { return c }; return nil }.last
+        let aNew = p.aEvents.compactMap { e -> ChildSA? in if case let .report(.phase2Rekeyed(1, c)) = e { return c }; return nil }.last
+        let bNew = p.bEvents.compactMap { e -> ChildSA? in if case let .report(.phase2Rekeyed(5, c)) = e { return c }; return nil }.last
         let a = try #require(aNew), b = try #require(bNew)
         #expect(a.inboundSPI != before.inboundSPI && a.outboundSPI == b.inboundSPI && a.inboundSPI == b.outboundSPI)
-        #expect(a.outboundEncryptionKey == b.inboundEncryptionKey)
-        #expect(!p.bEvents.contains { if case .deleted = $0 { return true }; return false })
+        #expect(a.outbound.encryption == b.inbound.encryption)
+        #expect(!p.bEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
     }
 
     /// Our phase 1 rekey whose Quick Mode renewal never gets through (the network loses
@@ -297,9 +299,9 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         p.a.rekey(tunnel: 1, phase: 1, now: p.now)
         let base = p.sent
         p.run(drop: { $0 > base + 6 })
-        #expect(p.aEvents.contains { if case .ikeRekeyed(1, _) = $0 { return true }; return false })
+        #expect(p.aEvents.contains { if case .report(.phase1Rekeyed(1, _)) = $0 { return true }; return false })
         #expect(p.a.saCount == 2)
-        func renewalFailed() -> Bool { p.aEvents.contains { if case .failed(1, 2, _) = $0 { return true }; return false } }
+        func renewalFailed() -> Bool { p.aEvents.contains { if case .report(.phase2Failed(1, _)) = $0 { return true }; return false } }
         for _ in 0..<120 where !renewalFailed() { p.advance(seconds: 1, drop: { _ in true }) }
         #expect(renewalFailed())
         // The new ISAKMP SA stays (the Tunnel Manager retries phase 2 on it); the old is gone.
@@ -315,12 +317,12 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         p.a.rekey(tunnel: 1, phase: 1, now: p.now)
         // Five transmissions of its first message, 2 + 4 + 8 + 16 + 32 s apart.
         p.advance(seconds: 70, drop: { _ in true })
-        #expect(!p.aEvents.contains { if case .failed = $0 { return true }; return false }, "\(logs(p.aEvents))")
+        #expect(failures(p.aEvents).isEmpty, "\(logs(p.aEvents))")
         #expect(logs(p.aEvents).contains { $0.contains("phase 1 rekey with 198.51.100.7:500 failed") })
         #expect(p.a.saCount == 1)
         // The network is back: the next try, a minute after the failure, goes through.
         p.advance(seconds: 60)
-        #expect(p.aEvents.contains { if case .ikeRekeyed(1, _) = $0 { return true }; return false }, "\(logs(p.aEvents))")
+        #expect(p.aEvents.contains { if case .report(.phase1Rekeyed(1, _)) = $0 { return true }; return false }, "\(logs(p.aEvents))")
     }
 
     @Test func deadPeerDetection() throws {
@@ -329,10 +331,10 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(established(p.aEvents).child != nil)
         // A live peer answers R-U-THERE: nothing happens.
         p.advance(seconds: 25)
-        #expect(!p.aEvents.contains { if case .peerDead = $0 { return true }; return false })
+        #expect(!p.aEvents.contains { if case .report(.peerDead) = $0 { return true }; return false })
         // A silent one (everything to b lost) is declared dead.
         p.advance(seconds: 120, drop: { _ in true })
-        #expect(p.aEvents.contains { if case .peerDead(1) = $0 { return true }; return false })
+        #expect(p.aEvents.contains { if case .report(.peerDead(1)) = $0 { return true }; return false })
         #expect(p.a.saCount == 0)
     }
 }

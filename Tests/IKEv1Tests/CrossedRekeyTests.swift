@@ -36,7 +36,7 @@ import Testing
         p.a.policies = [policy]
         p.start(policy)
         p.run()
-        for e in p.bEvents { if case let .responderEstablished(spi, _, _, _) = e { p.b.assign(tunnel: 5, toSA: spi) } }
+        #expect(p.bEvents.contains { if case .report(.negotiated(5, _, _, _)) = $0 { return true }; return false })
         let original = try #require(tunnelSA(p.a, 1)).cookieI
         let (first, second, firstTunnel, secondTunnel) = aFirst ? (p.a, p.b, UInt32(1), UInt32(5)) : (p.b, p.a, UInt32(5), UInt32(1))
         first.rekey(tunnel: firstTunnel, phase: 1, now: p.now)
@@ -67,7 +67,7 @@ import Testing
         p.a.policies = [policy]
         p.start(policy)
         p.run()
-        for e in p.bEvents { if case let .responderEstablished(spi, _, _, _) = e { p.b.assign(tunnel: 5, toSA: spi) } }
+        #expect(p.bEvents.contains { if case .report(.negotiated(5, _, _, _)) = $0 { return true }; return false })
         let original = try #require(tunnelSA(p.a, 1)).cookieI
         p.b.rekey(tunnel: 5, phase: 1, now: p.now)
         p.sent = 0

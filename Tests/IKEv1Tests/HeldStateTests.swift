@@ -19,14 +19,14 @@ import Testing
             let keys = try #require(sa.keys)
             #expect(keys.skeyid.count == 0 && keys.e.count == 0 && keys.d.count == 32 && keys.a.count == 32)
             let child = try #require(sa.child?.sa)
-            #expect(child.inboundEncryptionKey.count == 0 && child.outboundEncryptionKey.count == 0)
+            #expect(child.inbound.encryption.count == 0 && child.outbound.encryption.count == 0)
             #expect(sa.answers.count <= 2)
         }
         // The Quick Modes still work on what is left: a rekey of phase 2 comes up.
         p.aEvents = []
         p.a.rekey(tunnel: 1, phase: 2, now: p.now)
         p.run()
-        #expect(p.aEvents.contains { if case .childRekeyed = $0 { return true }; return false })
+        #expect(p.aEvents.contains { if case .report(.phase2Rekeyed) = $0 { return true }; return false })
     }
 
     /// The responder's answers serve retransmitted requests while the peer may still
@@ -34,7 +34,7 @@ import Testing
     @Test func answersGoAfterThePeersSilence() throws {
         let p = Pair()
         p.up(dpd: 0)
-        for e in p.bEvents { if case let .responderEstablished(spi, _, _, _) = e { p.b.assign(tunnel: 5, toSA: spi) } }
+        #expect(p.bEvents.contains { if case .report(.negotiated(5, _, _, _)) = $0 { return true }; return false })
         let sa = try #require(p.b.sas.values.first)
         #expect(!sa.answers.isEmpty)
         p.b.tick(now: p.now + .seconds(299))

@@ -48,7 +48,7 @@ import Testing
         let b = try #require(established(p.bEvents).child)
         #expect(a.encapsulation?.local == 4500 && a.encapsulation?.remote == 4500)
         #expect(b.encapsulation?.local == 4500 && b.encapsulation?.remote == 44500)
-        #expect(a.outboundEncryptionKey == b.inboundEncryptionKey)
+        #expect(a.outbound.encryption == b.inbound.encryption)
         // Keepalives from the side behind the NAT only (RFC 3948 §4).
         p.a.tick(now: p.now + .seconds(21))
         #expect(p.a.takeOutput().contains { if case .keepalive = $0 { return true }; return false })

@@ -26,17 +26,17 @@ import Testing
     @Test func phase2IsMadeAgainAfterItsDelete() throws {
         let p = Pair()
         p.up()
-        for e in p.bEvents { if case let .responderEstablished(spi, _, _, _) = e { p.b.assign(tunnel: 5, toSA: spi) } }
+        #expect(p.bEvents.contains { if case .report(.negotiated(5, _, _, _)) = $0 { return true }; return false })
         p.bEvents = []
         p.a.delete(tunnel: 1, phase: 2, now: p.now)
         p.run()
-        #expect(p.bEvents.contains { if case .deleted(5, 2) = $0 { return true }; return false })
+        #expect(p.bEvents.contains { if case .report(.deleted(5, .two)) = $0 { return true }; return false })
         p.aEvents = []
         p.bEvents = []
         p.a.requestPhase2(tunnel: 1, now: p.now)
         p.run()
         let ac = try #require(established(p.aEvents).child, "\(logs(p.aEvents))")
-        let bc = try #require(p.bEvents.compactMap { if case let .childEstablished(_, c) = $0 { return c }; return nil }.first, "\(logs(p.bEvents))")
-        #expect(ac.outboundSPI == bc.inboundSPI && ac.outboundEncryptionKey == bc.inboundEncryptionKey)
+        let bc = try #require(p.bEvents.compactMap { if case let .report(.phase2Created(_, c)) = $0 { return c }; return nil }.first, "\(logs(p.bEvents))")
+        #expect(ac.outboundSPI == bc.inboundSPI && ac.outbound.encryption == bc.inbound.encryption)
     }
 }

@@ -52,7 +52,7 @@ import Testing
         #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(failures(p.aEvents)) \(failures(p.bEvents))")
         try expectMatchingChildren(p)
         // Each side named its certificate's subject and proved it.
-        let ikeA = p.aEvents.compactMap { if case let .ikeEstablished(_, sa) = $0 { return sa }; return nil }.first
+        let ikeA = p.aEvents.compactMap { if case let .report(.phase1Created(_, sa)) = $0 { return sa }; return nil }.first
         #expect(ikeA?.localID == SignatureTests.subject(initiator))
         #expect(ikeA?.remoteID == SignatureTests.subject(responder))
         #expect(logs(p.bEvents).contains { $0.contains("by certificate \"C=CH, O=ike test, CN=\(initiator).ike.test\"") })

@@ -14,7 +14,7 @@ import Testing
     @Test func theRUThereGoesOutWhenItIsDue() throws {
         let p = Pair()
         p.up(dpd: 10)
-        for e in p.bEvents { if case let .responderEstablished(spi, _, _, _) = e { p.b.assign(tunnel: 5, toSA: spi) } }
+        #expect(p.bEvents.contains { if case .report(.negotiated(5, _, _, _)) = $0 { return true }; return false })
         let sa = try #require(p.b.sas.values.first)
         #expect(p.b.timers.count == p.b.sas.count && p.a.timers.count == p.a.sas.count)
         #expect(p.b.wakeAt == sa.lastHeard + .seconds(10))

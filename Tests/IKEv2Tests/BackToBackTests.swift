@@ -8,6 +8,8 @@ import Testing
 final class Pair {
     let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
     let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+    /// The responder numbers the tunnels peers start from 5 (the initiator uses 1).
+    init() { b.tunnelNumbers = TunnelNumbers(first: 5) }
     var now = Instant(nanoseconds: 1_000_000_000)
     var aEvents: [EngineOutput] = []
     var bEvents: [EngineOutput] = []
@@ -41,14 +43,14 @@ extension Result {
 }
 
 @Suite struct BackToBackTests {
-    func established(_ events: [EngineOutput]) -> (ike: Bool, child: EstablishedChildSA?) {
+    func established(_ events: [EngineOutput]) -> (ike: Bool, child: ChildSA?) {
         var ike = false
-        var child: EstablishedChildSA? = nil
+        var child: ChildSA? = nil
         for e in events {
             switch e {
-            case .ikeEstablished: ike = true
-            case let .childEstablished(_, c): child = c
-            case let .responderEstablished(_, _, _, c): ike = true; child = c
+            case .report(.phase1Created): ike = true
+            case let .report(.phase2Created(_, c)): child = c
+            case let .report(.negotiated(_, _, _, c)): ike = true; child = c
             default: break
             }
         }
@@ -56,7 +58,7 @@ extension Result {
     }
 
     func failures(_ events: [EngineOutput]) -> [String] {
-        events.compactMap { if case let .failed(_, phase, reason) = $0 { return "\(phase): \(reason)" }; return nil }
+        events.compactMap { if case let .report(.phase1Failed(_, reason)) = $0 { return "1: \(reason)" }; if case let .report(.phase2Failed(_, reason)) = $0 { return "2: \(reason)" }; return nil }
     }
 
     @Test(arguments: [
@@ -79,10 +81,10 @@ extension Result {
         #expect(aIKE && bIKE)
         let ac = try #require(aChild), bc = try #require(bChild)
         #expect(ac.outboundSPI == bc.inboundSPI && ac.inboundSPI == bc.outboundSPI)
-        #expect(ac.outboundEncryptionKey == bc.inboundEncryptionKey)
-        #expect(ac.inboundEncryptionKey == bc.outboundEncryptionKey)
-        #expect(ac.outboundEncryptionKey != ac.inboundEncryptionKey)
-        if integrity.isEmpty { #expect(ac.outboundIntegrityKey == nil) } else { #expect(ac.outboundIntegrityKey == bc.inboundIntegrityKey) }
+        #expect(ac.outbound.encryption == bc.inbound.encryption)
+        #expect(ac.inbound.encryption == bc.outbound.encryption)
+        #expect(ac.outbound.encryption != ac.inbound.encryption)
+        if integrity.isEmpty { #expect(ac.outbound.integrity == nil) } else { #expect(ac.outbound.integrity == bc.inbound.integrity) }
         #expect(ac.localSelectors.map { $0.description } == ["10.1.0.0/24"])
         #expect(bc.localSelectors.map { $0.description } == ["10.2.0.0/24"])
         #expect(p.sent == 4)
@@ -187,7 +189,7 @@ extension Result {
         p.run()
         #expect(established(p.aEvents).ike && established(p.bEvents).ike)
         #expect(p.sent == 6)
-        #expect(p.aEvents.contains { if case let .ikeEstablished(_, sa) = $0 { return sa.algorithms.group == .ecp256 }; return false })
+        #expect(p.aEvents.contains { if case let .report(.phase1Created(_, sa)) = $0 { return sa.algorithms.group == .ecp256 }; return false })
     }
 
     @Test func aLostRequestIsRetransmittedAndADuplicateAnsweredOnce() {
@@ -223,18 +225,18 @@ extension Result {
         p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
         p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: p.now)
         p.run()
-        guard case let .responderEstablished(spi, name, _, _)? = p.bEvents.first(where: { if case .responderEstablished = $0 { return true }; return false }) else {
+        guard case let .report(.negotiated(number, name, _, _))? = p.bEvents.first(where: { if case .report(.negotiated) = $0 { return true }; return false }) else {
             Issue.record("responder not established")
             return
         }
         #expect(name == "site_a")
-        p.b.assign(tunnel: 5, toSA: spi)
+        #expect(number == 5)
         p.a.delete(tunnel: 1, phase: 2, now: p.now)
         p.run()
-        #expect(p.bEvents.contains { if case .deleted(5, 2) = $0 { return true }; return false })
+        #expect(p.bEvents.contains { if case .report(.deleted(5, .two)) = $0 { return true }; return false })
         p.a.delete(tunnel: 1, phase: 1, now: p.now)
         p.run()
-        #expect(p.bEvents.contains { if case .deleted(5, 1) = $0 { return true }; return false })
+        #expect(p.bEvents.contains { if case .report(.deleted(5, .one)) = $0 { return true }; return false })
         #expect(p.a.saCount == 0 && p.b.saCount == 0)
     }
 }

@@ -28,7 +28,7 @@ import Testing
     }
 
     func failures(_ events: [EngineOutput]) -> [String] {
-        events.compactMap { if case let .failed(_, phase, reason) = $0 { return "\(phase): \(reason)" }; return nil }
+        events.compactMap { if case let .report(.phase1Failed(_, reason)) = $0 { return "1: \(reason)" }; if case let .report(.phase2Failed(_, reason)) = $0 { return "2: \(reason)" }; return nil }
     }
 
     func logs(_ events: [EngineOutput], _ level: LogLevel) -> [String] {
@@ -36,7 +36,7 @@ import Testing
     }
 
     func up(_ events: [EngineOutput]) -> Bool {
-        events.contains { if case .childEstablished = $0 { return true }; if case .responderEstablished = $0 { return true }; return false }
+        events.contains { if case .report(.phase2Created) = $0 { return true }; if case .report(.negotiated) = $0 { return true }; return false }
     }
 
     @Test(arguments: [("p256", "peer"), ("rsa", "peer-rsa"), ("ed25519", "peer-ed25519"), ("p384", "peer")])
@@ -50,7 +50,7 @@ import Testing
         #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(failures(p.aEvents)) \(failures(p.bEvents))")
         #expect(up(p.aEvents) && up(p.bEvents))
         // Each side named its own subject (no local_id), and each proved it by certificate.
-        let ikeA = p.aEvents.compactMap { if case let .ikeEstablished(_, sa) = $0 { return sa }; return nil }.first
+        let ikeA = p.aEvents.compactMap { if case let .report(.phase1Created(_, sa)) = $0 { return sa }; return nil }.first
         #expect(ikeA?.remoteID == subjectB)
         #expect(ikeA?.localID == (try Identity.parse("C=CH, O=ike test, CN=\(initiator).ike.test").get()))
         #expect(logs(p.bEvents, .information).contains { $0.contains("by certificate \"C=CH, O=ike test, CN=\(initiator).ike.test\"") })

@@ -44,11 +44,12 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
     let siteB = Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7")
 
     func failures(_ events: [EngineOutput]) -> [String] {
-        events.compactMap { if case let .failed(_, phase, reason) = $0 { return "\(phase): \(reason)" }; return nil }
+        events.compactMap { if case let .report(.phase1Failed(_, reason)) = $0 { return "1: \(reason)" }; if case let .report(.phase2Failed(_, reason)) = $0 { return "2: \(reason)" }; return nil }
     }
 
-    func responderSPI(_ events: [EngineOutput]) -> UInt64? {
-        for e in events { if case let .responderEstablished(spi, _, _, _) = e { return spi } }
+    /// The number the responder gave the tunnel a peer started.
+    func responderTunnel(_ events: [EngineOutput]) -> UInt32? {
+        for e in events { if case let .report(.negotiated(t, _, _, _)) = e { return t } }
         return nil
     }
 
@@ -58,6 +59,7 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
     @Test func theInitiatorTellsTheResponderItsIdentityWasRefused() throws {
         let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
         let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        b.tunnelNumbers = TunnelNumbers(first: 7)
         let now = Instant(nanoseconds: 1_000_000_000)
         b.policies = [siteA]
         var strict = siteB
@@ -67,8 +69,7 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
         // IKE_SA_INIT, IKE_AUTH, then the INFORMATIONAL (5th), held until b has numbered its tunnel.
         let held = exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents, hold: { $0 == 5 })
         #expect(failures(aEvents) == ["1: peer identifies as 198.51.100.7, expected remote_id @gw.example"])
-        let spi = try #require(responderSPI(bEvents))
-        b.assign(tunnel: 7, toSA: spi)
+        #expect(try #require(responderTunnel(bEvents)) == 7)
         let informational = try #require(held.first)
         #expect(informational.bytes[18] == 37)  // exchange type INFORMATIONAL
         b.receive(informational.bytes, from: informational.from, to: informational.to, now: now)
@@ -81,6 +82,7 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
     /// SA (and tunnel) is replaced, not left Active beside the new one.
     @Test func initialContactFromARestartedPeerReplacesTheOldSA() throws {
         let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        b.tunnelNumbers = TunnelNumbers(first: 7)
         let now = Instant(nanoseconds: 1_000_000_000)
         b.policies = [siteA]
         var bEvents: [EngineOutput] = []
@@ -88,7 +90,7 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
         var firstEvents: [EngineOutput] = []
         first.initiate(tunnel: 1, policy: siteB, remote: IPAddress("198.51.100.7")!, now: now)
         exchange(first, b, now: now, aEvents: &firstEvents, bEvents: &bEvents)
-        b.assign(tunnel: 7, toSA: try #require(responderSPI(bEvents)))
+        #expect(try #require(responderTunnel(bEvents)) == 7)
         #expect(b.saCount == 1)
         // The peer restarts: a fresh engine, no memory of the old SA.
         let restarted = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
@@ -96,8 +98,8 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
         bEvents = []
         restarted.initiate(tunnel: 1, policy: siteB, remote: IPAddress("198.51.100.7")!, now: now)
         exchange(restarted, b, now: now, aEvents: &restartedEvents, bEvents: &bEvents)
-        #expect(responderSPI(bEvents) != nil)
-        #expect(bEvents.contains { if case .deleted(7, 1) = $0 { return true }; return false })
+        #expect(responderTunnel(bEvents) != nil)
+        #expect(bEvents.contains { if case .report(.deleted(7, .one)) = $0 { return true }; return false })
         #expect(b.saCount == 1)
     }
 
@@ -105,6 +107,7 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
     /// client's INITIAL_CONTACT replaces only its own older SA, never another client's.
     @Test func initialContactUnderASharedIdentityTemplateSparesOtherClients() throws {
         let hub = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        hub.tunnelNumbers = TunnelNumbers(first: 7)
         let now = Instant(nanoseconds: 1_000_000_000)
         hub.policies = [Pair.policy("clients", local: "198.51.100.7", remote: nil, localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
         var hubEvents: [EngineOutput] = []
@@ -116,10 +119,10 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
             var clientEvents: [EngineOutput] = []
             hubEvents = []
             exchange(client, hub, now: now, aEvents: &clientEvents, bEvents: &hubEvents)
-            hub.assign(tunnel: UInt32(7 + n), toSA: try #require(responderSPI(hubEvents)))
+            #expect(try #require(responderTunnel(hubEvents)) == UInt32(7 + n))
         }
         // Both clients sent INITIAL_CONTACT (each had no SA of its own): both stay.
-        #expect(!hubEvents.contains { if case .deleted = $0 { return true }; return false })
+        #expect(!hubEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
         #expect(hub.saCount == 2)
         // The first client restarts from its address: its old SA, and only that one, goes.
         let restarted = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
@@ -129,8 +132,8 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
         var restartedEvents: [EngineOutput] = []
         hubEvents = []
         exchange(restarted, hub, now: now, aEvents: &restartedEvents, bEvents: &hubEvents)
-        #expect(hubEvents.contains { if case .deleted(7, 1) = $0 { return true }; return false })
-        #expect(!hubEvents.contains { if case .deleted(8, 1) = $0 { return true }; return false })
+        #expect(hubEvents.contains { if case .report(.deleted(7, .one)) = $0 { return true }; return false })
+        #expect(!hubEvents.contains { if case .report(.deleted(8, .one)) = $0 { return true }; return false })
         #expect(hub.saCount == 2)
     }
 
@@ -139,17 +142,18 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
     @Test func aSecondTunnelToTheSamePeerLeavesTheFirstAlone() throws {
         let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
         let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        b.tunnelNumbers = TunnelNumbers(first: 7)
         let now = Instant(nanoseconds: 1_000_000_000)
         b.policies = [siteA]
         var aEvents: [EngineOutput] = [], bEvents: [EngineOutput] = []
         a.initiate(tunnel: 1, policy: siteB, remote: IPAddress("198.51.100.7")!, now: now)
         exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents)
-        b.assign(tunnel: 7, toSA: try #require(responderSPI(bEvents)))
+        #expect(try #require(responderTunnel(bEvents)) == 7)
         a.initiate(tunnel: 2, policy: siteB, remote: IPAddress("198.51.100.7")!, now: now)
         bEvents = []
         exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents)
-        #expect(responderSPI(bEvents) != nil)
-        #expect(!bEvents.contains { if case .deleted = $0 { return true }; return false })
+        #expect(responderTunnel(bEvents) != nil)
+        #expect(!bEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
         #expect(b.saCount == 2)
     }
 
@@ -158,6 +162,7 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
     @Test func anIKESAWithoutItsFirstChildIsDeletedByTheResponder() throws {
         let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
         let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        b.tunnelNumbers = TunnelNumbers(first: 7)
         let now = Instant(nanoseconds: 1_000_000_000)
         var cbcOnly = siteA
         cbcOnly.espProposals = [AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 128)], integrity: [.hmacSHA2_256_128], prfs: [], groups: [])]
@@ -166,9 +171,9 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
         a.initiate(tunnel: 1, policy: siteB, remote: IPAddress("198.51.100.7")!, now: now)
         exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents)
         #expect(failures(aEvents) == ["2: peer answered NO_PROPOSAL_CHOSEN"])
-        #expect(aEvents.contains { if case .deleted(1, 1) = $0 { return true }; return false })
+        #expect(aEvents.contains { if case .report(.deleted(1, .one)) = $0 { return true }; return false })
         #expect(a.saCount == 0 && b.saCount == 0)
-        #expect(responderSPI(bEvents) == nil)
+        #expect(responderTunnel(bEvents) == nil)
     }
 
     /// Two tunnels between the same two peers, same PSK and identities, differing only by
@@ -177,6 +182,7 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
     @Test func twoTunnelsToOnePeerAreToldApartBySubnets() {
         let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
         let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        b.tunnelNumbers = TunnelNumbers(first: 7)
         b.policies = [
             Pair.policy("first", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24"),
             Pair.policy("second", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.1.0/24", remoteNet: "10.1.1.0/24"),
@@ -188,10 +194,10 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
                    remote: IPAddress("198.51.100.7")!, now: now)
         var aEvents: [EngineOutput] = [], bEvents: [EngineOutput] = []
         exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents)
-        let names = bEvents.compactMap { e -> String? in if case let .responderEstablished(_, name, _, _) = e { return name }; return nil }
+        let names = bEvents.compactMap { e -> String? in if case let .report(.negotiated(_, name, _, _)) = e { return name }; return nil }
         #expect(names.sorted() == ["first", "second"])
         #expect(a.saCount == 2 && b.saCount == 2)
-        #expect(!bEvents.contains { if case .deleted = $0 { return true }; return false })
-        #expect(aEvents.filter { if case .childEstablished = $0 { return true }; return false }.count == 2)
+        #expect(!bEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
+        #expect(aEvents.filter { if case .report(.phase2Created) = $0 { return true }; return false }.count == 2)
     }
 }

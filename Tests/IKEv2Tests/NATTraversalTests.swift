@@ -17,7 +17,7 @@ import Testing
         p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: p.now)
         var ports: [UInt16] = []
         var progress = true
-        var aChild: EstablishedChildSA? = nil, bChild: EstablishedChildSA? = nil
+        var aChild: ChildSA? = nil, bChild: ChildSA? = nil
         while progress {
             progress = false
             for out in p.a.takeOutput() {
@@ -25,13 +25,13 @@ import Testing
                     progress = true
                     ports.append(dst.port)
                     p.b.receive(bytes, from: translateOut(src), to: dst, now: p.now)
-                } else if case let .childEstablished(_, c) = out { aChild = c }
+                } else if case let .report(.phase2Created(_, c)) = out { aChild = c }
             }
             for out in p.b.takeOutput() {
                 if case let .send(bytes, src, dst) = out {
                     progress = true
                     p.a.receive(bytes, from: src, to: translateIn(dst), now: p.now)
-                } else if case let .responderEstablished(_, _, _, c) = out { bChild = c }
+                } else if case let .report(.negotiated(_, _, _, c)) = out { bChild = c }
             }
         }
         // IKE_SA_INIT to 500, IKE_AUTH to 4500 (RFC 7296 §2.23).
@@ -58,7 +58,7 @@ import Testing
         p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
         p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: p.now)
         p.run()
-        let child = p.aEvents.compactMap { if case let .childEstablished(_, c) = $0 { return c }; return nil }.first
+        let child = p.aEvents.compactMap { if case let .report(.phase2Created(_, c)) = $0 { return c }; return nil }.first
         #expect(try #require(child).encapsulation == nil)
     }
 }

@@ -8,16 +8,16 @@ import Testing
 /// CHILD_SA IKE_AUTH made is held until asked for, and a deleted phase 2 is made again
 /// with CREATE_CHILD_SA (RFC 7296 §1.3.1), from either side.
 @Suite struct PhaseRequestTests {
-    func children(_ events: [EngineOutput]) -> [EstablishedChildSA] {
-        events.compactMap { if case let .childEstablished(_, c) = $0 { return c }; return nil }
+    func children(_ events: [EngineOutput]) -> [ChildSA] {
+        events.compactMap { if case let .report(.phase2Created(_, c)) = $0 { return c }; return nil }
     }
 
     func ikeUp(_ events: [EngineOutput]) -> Bool {
-        events.contains { if case .ikeEstablished = $0 { return true }; return false }
+        events.contains { if case .report(.phase1Created) = $0 { return true }; return false }
     }
 
     func deleted(_ events: [EngineOutput], _ tunnel: UInt32) -> Bool {
-        events.contains { if case .deleted(tunnel, 2) = $0 { return true }; return false }
+        events.contains { if case .report(.deleted(tunnel, .two)) = $0 { return true }; return false }
     }
 
     @Test func theChildOfIKEAuthIsHeldUntilPhase2IsRequested() throws {
@@ -33,10 +33,10 @@ import Testing
         // No exchange: the CHILD_SA IKE_AUTH made is the one reported.
         #expect(p.sent == sent)
         let ac = try #require(children(p.aEvents).first)
-        var bc: EstablishedChildSA? = nil
-        for e in p.bEvents { if case let .responderEstablished(_, _, _, c) = e { bc = c } }
+        var bc: ChildSA? = nil
+        for e in p.bEvents { if case let .report(.negotiated(_, _, _, c)) = e { bc = c } }
         let b = try #require(bc)
-        #expect(ac.outboundSPI == b.inboundSPI && ac.outboundEncryptionKey == b.inboundEncryptionKey)
+        #expect(ac.outboundSPI == b.inboundSPI && ac.outbound.encryption == b.inbound.encryption)
         p.a.requestPhase2(tunnel: 1, now: p.now)
         #expect(children(p.a.takeOutput()).isEmpty)
     }
@@ -55,13 +55,13 @@ import Testing
         let mine = try #require(children(byInitiator ? p.aEvents : p.bEvents).first, "\(p.aEvents) \(p.bEvents)")
         let peer = try #require(children(byInitiator ? p.bEvents : p.aEvents).first)
         #expect(mine.outboundSPI == peer.inboundSPI && mine.inboundSPI == peer.outboundSPI)
-        #expect(mine.outboundEncryptionKey == peer.inboundEncryptionKey && mine.inboundEncryptionKey == peer.outboundEncryptionKey)
+        #expect(mine.outbound.encryption == peer.inbound.encryption && mine.inbound.encryption == peer.outbound.encryption)
         #expect(mine.localSelectors == peer.remoteSelectors && mine.remoteSelectors == peer.localSelectors)
         // It lives like the first: a rekey of it works.
         p.aEvents = []
         p.bEvents = []
         us.rekey(tunnel: ours, phase: 2, now: p.now)
         p.run()
-        #expect((byInitiator ? p.aEvents : p.bEvents).contains { if case .childRekeyed = $0 { return true }; return false })
+        #expect((byInitiator ? p.aEvents : p.bEvents).contains { if case .report(.phase2Rekeyed) = $0 { return true }; return false })
     }
 }

@@ -13,14 +13,14 @@ import Testing
         p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7", esp: esp),
                      remote: IPAddress("198.51.100.7")!, now: p.now)
         p.run()
-        for e in p.bEvents { if case let .responderEstablished(spi, _, _, _) = e { p.b.assign(tunnel: 5, toSA: spi) } }
+        #expect(p.bEvents.contains { if case .report(.negotiated(5, _, _, _)) = $0 { return true }; return false })
         p.aEvents = []
         p.bEvents = []
         return p
     }
 
-    func rekeyedChild(_ events: [EngineOutput]) -> EstablishedChildSA? {
-        for e in events { if case let .childRekeyed(_, c) = e { return c } }
+    func rekeyedChild(_ events: [EngineOutput]) -> ChildSA? {
+        for e in events { if case let .report(.phase2Rekeyed(_, c)) = e { return c } }
         return nil
     }
 
@@ -32,10 +32,10 @@ import Testing
             p.run()
             let a = try #require(rekeyedChild(p.aEvents)), b = try #require(rekeyedChild(p.bEvents))
             #expect(a.outboundSPI == b.inboundSPI && a.inboundSPI == b.outboundSPI)
-            #expect(a.outboundEncryptionKey == b.inboundEncryptionKey && a.inboundEncryptionKey == b.outboundEncryptionKey)
+            #expect(a.outbound.encryption == b.inbound.encryption && a.inbound.encryption == b.outbound.encryption)
             // The old CHILD_SA was deleted quietly: no phase 2 deletion reported.
-            #expect(!p.aEvents.contains { if case .deleted = $0 { return true }; return false })
-            #expect(!p.bEvents.contains { if case .deleted = $0 { return true }; return false })
+            #expect(!p.aEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
+            #expect(!p.bEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
             // And the rekeyed SA can be rekeyed again.
             if initiatorIsA { p.a.rekey(tunnel: 1, phase: 2, now: p.now) } else { p.b.rekey(tunnel: 5, phase: 2, now: p.now) }
             p.aEvents = []
@@ -50,8 +50,8 @@ import Testing
             let p = established()
             if initiatorIsA { p.a.rekey(tunnel: 1, phase: 1, now: p.now) } else { p.b.rekey(tunnel: 5, phase: 1, now: p.now) }
             p.run()
-            let aNew = p.aEvents.compactMap { if case let .ikeRekeyed(_, s) = $0 { return s }; return nil }
-            let bNew = p.bEvents.compactMap { if case let .ikeRekeyed(_, s) = $0 { return s }; return nil }
+            let aNew = p.aEvents.compactMap { if case let .report(.phase1Rekeyed(_, s)) = $0 { return s }; return nil }
+            let bNew = p.bEvents.compactMap { if case let .report(.phase1Rekeyed(_, s)) = $0 { return s }; return nil }
             #expect(aNew.count == 1 && bNew.count == 1)
             #expect(aNew.first?.initiatorSPI == bNew.first?.initiatorSPI && aNew.first?.responderSPI == bNew.first?.responderSPI)
             #expect(p.a.saCount == 1 && p.b.saCount == 1)
@@ -61,7 +61,7 @@ import Testing
             #expect(rekeyedChild(p.aEvents) != nil && rekeyedChild(p.bEvents) != nil)
             p.a.delete(tunnel: 1, phase: 1, now: p.now)
             p.run()
-            #expect(p.bEvents.contains { if case .deleted(5, 1) = $0 { return true }; return false })
+            #expect(p.bEvents.contains { if case .report(.deleted(5, .one)) = $0 { return true }; return false })
             #expect(p.a.saCount == 0 && p.b.saCount == 0)
         }
     }
@@ -78,18 +78,18 @@ import Testing
             p.a.rekey(tunnel: 1, phase: 2, now: p.now)
         }
         p.run()
-        let a = p.aEvents.compactMap { if case let .childRekeyed(_, c) = $0 { return c }; return nil }
-        let b = p.bEvents.compactMap { if case let .childRekeyed(_, c) = $0 { return c }; return nil }
+        let a = p.aEvents.compactMap { if case let .report(.phase2Rekeyed(_, c)) = $0 { return c }; return nil }
+        let b = p.bEvents.compactMap { if case let .report(.phase2Rekeyed(_, c)) = $0 { return c }; return nil }
         #expect(a.count == 1 && b.count == 1)
         let ac = try #require(a.first), bc = try #require(b.first)
         #expect(ac.outboundSPI == bc.inboundSPI && ac.inboundSPI == bc.outboundSPI)
-        #expect(ac.outboundEncryptionKey == bc.inboundEncryptionKey)
-        #expect(!p.aEvents.contains { if case .deleted = $0 { return true }; return false })
-        #expect(!p.bEvents.contains { if case .deleted = $0 { return true }; return false })
+        #expect(ac.outbound.encryption == bc.inbound.encryption)
+        #expect(!p.aEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
+        #expect(!p.bEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
         // Still one working SA pair: a delete of phase 2 reaches the peer.
         p.a.delete(tunnel: 1, phase: 2, now: p.now)
         p.run()
-        #expect(p.bEvents.contains { if case .deleted(5, 2) = $0 { return true }; return false })
+        #expect(p.bEvents.contains { if case .report(.deleted(5, .two)) = $0 { return true }; return false })
     }
 
     @Test(arguments: [true, false])
@@ -103,19 +103,19 @@ import Testing
             p.a.rekey(tunnel: 1, phase: 1, now: p.now)
         }
         p.run()
-        let a = p.aEvents.compactMap { if case let .ikeRekeyed(_, s) = $0 { return s }; return nil }
-        let b = p.bEvents.compactMap { if case let .ikeRekeyed(_, s) = $0 { return s }; return nil }
+        let a = p.aEvents.compactMap { if case let .report(.phase1Rekeyed(_, s)) = $0 { return s }; return nil }
+        let b = p.bEvents.compactMap { if case let .report(.phase1Rekeyed(_, s)) = $0 { return s }; return nil }
         #expect(a.count == 1 && b.count == 1)
         #expect(a.first?.initiatorSPI == b.first?.initiatorSPI && a.first?.responderSPI == b.first?.responderSPI)
         #expect(p.a.saCount == 1 && p.b.saCount == 1)
-        #expect(!p.aEvents.contains { if case .deleted = $0 { return true }; return false })
+        #expect(!p.aEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
         // The surviving SA carries on: a CHILD_SA rekey, then a delete.
         p.a.rekey(tunnel: 1, phase: 2, now: p.now)
         p.run()
-        #expect(p.aEvents.contains { if case .childRekeyed = $0 { return true }; return false })
+        #expect(p.aEvents.contains { if case .report(.phase2Rekeyed) = $0 { return true }; return false })
         p.a.delete(tunnel: 1, phase: 1, now: p.now)
         p.run()
-        #expect(p.bEvents.contains { if case .deleted(5, 1) = $0 { return true }; return false })
+        #expect(p.bEvents.contains { if case .report(.deleted(5, .one)) = $0 { return true }; return false })
         #expect(p.a.saCount == 0 && p.b.saCount == 0)
     }
 }
@@ -169,7 +169,7 @@ import Testing
         p.a.tick(now: second)
         p.run()
         #expect(a.childInboundSPI != before)
-        #expect(p.aEvents.contains { if case .childRekeyed = $0 { return true }; return false })
+        #expect(p.aEvents.contains { if case .report(.phase2Rekeyed) = $0 { return true }; return false })
         #expect(a.rekeyFailures == 0)
     }
 

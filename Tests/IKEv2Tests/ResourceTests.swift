@@ -91,7 +91,7 @@ import Testing
         a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: now)
         var aEvents: [EngineOutput] = [], bEvents: [EngineOutput] = []
         exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents)
-        #expect(aEvents.contains { if case .childEstablished = $0 { return true }; return false })
+        #expect(aEvents.contains { if case .report(.phase2Created) = $0 { return true }; return false })
         #expect(b.halfOpenCount == 20)
     }
 
@@ -128,7 +128,7 @@ import Testing
         p.run()
         p.a.rekey(tunnel: 1, phase: 2, now: p.now)
         p.run()
-        #expect(p.aEvents.contains { if case .childRekeyed = $0 { return true }; return false })
+        #expect(p.aEvents.contains { if case .report(.phase2Rekeyed) = $0 { return true }; return false })
     }
 
     @Test func theTableCountsWhatItHolds() {

@@ -15,7 +15,7 @@ import Testing
     }
 
     func count(_ events: [EngineOutput], _ match: (EngineOutput) -> Bool) -> Int { events.filter(match).count }
-    func isIKE(_ o: EngineOutput) -> Bool { if case .ikeEstablished = o { return true }; if case .responderEstablished = o { return true }; return false }
+    func isIKE(_ o: EngineOutput) -> Bool { if case .report(.phase1Created) = o { return true }; if case .report(.negotiated) = o { return true }; return false }
 
     @Test(arguments: [1, 2, 3, 4])
     func losingAnyOneMessageIsRecoveredByRetransmission(lost: Int) {
@@ -107,7 +107,7 @@ import Testing
         p.a.tick(now: p.now)
         p.run()
         #expect(p.a.counters.retransmitsSent == 0)
-        #expect(count(p.aEvents) { if case .peerDead = $0 { return true }; return false } == 0)
+        #expect(count(p.aEvents) { if case .report(.peerDead) = $0 { return true }; return false } == 0)
         // Now b is gone: the probe is retransmitted, then the peer is declared dead.
         p.now = p.now + .seconds(11)
         for _ in 0..<80 {
@@ -115,7 +115,7 @@ import Testing
             for o in p.a.takeOutput() { if case .send = o {} else { p.aEvents.append(o) } }
             p.now = p.now + .seconds(1)
         }
-        #expect(count(p.aEvents) { if case .peerDead(1) = $0 { return true }; return false } == 1)
+        #expect(count(p.aEvents) { if case .report(.peerDead(1)) = $0 { return true }; return false } == 1)
         #expect(p.a.saCount == 0)
     }
 
@@ -154,7 +154,7 @@ import Testing
         p.now = p.now + .seconds(3241)
         p.a.tick(now: p.now)
         p.run()
-        #expect(count(p.aEvents) { if case .childRekeyed = $0 { return true }; return false } == 1)
+        #expect(count(p.aEvents) { if case .report(.phase2Rekeyed) = $0 { return true }; return false } == 1)
         // b's SA has no tunnel number (nobody assigned one), so only a reports.
         // b's own soft lifetime came too; both rekeys were refused or done, none lost.
         p.b.tick(now: p.now)
@@ -162,7 +162,7 @@ import Testing
         // Then nobody answers any more: at the IKE SA's hard lifetime it is deleted.
         p.now = p.now + .seconds(28800)
         p.a.tick(now: p.now)
-        #expect(count(p.a.takeOutput()) { if case .deleted(1, 1) = $0 { return true }; return false } == 1)
+        #expect(count(p.a.takeOutput()) { if case .report(.deleted(1, .one)) = $0 { return true }; return false } == 1)
         #expect(p.a.saCount == 0)
     }
 }

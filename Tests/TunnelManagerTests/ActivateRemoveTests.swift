@@ -1,3 +1,4 @@
+import IKECore
 import IKEWire
 import Kernel
 import Testing
@@ -94,7 +95,7 @@ import Testing
         let f = Fixture()
         established(f)
         _ = f.manager.activate(f.named("site_c"))
-        _ = f.manager.handle(.negotiated(tunnelName: "dialin", phase1(IPAddress("203.0.113.50")!), child(in: 7, out: 8, remoteNet: "10.3.0.0/24")))
+        _ = f.manager.negotiatedByEngine(tunnelName: "dialin", phase1(IPAddress("203.0.113.50")!), child(in: 7, out: 8, remoteNet: "10.3.0.0/24"))
         #expect(f.manager.remove(Selection(), all: true).get() == [1, 2, 3])
         #expect(f.manager.tunnels.isEmpty)
         #expect(f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
@@ -160,7 +161,7 @@ import Testing
     /// 'any') is cleared.
     @Test func restartAlsoRestartsATunnelWeAnswered() {
         let f = Fixture()
-        #expect(f.manager.handle(.negotiated(tunnelName: "site_b", phase1(), child())) == 1)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site_b", phase1(), child()) == 1)
         #expect(f.manager.tunnel(1)?.role == .responder)
         f.manager.handle(.peerDead(1))
         #expect(f.manager.tunnel(1) == nil)
@@ -170,7 +171,7 @@ import Testing
         f.manager.tick(now: Instant(nanoseconds: 1_000_000_000_000))
         #expect(f.status(2) == "Negotiating/Negotiating")
         #expect(f.v2.requests.last == "phase1 2 site_b 198.51.100.7")
-        #expect(f.manager.handle(.negotiated(tunnelName: "dialin", phase1(IPAddress("203.0.113.50")!), child())) == 3)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "dialin", phase1(IPAddress("203.0.113.50")!), child()) == 3)
         f.manager.handle(.peerDead(3))
         #expect(f.manager.tunnel(3) == nil && f.manager.tunnels.count == 1)
     }

@@ -1,3 +1,4 @@
+import IKECore
 import IKEWire
 import Kernel
 import Testing
@@ -41,7 +42,7 @@ import UCI
         f.clock.now = f.clock.now + .seconds(2)
         // The peer's attempt comes up here while ours still negotiates: both are kept...
         let theirs = sa(from: Self.low, to: Self.high, startedAt: began)
-        #expect(f.manager.handle(.negotiated(tunnelName: "site", theirs, child(in: 0xc000_0021, out: 0xc000_0022))) == 2)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site", theirs, child(in: 0xc000_0021, out: 0xc000_0022)) == 2)
         f.clock.now = f.clock.now + .seconds(1)
         f.manager.handle(.phase1Created(1, sa(from: Self.low, to: Self.high, startedAt: nil)))
         f.manager.handle(.phase2Created(1, child()))
@@ -58,8 +59,8 @@ import UCI
         ours(f, sa(from: Self.low, to: Self.high, startedAt: nil))
         f.clock.now = f.clock.now + .seconds(1)
         // The peer began before ours was up: it could not know of it.
-        #expect(f.manager.handle(.negotiated(tunnelName: "site", sa(from: Self.low, to: Self.high, startedAt: began),
-                                             child(in: 0xc000_0021, out: 0xc000_0022))) == nil)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site", sa(from: Self.low, to: Self.high, startedAt: began),
+                                             child(in: 0xc000_0021, out: 0xc000_0022)) == nil)
         #expect(numbers(f) == [1] && f.manager.tunnel(1)?.childSA != nil)
     }
 
@@ -67,8 +68,8 @@ import UCI
         let f = RetryFixture(Self.highSide)
         _ = f.manager.activate(site())
         f.clock.now = f.clock.now + .seconds(1)
-        #expect(f.manager.handle(.negotiated(tunnelName: "site", sa(from: Self.high, to: Self.low, startedAt: f.clock.now),
-                                             child())) == 2)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site", sa(from: Self.high, to: Self.low, startedAt: f.clock.now),
+                                             child()) == 2)
         #expect(numbers(f) == [2])
         #expect(f.v2.requests.contains("delete 1 phase 1"))
         f.advance(.seconds(3600))
@@ -80,8 +81,8 @@ import UCI
         let began = f.clock.now
         ours(f, sa(from: Self.high, to: Self.low, startedAt: nil))
         f.clock.now = f.clock.now + .seconds(1)
-        #expect(f.manager.handle(.negotiated(tunnelName: "site", sa(from: Self.high, to: Self.low, startedAt: began),
-                                             child(in: 0xc000_0021, out: 0xc000_0022))) == 2)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site", sa(from: Self.high, to: Self.low, startedAt: began),
+                                             child(in: 0xc000_0021, out: 0xc000_0022)) == 2)
         #expect(numbers(f) == [2] && f.manager.tunnel(2)?.childSA?.inboundSPI == 0xc000_0021)
         #expect(f.kernel.policies.count == 3, "\(f.kernel.journal)")
     }
@@ -92,8 +93,8 @@ import UCI
         f.manager.handle(.phase1Created(1, sa(from: Self.high, to: Self.low, startedAt: nil)))
         // Our phase 1 is up, the peer's whole tunnel comes up before our phase 2.
         f.clock.now = f.clock.now + .seconds(1)
-        #expect(f.manager.handle(.negotiated(tunnelName: "site", sa(from: Self.high, to: Self.low, startedAt: f.clock.now),
-                                             child(in: 0xc000_0021, out: 0xc000_0022))) == 2)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site", sa(from: Self.high, to: Self.low, startedAt: f.clock.now),
+                                             child(in: 0xc000_0021, out: 0xc000_0022)) == 2)
         f.manager.handle(.phase2Created(1, child()))
         #expect(numbers(f) == [2])
     }
@@ -104,8 +105,8 @@ import UCI
         let f = RetryFixture(Self.lowSide)
         ours(f, sa(from: Self.low, to: Self.high, startedAt: nil))
         f.clock.now = f.clock.now + .seconds(30)
-        #expect(f.manager.handle(.negotiated(tunnelName: "site", sa(from: Self.low, to: Self.high, startedAt: f.clock.now),
-                                             child(in: 0xc000_0021, out: 0xc000_0022))) == 2)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site", sa(from: Self.low, to: Self.high, startedAt: f.clock.now),
+                                             child(in: 0xc000_0021, out: 0xc000_0022)) == 2)
         #expect(numbers(f) == [2])
     }
 }

@@ -59,11 +59,21 @@ func phase1(_ peer: IPAddress = remote) -> Phase1SA {
 }
 
 func child(in spiIn: UInt32 = 0xc000_0001, out spiOut: UInt32 = 0xc000_0002, remoteNet: String = "10.2.0.0/24") -> ChildSA {
-    ChildSA(inboundSPI: spiIn, outboundSPI: spiOut, cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil, group: nil,
+    ChildSA(inboundSPI: spiIn, outboundSPI: spiOut,
+            algorithms: ChosenAlgorithms(cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil, prf: nil, group: nil),
             inbound: DirectionKeys(encryption: SecretBytes([UInt8](repeating: 1, count: 36)), integrity: nil),
             outbound: DirectionKeys(encryption: SecretBytes([UInt8](repeating: 2, count: 36)), integrity: nil),
-            localSelectors: [Subnet.parse("10.1.0.0/24").get()], remoteSelectors: [Subnet.parse(remoteNet).get()],
-            mode: .tunnel, encapsulation: nil, lifetimeSeconds: 3600)
+            localSelectors: [TrafficSelector(Subnet.parse("10.1.0.0/24").get())], remoteSelectors: [TrafficSelector(Subnet.parse(remoteNet).get())],
+            transportMode: false, lifetimeSeconds: 3600)
+}
+
+extension TunnelManager {
+    /// A peer's tunnel, as an engine reports it: numbered from the shared sequence, and
+    /// nil when the manager refuses it.
+    func negotiatedByEngine(tunnelName: String, _ p1: Phase1SA, _ c: ChildSA) -> TunnelNumber? {
+        let number = numbers.take()
+        return handle(.negotiated(number, tunnelName: tunnelName, p1, c)) ? number : nil
+    }
 }
 
 extension Result {

@@ -1,3 +1,4 @@
+import IKECore
 import Foundation
 import IKEWire
 import Testing

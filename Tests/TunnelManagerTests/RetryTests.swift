@@ -1,3 +1,4 @@
+import IKECore
 import IKEWire
 import Kernel
 import Testing
@@ -152,11 +153,11 @@ func tunnels(_ n: Int, peer: String = "198.51.100.7", extra: String = "\toption 
     @Test func theAnsweringSideLetsThePeerRestartFirst() {
         let f = RetryFixture("config tunnel 'site'\n\toption remote_address '198.51.100.7'\n\toption psk 'k'\n\toption dpd_action 'restart'\n")
         let p1 = phase1(), c = child()
-        #expect(f.manager.handle(.negotiated(tunnelName: "site", p1, c)) == 1)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site", p1, c) == 1)
         f.manager.handle(.peerDead(1))
         #expect(f.manager.tunnels.count == 1 && f.manager.tunnels[0].isFailed && f.phase1Requests.isEmpty)
         // The peer restarts it first: our pending attempt goes.
-        #expect(f.manager.handle(.negotiated(tunnelName: "site", p1, c)) == 3)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site", p1, c) == 3)
         #expect(f.manager.tunnels.map { $0.number } == [3])
         f.advance(.seconds(3600))
         #expect(f.phase1Requests.isEmpty)
@@ -187,7 +188,7 @@ func tunnels(_ n: Int, peer: String = "198.51.100.7", extra: String = "\toption 
         var theirs = phase1()
         theirs.startedAt = Instant(nanoseconds: 5_000_000_000)
         f.clock.now = Instant(nanoseconds: 6_000_000_000)
-        #expect(f.manager.handle(.negotiated(tunnelName: "site", theirs, child(in: 0xc000_0021, out: 0xc000_0022))) == 2)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site", theirs, child(in: 0xc000_0021, out: 0xc000_0022)) == 2)
         #expect(f.manager.tunnels.map { $0.number } == [2])
         f.manager.handle(.deleted(2, .one))
         #expect(f.manager.tunnels.count == 1 && f.manager.tunnels[0].isFailed && f.manager.tunnels[0].role == .initiator)
@@ -196,7 +197,7 @@ func tunnels(_ n: Int, peer: String = "198.51.100.7", extra: String = "\toption 
         #expect(f.phase1Requests == ["phase1 1 site 198.51.100.7", "phase1 3 site 198.51.100.7"])
         // One the peer answered for a tunnel we only answer (no start 'auto') stays gone.
         let g = RetryFixture("config tunnel 'site'\n\toption remote_address '198.51.100.7'\n\toption psk 'k'\n\toption retry_delay '2'\n")
-        #expect(g.manager.handle(.negotiated(tunnelName: "site", phase1(), child())) == 1)
+        #expect(g.manager.negotiatedByEngine(tunnelName: "site", phase1(), child()) == 1)
         g.manager.handle(.deleted(1, .one))
         g.advance(.seconds(3600))
         #expect(g.manager.tunnels.isEmpty && g.phase1Requests.isEmpty)
@@ -206,8 +207,8 @@ func tunnels(_ n: Int, peer: String = "198.51.100.7", extra: String = "\toption 
     /// old one goes, and no restart makes a second.
     @Test func aVerdictOnAnOldSADoesNotDuplicateTheTunnel() {
         let f = RetryFixture("config tunnel 'site'\n\toption remote_address '198.51.100.7'\n\toption psk 'k'\n\toption dpd_action 'restart'\n")
-        #expect(f.manager.handle(.negotiated(tunnelName: "site", phase1(), child())) == 1)
-        #expect(f.manager.handle(.negotiated(tunnelName: "site", phase1(), child(in: 0xc000_0011, out: 0xc000_0012, remoteNet: "10.2.0.0/25"))) == 2)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site", phase1(), child()) == 1)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site", phase1(), child(in: 0xc000_0011, out: 0xc000_0012, remoteNet: "10.2.0.0/25")) == 2)
         f.manager.handle(.peerDead(1))
         f.advance(.seconds(3600))
         #expect(f.manager.tunnels.map { $0.number } == [2])

@@ -1,3 +1,4 @@
+import IKECore
 import IKEWire
 import Kernel
 import Testing
@@ -116,7 +117,7 @@ import Testing
     @Test func responderRunsSteps3To7WithoutRequests() {
         let peer = IPAddress("203.0.113.50")!
         let f = Fixture()
-        let number = f.manager.handle(.negotiated(tunnelName: "dialin", phase1(peer), child()))
+        let number = f.manager.negotiatedByEngine(tunnelName: "dialin", phase1(peer), child())
         #expect(number == 1)
         #expect(f.v2.requests.isEmpty)
         #expect(f.manager.tunnel(1)?.role == .responder)
@@ -128,7 +129,7 @@ import Testing
             "event tmd: tunnel 1 'dialin': filter rules inserted (10.1.0.0/24 <-> 10.2.0.0/24)",
         ])
         // A second peer against the same template gets a tunnel of its own.
-        let second = f.manager.handle(.negotiated(tunnelName: "dialin", phase1(IPAddress("203.0.113.51")!), child(in: 5, out: 6, remoteNet: "10.3.0.0/24")))
+        let second = f.manager.negotiatedByEngine(tunnelName: "dialin", phase1(IPAddress("203.0.113.51")!), child(in: 5, out: 6, remoteNet: "10.3.0.0/24"))
         #expect(second == 2)
         #expect(f.kernel.sas.count == 4)
         #expect(f.kernel.policies.count == 6)
@@ -136,9 +137,9 @@ import Testing
 
     @Test func responderForAnUnknownTunnelIsRefused() {
         let f = Fixture()
-        #expect(f.manager.handle(.negotiated(tunnelName: "nope", phase1(), child())) == nil)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "nope", phase1(), child()) == nil)
         #expect(f.manager.tunnels.isEmpty)
-        #expect(f.events == ["error tmd: a peer at 198.51.100.7 negotiated tunnel 'nope', which is not configured or disabled; refused"])
+        #expect(f.events == ["error tmd: a peer at 198.51.100.7 negotiated tunnel 'nope', which is not configured or disabled; refused (its SAs are deleted)"])
     }
 
     @Test func lateOrDuplicateReportsAreIgnored() {
