@@ -23,6 +23,8 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
         self.now = now
     }
 
+    public func share(_ numbers: TunnelNumbers) { engine.tunnelNumbers = numbers }
+
     public func configure(_ configuration: Configuration) {
         engine.policies = configuration.tunnels.filter { $0.enabled && $0.version == version }.compactMap { policy($0) }
         let g = configuration.global

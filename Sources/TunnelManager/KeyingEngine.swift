@@ -8,6 +8,9 @@ import UCI
 /// Requests are the seed's steps 2 and 4; whatever the engine knows at once it returns,
 /// the rest it reports later through `TunnelManager.handle(_:)`.
 public protocol KeyingEngine: AnyObject {
+    /// The sequence the engine numbers the tunnels peers start from: the manager's own,
+    /// handed over when the manager is made.
+    func share(_ numbers: TunnelNumbers)
     /// The tunnels the engine may negotiate, as responder too; called at start and on reload.
     func configure(_ configuration: Configuration)
     /// Step 2: a connection request for key management (phase 1).

@@ -52,6 +52,8 @@ public final class TunnelManager {
         self.v2 = ikev2
         self.kernel = kernel
         self.log = log
+        ikev1.share(numbers)
+        ikev2.share(numbers)
         ikev1.configure(configuration)
         ikev2.configure(configuration)
     }

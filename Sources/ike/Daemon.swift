@@ -89,9 +89,6 @@ final class Daemon {
         ikev1.engine.logs = { [log] in log.enabled($0) }
         ikev2.engine.logs = { [log] in log.enabled($0) }
         manager = TunnelManager(configuration: configuration, ikev1: ikev1, ikev2: ikev2, kernel: kernel, log: log, clock: { clock.now })
-        // One sequence of tunnel numbers: the engines number the tunnels peers start.
-        ikev1.engine.tunnelNumbers = manager.numbers
-        ikev2.engine.tunnelNumbers = manager.numbers
         let resolver = Resolver(loop: loop)
         manager.resolve = { [self] name, v4, done in
             resolver.resolve(name, v4: v4) { result in

@@ -13,6 +13,7 @@ final class SilentEngine: KeyingEngine {
     func requestPhase1(_ request: PhaseRequest) -> [EngineReport] { [] }
     func requestPhase2(_ request: PhaseRequest) -> [EngineReport] { [] }
     func configure(_ configuration: Configuration) {}
+    func share(_ numbers: TunnelNumbers) {}
     func rekey(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }
 
     func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }

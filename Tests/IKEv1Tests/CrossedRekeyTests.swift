@@ -10,6 +10,20 @@ import Testing
 @Suite struct CrossedRekeyTests {
     func tunnelSA(_ e: IKEv1Engine, _ tunnel: UInt32) -> ISAKMPSA? { e.byTunnel[tunnel].flatMap { e.sas[$0] } }
 
+    /// a's tunnel 1 up with b, which numbered its side 5; no liveness checks.
+    func tunnelUp(sourceLocation: SourceLocation = #_sourceLocation) -> Pair {
+        let p = Pair()
+        var policy = p.configure()
+        policy.dpdDelaySeconds = 0
+        p.b.policies[0].dpdDelaySeconds = 0
+        p.a.policies = [policy]
+        p.start(policy)
+        p.run()
+        #expect(p.bEvents.contains { if case .report(.negotiated(5, _, _, _)) = $0 { return true }; return false },
+                sourceLocation: sourceLocation)
+        return p
+    }
+
     /// Delivers what both have to send, `n` times over (one round: a's datagrams to b, then
     /// b's to a); what they send after that waits for `run`.
     func rounds(_ p: Pair, _ n: Int) {
@@ -29,14 +43,7 @@ import Testing
     /// then the other side starts its own.
     @Test(arguments: [(true, 0), (true, 1), (true, 2), (true, 3), (false, 0), (false, 1), (false, 2), (false, 3)])
     func bothKeepTheLowerAddressesSA(aFirst: Bool, head: Int) throws {
-        let p = Pair()
-        var policy = p.configure()
-        policy.dpdDelaySeconds = 0
-        p.b.policies[0].dpdDelaySeconds = 0
-        p.a.policies = [policy]
-        p.start(policy)
-        p.run()
-        #expect(p.bEvents.contains { if case .report(.negotiated(5, _, _, _)) = $0 { return true }; return false })
+        let p = tunnelUp()
         let original = try #require(tunnelSA(p.a, 1)).cookieI
         let (first, second, firstTunnel, secondTunnel) = aFirst ? (p.a, p.b, UInt32(1), UInt32(5)) : (p.b, p.a, UInt32(5), UInt32(1))
         first.rekey(tunnel: firstTunnel, phase: 1, now: p.now)
@@ -60,14 +67,7 @@ import Testing
     /// The peer's phase 1 rekey whose last Main Mode message (our answer) is lost: the
     /// peer's retransmission is answered again, and both move to the new SA.
     @Test(arguments: [5, 6]) func thePeersRekeyWithALostEnd(lost: Int) throws {
-        let p = Pair()
-        var policy = p.configure()
-        policy.dpdDelaySeconds = 0
-        p.b.policies[0].dpdDelaySeconds = 0
-        p.a.policies = [policy]
-        p.start(policy)
-        p.run()
-        #expect(p.bEvents.contains { if case .report(.negotiated(5, _, _, _)) = $0 { return true }; return false })
+        let p = tunnelUp()
         let original = try #require(tunnelSA(p.a, 1)).cookieI
         p.b.rekey(tunnel: 5, phase: 1, now: p.now)
         p.sent = 0

@@ -28,6 +28,8 @@ final class FakeEngine: KeyingEngine {
 
     func configure(_ configuration: Configuration) {}
 
+    func share(_ numbers: TunnelNumbers) {}
+
     func rekey(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] {
         requests.append("rekey \(tunnel) phase \(phase)")
         return take()

@@ -19,7 +19,6 @@ import UCI
             keying = EngineKeying(engine: IKEv2Engine { _ in a }, version: .v2, now: clock)
             manager = TunnelManager(configuration: configuration, ikev1: FakeEngine(), ikev2: keying, kernel: MemoryKernel(),
                                     log: Logger(level: .debug, sinks: [sink]), clock: clock)
-            keying.engine.tunnelNumbers = manager.numbers
             if let engineSees { keying.configure(engineSees) }
         }
     }
