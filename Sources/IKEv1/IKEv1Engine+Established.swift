@@ -78,6 +78,14 @@ extension IKEv1Engine {
         // The peer's phase 1 rekey: a new ISAKMP SA for a tunnel that already runs.
         if let old = peerSAs(sa.remote.address).first(where: { $0 !== sa && $0.state == .established && $0.tunnel != nil
             && $0.replacedBy == nil && $0.policy.name == sa.policy.name }) {
+            if old.initiator, old.isRekey, IKEv1Engine.ourRekeyWins(old), let up = old.establishedAt, now - up < IKEv1Engine.retireGrace {
+                // Ours came up moments ago: whether the peer began this one before ours
+                // reached it (crossed there) or rekeyed ours since, only the peer knows.
+                log(.information, "\(sa.policy.name): the peer's phase 1 rekey came right after ours; it takes the tunnel when the peer uses it")
+                sa.contends = old.localCookie
+                sa.retireAt = now + IKEv1Engine.retireGrace
+                return
+            }
             handOver(from: old, to: sa)
             old.retireAt = now + IKEv1Engine.retireGrace
             touch(old)
@@ -85,6 +93,18 @@ extension IKEv1Engine {
         } else {
             sa.retireAt = now + IKEv1Engine.retireGrace
         }
+    }
+
+    /// The peer ran Quick Mode on the contending SA, or deleted the one it contends with:
+    /// it is the peer's rekey of ours, and takes the tunnel over.
+    func takeOver(by sa: ISAKMPSA, now: Instant) {
+        guard let holder = sa.contends.flatMap({ sas[$0] }), holder.tunnel != nil else { return }
+        sa.contends = nil
+        sa.retireAt = nil
+        handOver(from: holder, to: sa)
+        holder.retireAt = now + IKEv1Engine.retireGrace
+        log(.information, "\(sa.policy.name): the peer uses its phase 1 rekey ISAKMP SA \(Hex.prefixed(sa.localCookie)); it takes the tunnel over")
+        if let t = sa.tunnel { output.append(.report(.phase1Rekeyed(t, established(sa)))) }
     }
 
     /// When both sides rekey phase 1 at once, the SA the lower address initiated stays on

@@ -95,7 +95,7 @@ extension IKEv1Engine {
         for p in payloads.dropFirst() {
             switch p {
             case let .notification(n): notification(sa, n, now: now)
-            case let .delete(d): deleted(sa, d)
+            case let .delete(d): deleted(sa, d, now: now)
             default: break
             }
             if sas[sa.localCookie] !== sa { return }
@@ -121,9 +121,12 @@ extension IKEv1Engine {
         }
     }
 
-    func deleted(_ sa: ISAKMPSA, _ d: ISAKMPDelete) {
+    func deleted(_ sa: ISAKMPSA, _ d: ISAKMPDelete, now: Instant) {
         if d.protocolID == IKEv1Number.protocolISAKMP {
             guard d.spis.contains(cookies(sa)) else { return }
+            if sa.tunnel != nil, let contender = peerSAs(sa.remote.address).first(where: { $0.contends == sa.localCookie }) {
+                takeOver(by: contender, now: now)
+            }
             if sa.replacedBy != nil || sa.tunnel == nil {
                 log(.debug, "the peer deleted the replaced ISAKMP SA \(Hex.prefixed(sa.localCookie))")
             } else {

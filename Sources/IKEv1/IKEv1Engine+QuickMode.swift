@@ -68,6 +68,7 @@ extension IKEv1Engine {
     func quickModeRequest(_ sa: ISAKMPSA, _ mid: UInt32, _ payloads: [ISAKMPPayload], _ plaintext: [UInt8], _ raw: [UInt8],
                           next: [UInt8], now: Instant) throws(IKEv1Error) {
         guard verify(sa, plaintext, first: payloads.first, prefix: mid.bigEndianBytes) else { return }
+        if sa.contends != nil { takeOver(by: sa, now: now) }
         guard sa.replacedBy == nil else {
             // An ISAKMP SA replaced (a crossed rekey's loser): its tunnel runs elsewhere.
             log(.debug, "Quick Mode \(Hex.prefixed(mid)) on the replaced ISAKMP SA \(Hex.prefixed(sa.localCookie)) ignored")

@@ -79,4 +79,51 @@ import Testing
         #expect(p.a.saCount == 1 && p.b.saCount == 1, "\(logs(p.aEvents)) \(logs(p.bEvents))")
         #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty)
     }
+
+    /// b (the higher address) began its rekey before a's was up there, but its first
+    /// message reached a only after a's was up here (delayed): b judges the two crossed
+    /// and deletes its own, and that delete is lost (`lostDelete`), or arrives. Both stay
+    /// on a's SA. When b instead rekeys a's new SA for real (Quick Mode on it at once),
+    /// both move to b's.
+    @Test(arguments: [true, false]) func thePeersRekeyDelayedPastOurs(lostDelete: Bool) throws {
+        let p = tunnelUp()
+        p.b.rekey(tunnel: 5, phase: 1, now: p.now)
+        let delayed = p.b.takeOutput()
+        p.a.rekey(tunnel: 1, phase: 1, now: p.now)
+        p.run()
+        let ours = try #require(tunnelSA(p.a, 1))
+        #expect(ours.initiator && tunnelSA(p.b, 5)?.cookieI == ours.cookieI)
+        p.now = p.now + .seconds(2)
+        for case let .send(bytes, src, dst) in delayed { p.a.receive(bytes, from: src, to: dst, now: p.now) }
+        // After the held first message: a's MM2, b's MM3, a's MM4, b's MM5, a's MM6, b's delete.
+        p.sent = 0
+        p.run(drop: { lostDelete && $0 == 6 })
+        p.advance(seconds: 130)
+        let sa = try #require(tunnelSA(p.a, 1), "\(logs(p.aEvents))")
+        let sb = try #require(tunnelSA(p.b, 5), "\(logs(p.bEvents))")
+        #expect(sa.cookieI == ours.cookieI && sb.cookieI == ours.cookieI && sa.cookieR == sb.cookieR, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(p.a.saCount == 1 && p.b.saCount == 1, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(sa.child != nil && sa.child?.sa.outboundSPI == sb.child?.sa.inboundSPI)
+        #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+    }
+
+    /// b rekeys a's new SA for real moments after it came up: a's own rekey does not hold
+    /// the tunnel against it; both move to b's SA once b runs Quick Mode on it.
+    @Test func thePeersRealRekeyRightAfterOurs() throws {
+        let p = tunnelUp()
+        p.a.rekey(tunnel: 1, phase: 1, now: p.now)
+        p.run()
+        let ours = try #require(tunnelSA(p.a, 1))
+        p.now = p.now + .seconds(2)
+        p.b.rekey(tunnel: 5, phase: 1, now: p.now)
+        p.run()
+        p.advance(seconds: 130)
+        let sa = try #require(tunnelSA(p.a, 1), "\(logs(p.aEvents))")
+        let sb = try #require(tunnelSA(p.b, 5), "\(logs(p.bEvents))")
+        #expect(!sa.initiator && sa.cookieI != ours.cookieI && sa.cookieI == sb.cookieI && sa.cookieR == sb.cookieR,
+                "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(p.a.saCount == 1 && p.b.saCount == 1, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(sa.child != nil && sa.child?.sa.outboundSPI == sb.child?.sa.inboundSPI)
+        #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+    }
 }
