@@ -161,10 +161,14 @@ extension IKEv1Engine {
     }
 
     /// RFC 3706: after `dpd_delay` of silence an R-U-THERE, retransmitted with back-off;
-    /// no R-U-THERE-ACK after `maxAttempts` and the peer is dead. True when the SA went.
+    /// no R-U-THERE-ACK after `maxAttempts` and the peer is dead. Anything authentic from
+    /// the peer in the meantime (its own R-U-THERE, a Quick Mode) answers as well as the
+    /// ACK: under loss the ACKs alone may all be lost while the peer talks. True when the
+    /// SA went.
     func dpd(_ sa: ISAKMPSA, now: Instant) -> Bool {
         let delay = sa.policy.dpdDelaySeconds
         guard delay > 0, sa.peerDPD, sa.tunnel != nil else { return false }
+        if let p = sa.dpdPending, sa.lastHeard > p.since { sa.dpdPending = nil }
         if var p = sa.dpdPending {
             switch p.timing.check(now: now) {
             case .notYet:
@@ -180,7 +184,7 @@ extension IKEv1Engine {
             }
         } else if now - sa.lastHeard >= .seconds(UInt64(delay)) {
             sa.dpdSequence &+= 1
-            sa.dpdPending = (sa.dpdSequence, Retransmission([], sentAt: now))
+            sa.dpdPending = (sa.dpdSequence, Retransmission([], sentAt: now), now)
             log(.debug, "R-U-THERE to \(sa.remote)")
             rUThere(sa, sa.dpdSequence)
         }

@@ -136,7 +136,8 @@ final class ISAKMPSA {
     // Liveness (RFC 3706).
     var dpdSequence: UInt32 = 0
     /// The R-U-THERE waiting for its ACK; each retry is a new Informational message.
-    var dpdPending: (sequence: UInt32, timing: Retransmission)?
+    /// `since`: when the first went; anything authentic from the peer after it answers too.
+    var dpdPending: (sequence: UInt32, timing: Retransmission, since: Instant)?
     var lastKeepalive: Instant
 
     var localCookie: UInt64 { initiator ? cookieI : cookieR }

@@ -31,4 +31,33 @@ import Testing
         p.run()
         #expect(p.a.sas.isEmpty && p.a.timers.count == 0 && p.a.wakeAt == nil)
     }
+
+    /// Every R-U-THERE-ACK (every Informational) from b is lost, but b rekeys its IPsec
+    /// SAs every 25 s: what comes from b is authentic, so a never declares it dead.
+    @Test func anAnswerOtherThanTheACKProvesLiveness() throws {
+        let p = Pair()
+        p.up(dpd: 10)
+        for second in 1...120 {
+            for _ in 0..<2 {
+                p.now = p.now + .milliseconds(500)
+                p.a.tick(now: p.now)
+                p.b.tick(now: p.now)
+                var progress = true
+                while progress {
+                    progress = false
+                    for (from, to, isA) in [(p.a, p.b, true), (p.b, p.a, false)] {
+                        for out in from.takeOutput() {
+                            if case let .send(bytes, src, dst) = out {
+                                progress = true
+                                if !isA && bytes[18] == 5 { continue }  // exchange type 5: Informational
+                                to.receive(bytes, from: src, to: dst, now: p.now)
+                            } else if isA { p.aEvents.append(out) } else { p.bEvents.append(out) }
+                        }
+                    }
+                }
+            }
+            if second % 25 == 0 { p.b.rekey(tunnel: 5, phase: 2, now: p.now) }
+        }
+        #expect(!p.aEvents.contains { if case .report(.peerDead) = $0 { return true }; return false }, "\(logs(p.aEvents))")
+    }
 }
