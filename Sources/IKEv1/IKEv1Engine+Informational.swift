@@ -141,8 +141,10 @@ extension IKEv1Engine {
                     log(.information, "the peer \(sa.remote) deleted IPsec SA \(Hex.prefixed(c.sa.inboundSPI))")
                     if let t = sa.tunnel { output.append(.report(.deleted(t, .two))) }
                 } else {
-                    // The old pair of a rekey: expected, reported to nobody.
+                    // The old pair of a rekey: expected, reported to nobody. After a phase
+                    // 1 rekey it comes on the old ISAKMP SA, and the pair moved on.
                     sa.retired.removeAll { $0.outboundSPI.bigEndianBytes == spi }
+                    sa.replacedBy.flatMap { sas[$0] }?.retired.removeAll { $0.outboundSPI.bigEndianBytes == spi }
                 }
             }
         }

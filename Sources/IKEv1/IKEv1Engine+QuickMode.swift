@@ -261,11 +261,13 @@ extension IKEv1Engine {
             sa.retired.append(old.sa)
             if let t = sa.tunnel { output.append(.report(.phase2Rekeyed(t, child))) }
             if qm.initiator {
-                // The old pair goes at the peer, on the ISAKMP SA that made it; ours goes
-                // with the Tunnel Manager's swap.
-                let maker = sa.replaces.flatMap { sas[$0] } ?? sa
-                sendInformational(maker, [.delete(ISAKMPDelete(protocolID: IKEv1Number.protocolESP, spis: [old.sa.inboundSPI.bigEndianBytes]))])
-                sa.retired.removeAll { $0.inboundSPI == old.sa.inboundSPI }
+                // The old pair goes at the peer once our QM3 has had time to arrive (a
+                // Delete ahead of a lost QM3 would leave the peer with neither pair);
+                // ours goes with the Tunnel Manager's swap.
+                sa.replacedToDelete.append(old.sa.inboundSPI)
+                sa.replacedDeleteAt = now + IKEv1Engine.replacedDeleteDelay
+                touch(sa)
+                return
             }
             if let replaced = sa.replaces.flatMap({ sas[$0] }) {
                 deleteISAKMP(replaced, now: now)
@@ -282,6 +284,21 @@ extension IKEv1Engine {
             touch(sa)
             output.append(.report(.negotiated(t, tunnelName: sa.policy.name, established(sa), child)))
         }
+    }
+
+    /// Our Quick Mode rekey's QM3 has had its time: the pairs it replaced go at the peer,
+    /// on the ISAKMP SA that made them, and then that ISAKMP SA after a phase 1 rekey.
+    func deleteReplaced(_ sa: ISAKMPSA, now: Instant) {
+        sa.replacedDeleteAt = nil
+        let spis = sa.replacedToDelete
+        sa.replacedToDelete = []
+        let maker = sa.replaces.flatMap { sas[$0] } ?? sa
+        if !spis.isEmpty {
+            sendInformational(maker, [.delete(ISAKMPDelete(protocolID: IKEv1Number.protocolESP, spis: spis.map { $0.bigEndianBytes }))])
+            sa.retired.removeAll { spis.contains($0.inboundSPI) }
+        }
+        if let replaced = sa.replaces.flatMap({ sas[$0] }) { deleteISAKMP(replaced, now: now) }
+        sa.replaces = nil
     }
 
     func quickModeFailed(_ sa: ISAKMPSA, _ mid: UInt32, _ reason: String, now: Instant) {

@@ -55,6 +55,11 @@ public final class IKEv1Engine: SansIOEngine {
     /// rekey (then forgotten without a Delete, its IPsec SAs are the peer's business), or
     /// one without a Quick Mode (then deleted, the peer told).
     public static let retireGrace: Interval = .seconds(60)
+    /// How long after our Quick Mode rekey the pair it replaced is deleted at the peer
+    /// (and the ISAKMP SA it was made on, after a phase 1 rekey): our QM3 has no answer,
+    /// and while it may be lost the peer must keep the pair it has. Each retransmitted QM2
+    /// we answer again starts the wait anew.
+    static let replacedDeleteDelay: Interval = .seconds(15)
 
     public init(port: UInt16 = 500, nattPort: UInt16 = 4500, resolveLocal: @escaping (IPAddress) -> IPAddress?) {
         self.port = port
@@ -241,6 +246,8 @@ public final class IKEv1Engine: SansIOEngine {
             if !answer.isEmpty {
                 counters.retransmitsAnswered += 1
                 send(sa, answer)
+                // A QM2 again: our QM3 may not have arrived, so the replaced pair waits.
+                if sa.replacedDeleteAt != nil { sa.replacedDeleteAt = now + IKEv1Engine.replacedDeleteDelay }
             }
             return
         }
@@ -323,6 +330,7 @@ public final class IKEv1Engine: SansIOEngine {
             retire(sa, now: now)
             return
         }
+        if let at = sa.replacedDeleteAt, now >= at { deleteReplaced(sa, now: now) }
         if let due = sa.quickModeDue, now >= due {
             sa.quickModeDue = nil
             startQuickMode(sa, rekey: false, now: now)
@@ -338,6 +346,7 @@ public final class IKEv1Engine: SansIOEngine {
         if let p = sa.pending { next.add(p.request.due) }
         if sa.tunnel == nil { next.add(sa.retireAt) }
         next.add(sa.quickModeDue)
+        next.add(sa.replacedDeleteAt)
         guard sa.state == .established else { return next.at }
         next.add(sa.expiresAt)
         if let c = sa.child, sa.tunnel != nil { next.add(c.expiresAt) }

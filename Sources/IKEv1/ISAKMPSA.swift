@@ -132,6 +132,10 @@ final class ISAKMPSA {
     var child: Child?
     /// Pairs replaced by a rekey, until the peer or we delete them.
     var retired: [ChildSA] = []
+    /// Our Quick Mode rekeys done here whose replaced pairs (inbound SPIs) we delete at
+    /// the peer at `replacedDeleteAt` (`IKEv1Engine.replacedDeleteDelay`).
+    var replacedToDelete: [UInt32] = []
+    var replacedDeleteAt: Instant?
 
     // Liveness (RFC 3706).
     var dpdSequence: UInt32 = 0

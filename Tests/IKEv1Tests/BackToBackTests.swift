@@ -273,6 +273,10 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         let before = try #require(established(p.aEvents).child)
         p.a.rekey(tunnel: 1, phase: phase, now: p.now)
         p.run()
+        // What the rekey replaced goes at the peer once our QM3 has had time to arrive.
+        #expect(p.b.sas.values.contains { !$0.retired.isEmpty } && p.b.saCount == (phase == 1 ? 2 : 1))
+        p.advance(seconds: 16)
+        #expect(p.b.sas.values.allSatisfy { $0.retired.isEmpty })
         if phase == 1 {
             #expect(p.aEvents.contains { if case .report(.phase1Rekeyed(1, _)) = $0 { return true }; return false })
             #expect(p.bEvents.contains { if case .report(.phase1Rekeyed(5, _)) = $0 { return true }; return false })
@@ -287,6 +291,23 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(a.inboundSPI != before.inboundSPI && a.outboundSPI == b.inboundSPI && a.inboundSPI == b.outboundSPI)
         #expect(a.outbound.encryption == b.inbound.encryption)
         #expect(!p.bEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
+    }
+
+    /// Our Quick Mode rekey whose QM3 is lost: the peer keeps its pair (no Delete comes
+    /// ahead of it), retransmits QM2, gets QM3 again, and the old pair goes after that.
+    @Test func aLostQM3LeavesThePeerAPair() throws {
+        let p = Pair()
+        p.up()
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.sent = 0
+        p.run(drop: { $0 == 3 })  // QM1, QM2, QM3
+        #expect(p.b.sas.values.first?.child != nil)
+        p.advance(seconds: 40)
+        let a = try #require(p.a.sas.values.first?.child), b = try #require(p.b.sas.values.first?.child)
+        #expect(a.sa.outboundSPI == b.sa.inboundSPI && a.sa.inboundSPI == b.sa.outboundSPI, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(p.b.sas.values.allSatisfy { $0.retired.isEmpty })
+        #expect(!p.bEvents.contains { if case .report(.deleted) = $0 { return true }; return false }, "\(logs(p.bEvents))")
+        #expect(p.b.counters.retransmitsSent >= 1 && p.a.counters.retransmitsAnswered >= 1)
     }
 
     /// Our phase 1 rekey whose Quick Mode renewal never gets through (the network loses
