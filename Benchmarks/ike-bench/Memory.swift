@@ -158,6 +158,12 @@ enum MemoryBenchmark {
         v2.configure(configuration)
         let responder: any SansIOEngine = version == 2 ? v2.engine : v1.engine
         let before = ike_alloc_live_bytes()
+        // The responder side's time (its engine and the Tunnel Manager, not the
+        // initiators'), per tunnel, in ten windows as the SAs accumulate.
+        let mono = MonotonicClock()
+        var responderNs: UInt64 = 0
+        var windowStart: UInt64 = 0
+        var windows: [String] = []
         do {
             var initiators: [any SansIOEngine] = []
             for i in 0..<count {
@@ -171,22 +177,33 @@ enum MemoryBenchmark {
                     progress = false
                     for case let .send(bytes, src, dst) in initiator.takeOutput() {
                         progress = true
+                        let t0 = mono.now
                         if let r = responder as? IKEv2Engine { if bytes.withUnsafeBytes({ r.precheck($0) }) { r.receive(bytes, from: src, to: dst, now: clock) } }
                         if let r = responder as? IKEv1Engine { if bytes.withUnsafeBytes({ r.precheck($0) }) { r.receive(bytes, from: src, to: dst, now: clock) } }
+                        responderNs += (mono.now - t0).nanoseconds
                     }
+                    var initiatorNs: UInt64 = 0
                     let deliver: ([UInt8], Endpoint, Endpoint) -> Void = { bytes, src, dst in
                         progress = true
+                        let t0 = mono.now
                         if let i = initiator as? IKEv2Engine { i.receive(bytes, from: src, to: dst, now: clock) }
                         if let i = initiator as? IKEv1Engine { i.receive(bytes, from: src, to: dst, now: clock) }
+                        initiatorNs += (mono.now - t0).nanoseconds
                     }
+                    let t0 = mono.now
                     if version == 2 {
                         v2.drain(into: manager, send: deliver, keepalive: { _, _ in }, log: { _, _ in })
                     } else {
                         v1.drain(into: manager, send: deliver, keepalive: { _, _ in }, log: { _, _ in })
                     }
+                    responderNs += (mono.now - t0).nanoseconds - initiatorNs
                 }
                 initiators.append(initiator)
                 clock = clock + .milliseconds(1)
+                if (i + 1) % max(count / 10, 1) == 0 {
+                    windows.append("\((responderNs - windowStart) / UInt64(max(count / 10, 1)) / 1000)@\(i + 1)")
+                    windowStart = responderNs
+                }
             }
             initiators.removeAll()
         }
@@ -196,6 +213,7 @@ enum MemoryBenchmark {
             Process.printError("ike-bench memory: IKEv\(version) with the Tunnel Manager: \(up) of \(count) tunnels up")
             Process.exit(1)
         }
+        Process.printOut("IKEv\(version) responder with the Tunnel Manager: us per tunnel by window (us@SAs held): \(windows.joined(separator: " "))")
         return grown / count
     }
 
