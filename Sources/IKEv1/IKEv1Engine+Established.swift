@@ -78,9 +78,11 @@ extension IKEv1Engine {
         // The peer's phase 1 rekey: a new ISAKMP SA for a tunnel that already runs.
         if let old = peerSAs(sa.remote.address).first(where: { $0 !== sa && $0.state == .established && $0.tunnel != nil
             && $0.replacedBy == nil && $0.policy.name == sa.policy.name }) {
-            if old.initiator, old.isRekey, IKEv1Engine.ourRekeyWins(old), let up = old.establishedAt, now - up < IKEv1Engine.retireGrace {
-                // Ours came up moments ago: whether the peer began this one before ours
-                // reached it (crossed there) or rekeyed ours since, only the peer knows.
+            if old.initiator, old.isRekey, IKEv1Engine.ourRekeyWins(old), let up = old.establishedAt,
+               sa.createdAt <= up + IKEv1Engine.crossingWindow {
+                // Its first message came moments after ours was up here: whether the peer
+                // began it before ours reached it (crossed there) or rekeyed ours since,
+                // only the peer knows, and shows.
                 log(.information, "\(sa.policy.name): the peer's phase 1 rekey came right after ours; it takes the tunnel when the peer uses it")
                 sa.contends = old.localCookie
                 sa.retireAt = now + IKEv1Engine.retireGrace
@@ -95,8 +97,15 @@ extension IKEv1Engine {
         }
     }
 
-    /// The peer ran Quick Mode on the contending SA, or deleted the one it contends with:
-    /// it is the peer's rekey of ours, and takes the tunnel over.
+    /// How long after our phase 1 rekey came up a peer's rekey whose first message then
+    /// reaches us may still be one that crossed it (delayed, or lost once and sent again):
+    /// the peer, which began it before ours reached it, judged the two crossed and deletes
+    /// it. Such a rekey contends for the tunnel: it takes it over once the peer runs Quick
+    /// Mode on it or deletes ours (as it does after a real rekey), and goes after the grace
+    /// otherwise. A later one is the peer's rekey of ours.
+    static let crossingWindow: Interval = .seconds(3)
+
+    /// The peer ran Quick Mode on the contending SA, or deleted the one it contends with.
     func takeOver(by sa: ISAKMPSA, now: Instant) {
         guard let holder = sa.contends.flatMap({ sas[$0] }), holder.tunnel != nil else { return }
         sa.contends = nil
@@ -105,6 +114,23 @@ extension IKEv1Engine {
         holder.retireAt = now + IKEv1Engine.retireGrace
         log(.information, "\(sa.policy.name): the peer uses its phase 1 rekey ISAKMP SA \(Hex.prefixed(sa.localCookie)); it takes the tunnel over")
         if let t = sa.tunnel { output.append(.report(.phase1Rekeyed(t, established(sa)))) }
+    }
+
+    /// The peer deleted the SA that took our tunnel over by its phase 1 rekey moments after
+    /// ours came up: it judged the two crossed after all (its first message reached us
+    /// too late for `crossingWindow`), and ours, still in its grace, takes the tunnel back.
+    /// True when it did.
+    func handBack(from sa: ISAKMPSA, now: Instant) -> Bool {
+        guard sa.tunnel != nil, !sa.initiator,
+              let ours = peerSAs(sa.remote.address).first(where: { $0.replacedBy == sa.localCookie && $0.initiator && $0.isRekey
+                  && $0.state == .established && IKEv1Engine.ourRekeyWins($0) }) else { return false }
+        ours.replacedBy = nil
+        ours.retireAt = nil
+        ours.rekeyAt = Lifetime.schedule(ours.lifetimeSeconds, from: now).rekey
+        handOver(from: sa, to: ours)
+        log(.information, "\(sa.policy.name): the peer deleted its phase 1 rekey that crossed ours; the tunnel goes back to ISAKMP SA \(Hex.prefixed(ours.localCookie))")
+        if let t = ours.tunnel { output.append(.report(.phase1Rekeyed(t, established(ours)))) }
+        return true
     }
 
     /// When both sides rekey phase 1 at once, the SA the lower address initiated stays on

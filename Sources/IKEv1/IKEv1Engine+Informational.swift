@@ -127,6 +127,10 @@ extension IKEv1Engine {
             if sa.tunnel != nil, let contender = peerSAs(sa.remote.address).first(where: { $0.contends == sa.localCookie }) {
                 takeOver(by: contender, now: now)
             }
+            if handBack(from: sa, now: now) {
+                remove(sa)
+                return
+            }
             if sa.replacedBy != nil || sa.tunnel == nil {
                 log(.debug, "the peer deleted the replaced ISAKMP SA \(Hex.prefixed(sa.localCookie))")
             } else {

@@ -97,10 +97,8 @@ final class ISAKMPSA {
     /// This SA replaced an older one (phase 1 rekey) or was replaced by a newer one.
     var replaces: UInt64?
     var replacedBy: UInt64?
-    /// A peer's phase 1 rekey that came up right after ours (which holds the tunnel: this
-    /// cookie). The peer may have begun it before ours reached it (it then judges the two
-    /// crossed and deletes it) or have rekeyed ours since: it takes the tunnel over once
-    /// the peer runs Quick Mode on it or deletes ours, and goes after the grace otherwise.
+    /// A peer's phase 1 rekey that came up within `IKEv1Engine.crossingWindow` of ours,
+    /// which holds the tunnel (this cookie), until the peer shows which it keeps.
     var contends: UInt64?
 
     // Retransmission and duplicates.
