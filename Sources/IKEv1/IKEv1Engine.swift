@@ -324,7 +324,10 @@ public final class IKEv1Engine: SansIOEngine {
             remove(sa)
             return
         }
-        if !sa.answers.isEmpty, now - sa.lastHeard >= Retransmission.answerKept { sa.answers = [] }
+        if !sa.answers.isEmpty || !sa.taken.isEmpty, now - sa.lastHeard >= Retransmission.answerKept {
+            sa.answers = []
+            sa.taken = []
+        }
         if retransmit(sa, now: now) { return }
         if let at = sa.retireAt, now >= at, sa.tunnel == nil {
             retire(sa, now: now)
@@ -342,7 +345,7 @@ public final class IKEv1Engine: SansIOEngine {
     func nextDeadline(_ sa: ISAKMPSA) -> Instant? {
         var next = Soonest()
         if sa.state != .established, !sa.initiator { next.add(sa.createdAt + IKEv1Engine.halfOpenLifetime) }
-        if !sa.answers.isEmpty { next.add(sa.lastHeard + Retransmission.answerKept) }
+        if !sa.answers.isEmpty || !sa.taken.isEmpty { next.add(sa.lastHeard + Retransmission.answerKept) }
         if let p = sa.pending { next.add(p.request.due) }
         if sa.tunnel == nil { next.add(sa.retireAt) }
         next.add(sa.quickModeDue)

@@ -120,6 +120,8 @@ final class ISAKMPSA {
 
     /// Our answers to the last messages received, by the received message's digest.
     var answers: [(digest: [UInt8], bytes: [UInt8])] = []
+    /// The digests of the last one-way messages taken.
+    var taken: [[UInt8]] = []
 
     // Phase 2.
     /// When the first Quick Mode after an Aggressive Mode is to start.
@@ -208,15 +210,26 @@ final class ISAKMPSA {
         return keys.exchangeIV(phase1LastBlock: iv, messageID: messageID, blockSize: cipher.blockSize)
     }
 
-    /// Keeps our answer to a received message for its retransmissions (a few of the latest).
+    /// Keeps our answer to a received message for its retransmissions (a few of the
+    /// latest); an empty answer marks a one-way message (an Informational) taken, whose
+    /// copies are dropped. Those are kept apart: a peer's liveness checks, which come and
+    /// go all the time, must not push out the QM3 its retransmitted QM2 still needs.
     func remember(_ received: [UInt8], answer: [UInt8]) {
+        if answer.isEmpty {
+            taken.append(Digest.sha1(received))
+            if taken.count > 4 { taken.removeFirst() }
+            return
+        }
         answers.append((Digest.sha1(received), answer))
         if answers.count > 4 { answers.removeFirst() }
     }
 
+    /// Our answer to a copy of a message already taken ([] for a one-way one), or nil.
     func answer(to received: [UInt8]) -> [UInt8]? {
+        guard !answers.isEmpty || !taken.isEmpty else { return nil }
         let d = Digest.sha1(received)
-        return answers.first { $0.digest == d }?.bytes
+        if let a = answers.first(where: { $0.digest == d }) { return a.bytes }
+        return taken.contains(d) ? [] : nil
     }
 }
 
