@@ -121,7 +121,7 @@ public final class IKEv2Engine: SansIOEngine {
 
     /// Sends a request and keeps it for retransmission.
     func sendRequest(_ sa: IKESA, _ bytes: [UInt8], messageID: UInt32, now: Instant, isDelete: Bool = false) {
-        sa.pending = IKESA.Pending(messageID: messageID, request: Retransmission(bytes, sentAt: now), isDelete: isDelete)
+        sa.pending = IKESA.Pending(messageID: messageID, bytes: bytes, isDelete: isDelete, now: now)
         touch(sa)
         send(sa, bytes)
     }
@@ -369,6 +369,11 @@ public final class IKEv2Engine: SansIOEngine {
         timers.settle(floor: floor) { spi in sas[spi].flatMap { nextDeadline($0) } }
     }
 
+    /// How many rounds of retransmissions a request gets at most when the peer is heard
+    /// during each (its own requests arrive, ours or its answers are lost): about 90 s
+    /// in all, as long as strongSwan tries; a silent peer gets one round, about 30 s.
+    static let maxRequestRounds = 3
+
     /// True when the SA is gone.
     private func retransmit(_ sa: IKESA, now: Instant) -> Bool {
         guard var p = sa.pending else { return false }
@@ -385,6 +390,18 @@ public final class IKEv2Engine: SansIOEngine {
                 // An unanswered delete: the old IKE SA goes anyway, a live one stays.
                 sa.pending = nil
                 if sa.rekeyedTo != nil { remove(sa); return true }
+                return false
+            }
+            if sa.state == .established, sa.lastHeard > p.round, p.rounds < IKEv2Engine.maxRequestRounds {
+                // Unanswered, but the peer's own requests came in meanwhile: it is alive
+                // and ours (or its answers) were lost. The request goes on, a round more.
+                p.rounds += 1
+                p.round = now
+                p.request = Retransmission(p.request.bytes, sentAt: now)
+                sa.pending = p
+                counters.retransmitsSent += 1
+                log(.debug, "request \(p.messageID) to \(sa.remote) unanswered, but the peer is heard: sending it again")
+                send(sa, p.request.bytes)
                 return false
             }
             if sa.state == .established {

@@ -71,4 +71,42 @@ import Testing
         for i in 0..<10_000 { timers.set(9, at: t0 + .milliseconds(UInt64(i + 1))) }
         #expect(timers.due(now: t0 + .seconds(20)) == [9])
     }
+
+    /// Our request (a CHILD_SA rekey) whose answers are all lost for 80 s while the
+    /// peer's own requests (its liveness checks) reach us: the peer is alive, so the
+    /// request goes on, a round more each time the peer was heard during one, and
+    /// completes once answers get through; before, it gave up after one round (about
+    /// 60 s) and the tunnel went down.
+    @Test(arguments: [false, true]) func anUnansweredRequestGoesOnWhileThePeerIsHeard(peerSilent: Bool) throws {
+        let (p, _, sb) = try RekeyFailureTests().established()
+        let start = p.now
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        for halfSecond in 1...400 {
+            p.now = p.now + .milliseconds(500)
+            // The peer's liveness check, every 20 s from 40 s on.
+            if halfSecond >= 80, halfSecond % 40 == 0 { sb.lastHeard = Instant(nanoseconds: p.now.nanoseconds - 31_000_000_000) }
+            p.a.tick(now: p.now)
+            p.b.tick(now: p.now)
+            var progress = true
+            while progress {
+                progress = false
+                for (from, to, isA) in [(p.a, p.b, true), (p.b, p.a, false)] {
+                    for out in from.takeOutput() {
+                        if case let .send(bytes, src, dst) = out {
+                            progress = true
+                            // b's answers (response flag) are lost for the first 80 s; with
+                            // a silent peer, all it sends.
+                            if !isA, peerSilent || bytes[19] & 0x20 != 0, p.now - start < .seconds(80) { continue }
+                            to.receive(bytes, from: src, to: dst, now: p.now)
+                        } else if isA { p.aEvents.append(out) } else { p.bEvents.append(out) }
+                    }
+                }
+            }
+        }
+        let dead = p.aEvents.contains { if case .report(.peerDead) = $0 { return true }; return false }
+        #expect(dead == peerSilent, "\(p.aEvents)")
+        if !peerSilent {
+            #expect(p.aEvents.contains { if case .report(.phase2Rekeyed(1, _)) = $0 { return true }; return false })
+        }
+    }
 }
