@@ -140,7 +140,18 @@ extension IKEv1Engine {
             remove(sa)
         } else if d.protocolID == IKEv1Number.protocolESP {
             for spi in d.spis {
-                if let c = sa.child, c.sa.outboundSPI.bigEndianBytes == spi {
+                if let c = sa.child, c.sa.outboundSPI.bigEndianBytes == spi,
+                   let (mid, qm) = sa.quickModes.first(where: { !$0.value.initiator && $0.value.rekey }) {
+                    // The peer deletes the pair its Quick Mode rekey replaces: it had our
+                    // QM2 and is on the new pair (its QM3 was lost), so ours goes up now.
+                    log(.information, "\(sa.policy.name): \(sa.remote) deleted IPsec SA \(Hex.prefixed(c.sa.inboundSPI)) before its QM3 for"
+                        + " Quick Mode \(Hex.prefixed(mid)) reached us; taking the new IPsec SAs as up")
+                    sa.quickModes.removeValue(forKey: mid)
+                    sa.ivs.removeValue(forKey: mid)
+                    if sa.pending?.messageID == mid { sa.pending = nil }
+                    childEstablished(sa, qm, now: now)
+                    sa.retired.removeAll { $0.outboundSPI.bigEndianBytes == spi }
+                } else if let c = sa.child, c.sa.outboundSPI.bigEndianBytes == spi {
                     sa.child = nil
                     log(.information, "the peer \(sa.remote) deleted IPsec SA \(Hex.prefixed(c.sa.inboundSPI))")
                     if let t = sa.tunnel { output.append(.report(.deleted(t, .two))) }

@@ -18,6 +18,8 @@ final class ISAKMPSA {
         var request: Retransmission
         /// 0 for phase 1, a Quick Mode's message ID otherwise.
         var messageID: UInt32
+        /// When it first went.
+        var since: Instant
     }
 
     /// A Quick Mode in progress, by its message ID.

@@ -293,44 +293,6 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(!p.bEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
     }
 
-    /// Our Quick Mode rekey whose QM3 is lost: the peer keeps its pair (no Delete comes
-    /// ahead of it), retransmits QM2, gets QM3 again, and the old pair goes after that.
-    @Test func aLostQM3LeavesThePeerAPair() throws {
-        let p = Pair()
-        p.up()
-        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
-        p.sent = 0
-        p.run(drop: { $0 == 3 })  // QM1, QM2, QM3
-        #expect(p.b.sas.values.first?.child != nil)
-        p.advance(seconds: 40)
-        let a = try #require(p.a.sas.values.first?.child), b = try #require(p.b.sas.values.first?.child)
-        #expect(a.sa.outboundSPI == b.sa.inboundSPI && a.sa.inboundSPI == b.sa.outboundSPI, "\(logs(p.aEvents)) \(logs(p.bEvents))")
-        #expect(p.b.sas.values.allSatisfy { $0.retired.isEmpty })
-        #expect(!p.bEvents.contains { if case .report(.deleted) = $0 { return true }; return false }, "\(logs(p.bEvents))")
-        #expect(p.b.counters.retransmitsSent >= 1 && p.a.counters.retransmitsAnswered >= 1)
-    }
-
-    /// The same with liveness checks going on meanwhile (the peer's R-U-THEREs and our
-    /// ACKs, one-way Informationals): they do not push our QM3 out of what we keep for
-    /// the peer's retransmitted QM2, which is answered again, not taken for a new
-    /// exchange that does not decrypt.
-    @Test func informationalsDoNotPushOutTheQM3() throws {
-        let p = Pair()
-        p.up()
-        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
-        p.sent = 0
-        p.run(drop: { $0 == 3 })  // QM1, QM2, QM3
-        let sb = try #require(p.b.sas.values.first)
-        for sequence in UInt32(100)..<108 {
-            p.b.rUThere(sb, sequence)
-            p.run()
-        }
-        p.advance(seconds: 40)
-        let a = try #require(p.a.sas.values.first?.child), b = try #require(sb.child)
-        #expect(a.sa.outboundSPI == b.sa.inboundSPI && a.sa.inboundSPI == b.sa.outboundSPI, "\(logs(p.aEvents)) \(logs(p.bEvents))")
-        #expect(p.a.counters.hashFailures == 0 && p.a.counters.retransmitsAnswered >= 1)
-    }
-
     /// Our phase 1 rekey whose Quick Mode renewal never gets through (the network loses
     /// everything after the new Main Mode): the ISAKMP SA it replaced is deleted with the
     /// failure, not left without a tunnel for ever.

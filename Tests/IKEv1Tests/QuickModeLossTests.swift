@@ -1,0 +1,87 @@
+import IKECore
+import IKECrypto
+import IKEWire
+import Testing
+@testable import IKEv1
+
+/// Quick Modes under loss, as charon showed them on a lossy link: IKEv1's last Quick Mode
+/// message (QM3) has no answer, so either side may never learn whether it arrived.
+@Suite struct QuickModeLossTests {
+    /// Our Quick Mode rekey whose QM3 is lost: the peer keeps its pair (no Delete comes
+    /// ahead of it), retransmits QM2, gets QM3 again, and the old pair goes after that.
+    @Test func aLostQM3LeavesThePeerAPair() throws {
+        let p = Pair()
+        p.up()
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.sent = 0
+        p.run(drop: { $0 == 3 })  // QM1, QM2, QM3
+        #expect(p.b.sas.values.first?.child != nil)
+        p.advance(seconds: 40)
+        let a = try #require(p.a.sas.values.first?.child), b = try #require(p.b.sas.values.first?.child)
+        #expect(a.sa.outboundSPI == b.sa.inboundSPI && a.sa.inboundSPI == b.sa.outboundSPI, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(p.b.sas.values.allSatisfy { $0.retired.isEmpty })
+        #expect(!p.bEvents.contains { if case .report(.deleted) = $0 { return true }; return false }, "\(logs(p.bEvents))")
+        #expect(p.b.counters.retransmitsSent >= 1 && p.a.counters.retransmitsAnswered >= 1)
+    }
+
+    /// The same with liveness checks going on meanwhile (the peer's R-U-THEREs and our
+    /// ACKs, one-way Informationals): they do not push our QM3 out of what we keep for
+    /// the peer's retransmitted QM2, which is answered again, not taken for a new
+    /// exchange that does not decrypt.
+    @Test func informationalsDoNotPushOutTheQM3() throws {
+        let p = Pair()
+        p.up()
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.sent = 0
+        p.run(drop: { $0 == 3 })  // QM1, QM2, QM3
+        let sb = try #require(p.b.sas.values.first)
+        for sequence in UInt32(100)..<108 {
+            p.b.rUThere(sb, sequence)
+            p.run()
+        }
+        p.advance(seconds: 40)
+        let a = try #require(p.a.sas.values.first?.child), b = try #require(sb.child)
+        #expect(a.sa.outboundSPI == b.sa.inboundSPI && a.sa.inboundSPI == b.sa.outboundSPI, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(p.a.counters.hashFailures == 0 && p.a.counters.retransmitsAnswered >= 1)
+    }
+
+    /// The peer's Quick Mode rekey whose QM3 never arrives (charon does not send it again
+    /// once it has sent another request): our QM2 goes unanswered, but the peer shows it
+    /// had QM2, by deleting the pair the rekey replaced (`peerDeletes`, as `ike` does) or
+    /// by speaking at all after it (its liveness checks; charon keeps the old pair), so
+    /// ours goes up too, rather than the tunnel failing.
+    @Test(arguments: [true, false]) func aQM3NeverSeenButThePeerAlive(peerDeletes: Bool) throws {
+        let p = Pair()
+        p.up()
+        let sb = try #require(p.b.sas.values.first)
+        p.b.rekey(tunnel: 5, phase: 2, now: p.now)
+        for second in 1...90 {
+            p.now = p.now + .seconds(1)
+            if second % 5 == 0 { p.b.rUThere(sb, UInt32(second)) }
+            p.a.tick(now: p.now)
+            p.b.tick(now: p.now)
+            var progress = true
+            while progress {
+                progress = false
+                for (from, to, isA) in [(p.a, p.b, true), (p.b, p.a, false)] {
+                    for out in from.takeOutput() {
+                        if case let .send(bytes, src, dst) = out {
+                            progress = true
+                            // b's QM3 (the shortest Quick Mode message, 76 bytes: a header and
+                            // a HASH); without `peerDeletes`, its Delete (92 bytes; an
+                            // R-U-THERE is 108).
+                            if !isA && bytes[18] == 32 && bytes.count < 100 { continue }
+                            if !isA && !peerDeletes && bytes[18] == 5 && bytes.count < 100 { continue }
+                            to.receive(bytes, from: src, to: dst, now: p.now)
+                        } else if isA { p.aEvents.append(out) } else { p.bEvents.append(out) }
+                    }
+                }
+            }
+        }
+        let a = try #require(p.a.sas.values.first?.child, "\(logs(p.aEvents))"), b = try #require(sb.child)
+        #expect(a.sa.outboundSPI == b.sa.inboundSPI && a.sa.inboundSPI == b.sa.outboundSPI, "\(logs(p.aEvents))")
+        #expect(failures(p.aEvents).isEmpty, "\(logs(p.aEvents))")
+        #expect(p.aEvents.contains { if case .report(.phase2Rekeyed(1, _)) = $0 { return true }; return false })
+        #expect(!p.aEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
+    }
+}
