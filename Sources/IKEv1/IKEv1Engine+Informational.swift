@@ -44,7 +44,7 @@ extension IKEv1Engine {
             if let current { touch(current) }
             settle()
         }
-        guard let c = byTunnel[tunnel], let sa = sas[c], sa.state == .established, sa.pending == nil else { return }
+        guard let c = byTunnel[tunnel], let sa = sas[c], sa.state == .established, sa.pending == nil, !sa.deletedByPeer else { return }
         if phase == 1 {
             guard !peerSAs(sa.remote.address).contains(where: { $0.replaces == sa.localCookie }) else { return }
             startPhase1(tunnel: tunnel, policy: sa.policy, remote: sa.remote.address, now: now, replacing: sa)
@@ -131,6 +131,15 @@ extension IKEv1Engine {
                 remove(sa)
                 return
             }
+            if sa.tunnel != nil, sa.replacedBy == nil,
+               peerSAs(sa.remote.address).contains(where: { $0.replaces == sa.localCookie && $0.initiator && $0.state != .established }) {
+                // The peer rekeyed this SA (its rekey crossed ours, which wins) and deleted
+                // it; ours is still under way and takes the tunnel over when it is up.
+                log(.information, "the peer \(sa.remote) deleted ISAKMP SA \(Hex.prefixed(sa.localCookie)), which our rekey under way replaces;"
+                    + " the tunnel waits for it")
+                sa.deletedByPeer = true
+                return
+            }
             if sa.replacedBy != nil || sa.tunnel == nil {
                 log(.debug, "the peer deleted the replaced ISAKMP SA \(Hex.prefixed(sa.localCookie))")
             } else {
@@ -184,7 +193,7 @@ extension IKEv1Engine {
     /// SA went.
     func dpd(_ sa: ISAKMPSA, now: Instant) -> Bool {
         let delay = sa.policy.dpdDelaySeconds
-        guard delay > 0, sa.peerDPD, sa.tunnel != nil else { return false }
+        guard delay > 0, sa.peerDPD, sa.tunnel != nil, !sa.deletedByPeer else { return false }
         if let p = sa.dpdPending, sa.lastHeard > p.since { sa.dpdPending = nil }
         if var p = sa.dpdPending {
             switch p.timing.check(now: now) {

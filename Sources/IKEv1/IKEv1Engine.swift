@@ -136,9 +136,16 @@ public final class IKEv1Engine: SansIOEngine {
     func fail(_ sa: ISAKMPSA, phase: Int, _ reason: String, now: Instant? = nil) {
         if phase == 1, sa.state != .established, let old = sa.replaces.flatMap({ sas[$0] }), old.tunnel != nil, old.tunnel == sa.tunnel {
             // Our phase 1 rekey failed (its Main Mode went unanswered, say): the tunnel
-            // runs on as it was, and the current ISAKMP SA tries again a minute later.
-            log(.error, "\(sa.policy.name): phase 1 rekey with \(sa.remote) failed: \(reason); the current ISAKMP SA stays")
+            // runs on as it was, and the current ISAKMP SA tries again a minute later;
+            // unless the peer deleted that SA meanwhile, and the tunnel goes with it.
             remove(sa)
+            if old.deletedByPeer {
+                log(.error, "\(sa.policy.name): phase 1 rekey with \(sa.remote) failed: \(reason); the peer deleted the ISAKMP SA it replaces")
+                if let t = old.tunnel { output.append(.report(.deleted(t, .one))) }
+                remove(old)
+                return
+            }
+            log(.error, "\(sa.policy.name): phase 1 rekey with \(sa.remote) failed: \(reason); the current ISAKMP SA stays")
             old.rekeyAt = (now ?? sa.createdAt) + IKEv1Engine.rekeyRetry
             touch(old)
             return

@@ -99,6 +99,9 @@ final class ISAKMPSA {
     /// This SA replaced an older one (phase 1 rekey) or was replaced by a newer one.
     var replaces: UInt64?
     var replacedBy: UInt64?
+    /// The peer deleted this SA while our rekey of it was under way: it holds the tunnel
+    /// until that rekey is up (or fails, and the tunnel with it), and is not used meanwhile.
+    var deletedByPeer = false
     /// A peer's phase 1 rekey that came up within `IKEv1Engine.crossingWindow` of ours,
     /// which holds the tunnel (this cookie), until the peer shows which it keeps.
     var contends: UInt64?

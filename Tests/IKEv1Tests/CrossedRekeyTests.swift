@@ -127,4 +127,33 @@ import Testing
         #expect(sa.child != nil && sa.child?.sa.outboundSPI == sb.child?.sa.inboundSPI)
         #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(logs(p.aEvents)) \(logs(p.bEvents))")
     }
+
+    /// Both rekey, and b's completes first (a's first message is held): a refuses b's
+    /// (its own, from the lower address, is under way), b moves to its own and deletes
+    /// the original SA. That delete must not take a's tunnel down: a's rekey comes up,
+    /// b yields to it, and both end on a's SA.
+    @Test func thePeerDeletesTheOriginalWhileOurRekeyIsUnderWay() throws {
+        let p = tunnelUp()
+        let original = try #require(tunnelSA(p.a, 1))
+        p.a.rekey(tunnel: 1, phase: 1, now: p.now)
+        let held = p.a.takeOutput()
+        p.b.rekey(tunnel: 5, phase: 1, now: p.now)
+        p.run()
+        // b's rekey is up on both sides; b now deletes the SA it replaced.
+        let replaced = try #require(p.b.sas.values.first { $0.cookieI == original.cookieI })
+        p.b.deleteISAKMP(replaced, now: p.now)
+        p.run()
+        #expect(!p.aEvents.contains { if case .report(.deleted) = $0 { return true }; return false }, "\(logs(p.aEvents))")
+        for case let .send(bytes, src, dst) in held { p.b.receive(bytes, from: src, to: dst, now: p.now) }
+        p.run()
+        p.advance(seconds: 130)
+        let sa = try #require(tunnelSA(p.a, 1), "\(logs(p.aEvents))")
+        let sb = try #require(tunnelSA(p.b, 5), "\(logs(p.bEvents))")
+        #expect(sa.initiator && sa.cookieI != original.cookieI && sa.cookieI == sb.cookieI && sa.cookieR == sb.cookieR,
+                "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(p.a.saCount == 1 && p.b.saCount == 1, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(sa.child != nil && sa.child?.sa.outboundSPI == sb.child?.sa.inboundSPI)
+        #expect(failures(p.aEvents).isEmpty, "\(logs(p.aEvents))")
+        #expect(!p.aEvents.contains { if case .report(.deleted) = $0 { return true }; return false }, "\(logs(p.aEvents))")
+    }
 }
