@@ -18,6 +18,14 @@ extension IKEv1Engine {
         (sa.rekeyAt, sa.expiresAt) = Lifetime.schedule(lifetime, from: now)
         log(.information, "\(sa.policy.name): ISAKMP SA \(Hex.prefixed(sa.cookieI))/\(Hex.prefixed(sa.cookieR)) with \(sa.remote) established"
             + " (\(sa.choice!.algorithms)\(sa.natDetected ? ", NAT-T" : ""))")
+        if sa.initiator, sa.isRekey, let gone = sa.replaces, sas[gone] == nil {
+            // The SA this rekey replaces went meanwhile (the tunnel was deleted, or started
+            // again on another SA): this one has nothing to take over.
+            log(.information, "\(sa.policy.name): ISAKMP SA \(Hex.prefixed(sa.localCookie)) rekeyed one that is gone since; deleting it")
+            sa.tunnel = nil
+            deleteISAKMP(sa, now: now)
+            return
+        }
         // Who holds our rekey's tunnel now: the SA it replaces, or, when the peer rekeyed
         // the same SA at the same time and its SA came first, the peer's.
         let holder = sa.replaces == nil ? nil : sa.tunnel.flatMap { byTunnel[$0] }.flatMap { sas[$0] }

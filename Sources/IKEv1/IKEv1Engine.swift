@@ -134,6 +134,13 @@ public final class IKEv1Engine: SansIOEngine {
 
     /// `now`, when known, times a failed rekey's next try (else its start does).
     func fail(_ sa: ISAKMPSA, phase: Int, _ reason: String, now: Instant? = nil) {
+        if phase == 1, sa.state != .established, sa.isRekey, sa.replaces.flatMap({ sas[$0] }) == nil {
+            // A rekey of an SA that is gone (the tunnel was deleted or started again
+            // since): it fails nothing.
+            log(.debug, "phase 1 rekey with \(sa.remote) of an ISAKMP SA gone since failed: \(reason)")
+            remove(sa)
+            return
+        }
         if phase == 1, sa.state != .established, let old = sa.replaces.flatMap({ sas[$0] }), old.tunnel != nil, old.tunnel == sa.tunnel {
             // Our phase 1 rekey failed (its Main Mode went unanswered, say): the tunnel
             // runs on as it was, and the current ISAKMP SA tries again a minute later;

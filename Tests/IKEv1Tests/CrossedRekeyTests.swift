@@ -156,4 +156,23 @@ import Testing
         #expect(failures(p.aEvents).isEmpty, "\(logs(p.aEvents))")
         #expect(!p.aEvents.contains { if case .report(.deleted) = $0 { return true }; return false }, "\(logs(p.aEvents))")
     }
+
+    /// Our phase 1 rekey is under way when the tunnel is deleted: when the rekey comes up
+    /// it is deleted too, and reported to no tunnel; one that fails, fails no tunnel.
+    @Test(arguments: [false, true]) func aRekeyOfAnSAGoneSince(rekeyFails: Bool) throws {
+        let p = tunnelUp()
+        p.a.rekey(tunnel: 1, phase: 1, now: p.now)
+        let held = p.a.takeOutput()
+        p.a.delete(tunnel: 1, phase: 1, now: p.now)
+        p.run()
+        p.aEvents = []
+        if !rekeyFails {
+            for case let .send(bytes, src, dst) in held { p.b.receive(bytes, from: src, to: dst, now: p.now) }
+            p.run()
+        }
+        p.advance(seconds: 130, drop: { _ in rekeyFails })
+        #expect(p.a.saCount == 0, "\(logs(p.aEvents))")
+        #expect(!rekeyFails ? p.b.saCount == 0 : true, "\(logs(p.bEvents))")
+        #expect(!p.aEvents.contains { if case .report = $0 { return true }; return false }, "\(p.aEvents)")
+    }
 }
