@@ -78,6 +78,25 @@ final class Pair {
         }
     }
 
+    /// Ticks both engines at `now` and delivers what they send until both are quiet,
+    /// losing each datagram `lose` picks (its bytes, and whether a sent it).
+    func tickAndDeliver(losing lose: ([UInt8], Bool) -> Bool) {
+        a.tick(now: now)
+        b.tick(now: now)
+        var progress = true
+        while progress {
+            progress = false
+            for (from, to, isA) in [(a, b, true), (b, a, false)] {
+                for out in from.takeOutput() {
+                    if case let .send(bytes, src, dst) = out {
+                        progress = true
+                        if !lose(bytes, isA) { to.receive(bytes, from: src, to: dst, now: now) }
+                    } else if isA { aEvents.append(out) } else { bEvents.append(out) }
+                }
+            }
+        }
+    }
+
     /// Lets time pass in steps, ticking both engines and delivering what they send.
     func advance(seconds: Int, drop: (Int) -> Bool = { _ in false }) {
         for _ in 0..<(seconds * 2) {

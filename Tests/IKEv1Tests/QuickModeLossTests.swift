@@ -58,24 +58,11 @@ import Testing
         for second in 1...90 {
             p.now = p.now + .seconds(1)
             if second % 5 == 0 { p.b.rUThere(sb, UInt32(second)) }
-            p.a.tick(now: p.now)
-            p.b.tick(now: p.now)
-            var progress = true
-            while progress {
-                progress = false
-                for (from, to, isA) in [(p.a, p.b, true), (p.b, p.a, false)] {
-                    for out in from.takeOutput() {
-                        if case let .send(bytes, src, dst) = out {
-                            progress = true
-                            // b's QM3 (the shortest Quick Mode message, 76 bytes: a header and
-                            // a HASH); without `peerDeletes`, its Delete (92 bytes; an
-                            // R-U-THERE is 108).
-                            if !isA && bytes[18] == 32 && bytes.count < 100 { continue }
-                            if !isA && !peerDeletes && bytes[18] == 5 && bytes.count < 100 { continue }
-                            to.receive(bytes, from: src, to: dst, now: p.now)
-                        } else if isA { p.aEvents.append(out) } else { p.bEvents.append(out) }
-                    }
-                }
+            // b's QM3 (the shortest Quick Mode message, 76 bytes: a header and
+            // a HASH); without `peerDeletes`, its Delete (92 bytes; an
+            // R-U-THERE is 108).
+            p.tickAndDeliver { bytes, fromA in
+                !fromA && bytes.count < 100 && (bytes[18] == 32 || (!peerDeletes && bytes[18] == 5))
             }
         }
         let a = try #require(p.a.sas.values.first?.child, "\(logs(p.aEvents))"), b = try #require(sb.child)

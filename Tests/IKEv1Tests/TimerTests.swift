@@ -40,21 +40,8 @@ import Testing
         for second in 1...120 {
             for _ in 0..<2 {
                 p.now = p.now + .milliseconds(500)
-                p.a.tick(now: p.now)
-                p.b.tick(now: p.now)
-                var progress = true
-                while progress {
-                    progress = false
-                    for (from, to, isA) in [(p.a, p.b, true), (p.b, p.a, false)] {
-                        for out in from.takeOutput() {
-                            if case let .send(bytes, src, dst) = out {
-                                progress = true
-                                if !isA && bytes[18] == 5 { continue }  // exchange type 5: Informational
-                                to.receive(bytes, from: src, to: dst, now: p.now)
-                            } else if isA { p.aEvents.append(out) } else { p.bEvents.append(out) }
-                        }
-                    }
-                }
+                // Exchange type 5: an Informational.
+                p.tickAndDeliver { bytes, fromA in !fromA && bytes[18] == 5 }
             }
             if second % 25 == 0 { p.b.rekey(tunnel: 5, phase: 2, now: p.now) }
         }

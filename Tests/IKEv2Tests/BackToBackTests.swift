@@ -31,6 +31,25 @@ final class Pair {
     func run(drop: (Int) -> Bool = { _ in false }) {
         exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents, sent: &sent, hold: drop)
     }
+
+    /// Ticks both engines at `now` and delivers what they send until both are quiet,
+    /// losing each datagram `lose` picks (its bytes, and whether a sent it).
+    func tickAndDeliver(losing lose: ([UInt8], Bool) -> Bool) {
+        a.tick(now: now)
+        b.tick(now: now)
+        var progress = true
+        while progress {
+            progress = false
+            for (from, to, isA) in [(a, b, true), (b, a, false)] {
+                for out in from.takeOutput() {
+                    if case let .send(bytes, src, dst) = out {
+                        progress = true
+                        if !lose(bytes, isA) { to.receive(bytes, from: src, to: dst, now: now) }
+                    } else if isA { aEvents.append(out) } else { bEvents.append(out) }
+                }
+            }
+        }
+    }
 }
 
 extension Result {

@@ -85,23 +85,9 @@ import Testing
             p.now = p.now + .milliseconds(500)
             // The peer's liveness check, every 20 s from 40 s on.
             if halfSecond >= 80, halfSecond % 40 == 0 { sb.lastHeard = Instant(nanoseconds: p.now.nanoseconds - 31_000_000_000) }
-            p.a.tick(now: p.now)
-            p.b.tick(now: p.now)
-            var progress = true
-            while progress {
-                progress = false
-                for (from, to, isA) in [(p.a, p.b, true), (p.b, p.a, false)] {
-                    for out in from.takeOutput() {
-                        if case let .send(bytes, src, dst) = out {
-                            progress = true
-                            // b's answers (response flag) are lost for the first 80 s; with
-                            // a silent peer, all it sends.
-                            if !isA, peerSilent || bytes[19] & 0x20 != 0, p.now - start < .seconds(80) { continue }
-                            to.receive(bytes, from: src, to: dst, now: p.now)
-                        } else if isA { p.aEvents.append(out) } else { p.bEvents.append(out) }
-                    }
-                }
-            }
+            // b's answers (response flag) are lost for the first 80 s; with
+            // a silent peer, all it sends.
+            p.tickAndDeliver { bytes, fromA in !fromA && (peerSilent || bytes[19] & 0x20 != 0) && p.now - start < .seconds(80) }
         }
         let dead = p.aEvents.contains { if case .report(.peerDead) = $0 { return true }; return false }
         #expect(dead == peerSilent, "\(p.aEvents)")
