@@ -14,6 +14,11 @@ public struct Retransmission {
 
     public let bytes: [UInt8]
     public private(set) var attempts = 1
+    /// When this round of transmissions began: anything authentic from the peer after it
+    /// shows the peer alive, whatever became of the answers.
+    public private(set) var roundStart: Instant
+    /// Rounds begun, `again` counting each after the first.
+    public private(set) var rounds = 1
     private var sentAt: Instant
     private var timeout = Retransmission.firstTimeout
     private var wait: Interval
@@ -21,7 +26,20 @@ public struct Retransmission {
     public init(_ bytes: [UInt8], sentAt now: Instant) {
         self.bytes = bytes
         sentAt = now
+        roundStart = now
         wait = Retransmission.jittered(Retransmission.firstTimeout)
+    }
+
+    /// Starts another round of `maxAttempts` transmissions at `now` (the caller sends):
+    /// for a request the peer outlived, its own messages arriving while ours went
+    /// unanswered.
+    public mutating func again(now: Instant) {
+        attempts = 1
+        rounds += 1
+        sentAt = now
+        roundStart = now
+        timeout = Retransmission.firstTimeout
+        wait = Retransmission.jittered(timeout)
     }
 
     static func jittered(_ timeout: Interval) -> Interval {

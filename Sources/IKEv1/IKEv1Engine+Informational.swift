@@ -194,7 +194,7 @@ extension IKEv1Engine {
     func dpd(_ sa: ISAKMPSA, now: Instant) -> Bool {
         let delay = sa.policy.dpdDelaySeconds
         guard delay > 0, sa.peerDPD, sa.tunnel != nil, !sa.deletedByPeer else { return false }
-        if let p = sa.dpdPending, sa.lastHeard > p.since { sa.dpdPending = nil }
+        if let p = sa.dpdPending, sa.lastHeard > p.timing.roundStart { sa.dpdPending = nil }
         if var p = sa.dpdPending {
             switch p.timing.check(now: now) {
             case .notYet:
@@ -210,7 +210,7 @@ extension IKEv1Engine {
             }
         } else if now - sa.lastHeard >= .seconds(UInt64(delay)) {
             sa.dpdSequence &+= 1
-            sa.dpdPending = (sa.dpdSequence, Retransmission([], sentAt: now), now)
+            sa.dpdPending = (sa.dpdSequence, Retransmission([], sentAt: now))
             log(.debug, "R-U-THERE to \(sa.remote)")
             rUThere(sa, sa.dpdSequence)
         }

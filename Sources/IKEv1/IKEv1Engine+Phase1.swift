@@ -172,7 +172,7 @@ extension IKEv1Engine {
                 add(sa)
                 responders.insert(HalfOpenTable.Key(sa.cookieI, remote.address), ours: sa.cookieR)
                 reply(sa, to: raw, bytes)
-                sa.pending = ISAKMPSA.Pending(request: Retransmission(bytes, sentAt: now), messageID: 0, since: now)
+                sa.pending = ISAKMPSA.Pending(request: Retransmission(bytes, sentAt: now), messageID: 0)
             } else {
                 let bytes = try wire { () throws(WireError) in try sa.plain(.main, [.securityAssociation(chosen)] + vids) }
                 add(sa)

@@ -106,7 +106,7 @@ public final class IKEv1Engine: SansIOEngine {
 
     /// Sends a request and keeps it for retransmission.
     func sendRequest(_ sa: ISAKMPSA, _ bytes: [UInt8], messageID: UInt32 = 0, now: Instant) {
-        sa.pending = ISAKMPSA.Pending(request: Retransmission(bytes, sentAt: now), messageID: messageID, since: now)
+        sa.pending = ISAKMPSA.Pending(request: Retransmission(bytes, sentAt: now), messageID: messageID)
         touch(sa)
         send(sa, bytes)
     }
@@ -416,10 +416,11 @@ public final class IKEv1Engine: SansIOEngine {
             sa.pending = nil
             let reason = "no answer from \(sa.remote) after \(p.request.attempts) transmissions"
             if p.messageID != 0, sa.state == .established {
-                if let qm = sa.quickModes[p.messageID], !qm.initiator, sa.lastHeard > p.since + .seconds(1) {
-                    // Our QM2 went unanswered, but the peer spoke since: it had QM2 and sent
-                    // its QM3 (which has no retransmission of its own once the peer has
-                    // moved on), so its IPsec SAs are up, and ours go up too.
+                if let qm = sa.quickModes[p.messageID], !qm.initiator, sa.lastHeard > p.request.roundStart + .seconds(1) {
+                    // Our QM2 went unanswered, but the peer spoke since (a second after it,
+                    // so not a message already on its way): it had QM2 and sent its QM3
+                    // (which has no retransmission of its own once the peer has moved on),
+                    // so its IPsec SAs are up, and ours go up too.
                     log(.information, "\(sa.policy.name): no QM3 from \(sa.remote) for Quick Mode \(Hex.prefixed(p.messageID)),"
                         + " but the peer has spoken since our answer; taking its IPsec SAs as up")
                     sa.quickModes.removeValue(forKey: p.messageID)

@@ -18,8 +18,6 @@ final class ISAKMPSA {
         var request: Retransmission
         /// 0 for phase 1, a Quick Mode's message ID otherwise.
         var messageID: UInt32
-        /// When it first went.
-        var since: Instant
     }
 
     /// A Quick Mode in progress, by its message ID.
@@ -145,8 +143,8 @@ final class ISAKMPSA {
     // Liveness (RFC 3706).
     var dpdSequence: UInt32 = 0
     /// The R-U-THERE waiting for its ACK; each retry is a new Informational message.
-    /// `since`: when the first went; anything authentic from the peer after it answers too.
-    var dpdPending: (sequence: UInt32, timing: Retransmission, since: Instant)?
+    /// Anything authentic from the peer after its round began answers too.
+    var dpdPending: (sequence: UInt32, timing: Retransmission)?
     var lastKeepalive: Instant
 
     var localCookie: UInt64 { initiator ? cookieI : cookieR }

@@ -21,17 +21,6 @@ final class IKESA {
         var request: Retransmission
         /// Our delete: no answer is waited for beyond the retransmissions.
         let isDelete: Bool
-        /// When this round of transmissions began, and how many rounds began again because
-        /// the peer's own messages showed it alive meanwhile (`IKEv2Engine.retransmit`).
-        var round: Instant
-        var rounds = 1
-
-        init(messageID: UInt32, bytes: [UInt8], isDelete: Bool, now: Instant) {
-            self.messageID = messageID
-            request = Retransmission(bytes, sentAt: now)
-            self.isDelete = isDelete
-            round = now
-        }
     }
 
     let initiator: Bool

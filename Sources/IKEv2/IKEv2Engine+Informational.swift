@@ -37,7 +37,7 @@ extension IKEv2Engine {
             let bytes = try sa.seal(.informational, messageID: id, response: false, [payload])
             sa.nextRequestID = id &+ 1
             send(sa, bytes)
-            sa.pending = IKESA.Pending(messageID: id, bytes: bytes, isDelete: true, now: now)
+            sa.pending = IKESA.Pending(messageID: id, request: Retransmission(bytes, sentAt: now), isDelete: true)
         } catch {
             log(.error, "building a delete for \(sa.remote): \(error)")
         }

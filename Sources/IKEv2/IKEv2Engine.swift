@@ -121,7 +121,7 @@ public final class IKEv2Engine: SansIOEngine {
 
     /// Sends a request and keeps it for retransmission.
     func sendRequest(_ sa: IKESA, _ bytes: [UInt8], messageID: UInt32, now: Instant, isDelete: Bool = false) {
-        sa.pending = IKESA.Pending(messageID: messageID, bytes: bytes, isDelete: isDelete, now: now)
+        sa.pending = IKESA.Pending(messageID: messageID, request: Retransmission(bytes, sentAt: now), isDelete: isDelete)
         touch(sa)
         send(sa, bytes)
     }
@@ -370,8 +370,9 @@ public final class IKEv2Engine: SansIOEngine {
     }
 
     /// How many rounds of retransmissions a request gets at most when the peer is heard
-    /// during each (its own requests arrive, ours or its answers are lost): about 90 s
-    /// in all, as long as strongSwan tries; a silent peer gets one round, about 30 s.
+    /// during each (its own requests arrive, ours or its answers are lost): about three
+    /// minutes in all, near strongSwan's 165 s; a silent peer gets one round, about 60 s
+    /// (five transmissions 2, 4, 8 and 16 s apart, then 32 s for the last answer).
     static let maxRequestRounds = 3
 
     /// True when the SA is gone.
@@ -392,12 +393,10 @@ public final class IKEv2Engine: SansIOEngine {
                 if sa.rekeyedTo != nil { remove(sa); return true }
                 return false
             }
-            if sa.state == .established, sa.lastHeard > p.round, p.rounds < IKEv2Engine.maxRequestRounds {
+            if sa.state == .established, sa.lastHeard > p.request.roundStart, p.request.rounds < IKEv2Engine.maxRequestRounds {
                 // Unanswered, but the peer's own requests came in meanwhile: it is alive
                 // and ours (or its answers) were lost. The request goes on, a round more.
-                p.rounds += 1
-                p.round = now
-                p.request = Retransmission(p.request.bytes, sentAt: now)
+                p.request.again(now: now)
                 sa.pending = p
                 counters.retransmitsSent += 1
                 log(.debug, "request \(p.messageID) to \(sa.remote) unanswered, but the peer is heard: sending it again")
