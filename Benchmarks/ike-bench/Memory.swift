@@ -83,6 +83,7 @@ enum MemoryBenchmark {
         responder.logs = { _ in false }
         var established = 0
         let before = ike_alloc_live_bytes()
+        let chunksBefore = liveChunks()
         do {
             var initiators: [any SansIOEngine] = []
             for i in 0..<count {
@@ -106,6 +107,7 @@ enum MemoryBenchmark {
         }
         _ = responder.takeOutput()
         let grown = Int(ike_alloc_live_bytes() - before)
+        printChunks("IKEv\(version) engine", since: chunksBefore, count: count)
         guard established == count, responder.saCount == count else {
             Process.printError("ike-bench memory: IKEv\(version): \(established) of \(count) tunnels established, \(responder.saCount) SAs held")
             Process.exit(1)
@@ -158,6 +160,7 @@ enum MemoryBenchmark {
         v2.configure(configuration)
         let responder: any SansIOEngine = version == 2 ? v2.engine : v1.engine
         let before = ike_alloc_live_bytes()
+        let chunksBefore = liveChunks()
         // The responder side's time (its engine and the Tunnel Manager, not the
         // initiators'), per tunnel, in ten windows as the SAs accumulate.
         let mono = MonotonicClock()
@@ -208,6 +211,7 @@ enum MemoryBenchmark {
             initiators.removeAll()
         }
         let grown = Int(ike_alloc_live_bytes() - before)
+        printChunks("IKEv\(version) with the Tunnel Manager", since: chunksBefore, count: count)
         let up = manager.tunnels.filter { $0.childSA != nil }.count
         guard up == count else {
             Process.printError("ike-bench memory: IKEv\(version) with the Tunnel Manager: \(up) of \(count) tunnels up")
@@ -215,6 +219,28 @@ enum MemoryBenchmark {
         }
         Process.printOut("IKEv\(version) responder with the Tunnel Manager: us per tunnel by window (us@SAs held): \(windows.joined(separator: " "))")
         return grown / count
+    }
+
+    /// Live heap chunks by 16-byte size class (the allocation counter's).
+    static func liveChunks() -> [Int64] {
+        (0..<Int(ike_alloc_size_classes())).map { ike_alloc_live_chunks(Int32($0)) }
+    }
+
+    /// Which allocations a tunnel holds: the size classes that grew by at least a tenth of a
+    /// chunk per tunnel, the largest share first, as chunks per tunnel and what each costs
+    /// the heap (glibc's usable sizes are 16c + 8 in class c, plus its size word). The last
+    /// class holds every larger chunk; its cost shown is a floor.
+    static func printChunks(_ what: String, since before: [Int64], count: Int) {
+        let after = liveChunks()
+        var shares: [(tenths: Int, cost: Int)] = []
+        for c in 0..<after.count {
+            let grown = Int(after[c] - before[c])
+            guard grown * 10 >= count else { continue }
+            shares.append((grown * 10 / count, c * 16 + 16))
+        }
+        shares.sort { $0.tenths * $0.cost > $1.tenths * $1.cost }
+        let text = shares.map { "\($0.tenths / 10).\($0.tenths % 10)x\($0.cost)" }
+        Process.printOut("\(what): heap chunks per tunnel (count x bytes): \(text.joined(separator: " "))")
     }
 
     static func run(count: Int) {
