@@ -2,18 +2,40 @@ import IKECore
 import IKECrypto
 import IKEWire
 
-/// One IKE SA and its first CHILD_SA, from either side. The state enum says how far the
-/// exchanges have come; the engine drives the transitions.
+/// One IKE SA and its first CHILD_SA, from either side. The state says how far the
+/// exchanges have come and holds what only that phase needs; the engine drives the
+/// transitions.
 final class IKESA {
     enum State {
         /// Initiator: IKE_SA_INIT request sent.
-        case initSent
+        case initSent(Handshake)
         /// Initiator: IKE_AUTH request sent.
-        case authSent
+        case authSent(Handshake)
         /// Responder: IKE_SA_INIT answered, waiting for IKE_AUTH.
-        case halfOpen
-        /// IKE_AUTH done.
+        case halfOpen(Handshake)
+        /// IKE_AUTH done, or made by a rekey: the handshake's data is gone.
         case established
+    }
+
+    /// What IKE_SA_INIT and IKE_AUTH need and nothing after them: the Diffie-Hellman key,
+    /// both nonces (AUTH signs them, the first CHILD_SA's keys come from them), both
+    /// IKE_SA_INIT messages (AUTH signs them too), a COOKIE, the policies a responder
+    /// chooses among until IKE_AUTH names one, and what the peer asked of our certificate.
+    /// One object passed from state to state, dropped when the SA is established (about
+    /// 900 bytes of a held IKE SA while it lives).
+    final class Handshake {
+        var keyExchange: KeyExchange?
+        var nonceI: [UInt8] = []
+        var nonceR: [UInt8] = []
+        var cookie: [UInt8] = []
+        var initRequest: [UInt8] = []
+        var initResponse: [UInt8] = []
+        /// Responder: the policies that may apply to this peer until IKE_AUTH tells which.
+        var candidates: [EnginePolicy] = []
+        /// The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4).
+        var peerHashes: [UInt16] = []
+        /// The peer sent CERTREQ: `send_cert 'ifasked'` sends our certificate.
+        var peerAsksForCertificate = false
     }
 
     struct Pending {
@@ -28,8 +50,6 @@ final class IKESA {
     var remoteSPI: UInt64 = 0
     var tunnel: UInt32?
     var policy: EnginePolicy?
-    /// Responder: the policies that may apply to this peer until IKE_AUTH tells which.
-    var candidates: [EnginePolicy] = []
     var local: Endpoint
     var remote: Endpoint
     /// Where the first message came from (a responder's key in `HalfOpenTable`), however
@@ -39,22 +59,12 @@ final class IKESA {
     let createdAt: Instant
 
     var group: DHGroup
-    var keyExchange: KeyExchange?
-    var nonceI: [UInt8] = []
-    var nonceR: [UInt8] = []
-    var cookie: [UInt8] = []
-    var initRequest: [UInt8] = []
-    var initResponse: [UInt8] = []
     var chosen: ChosenAlgorithms?
-    /// The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4), until IKE_AUTH.
-    var peerHashes: [UInt16] = []
-    /// The peer sent CERTREQ: `send_cert 'ifasked'` sends our certificate.
-    var peerAsksForCertificate = false
     /// RFC 7383: both sides announced IKEV2_FRAGMENTATION_SUPPORTED; protected messages
     /// longer than this many octets go in fragments. nil: never.
     var fragmentLimit: Int? = nil
     /// The fragments of a protected message being reassembled.
-    var reassembly: Reassembly? = nil
+    @HeldApart var reassembly: Reassembly? = nil
     /// A message reassembled from fragments, for `decrypt` to hand on.
     var reassembled: [IKEv2Payload]? = nil
     var keys: IKEKeys?
@@ -68,7 +78,7 @@ final class IKESA {
 
     var nextRequestID: UInt32 = 0
     var peerRequestID: UInt32 = 0
-    var pending: Pending?
+    @HeldApart var pending: Pending? = nil
     var lastResponse: (messageID: UInt32, bytes: [UInt8])?
 
     var childInboundSPI: UInt32 = 0
@@ -94,12 +104,12 @@ final class IKESA {
     /// When a rekeyed IKE SA goes if no delete has taken it (we delete it then).
     var retireAt: Instant?
     /// Our own rekey in flight: the new nonce, key exchange and SPI.
-    var rekey: RekeyInFlight?
+    @HeldApart var rekey: RekeyInFlight? = nil
     /// The peer's CHILD_SA rekey that we answered while ours was in flight (§2.8.1);
     /// settled when our answer comes: the pair made with the lowest nonce goes.
     var collision: ChildCollision?
     /// The same for an IKE SA rekey (§2.8.2): the successor made by answering the peer.
-    var ikeCollision: IKESA?
+    var ikeCollision: IKECollision?
     /// When anything authentic last came from the peer (liveness, §2.4).
     var lastHeard: Instant
     /// Lifetimes (§2.8): when to rekey (soft, with jitter) and when the SA ends (hard).
@@ -130,12 +140,24 @@ final class IKESA {
         }
     }
 
+    /// The successor of the peer's IKE SA rekey that crossed ours, and the nonces it was
+    /// made with (established, it keeps none of its own).
+    final class IKECollision {
+        let successor: IKESA
+        let nonces: [[UInt8]]
+        init(_ successor: IKESA, _ nonces: [[UInt8]]) {
+            self.successor = successor
+            self.nonces = nonces
+        }
+    }
+
     enum RekeyInFlight {
         case child(nonce: [UInt8], keyExchange: KeyExchange?, inboundSPI: UInt32)
         case ike(nonce: [UInt8], keyExchange: KeyExchange, spi: UInt64)
     }
 
-    init(initiator: Bool, local: Endpoint, remote: Endpoint, group: DHGroup, now: Instant, spi chosen: UInt64? = nil) {
+    init(initiator: Bool, local: Endpoint, remote: Endpoint, group: DHGroup, now: Instant, spi chosen: UInt64? = nil,
+         handshake: Handshake = Handshake()) {
         self.initiator = initiator
         var spi = chosen ?? Random.uint64()
         while spi == 0 { spi = Random.uint64() }
@@ -144,7 +166,7 @@ final class IKESA {
         self.remote = remote
         firstAddress = remote.address
         self.group = group
-        state = initiator ? .initSent : .halfOpen
+        state = initiator ? .initSent(handshake) : .halfOpen(handshake)
         createdAt = now
         lastHeard = now
         lastKeepalive = now
@@ -162,6 +184,28 @@ final class IKESA {
         childExpiresAt = s.expire
     }
 
+    /// The handshake's data, while IKE_SA_INIT and IKE_AUTH are under way.
+    var handshake: Handshake? {
+        switch state {
+        case let .initSent(h), let .authSent(h), let .halfOpen(h): return h
+        case .established: return nil
+        }
+    }
+
+    var isEstablished: Bool {
+        switch state {
+        case .initSent, .authSent, .halfOpen: return false
+        case .established: return true
+        }
+    }
+
+    var isHalfOpen: Bool {
+        switch state {
+        case .halfOpen: return true
+        case .initSent, .authSent, .established: return false
+        }
+    }
+
     var spiI: UInt64 { initiator ? localSPI : remoteSPI }
     var spiR: UInt64 { initiator ? remoteSPI : localSPI }
 
@@ -174,35 +218,26 @@ final class IKESA {
                             exchangeType: exchange.rawValue, flags: flags, messageID: messageID, length: 0)
     }
 
-    /// After IKE_AUTH, what only the first exchanges needed goes: the IKE_SA_INIT messages
-    /// (AUTH signs them), the nonces (the first CHILD_SA's keys), the cookie and the
-    /// policies a responder chose among, and SK_pi/SK_pr. About 900 bytes of a held
-    /// IKE SA.
-    func settle() {
+    /// IKE_AUTH done: the handshake's data goes with its state, and SK_pi/SK_pr with it.
+    func establish() {
         keys?.forgetAuthenticationKeys()
-        initRequest = []
-        initResponse = []
-        nonceI = []
-        nonceR = []
-        cookie = []
-        candidates = []
-        peerHashes = []
+        state = .established
     }
 
     /// Derives the IKE SA's keys once both nonces and the peer's KE are known.
     func deriveKeys(peerKE: [UInt8]) throws(CryptoError) {
-        guard let chosen, let prfID = chosen.prf, let prf = PRF(prfID), let keyExchange else {
+        guard let chosen, let prfID = chosen.prf, let prf = PRF(prfID), let handshake, let keyExchange = handshake.keyExchange else {
             throw .unsupported("no PRF chosen")
         }
         let shared = try keyExchange.sharedSecret(peerPublicValue: peerKE)
         let k = try IKEKeys(prf: prf, cipher: chosen.cipher, integrity: chosen.integrity, sharedSecret: shared,
-                            nonceI: nonceI, nonceR: nonceR, spiI: spiI, spiR: spiR)
+                            nonceI: handshake.nonceI, nonceR: handshake.nonceR, spiI: spiI, spiR: spiR)
         keys = k
         let initiatorCipher = try MessageCipher(cipher: chosen.cipher, integrity: chosen.integrity, encryptionKey: k.ei, integrityKey: k.ai)
         let responderCipher = try MessageCipher(cipher: chosen.cipher, integrity: chosen.integrity, encryptionKey: k.er, integrityKey: k.ar)
         outgoing = initiator ? initiatorCipher : responderCipher
         incoming = initiator ? responderCipher : initiatorCipher
-        self.keyExchange = nil
+        handshake.keyExchange = nil
     }
 
     /// An encrypted message: header, then one SK payload holding `payloads` (§3.14).

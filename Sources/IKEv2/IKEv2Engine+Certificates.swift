@@ -23,9 +23,9 @@ extension IKEv2Engine {
                     hashes.append(UInt16(n.data[i]) << 8 | UInt16(n.data[i + 1]))
                     i += 2
                 }
-                sa.peerHashes = hashes
+                sa.handshake?.peerHashes = hashes
             case .certificateRequest:
-                sa.peerAsksForCertificate = true
+                sa.handshake?.peerAsksForCertificate = true
             default:
                 break
             }
@@ -47,7 +47,7 @@ extension IKEv2Engine {
         guard let credential = policy.certificate else { return [] }
         switch credential.send {
         case .never: return []
-        case .ifAsked where !sa.peerAsksForCertificate: return []
+        case .ifAsked where sa.handshake?.peerAsksForCertificate != true: return []
         default: return credential.chain.map { .certificate(encoding: IKEv2Engine.x509Signature, data: $0) }
         }
     }
@@ -67,7 +67,7 @@ extension IKEv2Engine {
         }
         guard let certificates else { return .failure(CertificateFailure(.unavailable, "no certificate proxy")) }
         let octets = message + nonce + keys.prf.compute(key: idKey, data: idBody)
-        switch certificates.sign(credential: credential.id, octets: octets, peerHashes: sa.peerHashes) {
+        switch certificates.sign(credential: credential.id, octets: octets, peerHashes: sa.handshake?.peerHashes ?? []) {
         case let .success(signed):
             log(.debug, "AUTH for tunnel '\(policy.name)' signed with \(signed.scheme) (method \(signed.method))")
             return .success(.authentication(method: signed.method, data: signed.data))

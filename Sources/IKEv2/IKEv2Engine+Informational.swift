@@ -14,7 +14,7 @@ extension IKEv2Engine {
             settle()
         }
         guard let spi = byTunnel[tunnel], let sa = sas[spi] else { return }
-        guard case .established = sa.state else {
+        guard sa.isEstablished else {
             remove(sa)
             return
         }

@@ -20,7 +20,7 @@ extension IKEv2Engine {
         sa.tunnel = tunnel
         sa.policy = policy
         sa.phase2Wanted = phase2
-        sa.nonceI = Random.bytes(32)
+        sa.handshake?.nonceI = Random.bytes(32)
         sas[sa.localSPI] = sa
         touch(sa)
         byTunnel[tunnel] = sa.localSPI
@@ -28,40 +28,41 @@ extension IKEv2Engine {
     }
 
     func sendInitRequest(_ sa: IKESA, now: Instant) {
-        guard let policy = sa.policy else { return }
+        guard let policy = sa.policy, case let .initSent(handshake) = sa.state else { return }
+        let keyExchange: KeyExchange
         do throws(CryptoError) {
-            sa.keyExchange = try KeyExchange(group: sa.group)
+            keyExchange = try KeyExchange(group: sa.group)
         } catch {
             fail(sa, phase: 1, "key exchange \(sa.group): \(error)")
             return
         }
+        handshake.keyExchange = keyExchange
         var payloads: [IKEv2Payload] = []
-        if !sa.cookie.isEmpty { payloads.append(.notify(NotifyPayload(.cookie, data: sa.cookie))) }
+        if !handshake.cookie.isEmpty { payloads.append(.notify(NotifyPayload(.cookie, data: handshake.cookie))) }
         payloads.append(.securityAssociation(Proposals.encode(policy.ikeProposals, protocolID: SecurityProtocol.ike, spi: [])))
-        payloads.append(.keyExchange(group: sa.group.rawValue, data: sa.keyExchange!.publicValue))
-        payloads.append(.nonce(sa.nonceI))
+        payloads.append(.keyExchange(group: sa.group.rawValue, data: keyExchange.publicValue))
+        payloads.append(.nonce(handshake.nonceI))
         payloads += NATDetection.payloads(spiI: sa.localSPI, spiR: 0, local: sa.local, remote: sa.remote)
         payloads.append(.notify(IKEv2Engine.fragmentationSupported))
         if policy.certificate != nil { payloads.append(.notify(IKEv2Engine.signatureHashes)) }
         let message = IKEv2Message(header: sa.header(.ikeSAInit, messageID: 0, response: false),
                                    payloads: ExchangeRules.ordered(.initRequest, payloads))
         do throws(WireError) {
-            sa.initRequest = try message.encode()
+            handshake.initRequest = try message.encode()
         } catch {
             fail(sa, phase: 1, "encoding IKE_SA_INIT: \(error)")
             return
         }
-        sa.state = .initSent
         sa.nextRequestID = 1
         log(.debug, "IKE_SA_INIT request to \(sa.remote) with \(sa.group)")
-        sendRequest(sa, sa.initRequest, messageID: 0, now: now)
+        sendRequest(sa, handshake.initRequest, messageID: 0, now: now)
     }
 
-    func initResponse(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
+    func initResponse(_ sa: IKESA, _ handshake: IKESA.Handshake, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
         guard let policy = sa.policy else { return }
         if let cookie = message.notify(.cookie) {
             // §2.6: the responder is under load; ask again with its cookie.
-            sa.cookie = cookie.data
+            handshake.cookie = cookie.data
             sendInitRequest(sa, now: now)
             return
         }
@@ -94,11 +95,11 @@ extension IKEv2Engine {
             return
         }
         sa.remoteSPI = message.header.responderSPI
-        sa.nonceR = nonce
+        handshake.nonceR = nonce
         notePeerCertificateHints(sa, message.payloads)
         agreeOnFragmentation(sa, message.payloads)
         sa.chosen = chosen
-        sa.initResponse = raw
+        handshake.initResponse = raw
         (sa.natDetected, sa.behindNAT) = NATDetection.detected(message, spiI: sa.spiI, spiR: sa.spiR, local: sa.local, remote: sa.remote)
         if sa.natDetected {
             // §2.23: behind a NAT, IKE_AUTH and everything after go to port 4500.
@@ -112,10 +113,10 @@ extension IKEv2Engine {
             fail(sa, phase: 1, "key derivation: \(error)")
             return
         }
-        sendAuthRequest(sa, policy, now: now)
+        sendAuthRequest(sa, handshake, policy, now: now)
     }
 
-    func sendAuthRequest(_ sa: IKESA, _ policy: EnginePolicy, now: Instant) {
+    func sendAuthRequest(_ sa: IKESA, _ handshake: IKESA.Handshake, _ policy: EnginePolicy, now: Instant) {
         guard let keys = sa.keys else { return }
         guard policy.hasCredential else {
             fail(sa, phase: 1, "tunnel '\(policy.name)' has no pre-shared key to authenticate with")
@@ -124,7 +125,7 @@ extension IKEv2Engine {
         let localID = localIdentity(sa, policy)
         let idPayload = Authentication.payload(localID, initiator: true)
         let authPayload: IKEv2Payload
-        switch ourAuthentication(sa, policy, message: sa.initRequest, nonce: sa.nonceR, idKey: keys.pi, idBody: idPayload.body) {
+        switch ourAuthentication(sa, policy, message: handshake.initRequest, nonce: handshake.nonceR, idKey: keys.pi, idBody: idPayload.body) {
         case let .success(p): authPayload = p
         case let .failure(failure):
             fail(sa, phase: 1, "cannot sign our AUTH: \(failure)")
@@ -151,7 +152,7 @@ extension IKEv2Engine {
         payloads.append(.trafficSelectors(initiator: false, ourSelectors(sa, policy, local: false)))
         do throws(IKEv2Error) {
             let bytes = try sa.seal(.ikeAuth, messageID: 1, response: false, payloads)
-            sa.state = .authSent
+            sa.state = .authSent(handshake)
             sa.nextRequestID = 2
             log(.debug, "IKE_AUTH request to \(sa.remote)")
             sendRequest(sa, bytes, messageID: 1, now: now)
@@ -167,7 +168,7 @@ extension IKEv2Engine {
         return [Selectors.host(local ? sa.local.address : sa.remote.address)]
     }
 
-    func authResponse(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
+    func authResponse(_ sa: IKESA, _ handshake: IKESA.Handshake, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
         guard let policy = sa.policy, let keys = sa.keys, let tunnel = sa.tunnel else { return }
         guard let payloads = decrypt(sa, message, raw, now: now) else { return }
         sa.pending = nil
@@ -212,8 +213,8 @@ extension IKEv2Engine {
             return
         }
         if case let .failure(failure) = verifyPeer(sa, policy, presented: presented, method: method, data: auth,
-                                                   certificates: peerCertificates(payloads), message: sa.initResponse,
-                                                   nonce: sa.nonceI, idKey: keys.pr, idBody: idPayload.body) {
+                                                   certificates: peerCertificates(payloads), message: handshake.initResponse,
+                                                   nonce: handshake.nonceI, idKey: keys.pr, idBody: idPayload.body) {
             guard policy.certificate != nil else {
                 refuseResponder(sa, "the peer's AUTH does not verify: the pre-shared keys differ")
                 return
@@ -222,8 +223,7 @@ extension IKEv2Engine {
             refuseResponder(sa, "the peer's \(failure)")
             return
         }
-        sa.state = .established
-        defer { sa.settle() }  // after the first CHILD_SA's keys
+        sa.establish()  // the first CHILD_SA's keys take the nonces from `handshake`
         contacted.insert(sa.remote.address)
         authenticated(sa, as: presented)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
@@ -248,7 +248,8 @@ extension IKEv2Engine {
             return
         }
         sa.childOutboundSPI = UInt32(proposals[0].spi[0]) << 24 | UInt32(proposals[0].spi[1]) << 16 | UInt32(proposals[0].spi[2]) << 8 | UInt32(proposals[0].spi[3])
-        guard let child = childSA(sa, chosen, local: tsi, remote: tsr, transport: transport, lifetime: policy.childLifetimeSeconds) else {
+        guard let child = childSA(sa, chosen, local: tsi, remote: tsr, transport: transport, lifetime: policy.childLifetimeSeconds,
+                                  nonceI: handshake.nonceI, nonceR: handshake.nonceR) else {
             output.append(.report(.phase2Failed(tunnel, reason: "no keys for \(chosen)")))
             return
         }
@@ -272,7 +273,7 @@ extension IKEv2Engine {
     /// keys for the exchange initiator's outbound direction first, encryption before
     /// integrity. Records what was negotiated for later rekeys.
     func childSA(_ sa: IKESA, _ chosen: ChosenAlgorithms, local: [TrafficSelector], remote: [TrafficSelector],
-                 transport: Bool, lifetime: UInt32, nonceI: [UInt8]? = nil, nonceR: [UInt8]? = nil,
+                 transport: Bool, lifetime: UInt32, nonceI: [UInt8], nonceR: [UInt8],
                  shared: SecretBytes? = nil, weInitiated: Bool? = nil) -> ChildSA? {
         guard let keys = sa.keys, let encryptionLength = MessageCipher.keyLength(chosen.cipher) else { return nil }
         var integrityLength = 0
@@ -280,7 +281,7 @@ extension IKEv2Engine {
             guard let integrity = Integrity(i) else { return nil }
             integrityLength = integrity.keyLength
         }
-        let keymat = keys.childKeyMaterial(sharedSecret: shared, nonceI: nonceI ?? sa.nonceI, nonceR: nonceR ?? sa.nonceR,
+        let keymat = keys.childKeyMaterial(sharedSecret: shared, nonceI: nonceI, nonceR: nonceR,
                                            count: 2 * (encryptionLength + integrityLength))
         func slice(_ from: Int, _ n: Int) -> SecretBytes {
             keymat.withBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[from..<(from + n)])) }

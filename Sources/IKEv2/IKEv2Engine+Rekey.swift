@@ -82,7 +82,7 @@ extension IKEv2Engine {
             rekeyIKEResponder(sa, request, id, now: now)
         } else if let old = request.rekeySPI, old == sa.childOutboundSPI, sa.childEstablished {
             rekeyChildResponder(sa, request, id, now: now)
-        } else if request.rekeySPI == nil, !sa.childEstablished, sa.tunnel != nil, sa.state == .established,
+        } else if request.rekeySPI == nil, !sa.childEstablished, sa.tunnel != nil, sa.isEstablished,
                   request.notifies.contains(where: { $0.type == .useTransportMode }) == sa.childTransport {
             // The tunnel's phase 2 was deleted and the peer makes it again (§1.3.1).
             rekeyChildResponder(sa, request, id, now: now, fresh: true)
@@ -176,28 +176,27 @@ extension IKEv2Engine {
         }
         let successor = IKESA(initiator: false, local: sa.local, remote: sa.remote, group: group, now: sa.createdAt)
         successor.remoteSPI = spi64(proposal.spi)
-        successor.nonceI = nonceI
-        successor.nonceR = Random.bytes(32)
+        let nonceR = Random.bytes(32)
         let ourPublic: [UInt8]
         do throws(CryptoError) {
             let ke = try KeyExchange(group: group)
             ourPublic = ke.publicValue
             let shared = try ke.sharedSecret(peerPublicValue: value)
-            try install(successor, chosen: chosen, oldKeys: keys, shared: shared)
+            try install(successor, chosen: chosen, oldKeys: keys, shared: shared, nonceI: nonceI, nonceR: nonceR)
         } catch {
             answer(sa, id, [.notify(NotifyPayload(.noProposalChosen))])
             return
         }
         answer(sa, id, [.securityAssociation([Proposals.reply(proposal, chosen, spi: successor.localSPI.bigEndianBytes)]),
-                        .nonce(successor.nonceR), .keyExchange(group: group.rawValue, data: ourPublic)])
+                        .nonce(nonceR), .keyExchange(group: group.rawValue, data: ourPublic)])
         if colliding {
             // §2.8.2: kept aside until our own rekey's answer says which one stays.
-            successor.state = .established
+            successor.establish()
             successor.policy = sa.policy
             successor.lastHeard = now
             sas[successor.localSPI] = successor
             touch(successor)
-            sa.ikeCollision = successor
+            sa.ikeCollision = IKESA.IKECollision(successor, [nonceI, nonceR])
             return
         }
         handOver(from: sa, to: successor, now: now)
@@ -205,12 +204,13 @@ extension IKEv2Engine {
     }
 
     /// Keys of a rekeyed IKE SA: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) (§2.18).
-    func install(_ successor: IKESA, chosen: ChosenAlgorithms, oldKeys: IKEKeys, shared: SecretBytes) throws(CryptoError) {
+    func install(_ successor: IKESA, chosen: ChosenAlgorithms, oldKeys: IKEKeys, shared: SecretBytes,
+                 nonceI: [UInt8], nonceR: [UInt8]) throws(CryptoError) {
         guard let prfID = chosen.prf, let prf = PRF(prfID) else { throw .unsupported("no PRF") }
-        let seed = shared.withBytes { Array($0) } + successor.nonceI + successor.nonceR
+        let seed = shared.withBytes { Array($0) } + nonceI + nonceR
         let skeyseed = SecretBytes(oldKeys.prf.compute(key: oldKeys.d, data: seed))
         let k = try IKEKeys(prf: prf, skeyseed: skeyseed, cipher: chosen.cipher, integrity: chosen.integrity,
-                            nonceI: successor.nonceI, nonceR: successor.nonceR, spiI: successor.spiI, spiR: successor.spiR)
+                            nonceI: nonceI, nonceR: nonceR, spiI: successor.spiI, spiR: successor.spiR)
         successor.keys = k
         successor.chosen = chosen
         let iCipher = try MessageCipher(cipher: chosen.cipher, integrity: chosen.integrity, encryptionKey: k.ei, integrityKey: k.ai)
@@ -221,7 +221,7 @@ extension IKEv2Engine {
 
     /// The CHILD_SA, the tunnel and the policy move to the new IKE SA (§2.18).
     func handOver(from sa: IKESA, to successor: IKESA, now: Instant) {
-        successor.state = .established
+        successor.establish()
         successor.lastHeard = now
         if let policy = sa.policy { successor.startIKELifetime(policy.ikeLifetimeSeconds, now: now) }
         successor.childRekeyAt = sa.childRekeyAt
@@ -273,7 +273,7 @@ extension IKEv2Engine {
             output.append(.report(.phase2Created(tunnel, held.child)))
             return
         }
-        guard sa.state == .established, !sa.childEstablished, sa.rekeyedTo == nil, let policy = sa.policy else { return }
+        guard sa.isEstablished, !sa.childEstablished, sa.rekeyedTo == nil, let policy = sa.policy else { return }
         if case .child? = sa.rekey { return }
         guard sa.rekey == nil, sa.pending == nil else {
             output.append(.report(.phase2Failed(tunnel, reason: "another exchange with \(sa.remote) is in flight; try again")))
@@ -308,7 +308,7 @@ extension IKEv2Engine {
             if let current { touch(current) }
             settle()
         }
-        guard let spi = byTunnel[tunnel], let sa = sas[spi], let policy = sa.policy, sa.state == .established else { return }
+        guard let spi = byTunnel[tunnel], let sa = sas[spi], let policy = sa.policy, sa.isEstablished else { return }
         guard sa.rekey == nil, sa.pending == nil else {
             // Another exchange is in flight: this rekey waits its turn, it is not dropped.
             if phase == 2 { sa.childRekeyAt = sa.childRekeyAt ?? now + .seconds(1) } else { sa.ikeRekeyAt = sa.ikeRekeyAt ?? now + .seconds(1) }
@@ -378,7 +378,7 @@ extension IKEv2Engine {
             case .ike:
                 if let theirs = sa.ikeCollision {
                     sa.ikeCollision = nil
-                    handOver(from: sa, to: theirs, now: now)
+                    handOver(from: sa, to: theirs.successor, now: now)
                     return
                 }
             }
@@ -443,20 +443,21 @@ extension IKEv2Engine {
             }
             let successor = IKESA(initiator: true, local: sa.local, remote: sa.remote, group: ke.group, now: now, spi: newSPI)
             successor.remoteSPI = spi64(response.proposals[0].spi)
-            successor.nonceI = nonceI
-            successor.nonceR = nonceR
-            do throws(CryptoError) { try install(successor, chosen: chosen, oldKeys: keys, shared: shared) } catch {
+            do throws(CryptoError) {
+                try install(successor, chosen: chosen, oldKeys: keys, shared: shared, nonceI: nonceI, nonceR: nonceR)
+            } catch {
                 rekeyFailed(sa, phase: 1, "deriving the new keys: \(error)", now: now)
                 return
             }
-            if let theirs = sa.ikeCollision {
+            if let collision = sa.ikeCollision {
                 sa.ikeCollision = nil
-                let lowest = [nonceI, nonceR, theirs.nonceI, theirs.nonceR].min { a, b in a.lexicographicallyPrecedes(b) }!
+                let theirs = collision.successor
+                let lowest = ([nonceI, nonceR] + collision.nonces).min { a, b in a.lexicographicallyPrecedes(b) }!
                 if lowest == nonceI || lowest == nonceR {
                     // Ours is redundant: we delete it; the peer's stays and the peer deletes the old SA.
                     log(.information, "simultaneous IKE SA rekey with \(sa.remote): keeping the peer's")
                     handOver(from: sa, to: theirs, now: now)
-                    successor.state = .established
+                    successor.establish()
                     sas[successor.localSPI] = successor
                     touch(successor)
                     successor.rekeyedTo = theirs.localSPI

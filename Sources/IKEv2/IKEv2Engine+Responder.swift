@@ -15,7 +15,7 @@ extension IKEv2Engine {
         if let spi = responders.responder(initiatorSPI: spiI, from: remote.address), let existing = sas[spi], existing.remote == remote {
             // A retransmitted IKE_SA_INIT gets the same answer while IKE_AUTH has not come;
             // a late copy after that is dropped.
-            if existing.initRequest == raw, let last = existing.lastResponse, last.messageID == 0 {
+            if existing.handshake?.initRequest == raw, let last = existing.lastResponse, last.messageID == 0 {
                 counters.retransmitsAnswered += 1
                 send(existing, last.bytes)
             } else {
@@ -70,24 +70,25 @@ extension IKEv2Engine {
         // The limits come after the cheap checks, so that a request no tunnel takes does not
         // displace a half-open SA; before the Diffie-Hellman.
         guard admitHalfOpen(from: remote, proven: proven, now: now) else { return }
-        let sa = IKESA(initiator: false, local: local, remote: remote, group: chosen.group!, now: now)
+        let handshake = IKESA.Handshake()
+        let sa = IKESA(initiator: false, local: local, remote: remote, group: chosen.group!, now: now, handshake: handshake)
         sa.remoteSPI = spiI
-        sa.candidates = policies
+        handshake.candidates = policies
         sa.chosen = chosen
-        sa.nonceI = nonce
-        sa.nonceR = Random.bytes(32)
-        sa.initRequest = raw
+        handshake.nonceI = nonce
+        handshake.nonceR = Random.bytes(32)
+        handshake.initRequest = raw
         notePeerCertificateHints(sa, message.payloads)
-        sa.peerAsksForCertificate = false  // a CERTREQ counts in IKE_AUTH
+        handshake.peerAsksForCertificate = false  // a CERTREQ counts in IKE_AUTH
         (sa.natDetected, sa.behindNAT) = NATDetection.detected(message, spiI: sa.spiI, spiR: 0, local: local, remote: remote)
         do throws(CryptoError) {
-            sa.keyExchange = try KeyExchange(group: sa.group)
-            let ourPublic = sa.keyExchange!.publicValue
+            let keyExchange = try KeyExchange(group: sa.group)
+            handshake.keyExchange = keyExchange
             try sa.deriveKeys(peerKE: publicValue)
             var payloads: [IKEv2Payload] = [
                 .securityAssociation([Proposals.reply(proposal, chosen, spi: [])]),
-                .keyExchange(group: sa.group.rawValue, data: ourPublic),
-                .nonce(sa.nonceR),
+                .keyExchange(group: sa.group.rawValue, data: keyExchange.publicValue),
+                .nonce(handshake.nonceR),
             ]
             payloads += NATDetection.payloads(spiI: sa.spiI, spiR: sa.spiR, local: local, remote: remote)
             agreeOnFragmentation(sa, message.payloads)
@@ -99,7 +100,7 @@ extension IKEv2Engine {
             }
             let reply = IKEv2Message(header: sa.header(.ikeSAInit, messageID: 0, response: true),
                                      payloads: ExchangeRules.ordered(.initResponse, payloads))
-            do throws(WireError) { sa.initResponse = try reply.encode() } catch {
+            do throws(WireError) { handshake.initResponse = try reply.encode() } catch {
                 log(.error, "encoding IKE_SA_INIT response: \(error)")
                 return
             }
@@ -113,7 +114,7 @@ extension IKEv2Engine {
         touch(sa)
         responders.insert(HalfOpenTable.Key(spiI, remote.address), ours: sa.localSPI)
         log(.debug, "IKE_SA_INIT from \(remote) answered with \(chosen)")
-        respond(sa, sa.initResponse, to: 0)
+        respond(sa, handshake.initResponse, to: 0)
     }
 
     /// An unencrypted IKE_SA_INIT error answer; no state is kept (§2.21.1).
@@ -125,7 +126,7 @@ extension IKEv2Engine {
         if let bytes = try? reply.encode() { output.append(.send(bytes, from: local, to: remote)) }
     }
 
-    func authRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
+    func authRequest(_ sa: IKESA, _ handshake: IKESA.Handshake, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
         guard let keys = sa.keys else { return }
         guard let payloads = decrypt(sa, message, raw, now: now) else { return }
         if let problem = ExchangeRules.violation(.authRequest, payloads) {
@@ -163,7 +164,7 @@ extension IKEv2Engine {
         // The tunnel is the one whose remote_id and psk verify the AUTH and whose subnets
         // fit the traffic selectors: two tunnels with the same peer differ by subnets only.
         // Those that fit are tried first; one that does not still answers TS_UNACCEPTABLE.
-        let named = sa.candidates.filter { $0.hasCredential && Authentication.matches($0.remoteID, presented) }
+        let named = handshake.candidates.filter { $0.hasCredential && Authentication.matches($0.remoteID, presented) }
         let fitting = named.filter { p in
             p.transportMode == transport
                 && !Selectors.narrow(offered: tsi, allowed: ourSelectors(sa, p, local: false)).isEmpty
@@ -177,14 +178,14 @@ extension IKEv2Engine {
             guard !tried.contains(p.name) else { return false }
             tried.append(p.name)
             switch verifyPeer(sa, p, presented: presented, method: method, data: auth, certificates: certificates,
-                              message: sa.initRequest, nonce: sa.nonceR, idKey: keys.pi, idBody: idPayload.body) {
+                              message: handshake.initRequest, nonce: handshake.nonceR, idKey: keys.pi, idBody: idPayload.body) {
             case .success: return true
             case let .failure(failure):
                 if p.certificate != nil, refused == nil { refused = (failure, p.name) }
                 return false
             }
         }
-        if named.isEmpty, let p = sa.candidates.first(where: { $0.certificate != nil }) {
+        if named.isEmpty, let p = handshake.candidates.first(where: { $0.certificate != nil }) {
             refused = (CertificateFailure(.identityMismatch, "the peer identifies as \(presented), which no tunnel's remote_id accepts"), p.name)
         }
         guard let policy else {
@@ -199,7 +200,7 @@ extension IKEv2Engine {
         let localID = localIdentity(sa, policy)
         let idr = Authentication.payload(localID, initiator: false)
         let ourAuth: IKEv2Payload
-        switch ourAuthentication(sa, policy, message: sa.initResponse, nonce: sa.nonceI, idKey: keys.pr, idBody: idr.body) {
+        switch ourAuthentication(sa, policy, message: handshake.initResponse, nonce: handshake.nonceI, idKey: keys.pr, idBody: idr.body) {
         case let .success(p): ourAuth = p
         case let .failure(failure):
             answerAuthFailure(sa, id, "cannot sign our AUTH for tunnel '\(policy.name)': \(failure)")
@@ -225,7 +226,8 @@ extension IKEv2Engine {
                 reply.append(.securityAssociation([Proposals.reply(proposal, chosen, spi: spi.bigEndianBytes)]))
                 reply.append(.trafficSelectors(initiator: true, narrowedI))
                 reply.append(.trafficSelectors(initiator: false, narrowedR))
-                child = childSA(sa, chosen, local: narrowedR, remote: narrowedI, transport: transport, lifetime: policy.childLifetimeSeconds)
+                child = childSA(sa, chosen, local: narrowedR, remote: narrowedI, transport: transport, lifetime: policy.childLifetimeSeconds,
+                                nonceI: handshake.nonceI, nonceR: handshake.nonceR)
             }
         } else {
             reply.append(.notify(NotifyPayload(.noProposalChosen)))
@@ -237,8 +239,7 @@ extension IKEv2Engine {
             remove(sa)
             return
         }
-        sa.state = .established
-        sa.settle()
+        sa.establish()
         contacted.insert(sa.remote.address)
         responders.settled(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
@@ -273,7 +274,7 @@ extension IKEv2Engine {
     func replaceOlderSAs(of sa: IKESA, peer: Identity) {
         let shared = sa.policy?.remoteID == .any
         for spi in byPeer[peer] ?? [] {
-            guard let old = sas[spi], old !== sa, old.state == .established, old.peerID == peer,
+            guard let old = sas[spi], old !== sa, old.isEstablished, old.peerID == peer,
                   !shared || old.remote.address == sa.remote.address else { continue }
             log(.information, "INITIAL_CONTACT from \(peer) at \(sa.remote): IKE SA \(Hex.prefixed(old.localSPI)) with \(old.remote) is replaced")
             if let t = old.tunnel, old.rekeyedTo == nil { output.append(.report(.deleted(t, .one))) }

@@ -244,8 +244,8 @@ public final class IKEv2Engine: SansIOEngine {
             return
         }
         switch (sa.state, message.exchange) {
-        case (.initSent, .ikeSAInit): initResponse(sa, message, raw, now: now)
-        case (.authSent, .ikeAuth): authResponse(sa, message, raw, now: now)
+        case let (.initSent(handshake), .ikeSAInit): initResponse(sa, handshake, message, raw, now: now)
+        case let (.authSent(handshake), .ikeAuth): authResponse(sa, handshake, message, raw, now: now)
         case (.established, .informational): informationalResponse(sa, message, raw, now: now)
         case (.established, .createChildSA): createChildResponse(sa, message, raw, now: now)
         default:
@@ -267,7 +267,7 @@ public final class IKEv2Engine: SansIOEngine {
             return
         }
         switch (sa.state, message.exchange) {
-        case (.halfOpen, .ikeAuth): authRequest(sa, message, raw, now: now)
+        case let (.halfOpen(handshake), .ikeAuth): authRequest(sa, handshake, message, raw, now: now)
         case (.established, .informational): informationalRequest(sa, message, raw, now: now)
         case (.established, .createChildSA): createChildRequest(sa, message, raw, now: now)
         default:
@@ -323,7 +323,7 @@ public final class IKEv2Engine: SansIOEngine {
 
     /// What is due for one SA at `now`.
     private func service(_ sa: IKESA, now: Instant) {
-        if case .halfOpen = sa.state, now - sa.createdAt >= IKEv2Engine.halfOpenLifetime {
+        if sa.isHalfOpen, now - sa.createdAt >= IKEv2Engine.halfOpenLifetime {
             counters.halfOpenExpired += 1
             remove(sa)
             return
@@ -335,19 +335,19 @@ public final class IKEv2Engine: SansIOEngine {
             retire(sa)
             return
         }
-        if sa.state == .established, sa.rekeyedTo == nil { lifetimes(sa, now: now) }
+        if sa.isEstablished, sa.rekeyedTo == nil { lifetimes(sa, now: now) }
     }
 
     /// When `service` next has something to do for the SA: the conditions are its own.
     func nextDeadline(_ sa: IKESA) -> Instant? {
         var next = Soonest()
-        if case .halfOpen = sa.state { next.add(sa.createdAt + IKEv2Engine.halfOpenLifetime) }
+        if sa.isHalfOpen { next.add(sa.createdAt + IKEv2Engine.halfOpenLifetime) }
         if let r = sa.reassembly { next.add(r.startedAt + IKEv2Engine.reassemblyLifetime) }
         if sa.lastResponse != nil { next.add(sa.lastHeard + Retransmission.answerKept) }
         if let p = sa.pending { next.add(p.request.due) }
         if sa.rekeyedTo != nil {
             if sa.pending == nil { next.add(sa.retireAt) }
-        } else if sa.state == .established {
+        } else if sa.isEstablished {
             next.add(sa.ikeExpiresAt)
             if sa.childEstablished, sa.tunnel != nil { next.add(sa.childExpiresAt) }
             if sa.pending == nil, sa.rekey == nil, sa.tunnel != nil {
@@ -393,7 +393,7 @@ public final class IKEv2Engine: SansIOEngine {
                 if sa.rekeyedTo != nil { remove(sa); return true }
                 return false
             }
-            if sa.state == .established, sa.lastHeard > p.request.roundStart, p.request.rounds < IKEv2Engine.maxRequestRounds {
+            if sa.isEstablished, sa.lastHeard > p.request.roundStart, p.request.rounds < IKEv2Engine.maxRequestRounds {
                 // Unanswered, but the peer's own requests came in meanwhile: it is alive
                 // and ours (or its answers) were lost. The request goes on, a round more.
                 p.request.again(now: now)
@@ -403,7 +403,7 @@ public final class IKEv2Engine: SansIOEngine {
                 send(sa, p.request.bytes)
                 return false
             }
-            if sa.state == .established {
+            if sa.isEstablished {
                 log(.information, "\(sa.remote) does not answer: IKE SA \(Hex.prefixed(sa.localSPI)) is dead")
                 if let t = sa.tunnel { output.append(.report(.peerDead(t))) }
                 remove(sa)
@@ -453,8 +453,6 @@ public final class IKEv2Engine: SansIOEngine {
         }
     }
 }
-
-extension IKESA.State: Equatable {}
 
 // MARK: For the fuzzer
 

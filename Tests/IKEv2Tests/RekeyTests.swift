@@ -55,6 +55,8 @@ import Testing
             #expect(aNew.count == 1 && bNew.count == 1)
             #expect(aNew.first?.initiatorSPI == bNew.first?.initiatorSPI && aNew.first?.responderSPI == bNew.first?.responderSPI)
             #expect(p.a.saCount == 1 && p.b.saCount == 1)
+            // The successors are established and keep no handshake (nonces, key exchange).
+            #expect((Array(p.a.sas.values) + Array(p.b.sas.values)).allSatisfy { $0.isEstablished && $0.handshake == nil })
             // The new IKE SA works: a CHILD_SA rekey and a delete go through it.
             p.a.rekey(tunnel: 1, phase: 2, now: p.now)
             p.run()
@@ -108,6 +110,7 @@ import Testing
         #expect(a.count == 1 && b.count == 1)
         #expect(a.first?.initiatorSPI == b.first?.initiatorSPI && a.first?.responderSPI == b.first?.responderSPI)
         #expect(p.a.saCount == 1 && p.b.saCount == 1)
+        #expect((Array(p.a.sas.values) + Array(p.b.sas.values)).allSatisfy { $0.isEstablished && $0.handshake == nil })
         #expect(!p.aEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
         // The surviving SA carries on: a CHILD_SA rekey, then a delete.
         p.a.rekey(tunnel: 1, phase: 2, now: p.now)

@@ -167,7 +167,8 @@ import Testing
         p.b.policies[0].dpdDelaySeconds = 0
         let sa = try #require(p.b.sas.values.first)
         sa.policy?.dpdDelaySeconds = 0
-        #expect(sa.lastResponse != nil && sa.keyExchange == nil && sa.initRequest.isEmpty && sa.candidates.isEmpty)
+        // Established: the handshake's key exchange, nonces, messages and candidate policies are gone.
+        #expect(sa.lastResponse != nil && sa.isEstablished && sa.handshake == nil)
         p.b.tick(now: p.now + .seconds(299))
         #expect(sa.lastResponse != nil)
         p.b.tick(now: p.now + Retransmission.answerKept)
