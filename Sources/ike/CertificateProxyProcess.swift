@@ -19,6 +19,10 @@ final class CertificateProxyProcess: CertificateAuthority {
     /// A signature with RSA 4096 takes a few milliseconds; an answer later than this
     /// means cpsd is stuck.
     static let answerTimeoutMilliseconds: Int32 = 3000
+    /// Loading reads and checks every file (chains, a CA directory, CRLs that may hold
+    /// many thousand entries) in a cpsd just started: on a slow board that took more than
+    /// 3 s, and the daemon refused to start.
+    static let loadTimeoutMilliseconds: Int32 = 30_000
 
     init(log: Logger) { self.log = log }
 
@@ -62,8 +66,13 @@ final class CertificateProxyProcess: CertificateAuthority {
 
     private func exchange(_ request: ProxyRequest) -> ProxyAnswer? {
         guard let c = channel else { return nil }
+        let timeout: Int32
+        switch request {
+        case .load: timeout = CertificateProxyProcess.loadTimeoutMilliseconds
+        case .credential, .list, .sign, .verify, .signHash, .verifyHash: timeout = CertificateProxyProcess.answerTimeoutMilliseconds
+        }
         guard c.send(ProxyCodec.encode(request)),
-              let bytes = c.receive(timeoutMilliseconds: CertificateProxyProcess.answerTimeoutMilliseconds),
+              let bytes = c.receive(timeoutMilliseconds: timeout),
               let answer = ProxyCodec.decodeAnswer(bytes) else { return nil }
         return answer
     }
