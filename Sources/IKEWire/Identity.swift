@@ -66,7 +66,7 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
         if text.isEmpty { return .failure(.init("an empty identity")) }
         // Identities are printed escaped (`ike check`, logs): one with control characters
         // would not read back as itself.
-        if text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+        if text.unicodeScalars.contains(where: LogText.isControl) {
             return .failure(.init("control characters are not allowed in an identity"))
         }
         if text == "%any" { return .success(.any) }

@@ -130,14 +130,19 @@ public enum LogText {
         var out = ""
         out.reserveCapacity(text.utf8.count + 8)
         for scalar in text.unicodeScalars {
-            let v = scalar.value
-            if v < 0x20 || v == 0x7f || (v >= 0x80 && v <= 0x9f) {
+            if isControl(scalar) {
                 for byte in String(scalar).utf8 { out += "\\x" + Hex.encode([byte]) }
             } else {
                 out.unicodeScalars.append(scalar)
             }
         }
         return out
+    }
+
+    /// A control character: C0, DEL or C1, what `escaped` rewrites.
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        let v = scalar.value
+        return v < 0x20 || v == 0x7f || (v >= 0x80 && v <= 0x9f)
     }
 
     /// Bytes that may start something to escape (0xC2 leads every C1 control).

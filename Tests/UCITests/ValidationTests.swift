@@ -53,6 +53,8 @@ import Testing
         ("\toption certificate '/etc/ike/gw.pem'", "certificate is used only with auth 'pubkey'"),
         ("\tlist crl '/etc/ike/crl.pem'", "crl is used only with auth 'pubkey'"),
         ("\toption remote_id 'C=DE, O=E\u{01}x'", "remote_id 'C=DE, O=E\u{01}x': control characters are not allowed in an identity"),
+        // C1 controls too: printed escaped, they would load back as another identity (a fuzz finding).
+        ("\toption remote_id 'C=DE, O=E\u{9D}x'", "remote_id 'C=DE, O=E\u{9D}x': control characters are not allowed in an identity"),
         ("\toption send_cert 'always'", "send_cert is used only with auth 'pubkey'"),
         ("\toption local_address '2001:db8::1'", "local_address 2001:db8::1 and remote_address 192.0.2.9 are of different IP versions"),
         ("\tlist local_subnet '10.1.0.0/24'", "tunnel 't' sets one side's subnets but no remote_subnet"),
