@@ -7,9 +7,8 @@ import IKEWire
 extension IKEv1Engine {
 
     func phase1Established(_ sa: ISAKMPSA, now: Instant) {
-        sa.state = .established
-        sa.establishedAt = now
         sa.settle()
+        sa.establishedAt = now
         if !sa.initiator { responders.settled(HalfOpenTable.Key(sa.cookieI, sa.firstAddress), ours: sa.cookieR) }
         sa.lastHeard = now
         var lifetime = sa.policy.ikeLifetimeSeconds
@@ -84,7 +83,7 @@ extension IKEv1Engine {
             return
         }
         // The peer's phase 1 rekey: a new ISAKMP SA for a tunnel that already runs.
-        if let old = peerSAs(sa.remote.address).first(where: { $0 !== sa && $0.state == .established && $0.tunnel != nil
+        if let old = peerSAs(sa.remote.address).first(where: { $0 !== sa && $0.isEstablished && $0.tunnel != nil
             && $0.replacedBy == nil && $0.policy.name == sa.policy.name }) {
             if old.initiator, old.isRekey, IKEv1Engine.ourRekeyWins(old), let up = old.establishedAt,
                sa.createdAt <= up + IKEv1Engine.crossingWindow {
@@ -131,7 +130,7 @@ extension IKEv1Engine {
     func handBack(from sa: ISAKMPSA, now: Instant) -> Bool {
         guard sa.tunnel != nil, !sa.initiator,
               let ours = peerSAs(sa.remote.address).first(where: { $0.replacedBy == sa.localCookie && $0.initiator && $0.isRekey
-                  && $0.state == .established && IKEv1Engine.ourRekeyWins($0) }) else { return false }
+                  && $0.isEstablished && IKEv1Engine.ourRekeyWins($0) }) else { return false }
         ours.replacedBy = nil
         ours.retireAt = nil
         ours.rekeyAt = Lifetime.schedule(ours.lifetimeSeconds, from: now).rekey

@@ -16,7 +16,7 @@ extension IKEv1Engine {
             settle()
         }
         guard let c = byTunnel[tunnel], let sa = sas[c] else { return }
-        guard sa.state == .established else {
+        guard sa.isEstablished else {
             remove(sa)
             return
         }
@@ -44,7 +44,7 @@ extension IKEv1Engine {
             if let current { touch(current) }
             settle()
         }
-        guard let c = byTunnel[tunnel], let sa = sas[c], sa.state == .established, sa.pending == nil, !sa.deletedByPeer else { return }
+        guard let c = byTunnel[tunnel], let sa = sas[c], sa.isEstablished, sa.pending == nil, !sa.deletedByPeer else { return }
         if phase == 1 {
             guard !peerSAs(sa.remote.address).contains(where: { $0.replaces == sa.localCookie }) else { return }
             startPhase1(tunnel: tunnel, policy: sa.policy, remote: sa.remote.address, now: now, replacing: sa)
@@ -69,7 +69,7 @@ extension IKEv1Engine {
     func informational(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) {
         if !message.isEncrypted {
             // Before phase 1 has keys, errors come in the clear (and cannot be verified).
-            for case let .notification(n) in message.payloads where n.type.isError && sa.state != .established {
+            for case let .notification(n) in message.payloads where n.type.isError && !sa.isEstablished {
                 fail(sa, phase: 1, "peer answered \(n.type)" + (n.type == .authenticationFailed ? ": check psk, local_id and remote_id on both sides" : ""))
                 return
             }
@@ -77,13 +77,13 @@ extension IKEv1Engine {
             return
         }
         let mid = message.header.messageID
-        guard sa.keys != nil, sa.state == .established || sa.state == .mainSent5 else {
+        guard sa.keys != nil, sa.isEstablished || sa.step == .mainSent5 else {
             counters.malformed += 1
             return
         }
         // RFC 2408 §4.8: an Informational after phase 1 has a message ID of its own; 0
         // belongs to phase 1, so such a message is dropped, not answered.
-        guard mid != 0 || sa.state != .established else {
+        guard mid != 0 || !sa.isEstablished else {
             counters.malformed += 1
             log(.debug, "Informational from \(sa.remote) with message ID 0 after phase 1; dropped")
             return
@@ -132,7 +132,7 @@ extension IKEv1Engine {
                 return
             }
             if sa.tunnel != nil, sa.replacedBy == nil,
-               peerSAs(sa.remote.address).contains(where: { $0.replaces == sa.localCookie && $0.initiator && $0.state != .established }) {
+               peerSAs(sa.remote.address).contains(where: { $0.replaces == sa.localCookie && $0.initiator && !$0.isEstablished }) {
                 // The peer rekeyed this SA (its rekey crossed ours, which wins) and deleted
                 // it; ours is still under way and takes the tunnel over when it is up.
                 log(.information, "the peer \(sa.remote) deleted ISAKMP SA \(Hex.prefixed(sa.localCookie)), which our rekey under way replaces;"
@@ -178,7 +178,7 @@ extension IKEv1Engine {
     /// tunnel with it (and what they carry) go, and so do the half-open ones its earlier run
     /// began (they would only wait out their 30 s).
     func initialContact(from sa: ISAKMPSA) {
-        for other in peerSAs(sa.remote.address) where other !== sa && (other.state == .established || !other.initiator)
+        for other in peerSAs(sa.remote.address) where other !== sa && (other.isEstablished || !other.initiator)
             && other.policy.name == sa.policy.name {
             log(.information, "INITIAL-CONTACT from \(sa.remote): dropping ISAKMP SA \(Hex.prefixed(other.localCookie))")
             if let t = other.tunnel { output.append(.report(.deleted(t, .one))) }

@@ -31,7 +31,7 @@ extension IKEv1Engine {
         guard let c = byTunnel[tunnel], let sa = sas[c] else { return }
         defer { settle(sa) }
         sa.phase2Wanted = true
-        guard sa.state == .established, sa.child == nil, sa.quickModeDue == nil,
+        guard sa.isEstablished, sa.child == nil, sa.quickModeDue == nil,
               !sa.quickModes.values.contains(where: { $0.initiator }) else { return }
         startQuickMode(sa, rekey: false, now: now)
     }
@@ -42,8 +42,9 @@ extension IKEv1Engine {
             if let tunnel { output.append(.report(.phase1Failed(tunnel, reason: "no route to \(address)"))) }
             return
         }
+        let handshake = ISAKMPSA.Handshake()
         let sa = ISAKMPSA(initiator: true, cookieI: IKEv1Engine.cookie(), cookieR: 0, aggressive: policy.aggressive, policy: policy,
-                          local: Endpoint(localAddress, port), remote: Endpoint(address, port), now: now)
+                          local: Endpoint(localAddress, port), remote: Endpoint(address, port), now: now, handshake: handshake)
         sa.tunnel = tunnel
         sa.replaces = old?.localCookie
         sa.isRekey = old != nil
@@ -70,11 +71,11 @@ extension IKEv1Engine {
                 // The KE goes with the offer, so every transform must have its group.
                 offer.proposals[0].transforms = offer.proposals[0].transforms.filter { IKEv1Proposals.phase1Choice($0)?.algorithms.group == group }
                 let ke = try KeyExchange(group: group)
-                sa.ke = ke
-                sa.gxi = ke.publicValue
-                sa.nonceI = Random.bytes(32)
+                handshake.ke = ke
+                handshake.gxi = ke.publicValue
+                handshake.nonceI = Random.bytes(32)
                 let id = policy.localID ?? policy.certificate?.subject ?? .address(localAddress)
-                payloads = [.securityAssociation(offer), .keyExchange(ke.publicValue), .nonce(sa.nonceI),
+                payloads = [.securityAssociation(offer), .keyExchange(ke.publicValue), .nonce(handshake.nonceI),
                             .identification(IKEv1Identities.payload(id))]
             } else {
                 payloads = [.securityAssociation(offer)]
@@ -85,7 +86,7 @@ extension IKEv1Engine {
         }
         payloads += [.vendorID(IKEv1VendorID.natT), .vendorID(IKEv1VendorID.deadPeerDetection)]
         do throws(WireError) {
-            sa.saBody = try ISAKMPPayload.securityAssociation(offer).body()
+            handshake.saBody = try ISAKMPPayload.securityAssociation(offer).body()
             let bytes = try sa.plain(sa.aggressive ? .aggressive : .main, payloads)
             add(sa)
             if let tunnel, old == nil { byTunnel[tunnel] = sa.cookieI }
@@ -133,8 +134,9 @@ extension IKEv1Engine {
             notifyInTheClear(message.header, otherMode ? .invalidExchangeType : .noProposalChosen, from: local, to: remote)
             return
         }
+        let handshake = ISAKMPSA.Handshake()
         let sa = ISAKMPSA(initiator: false, cookieI: message.header.initiatorSPI, cookieR: IKEv1Engine.cookie(), aggressive: aggressive,
-                          policy: policy, local: local, remote: remote, now: now)
+                          policy: policy, local: local, remote: remote, now: now, handshake: handshake)
         guard let method = authenticationMethod(policy),
               let (transform, choice) = IKEv1Proposals.selectPhase1(offered, ours: policy.ikeProposals, authentication: method) else {
             log(.information, "\(policy.name): \(remote) offered no phase 1 proposal we accept")
@@ -152,19 +154,20 @@ extension IKEv1Engine {
         var vids: [ISAKMPPayload] = [.vendorID(IKEv1VendorID.deadPeerDetection)]
         if sa.peerNATT { vids.append(.vendorID(IKEv1VendorID.natT)) }
         do throws(IKEv1Error) {
-            sa.saBody = try wire { () throws(WireError) in try ISAKMPPayload.securityAssociation(offered).body() }
+            handshake.saBody = try wire { () throws(WireError) in try ISAKMPPayload.securityAssociation(offered).body() }
             if aggressive {
                 guard let (ke, nonce, id) = keyMaterial(message.payloads, withID: true), let id, let peer = Identity(idType: id.type, data: id.data) else {
                     counters.malformed += 1
                     return
                 }
-                sa.nonceI = nonce
-                sa.gxi = ke
+                handshake.nonceI = nonce
+                handshake.gxi = ke
                 sa.peerID = peer
-                sa.idBody = try wire { () throws(WireError) in try ISAKMPPayload.identification(id).body() }
-                try deriveKeys(sa)
-                let (ours, hashR) = try ourIdentity(sa)
-                var payloads: [ISAKMPPayload] = [.securityAssociation(chosen), .keyExchange(sa.gxr), .nonce(sa.nonceR), .identification(ours)]
+                handshake.idBody = try wire { () throws(WireError) in try ISAKMPPayload.identification(id).body() }
+                try deriveKeys(sa, handshake)
+                let (ours, hashR) = try ourIdentity(sa, handshake)
+                var payloads: [ISAKMPPayload] = [.securityAssociation(chosen), .keyExchange(handshake.gxr), .nonce(handshake.nonceR),
+                                                 .identification(ours)]
                 payloads += vids
                 if sa.peerNATT { payloads += natDiscovery(sa) }
                 payloads.append(.hash(hashR))
@@ -220,13 +223,16 @@ extension IKEv1Engine {
     func phase1Message(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) {
         do throws(IKEv1Error) {
             switch sa.state {
-            case .mainSent1: try mainResponse2(sa, message, now: now)
-            case .mainReplied2: try mainRequest3(sa, message, raw, now: now)
-            case .mainSent3: try mainResponse4(sa, message, now: now)
-            case .mainReplied4: try mainRequest5(sa, message, raw, now: now)
-            case .mainSent5: try mainResponse6(sa, message, raw, now: now)
-            case .aggressiveSent1: try aggressiveResponse2(sa, message, raw, now: now)
-            case .aggressiveReplied2: try aggressiveRequest3(sa, message, raw, now: now)
+            case let .negotiating(step, h):
+                switch step {
+                case .mainSent1: try mainResponse2(sa, h, message, now: now)
+                case .mainReplied2: try mainRequest3(sa, h, message, raw, now: now)
+                case .mainSent3: try mainResponse4(sa, h, message, now: now)
+                case .mainReplied4: try mainRequest5(sa, h, message, raw, now: now)
+                case .mainSent5: try mainResponse6(sa, h, message, raw, now: now)
+                case .aggressiveSent1: try aggressiveResponse2(sa, h, message, raw, now: now)
+                case .aggressiveReplied2: try aggressiveRequest3(sa, h, message, raw, now: now)
+                }
             case .established:
                 counters.malformed += 1
                 log(.debug, "\(message.exchange) for an established ISAKMP SA \(Hex.prefixed(sa.localCookie)); dropped")
@@ -238,7 +244,7 @@ extension IKEv1Engine {
     }
 
     /// MM2: the responder's choice, which must be one of ours.
-    func mainResponse2(_ sa: ISAKMPSA, _ message: ISAKMPMessage, now: Instant) throws(IKEv1Error) {
+    func mainResponse2(_ sa: ISAKMPSA, _ h: ISAKMPSA.Handshake, _ message: ISAKMPMessage, now: Instant) throws(IKEv1Error) {
         guard let choice = chosenPhase1(sa, message.payloads) else {
             fail(sa, phase: 1, "the peer chose a phase 1 transform we did not offer")
             return
@@ -249,71 +255,71 @@ extension IKEv1Engine {
         guard let group = choice.algorithms.group else { return }
         do throws(CryptoError) {
             let ke = try KeyExchange(group: group)
-            sa.ke = ke
-            sa.gxi = ke.publicValue
+            h.ke = ke
+            h.gxi = ke.publicValue
         } catch { throw .crypto(error) }
-        sa.nonceI = Random.bytes(32)
-        var payloads: [ISAKMPPayload] = [.keyExchange(sa.gxi), .nonce(sa.nonceI)] + certificateRequest(sa)
+        h.nonceI = Random.bytes(32)
+        var payloads: [ISAKMPPayload] = [.keyExchange(h.gxi), .nonce(h.nonceI)] + certificateRequest(sa)
         if sa.peerNATT { payloads += natDiscovery(sa) }
         let bytes = try wire { () throws(WireError) in try sa.plain(.main, payloads) }
-        sa.state = .mainSent3
+        sa.advance(to: .mainSent3)
         sendRequest(sa, bytes, now: now)
     }
 
     /// MM3: the initiator's KE and nonce; we answer with ours and derive the keys.
-    func mainRequest3(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
+    func mainRequest3(_ sa: ISAKMPSA, _ h: ISAKMPSA.Handshake, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
         guard let (ke, nonce, _) = keyMaterial(message.payloads, withID: false) else {
             counters.malformed += 1
             return
         }
-        sa.gxi = ke
-        sa.nonceI = nonce
-        notePeerCertificateRequest(sa, message.payloads)
-        try deriveKeys(sa)
+        h.gxi = ke
+        h.nonceI = nonce
+        notePeerCertificateRequest(h, message.payloads)
+        try deriveKeys(sa, h)
         detectNAT(sa, message.payloads)
-        var payloads: [ISAKMPPayload] = [.keyExchange(sa.gxr), .nonce(sa.nonceR)] + certificateRequest(sa)
+        var payloads: [ISAKMPPayload] = [.keyExchange(h.gxr), .nonce(h.nonceR)] + certificateRequest(sa)
         if sa.peerNATT { payloads += natDiscovery(sa) }
         let bytes = try wire { () throws(WireError) in try sa.plain(.main, payloads) }
-        sa.state = .mainReplied4
+        sa.advance(to: .mainReplied4)
         reply(sa, to: raw, bytes)
     }
 
     /// MM4: the responder's KE and nonce; we derive the keys, move to 4500 behind a NAT,
     /// and authenticate (MM5).
-    func mainResponse4(_ sa: ISAKMPSA, _ message: ISAKMPMessage, now: Instant) throws(IKEv1Error) {
+    func mainResponse4(_ sa: ISAKMPSA, _ h: ISAKMPSA.Handshake, _ message: ISAKMPMessage, now: Instant) throws(IKEv1Error) {
         guard let (ke, nonce, _) = keyMaterial(message.payloads, withID: false) else {
             counters.malformed += 1
             return
         }
-        sa.gxr = ke
-        sa.nonceR = nonce
-        notePeerCertificateRequest(sa, message.payloads)
-        try deriveKeys(sa)
+        h.gxr = ke
+        h.nonceR = nonce
+        notePeerCertificateRequest(h, message.payloads)
+        try deriveKeys(sa, h)
         detectNAT(sa, message.payloads)
         floatIfNAT(sa)
-        guard var payloads = try ourAuthentication(sa) else { return }
+        guard var payloads = try ourAuthentication(sa, h) else { return }
         if sa.replaces == nil {
             payloads.append(.notification(ISAKMPNotification(.initialContact, spi: cookies(sa))))
         }
         let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain(payloads) }
         let (bytes, next) = try sa.sealed(.main, messageID: 0, chain, first: .identification, iv: sa.iv)
         sa.iv = next
-        sa.state = .mainSent5
+        sa.advance(to: .mainSent5)
         sendRequest(sa, bytes, now: now)
     }
 
     /// MM5: the initiator's identity and HASH_I; we answer with ours (MM6).
-    func mainRequest5(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
+    func mainRequest5(_ sa: ISAKMPSA, _ h: ISAKMPSA.Handshake, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
         guard let (payloads, _, next) = decrypt(sa, message, raw, iv: sa.iv) else {
             authenticationFailed(sa, message.header, "MM5 does not decrypt: check psk on both sides")
             return
         }
-        if let problem = authenticatePeer(sa, payloads) {
+        if let problem = authenticatePeer(sa, h, payloads) {
             authenticationFailed(sa, message.header, "MM5: \(problem)")
             return
         }
         sa.iv = next
-        guard let ours = try ourAuthentication(sa) else { return }
+        guard let ours = try ourAuthentication(sa, h) else { return }
         let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain(ours) }
         let (bytes, last) = try sa.sealed(.main, messageID: 0, chain, first: .identification, iv: sa.iv)
         sa.iv = last
@@ -325,13 +331,13 @@ extension IKEv1Engine {
     }
 
     /// MM6: the responder's identity and HASH_R.
-    func mainResponse6(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
+    func mainResponse6(_ sa: ISAKMPSA, _ h: ISAKMPSA.Handshake, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
         guard let (payloads, _, next) = decrypt(sa, message, raw, iv: sa.iv) else { return }
         guard identity(payloads) != nil else {
             counters.malformed += 1
             return
         }
-        if let problem = authenticatePeer(sa, payloads) {
+        if let problem = authenticatePeer(sa, h, payloads) {
             fail(sa, phase: 1, problem)
             return
         }
@@ -341,8 +347,8 @@ extension IKEv1Engine {
     }
 
     /// AM2: the responder's choice, KE, nonce, identity and HASH_R; we answer with HASH_I.
-    func aggressiveResponse2(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
-        guard let choice = chosenPhase1(sa, message.payloads), choice.algorithms.group == sa.ke?.group else {
+    func aggressiveResponse2(_ sa: ISAKMPSA, _ h: ISAKMPSA.Handshake, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
+        guard let choice = chosenPhase1(sa, message.payloads), choice.algorithms.group == h.ke?.group else {
             fail(sa, phase: 1, "the peer chose a phase 1 transform we did not offer")
             return
         }
@@ -354,16 +360,16 @@ extension IKEv1Engine {
             counters.malformed += 1
             return
         }
-        sa.gxr = ke
-        sa.nonceR = nonce
-        try deriveKeys(sa)
-        if let problem = authenticate(sa, peer, idBody: idBody, hash: hashR) {
+        h.gxr = ke
+        h.nonceR = nonce
+        try deriveKeys(sa, h)
+        if let problem = authenticate(sa, h, peer, idBody: idBody, hash: hashR) {
             fail(sa, phase: 1, problem)
             return
         }
         detectNAT(sa, message.payloads)
         floatIfNAT(sa)
-        let (_, hashI) = try ourIdentity(sa)
+        let (_, hashI) = try ourIdentity(sa, h)
         var payloads: [ISAKMPPayload] = [.hash(hashI)]
         if sa.peerNATT { payloads += natDiscovery(sa) }
         let chain = try wire { () throws(WireError) in try ISAKMPMessage.encodeChain(payloads) }
@@ -375,7 +381,7 @@ extension IKEv1Engine {
     }
 
     /// AM3: the initiator's HASH_I, encrypted or (as RFC 2409 shows it) in the clear.
-    func aggressiveRequest3(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
+    func aggressiveRequest3(_ sa: ISAKMPSA, _ h: ISAKMPSA.Handshake, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) throws(IKEv1Error) {
         var payloads = message.payloads
         var next = sa.iv
         if message.isEncrypted {
@@ -390,7 +396,7 @@ extension IKEv1Engine {
             counters.malformed += 1
             return
         }
-        if let peer = sa.peerID, let problem = authenticate(sa, peer, idBody: sa.idBody, hash: hashI) {
+        if let peer = sa.peerID, let problem = authenticate(sa, h, peer, idBody: h.idBody, hash: hashI) {
             authenticationFailed(sa, message.header, problem)
             return
         }
@@ -403,18 +409,18 @@ extension IKEv1Engine {
     // MARK: Helpers
 
     /// Our ID payload and our HASH_I or HASH_R over it (RFC 2409 §5).
-    func ourIdentity(_ sa: ISAKMPSA) throws(IKEv1Error) -> (ISAKMPIdentification, [UInt8]) {
+    func ourIdentity(_ sa: ISAKMPSA, _ h: ISAKMPSA.Handshake) throws(IKEv1Error) -> (ISAKMPIdentification, [UInt8]) {
         let id = IKEv1Identities.payload(localIdentity(sa))
         let body = try wire { () throws(WireError) in try ISAKMPPayload.identification(id).body() }
-        return (id, sa.keys!.phase1Hash(initiator: sa.initiator, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
-                                        saBody: sa.saBody, idBody: body))
+        return (id, sa.keys!.phase1Hash(initiator: sa.initiator, gxi: h.gxi, gxr: h.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                        saBody: h.saBody, idBody: body))
     }
 
     /// Checks the peer's HASH_I or HASH_R over its ID payload, and that it is the peer the
     /// tunnel expects; nil, or what is wrong.
-    func authenticate(_ sa: ISAKMPSA, _ peer: Identity, idBody: [UInt8], hash received: [UInt8]) -> String? {
-        let expected = sa.keys!.phase1Hash(initiator: !sa.initiator, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
-                                           saBody: sa.saBody, idBody: idBody)
+    func authenticate(_ sa: ISAKMPSA, _ h: ISAKMPSA.Handshake, _ peer: Identity, idBody: [UInt8], hash received: [UInt8]) -> String? {
+        let expected = sa.keys!.phase1Hash(initiator: !sa.initiator, gxi: h.gxi, gxr: h.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                           saBody: h.saBody, idBody: idBody)
         guard SecretBytes(expected) == SecretBytes(received) else {
             counters.hashFailures += 1
             return "HASH_\(sa.initiator ? "R" : "I") from \(sa.remote) does not verify: check psk on both sides"
@@ -425,25 +431,28 @@ extension IKEv1Engine {
     }
 
     /// The DH computation and the keys (RFC 2409 §5); the responder makes its KE here.
-    func deriveKeys(_ sa: ISAKMPSA) throws(IKEv1Error) {
+    func deriveKeys(_ sa: ISAKMPSA, _ h: ISAKMPSA.Handshake) throws(IKEv1Error) {
         guard let choice = sa.choice, let group = choice.algorithms.group else { throw .state("no phase 1 choice") }
         guard sa.policy.hasCredential else { throw .state("tunnel '\(sa.policy.name)' has no pre-shared key or certificate to authenticate with") }
         do throws(CryptoError) {
-            if sa.ke == nil {
-                let ke = try KeyExchange(group: group)
-                sa.ke = ke
-                sa.gxr = ke.publicValue
-                sa.nonceR = Random.bytes(32)
+            let ke: KeyExchange
+            if let ours = h.ke {
+                ke = ours
+            } else {
+                ke = try KeyExchange(group: group)
+                h.ke = ke
+                h.gxr = ke.publicValue
+                h.nonceR = Random.bytes(32)
             }
-            let peer = sa.initiator ? sa.gxr : sa.gxi
-            let shared = try sa.ke!.sharedSecret(peerPublicValue: peer)
+            let peer = sa.initiator ? h.gxr : h.gxi
+            let shared = try ke.sharedSecret(peerPublicValue: peer)
             let keyLength = Int(choice.algorithms.cipher.keyBits) / 8
-            let keys = IKEv1Keys(prf: choice.hash, psk: sa.policy.certificate == nil ? sa.policy.psk : nil, nonceI: sa.nonceI,
-                                 nonceR: sa.nonceR, sharedSecret: shared, cookieI: sa.cookieI, cookieR: sa.cookieR,
+            let keys = IKEv1Keys(prf: choice.hash, psk: sa.policy.certificate == nil ? sa.policy.psk : nil, nonceI: h.nonceI,
+                                 nonceR: h.nonceR, sharedSecret: shared, cookieI: sa.cookieI, cookieR: sa.cookieR,
                                  encryptionKeyLength: keyLength, authenticationPRF: ecdsaPRF(choice.authentication))
             sa.keys = keys
             sa.cipher = try CBCCipher(keyBits: choice.algorithms.cipher.keyBits, key: keys.encryption)
-            sa.iv = keys.initialIV(gxi: sa.gxi, gxr: sa.gxr, blockSize: 16)
+            sa.iv = keys.initialIV(gxi: h.gxi, gxr: h.gxr, blockSize: 16)
         } catch { throw .crypto(error) }
     }
 

@@ -43,7 +43,7 @@ extension IKEv1Engine {
 
     func quickModeMessage(_ sa: ISAKMPSA, _ message: ISAKMPMessage, _ raw: [UInt8], now: Instant) {
         let mid = message.header.messageID
-        guard sa.state == .established, mid != 0 else {
+        guard sa.isEstablished, mid != 0 else {
             counters.malformed += 1
             return
         }

@@ -44,14 +44,14 @@ extension IKEv1Engine {
         sa.policy.certificate == nil ? [] : [.certificateRequest(encoding: IKEv1Engine.x509Signature, authority: [])]
     }
 
-    func notePeerCertificateRequest(_ sa: ISAKMPSA, _ payloads: [ISAKMPPayload]) {
-        if payloads.contains(where: { if case .certificateRequest = $0 { return true }; return false }) { sa.peerAsksForCertificate = true }
+    func notePeerCertificateRequest(_ h: ISAKMPSA.Handshake, _ payloads: [ISAKMPPayload]) {
+        if payloads.contains(where: { if case .certificateRequest = $0 { return true }; return false }) { h.peerAsksForCertificate = true }
     }
 
     /// Our ID and proof for MM5 or MM6: HASH with a PSK, our CERTs and SIG with a
     /// certificate. nil: signing failed (logged, and the phase failed).
-    func ourAuthentication(_ sa: ISAKMPSA) throws(IKEv1Error) -> [ISAKMPPayload]? {
-        let (id, hash) = try ourIdentity(sa)
+    func ourAuthentication(_ sa: ISAKMPSA, _ h: ISAKMPSA.Handshake) throws(IKEv1Error) -> [ISAKMPPayload]? {
+        let (id, hash) = try ourIdentity(sa, h)
         guard let credential = sa.policy.certificate else { return [.identification(id), .hash(hash)] }
         guard let certificates else {
             fail(sa, phase: 1, "no certificate proxy (cpsd) to sign with")
@@ -61,7 +61,7 @@ extension IKEv1Engine {
         case let .success(signed):
             log(.debug, "\(sa.policy.name): SIG_\(sa.initiator ? "I" : "R") signed with \(signed.scheme) (method \(signed.method))")
             var payloads: [ISAKMPPayload] = [.identification(id)]
-            if credential.send == .always || (credential.send == .ifAsked && sa.peerAsksForCertificate) {
+            if credential.send == .always || (credential.send == .ifAsked && h.peerAsksForCertificate) {
                 payloads += credential.chain.map { .certificate(encoding: IKEv1Engine.x509Signature, data: $0) }
             }
             return payloads + [.signature(signed.data)]
@@ -75,11 +75,11 @@ extension IKEv1Engine {
     /// Checks MM5's or MM6's proof: the peer's HASH against our PSK, or its SIG and
     /// certificates through cpsd; then that it is the peer the tunnel expects. nil, or
     /// what is wrong.
-    func authenticatePeer(_ sa: ISAKMPSA, _ payloads: [ISAKMPPayload]) -> String? {
+    func authenticatePeer(_ sa: ISAKMPSA, _ h: ISAKMPSA.Handshake, _ payloads: [ISAKMPPayload]) -> String? {
         guard let (peer, idBody) = identity(payloads) else { return "no ID payload" }
         guard let credential = sa.policy.certificate else {
             guard let received = hash(payloads) else { return "no HASH payload (or the psk differs)" }
-            return authenticate(sa, peer, idBody: idBody, hash: received)
+            return authenticate(sa, h, peer, idBody: idBody, hash: received)
         }
         var signature: [UInt8]? = nil
         var chain: [[UInt8]] = []
@@ -93,8 +93,8 @@ extension IKEv1Engine {
         guard let signature else { return "no SIG payload: the peer does not authenticate by signature" }
         guard sa.policy.remoteID.accepts(peer) else { return "the peer is \(peer), not remote_id \(sa.policy.remoteID)" }
         guard let certificates, let choice = sa.choice else { return "no certificate proxy (cpsd) to verify with" }
-        let expected = sa.keys!.phase1Hash(initiator: !sa.initiator, gxi: sa.gxi, gxr: sa.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
-                                           saBody: sa.saBody, idBody: idBody)
+        let expected = sa.keys!.phase1Hash(initiator: !sa.initiator, gxi: h.gxi, gxr: h.gxr, cookieI: sa.cookieI, cookieR: sa.cookieR,
+                                           saBody: h.saBody, idBody: idBody)
         switch certificates.verifyHash(credential: credential.id, certificates: chain, identity: peer, hash: expected,
                                        method: UInt8(truncatingIfNeeded: choice.authentication), signature: signature) {
         case let .success(subject):

@@ -134,14 +134,14 @@ public final class IKEv1Engine: SansIOEngine {
 
     /// `now`, when known, times a failed rekey's next try (else its start does).
     func fail(_ sa: ISAKMPSA, phase: Int, _ reason: String, now: Instant? = nil) {
-        if phase == 1, sa.state != .established, sa.isRekey, sa.replaces.flatMap({ sas[$0] }) == nil {
+        if phase == 1, !sa.isEstablished, sa.isRekey, sa.replaces.flatMap({ sas[$0] }) == nil {
             // A rekey of an SA that is gone (the tunnel was deleted or started again
             // since): it fails nothing.
             log(.debug, "phase 1 rekey with \(sa.remote) of an ISAKMP SA gone since failed: \(reason)")
             remove(sa)
             return
         }
-        if phase == 1, sa.state != .established, let old = sa.replaces.flatMap({ sas[$0] }), old.tunnel != nil, old.tunnel == sa.tunnel {
+        if phase == 1, !sa.isEstablished, let old = sa.replaces.flatMap({ sas[$0] }), old.tunnel != nil, old.tunnel == sa.tunnel {
             // Our phase 1 rekey failed (its Main Mode went unanswered, say): the tunnel
             // runs on as it was, and the current ISAKMP SA tries again a minute later;
             // unless the peer deleted that SA meanwhile, and the tunnel goes with it.
@@ -333,7 +333,7 @@ public final class IKEv1Engine: SansIOEngine {
 
     /// What is due for one SA at `now`.
     private func service(_ sa: ISAKMPSA, now: Instant) {
-        if sa.state != .established, now - sa.createdAt >= IKEv1Engine.halfOpenLifetime, !sa.initiator {
+        if !sa.isEstablished, now - sa.createdAt >= IKEv1Engine.halfOpenLifetime, !sa.initiator {
             counters.halfOpenExpired += 1
             remove(sa)
             return
@@ -352,19 +352,19 @@ public final class IKEv1Engine: SansIOEngine {
             sa.quickModeDue = nil
             startQuickMode(sa, rekey: false, now: now)
         }
-        if sa.state == .established { lifetimes(sa, now: now) }
+        if sa.isEstablished { lifetimes(sa, now: now) }
     }
 
     /// When `service` next has something to do for the SA: the conditions are its own.
     func nextDeadline(_ sa: ISAKMPSA) -> Instant? {
         var next = Soonest()
-        if sa.state != .established, !sa.initiator { next.add(sa.createdAt + IKEv1Engine.halfOpenLifetime) }
+        if !sa.isEstablished, !sa.initiator { next.add(sa.createdAt + IKEv1Engine.halfOpenLifetime) }
         if !sa.answers.isEmpty || !sa.taken.isEmpty { next.add(sa.lastHeard + Retransmission.answerKept) }
         if let p = sa.pending { next.add(p.request.due) }
         if sa.tunnel == nil { next.add(sa.retireAt) }
         next.add(sa.quickModeDue)
         next.add(sa.replacedDeleteAt)
-        guard sa.state == .established else { return next.at }
+        guard sa.isEstablished else { return next.at }
         next.add(sa.expiresAt)
         if let c = sa.child, sa.tunnel != nil { next.add(c.expiresAt) }
         let delay = sa.policy.dpdDelaySeconds
@@ -415,7 +415,7 @@ public final class IKEv1Engine: SansIOEngine {
         case .exhausted:
             sa.pending = nil
             let reason = "no answer from \(sa.remote) after \(p.request.attempts) transmissions"
-            if p.messageID != 0, sa.state == .established {
+            if p.messageID != 0, sa.isEstablished {
                 if let qm = sa.quickModes[p.messageID], !qm.initiator, sa.lastHeard > p.request.roundStart + .seconds(1) {
                     // Our QM2 went unanswered, but the peer spoke since (a second after it,
                     // so not a message already on its way): it had QM2 and sent its QM3

@@ -3,14 +3,39 @@ import IKECrypto
 import IKEWire
 
 /// One ISAKMP SA (phase 1) with the Quick Modes running on it and the IPsec SA pair
-/// (phase 2) it keeps for its tunnel.
+/// (phase 2) it keeps for its tunnel. The state says how far phase 1 has come and holds
+/// what only its messages need.
 final class ISAKMPSA {
-    enum State: Equatable {
+    enum State {
+        /// Phase 1 under way: the last message sent, and the exchange's data.
+        case negotiating(Step, Handshake)
+        /// Phase 1 done: the handshake's data is gone.
+        case established
+    }
+
+    /// Where phase 1 stands.
+    enum Step: Equatable {
         /// Main Mode: messages 1, 3, 5 sent (initiator); 2, 4 sent (responder).
         case mainSent1, mainSent3, mainSent5, mainReplied2, mainReplied4
         /// Aggressive Mode: message 1 sent (initiator); 2 sent (responder).
         case aggressiveSent1, aggressiveReplied2
-        case established
+    }
+
+    /// What the phase 1 messages need and nothing after them: the Diffie-Hellman key and
+    /// both public values, both nonces, the SA and ID payload bodies HASH_I and HASH_R are
+    /// computed over, and whether the peer asked for our certificate. One object passed
+    /// from step to step, dropped when phase 1 completes.
+    final class Handshake {
+        var saBody: [UInt8] = []
+        /// The initiator's ID payload body of Aggressive Mode's first message (for HASH_I).
+        var idBody: [UInt8] = []
+        var ke: KeyExchange?
+        var nonceI: [UInt8] = []
+        var nonceR: [UInt8] = []
+        var gxi: [UInt8] = []
+        var gxr: [UInt8] = []
+        /// The peer sent a CR: `send_cert 'ifasked'` sends our certificate.
+        var peerAsksForCertificate = false
     }
 
     /// A request we sent and retransmit until it is answered.
@@ -70,23 +95,13 @@ final class ISAKMPSA {
     var retireAt: Instant?
 
     // Phase 1 negotiation.
-    var saBody: [UInt8] = []
-    /// The initiator's ID payload body of Aggressive Mode's first message (for HASH_I).
-    var idBody: [UInt8] = []
     var choice: Phase1Choice?
-    var ke: KeyExchange?
-    var nonceI: [UInt8] = []
-    var nonceR: [UInt8] = []
-    var gxi: [UInt8] = []
-    var gxr: [UInt8] = []
     var keys: IKEv1Keys?
     var cipher: CBCCipher?
     /// The phase 1 CBC chain; once established, the last block of phase 1.
     var iv: [UInt8] = []
     var peerID: Identity?
     var peerNATT = false
-    /// The peer sent a CR: `send_cert 'ifasked'` sends our certificate.
-    var peerAsksForCertificate = false
     var peerDPD = false
     var natDetected = false
     /// The NAT is in front of us: we send the keepalives (RFC 3948 §4).
@@ -105,18 +120,12 @@ final class ISAKMPSA {
     var contends: UInt64?
 
     // Retransmission and duplicates.
-    var pending: Pending?
-    /// Phase 1 is done: what only its messages needed goes (the Diffie-Hellman private
-    /// key first), and of our answers only the last stays, for a retransmitted last
-    /// message.
+    @HeldApart var pending: Pending? = nil
+    /// Phase 1 is done: what only its messages needed goes with the handshake (the
+    /// Diffie-Hellman private key first), and of our answers only the last stays, for a
+    /// retransmitted last message.
     func settle() {
-        ke = nil
-        gxi = []
-        gxr = []
-        saBody = []
-        idBody = []
-        nonceI = []
-        nonceR = []
+        state = .established
         keys?.forgetPhase1Keys()
         if answers.count > 1 { answers.removeFirst(answers.count - 1) }
     }
@@ -144,12 +153,13 @@ final class ISAKMPSA {
     var dpdSequence: UInt32 = 0
     /// The R-U-THERE waiting for its ACK; each retry is a new Informational message.
     /// Anything authentic from the peer after its round began answers too.
-    var dpdPending: (sequence: UInt32, timing: Retransmission)?
+    @HeldApart var dpdPending: (sequence: UInt32, timing: Retransmission)? = nil
     var lastKeepalive: Instant
 
     var localCookie: UInt64 { initiator ? cookieI : cookieR }
 
-    init(initiator: Bool, cookieI: UInt64, cookieR: UInt64, aggressive: Bool, policy: EnginePolicy, local: Endpoint, remote: Endpoint, now: Instant) {
+    init(initiator: Bool, cookieI: UInt64, cookieR: UInt64, aggressive: Bool, policy: EnginePolicy, local: Endpoint, remote: Endpoint,
+         now: Instant, handshake: Handshake = Handshake()) {
         self.initiator = initiator
         self.cookieI = cookieI
         self.cookieR = cookieR
@@ -161,7 +171,31 @@ final class ISAKMPSA {
         self.createdAt = now
         self.lastHeard = now
         self.lastKeepalive = now
-        state = initiator ? (aggressive ? .aggressiveSent1 : .mainSent1) : (aggressive ? .aggressiveReplied2 : .mainReplied2)
+        let step: Step = initiator ? (aggressive ? .aggressiveSent1 : .mainSent1) : (aggressive ? .aggressiveReplied2 : .mainReplied2)
+        state = .negotiating(step, handshake)
+    }
+
+    var isEstablished: Bool {
+        switch state {
+        case .negotiating: return false
+        case .established: return true
+        }
+    }
+
+    /// Phase 1's step while it is under way.
+    var step: Step? {
+        switch state {
+        case let .negotiating(step, _): return step
+        case .established: return nil
+        }
+    }
+
+    /// Phase 1's next step, with the same handshake.
+    func advance(to step: Step) {
+        switch state {
+        case let .negotiating(_, handshake): state = .negotiating(step, handshake)
+        case .established: break
+        }
     }
 
     var header: ISAKMPHeader {

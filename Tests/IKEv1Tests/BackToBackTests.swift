@@ -542,7 +542,7 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         let p = Pair()
         p.start(p.configure())
         p.run()
-        let a = try #require(p.a.sas.values.first { $0.state == .established })
+        let a = try #require(p.a.sas.values.first { $0.isEstablished })
         let probe: [ISAKMPPayload] = [.notification(ISAKMPNotification(.rUThere, spi: p.a.cookies(a), data: [0, 0, 0, 9]))]
         let zero = try p.a.protected(a, .informational, messageID: 0, probe)
         _ = p.b.takeOutput()
