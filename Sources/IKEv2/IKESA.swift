@@ -107,9 +107,9 @@ final class IKESA {
     @HeldApart var rekey: RekeyInFlight? = nil
     /// The peer's CHILD_SA rekey that we answered while ours was in flight (§2.8.1);
     /// settled when our answer comes: the pair made with the lowest nonce goes.
-    var collision: ChildCollision?
+    var collision: Crossed<ChildSA>?
     /// The same for an IKE SA rekey (§2.8.2): the successor made by answering the peer.
-    var ikeCollision: IKECollision?
+    var ikeCollision: Crossed<IKESA>?
     /// When anything authentic last came from the peer (liveness, §2.4).
     var lastHeard: Instant
     /// Lifetimes (§2.8): when to rekey (soft, with jitter) and when the SA ends (hard).
@@ -130,24 +130,21 @@ final class IKESA {
         init(_ child: ChildSA) { self.child = child }
     }
 
-    /// A collision is rare: it is held apart, not in every SA (a child SA is 85 bytes).
-    final class ChildCollision {
-        let child: ChildSA
+    /// What the peer's rekey made while ours of the same SA was in flight (§2.8.1,
+    /// §2.8.2), with the nonces it was made with; held apart, as it is rare. When our
+    /// answer comes, the one made with the lowest nonce goes.
+    final class Crossed<Made> {
+        let made: Made
         let nonces: [[UInt8]]
-        init(_ child: ChildSA, _ nonces: [[UInt8]]) {
-            self.child = child
+        init(_ made: Made, _ nonces: [[UInt8]]) {
+            self.made = made
             self.nonces = nonces
         }
-    }
 
-    /// The successor of the peer's IKE SA rekey that crossed ours, and the nonces it was
-    /// made with (established, it keeps none of its own).
-    final class IKECollision {
-        let successor: IKESA
-        let nonces: [[UInt8]]
-        init(_ successor: IKESA, _ nonces: [[UInt8]]) {
-            self.successor = successor
-            self.nonces = nonces
+        /// Whether ours, made with `ourNonces`, holds the lowest of the four nonces (and goes).
+        func oursGoes(_ ourNonces: [[UInt8]]) -> Bool {
+            let lowest = (ourNonces + nonces).min { a, b in a.lexicographicallyPrecedes(b) }!
+            return ourNonces.contains(lowest)
         }
     }
 

@@ -16,11 +16,13 @@ extension IKEv2Engine {
             output.append(.report(.phase1Failed(tunnel, reason: "no supported DH group in ike_proposal")))
             return
         }
-        let sa = IKESA(initiator: true, local: Endpoint(localAddress, port), remote: Endpoint(address, port), group: group, now: now)
+        let handshake = IKESA.Handshake()
+        handshake.nonceI = Random.bytes(32)
+        let sa = IKESA(initiator: true, local: Endpoint(localAddress, port), remote: Endpoint(address, port), group: group, now: now,
+                       handshake: handshake)
         sa.tunnel = tunnel
         sa.policy = policy
         sa.phase2Wanted = phase2
-        sa.handshake?.nonceI = Random.bytes(32)
         sas[sa.localSPI] = sa
         touch(sa)
         byTunnel[tunnel] = sa.localSPI

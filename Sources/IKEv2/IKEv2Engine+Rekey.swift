@@ -144,7 +144,7 @@ extension IKEv2Engine {
         if colliding {
             sa.childInboundSPI = old.inbound
             sa.childOutboundSPI = old.outbound
-            sa.collision = IKESA.ChildCollision(child, [nonceI, nonceR])
+            sa.collision = IKESA.Crossed(child, [nonceI, nonceR])
         } else {
             if fresh { sa.childEstablished = true } else { sa.retiredChildren.append(old) }
             sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
@@ -196,7 +196,7 @@ extension IKEv2Engine {
             successor.lastHeard = now
             sas[successor.localSPI] = successor
             touch(successor)
-            sa.ikeCollision = IKESA.IKECollision(successor, [nonceI, nonceR])
+            sa.ikeCollision = IKESA.Crossed(successor, [nonceI, nonceR])
             return
         }
         handOver(from: sa, to: successor, now: now)
@@ -369,16 +369,16 @@ extension IKEv2Engine {
                     // Our rekey failed but we answered the peer's: that pair replaces the old one.
                     sa.collision = nil
                     sa.retiredChildren.append((inbound: sa.childInboundSPI, outbound: sa.childOutboundSPI))
-                    sa.childInboundSPI = collision.child.inboundSPI
-                    sa.childOutboundSPI = collision.child.outboundSPI
+                    sa.childInboundSPI = collision.made.inboundSPI
+                    sa.childOutboundSPI = collision.made.outboundSPI
                     sa.startChildLifetime(policy.childLifetimeSeconds, now: now)
-                    reportChild(sa, tunnel, collision.child, rekeyed: true)
+                    reportChild(sa, tunnel, collision.made, rekeyed: true)
                     return
                 }
             case .ike:
                 if let theirs = sa.ikeCollision {
                     sa.ikeCollision = nil
-                    handOver(from: sa, to: theirs.successor, now: now)
+                    handOver(from: sa, to: theirs.made, now: now)
                     return
                 }
             }
@@ -451,9 +451,8 @@ extension IKEv2Engine {
             }
             if let collision = sa.ikeCollision {
                 sa.ikeCollision = nil
-                let theirs = collision.successor
-                let lowest = ([nonceI, nonceR] + collision.nonces).min { a, b in a.lexicographicallyPrecedes(b) }!
-                if lowest == nonceI || lowest == nonceR {
+                let theirs = collision.made
+                if collision.oursGoes([nonceI, nonceR]) {
                     // Ours is redundant: we delete it; the peer's stays and the peer deletes the old SA.
                     log(.information, "simultaneous IKE SA rekey with \(sa.remote): keeping the peer's")
                     handOver(from: sa, to: theirs, now: now)
@@ -477,23 +476,22 @@ extension IKEv2Engine {
     /// of the four nonces is redundant and is deleted by the end that started that
     /// exchange; the other pair replaces the old one.
     func settle(_ sa: IKESA, ours: ChildSA, ourNonces: [[UInt8]],
-                theirs: IKESA.ChildCollision, old: (inbound: UInt32, outbound: UInt32),
+                theirs: IKESA.Crossed<ChildSA>, old: (inbound: UInt32, outbound: UInt32),
                 tunnel: UInt32, now: Instant) {
         sa.collision = nil
-        let lowest = (ourNonces + theirs.nonces).min { a, b in a.lexicographicallyPrecedes(b) }!
         sa.retiredChildren.append(old)
-        if ourNonces.contains(lowest) {
+        if theirs.oursGoes(ourNonces) {
             // Ours is redundant: we delete it; the peer's pair stays, and the peer, as its
             // initiator, deletes the old one.
             log(.information, "simultaneous CHILD_SA rekey with \(sa.remote): keeping the peer's, deleting ours")
-            sa.childInboundSPI = theirs.child.inboundSPI
-            sa.childOutboundSPI = theirs.child.outboundSPI
-            reportChild(sa, tunnel, theirs.child, rekeyed: true)
+            sa.childInboundSPI = theirs.made.inboundSPI
+            sa.childOutboundSPI = theirs.made.outboundSPI
+            reportChild(sa, tunnel, theirs.made, rekeyed: true)
             sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [ours.inboundSPI.bigEndianBytes]), now: now)
         } else {
             // The peer's is redundant and it deletes it; ours stays and we delete the old one.
             log(.information, "simultaneous CHILD_SA rekey with \(sa.remote): keeping ours")
-            sa.retiredChildren.append((inbound: theirs.child.inboundSPI, outbound: theirs.child.outboundSPI))
+            sa.retiredChildren.append((inbound: theirs.made.inboundSPI, outbound: theirs.made.outboundSPI))
             reportChild(sa, tunnel, ours, rekeyed: true)
             sendDelete(sa, .delete(protocolID: SecurityProtocol.esp, spis: [old.inbound.bigEndianBytes]), now: now)
         }
