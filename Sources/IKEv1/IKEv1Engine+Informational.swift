@@ -44,7 +44,14 @@ extension IKEv1Engine {
             if let current { touch(current) }
             settle()
         }
-        guard let c = byTunnel[tunnel], let sa = sas[c], sa.isEstablished, sa.pending == nil, !sa.deletedByPeer else { return }
+        guard let c = byTunnel[tunnel], let sa = sas[c], sa.isEstablished, !sa.deletedByPeer else { return }
+        if sa.pending != nil {
+            // Our Quick Mode is in flight: a phase 2 rekey is that one; a phase 1 rekey
+            // waits its turn, due a second from now (not left to the lifetime's rekey).
+            let soon = now + .seconds(1)
+            if phase == 1 { sa.rekeyAt = min(sa.rekeyAt ?? soon, soon) }
+            return
+        }
         if phase == 1 {
             guard !peerSAs(sa.remote.address).contains(where: { $0.replaces == sa.localCookie }) else { return }
             startPhase1(tunnel: tunnel, policy: sa.policy, remote: sa.remote.address, now: now, replacing: sa)

@@ -310,8 +310,12 @@ extension IKEv2Engine {
         }
         guard let spi = byTunnel[tunnel], let sa = sas[spi], let policy = sa.policy, sa.isEstablished else { return }
         guard sa.rekey == nil, sa.pending == nil else {
-            // Another exchange is in flight: this rekey waits its turn, it is not dropped.
-            if phase == 2 { sa.childRekeyAt = sa.childRekeyAt ?? now + .seconds(1) } else { sa.ikeRekeyAt = sa.ikeRekeyAt ?? now + .seconds(1) }
+            // A rekey of this phase in flight is this one. Another exchange in flight (a
+            // liveness check, the other phase's rekey): this rekey waits its turn, due a
+            // second from now, and is not dropped (nor left to the lifetime's own rekey).
+            if sa.rekey?.phase == phase { return }
+            let soon = now + .seconds(1)
+            if phase == 2 { sa.childRekeyAt = min(sa.childRekeyAt ?? soon, soon) } else { sa.ikeRekeyAt = min(sa.ikeRekeyAt ?? soon, soon) }
             return
         }
         let nonce = Random.bytes(32)

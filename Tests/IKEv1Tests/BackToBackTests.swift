@@ -312,6 +312,22 @@ func expectMatchingChildren(_ p: Pair, sourceLocation: SourceLocation = #_source
         #expect(!p.bEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
     }
 
+    /// A phase 1 rekey commanded while our Quick Mode is in flight follows it a second
+    /// later: it used to be dropped (left to the lifetime's rekey, hours away).
+    @Test func aPhase1RekeyCommandedDuringOurQuickModeFollowsIt() throws {
+        let p = Pair()
+        p.up()
+        #expect(established(p.aEvents).child != nil)
+        func phase1Rekeyed(_ events: [EngineOutput]) -> Bool { events.contains { if case .report(.phase1Rekeyed) = $0 { return true }; return false } }
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.a.rekey(tunnel: 1, phase: 1, now: p.now)
+        p.run()
+        #expect(p.aEvents.contains { if case .report(.phase2Rekeyed(1, _)) = $0 { return true }; return false })
+        #expect(!phase1Rekeyed(p.aEvents))
+        p.advance(seconds: 2)
+        #expect(phase1Rekeyed(p.aEvents) && phase1Rekeyed(p.bEvents), "\(logs(p.aEvents))")
+    }
+
     /// Our phase 1 rekey whose Quick Mode renewal never gets through (the network loses
     /// everything after the new Main Mode): the ISAKMP SA it replaced is deleted with the
     /// failure, not left without a tunnel for ever.

@@ -69,6 +69,41 @@ import Testing
     }
 
     /// §2.8.1: both ends rekey at once; both answer, and both keep the same pair.
+    /// A commanded rekey while another exchange of the SA is in flight (here the other
+    /// phase's rekey; under loss, often a liveness check) goes out a second after that
+    /// exchange ends: it used to wait for the lifetime's own rekey, an hour away (found
+    /// by the netem run against charon). The same phase's rekey again is the one in flight.
+    @Test(arguments: [1, 2])
+    func aRekeyCommandedDuringAnotherExchangeFollowsIt(first: Int) throws {
+        let p = established()
+        let spi = try #require(p.a.byTunnel[1])
+        let sa = try #require(p.a.sas[spi])
+        let second = 3 - first
+        let lifetimeRekey = try #require(second == 2 ? sa.childRekeyAt : sa.ikeRekeyAt)
+        p.a.rekey(tunnel: 1, phase: first, now: p.now)
+        p.a.rekey(tunnel: 1, phase: first, now: p.now)
+        p.a.rekey(tunnel: 1, phase: second, now: p.now)
+        p.run()
+        func rekeyed(_ phase: Int) -> Int {
+            p.aEvents.filter {
+                switch $0 {
+                case .report(.phase1Rekeyed): return phase == 1
+                case .report(.phase2Rekeyed): return phase == 2
+                default: return false
+                }
+            }.count
+        }
+        #expect(rekeyed(first) == 1 && rekeyed(second) == 0)
+        let current = try #require(p.a.byTunnel[1].flatMap { p.a.sas[$0] })
+        let due = try #require(second == 2 ? current.childRekeyAt : current.ikeRekeyAt)
+        #expect(due < lifetimeRekey && (due - p.now).milliseconds <= 1000)
+        p.now = due
+        p.a.tick(now: due)
+        p.run()
+        #expect(rekeyed(first) == 1 && rekeyed(second) == 1)
+        #expect(p.a.saCount == 1 && p.b.saCount == 1)
+    }
+
     @Test(arguments: [true, false])
     func simultaneousChildRekeysSettleOnOnePair(aFirst: Bool) throws {
         let p = established()
