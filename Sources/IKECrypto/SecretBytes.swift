@@ -2,47 +2,46 @@ import COpenSSL
 
 /// Key material: wiped when released, printed as `<redacted>`, compared in constant
 /// time. Every key, PSK, SKEYSEED and prf+ output lives in one of these.
-public final class SecretBytes: Equatable, CustomStringConvertible {
-    private let storage: UnsafeMutableRawBufferPointer
-
-    private init(count: Int) {
-        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 8)
-        self.count = count
+///
+/// One allocation holds the count and the bytes (a held tunnel keeps three keys: one
+/// chunk each, not an object and a separate buffer).
+public struct SecretBytes: Equatable, CustomStringConvertible {
+    /// The bytes after their count, wiped by the last owner's release.
+    private final class Storage: ManagedBuffer<Int, UInt8> {
+        deinit {
+            withUnsafeMutablePointers { count, bytes in OPENSSL_cleanse(bytes, count.pointee) }
+        }
     }
 
-    public convenience init(_ bytes: [UInt8]) {
-        self.init(count: bytes.count)
-        bytes.withUnsafeBytes { fill(from: $0) }
+    private let storage: Storage
+
+    private init(count: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) {
+        storage = unsafeDowncast(Storage.create(minimumCapacity: max(count, 1)) { _ in count }, to: Storage.self)
+        storage.withUnsafeMutablePointerToElements { fill(UnsafeMutableRawBufferPointer(start: $0, count: count)) }
     }
 
-    public convenience init(copying bytes: UnsafeRawBufferPointer) {
-        self.init(count: bytes.count)
-        fill(from: bytes)
+    public init(_ bytes: [UInt8]) {
+        self.init(count: bytes.count) { target in bytes.withUnsafeBytes { if $0.count > 0 { target.copyMemory(from: $0) } } }
     }
 
-    private func fill(from bytes: UnsafeRawBufferPointer) {
-        if bytes.count > 0 { UnsafeMutableRawBufferPointer(rebasing: storage[0..<bytes.count]).copyMemory(from: bytes) }
+    public init(copying bytes: UnsafeRawBufferPointer) {
+        self.init(count: bytes.count) { target in if bytes.count > 0 { target.copyMemory(from: bytes) } }
     }
 
-    deinit {
-        OPENSSL_cleanse(storage.baseAddress, storage.count)
-        storage.deallocate()
-    }
-
-    public let count: Int
+    public var count: Int { storage.header }
 
     /// No bytes, shared: what a key that was handed over or is no longer needed becomes.
     nonisolated(unsafe) public static let none = SecretBytes([])
 
     /// Lends the bytes to a cryptographic operation; they must not escape `body`.
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        body(UnsafeRawBufferPointer(rebasing: storage[0..<count]))
+        storage.withUnsafeMutablePointers { count, bytes in body(UnsafeRawBufferPointer(start: bytes, count: count.pointee)) }
     }
 
     /// Constant-time comparison (CRYPTO_memcmp): no early exit on the first difference.
     public static func == (a: SecretBytes, b: SecretBytes) -> Bool {
         guard a.count == b.count else { return false }
-        return CRYPTO_memcmp(a.storage.baseAddress, b.storage.baseAddress, a.count) == 0
+        return a.withBytes { x in b.withBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, x.count) == 0 } }
     }
 
     public var description: String { "<redacted>" }
