@@ -22,8 +22,10 @@ final class SharedConfig {
 /// One row of the tunnel table: a configured tunnel (or a responder instance of a
 /// template) on its way through the seed's seven steps.
 public struct Tunnel {
-    /// Where a tunnel is in the seven steps. Each case carries what is valid there.
-    enum State {
+    /// Where a tunnel is in the seven steps. Each case carries what is valid there,
+    /// boxed (indirect): the table holds a row inline in each of its buckets, about 1.6
+    /// per tunnel, so the SAs' 230 B are stored once rather than bucket by bucket.
+    indirect enum State {
         /// Step 2 done: waiting for step 3.
         case phase1Negotiating
         /// Step 3 done; phase 2 not requested (activate phase=1).
