@@ -6,15 +6,23 @@ public struct PRF {
     public let algorithm: PseudorandomFunction
     private let md: OpaquePointer
     private let mac: OpaquePointer
-    /// The output length, also the preferred key length (SK_d, SK_pi, SK_pr).
-    public let length: Int
+    /// The output length, also the preferred key length (SK_d, SK_pi, SK_pr). Derived,
+    /// not stored: every IKE SA holds a PRF.
+    public var length: Int {
+        switch algorithm {
+        case .hmacSHA1: return 20
+        case .hmacSHA2_256: return 32
+        case .hmacSHA2_384: return 48
+        default: return 64
+        }
+    }
 
     public init?(_ algorithm: PseudorandomFunction) {
         switch algorithm {
-        case .hmacSHA1: md = Algorithms.sha1; mac = Algorithms.hmacSHA1; length = 20
-        case .hmacSHA2_256: md = Algorithms.sha256; mac = Algorithms.hmacSHA256; length = 32
-        case .hmacSHA2_384: md = Algorithms.sha384; mac = Algorithms.hmacSHA384; length = 48
-        case .hmacSHA2_512: md = Algorithms.sha512; mac = Algorithms.hmacSHA512; length = 64
+        case .hmacSHA1: md = Algorithms.sha1; mac = Algorithms.hmacSHA1
+        case .hmacSHA2_256: md = Algorithms.sha256; mac = Algorithms.hmacSHA256
+        case .hmacSHA2_384: md = Algorithms.sha384; mac = Algorithms.hmacSHA384
+        case .hmacSHA2_512: md = Algorithms.sha512; mac = Algorithms.hmacSHA512
         default: return nil
         }
         self.algorithm = algorithm
@@ -77,17 +85,25 @@ func hmac(_ template: OpaquePointer, key: UnsafeRawBufferPointer, data: UnsafeRa
 public struct Integrity {
     public let algorithm: IntegrityAlgorithm
     private let mac: OpaquePointer
-    /// The key length (SK_ai, SK_ar).
-    public let keyLength: Int
-    /// The truncated output, the ICV.
-    public let icvLength: Int
+    /// The key length (SK_ai, SK_ar): the hash's output (RFC 4868 §2.1.1). Derived, not
+    /// stored, like the ICV's: every IKE SA holds two of these.
+    public var keyLength: Int {
+        switch algorithm {
+        case .hmacSHA1_96: return 20
+        case .hmacSHA2_256_128: return 32
+        case .hmacSHA2_384_192: return 48
+        default: return 64
+        }
+    }
+    /// The truncated output, the ICV: half the key (RFC 4868), 96 bits for SHA-1 (RFC 2404).
+    public var icvLength: Int { algorithm == .hmacSHA1_96 ? 12 : keyLength / 2 }
 
     public init?(_ algorithm: IntegrityAlgorithm) {
         switch algorithm {
-        case .hmacSHA1_96: mac = Algorithms.hmacSHA1; keyLength = 20; icvLength = 12
-        case .hmacSHA2_256_128: mac = Algorithms.hmacSHA256; keyLength = 32; icvLength = 16
-        case .hmacSHA2_384_192: mac = Algorithms.hmacSHA384; keyLength = 48; icvLength = 24
-        case .hmacSHA2_512_256: mac = Algorithms.hmacSHA512; keyLength = 64; icvLength = 32
+        case .hmacSHA1_96: mac = Algorithms.hmacSHA1
+        case .hmacSHA2_256_128: mac = Algorithms.hmacSHA256
+        case .hmacSHA2_384_192: mac = Algorithms.hmacSHA384
+        case .hmacSHA2_512_256: mac = Algorithms.hmacSHA512
         default: return nil
         }
         self.algorithm = algorithm
