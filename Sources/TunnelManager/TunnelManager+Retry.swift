@@ -47,9 +47,17 @@ extension TunnelManager {
     }
 
     /// The next attempt of a failed tunnel, under its number. A phase 1 that is still up
-    /// (phase 2 failed) is deleted first: the attempt starts from the beginning.
+    /// (phase 2 failed) is deleted first: the attempt starts from the beginning. None when
+    /// the peer's attempt at the tunnel is up: ours crossed it and went on (from the lower
+    /// address), then failed, and another would only come up beside it and fail on its
+    /// filter rules, again and again (the board's netem run against charon found that).
     func retry(_ t: Tunnel) {
         if t.phase1SA != nil { process(engine(for: t.config).delete(t.number, phase: .one)) }
+        if let up = table.values.first(where: { $0.number != t.number && $0.name == t.name && $0.remoteAddress == t.remoteAddress && $0.childSA != nil }) {
+            table.removeValue(forKey: t.number)
+            log.event(.tmd, "\(label(t)): the peer brought the tunnel up (\(label(up))); no further attempt from here")
+            return
+        }
         _ = start(t.config, wantsPhase2: true, again: t)
     }
 

@@ -53,6 +53,26 @@ import UCI
         #expect(f.kernel.policies.count == 3 && f.kernel.sas.count == 2, "\(f.kernel.journal)")
     }
 
+    /// Ours, from the lower address, went on beside the peer's attempt and then failed:
+    /// it is not tried again beside the peer's, which is up (each retry came up and
+    /// failed on the filter rules the peer's tunnel holds, for ever).
+    @Test func theLowerSideDoesNotRetryBesideThePeersTunnel() {
+        let f = RetryFixture(Self.lowSide + "\toption keyingtries '5'\n\toption retry_delay '2'\n")
+        _ = f.manager.activate(site())
+        let began = f.clock.now + .seconds(1)
+        f.clock.now = f.clock.now + .seconds(2)
+        let theirs = sa(from: Self.low, to: Self.high, startedAt: began)
+        #expect(f.manager.negotiatedByEngine(tunnelName: "site", theirs, child(in: 0xc000_0021, out: 0xc000_0022)) == 2)
+        f.manager.handle(.phase1Failed(1, reason: "no answer from 198.51.100.7 after 5 transmissions"))
+        #expect(f.manager.tunnel(1)?.nextAttempt != nil)
+        let requests = f.phase1Requests.count
+        f.advance(.seconds(5))
+        #expect(f.phase1Requests.count == requests)
+        #expect(numbers(f) == [2])
+        #expect(f.sink.lines.contains { $0.hasSuffix("the peer brought the tunnel up (tunnel 2 'site'); no further attempt from here") }, "\(f.sink.lines)")
+        #expect(f.manager.tunnel(2)?.childSA?.inboundSPI == 0xc000_0021 && f.kernel.sas.count == 2)
+    }
+
     @Test func theLowerSideRefusesThePeersAttemptWhenOursIsUpFirst() {
         let f = RetryFixture(Self.lowSide)
         let began = f.clock.now
