@@ -8,24 +8,24 @@ public struct PRF {
     private let mac: OpaquePointer
     /// The output length, also the preferred key length (SK_d, SK_pi, SK_pr). Derived,
     /// not stored: every IKE SA holds a PRF.
-    public var length: Int {
-        switch algorithm {
-        case .hmacSHA1: return 20
-        case .hmacSHA2_256: return 32
-        case .hmacSHA2_384: return 48
-        default: return 64
-        }
-    }
+    public var length: Int { PRF.supported(algorithm)!.length }
 
     public init?(_ algorithm: PseudorandomFunction) {
-        switch algorithm {
-        case .hmacSHA1: md = Algorithms.sha1; mac = Algorithms.hmacSHA1
-        case .hmacSHA2_256: md = Algorithms.sha256; mac = Algorithms.hmacSHA256
-        case .hmacSHA2_384: md = Algorithms.sha384; mac = Algorithms.hmacSHA384
-        case .hmacSHA2_512: md = Algorithms.sha512; mac = Algorithms.hmacSHA512
-        default: return nil
-        }
+        guard let (md, mac, _) = PRF.supported(algorithm) else { return nil }
         self.algorithm = algorithm
+        self.md = md
+        self.mac = mac
+    }
+
+    /// The one table of the PRFs we implement: the hash, its HMAC, the output length.
+    private static func supported(_ algorithm: PseudorandomFunction) -> (md: OpaquePointer, mac: OpaquePointer, length: Int)? {
+        switch algorithm {
+        case .hmacSHA1: return (Algorithms.sha1, Algorithms.hmacSHA1, 20)
+        case .hmacSHA2_256: return (Algorithms.sha256, Algorithms.hmacSHA256, 32)
+        case .hmacSHA2_384: return (Algorithms.sha384, Algorithms.hmacSHA384, 48)
+        case .hmacSHA2_512: return (Algorithms.sha512, Algorithms.hmacSHA512, 64)
+        default: return nil  // a wire value we do not implement
+        }
     }
 
     /// prf(key, data).
@@ -87,26 +87,25 @@ public struct Integrity {
     private let mac: OpaquePointer
     /// The key length (SK_ai, SK_ar): the hash's output (RFC 4868 §2.1.1). Derived, not
     /// stored, like the ICV's: every IKE SA holds two of these.
-    public var keyLength: Int {
-        switch algorithm {
-        case .hmacSHA1_96: return 20
-        case .hmacSHA2_256_128: return 32
-        case .hmacSHA2_384_192: return 48
-        default: return 64
-        }
-    }
-    /// The truncated output, the ICV: half the key (RFC 4868), 96 bits for SHA-1 (RFC 2404).
-    public var icvLength: Int { algorithm == .hmacSHA1_96 ? 12 : keyLength / 2 }
+    public var keyLength: Int { Integrity.supported(algorithm)!.keyLength }
+    /// The truncated output, the ICV.
+    public var icvLength: Int { Integrity.supported(algorithm)!.icvLength }
 
     public init?(_ algorithm: IntegrityAlgorithm) {
-        switch algorithm {
-        case .hmacSHA1_96: mac = Algorithms.hmacSHA1
-        case .hmacSHA2_256_128: mac = Algorithms.hmacSHA256
-        case .hmacSHA2_384_192: mac = Algorithms.hmacSHA384
-        case .hmacSHA2_512_256: mac = Algorithms.hmacSHA512
-        default: return nil
-        }
+        guard let (mac, _, _) = Integrity.supported(algorithm) else { return nil }
         self.algorithm = algorithm
+        self.mac = mac
+    }
+
+    /// The one table of the integrity algorithms we implement: the HMAC, key and ICV lengths.
+    private static func supported(_ algorithm: IntegrityAlgorithm) -> (mac: OpaquePointer, keyLength: Int, icvLength: Int)? {
+        switch algorithm {
+        case .hmacSHA1_96: return (Algorithms.hmacSHA1, 20, 12)
+        case .hmacSHA2_256_128: return (Algorithms.hmacSHA256, 32, 16)
+        case .hmacSHA2_384_192: return (Algorithms.hmacSHA384, 48, 24)
+        case .hmacSHA2_512_256: return (Algorithms.hmacSHA512, 64, 32)
+        default: return nil  // a wire value we do not implement
+        }
     }
 
     public func icv(key: SecretBytes, data: UnsafeRawBufferPointer) -> [UInt8] {
