@@ -120,15 +120,15 @@ extension IKEv1Engine {
         if aggressive {
             for p in message.payloads { if case let .identification(id) = p { presented = Identity(idType: id.type, data: id.data) } }
         }
-        let candidates = policies.filter { p in
+        // Those naming the peer's address come first.
+        let candidates = policyIndex.candidates(for: remote.address).filter { p in
             p.aggressive == aggressive && (p.localAddress == nil || p.localAddress == local.address)
-                && (p.remoteAddress == nil || p.remoteAddress == remote.address)
                 && (presented == nil || p.remoteID.accepts(presented!))
         }
-        guard let policy = candidates.first(where: { $0.remoteAddress == remote.address }) ?? candidates.first else {
+        guard let policy = candidates.first else {
             counters.noMatchingTunnel += 1
             // A tunnel for the peer in the other mode: say which part is wrong.
-            let otherMode = policies.contains { $0.aggressive != aggressive && ($0.remoteAddress == nil || $0.remoteAddress == remote.address) }
+            let otherMode = policyIndex.candidates(for: remote.address).contains { $0.aggressive != aggressive }
             log(.information, "\(message.exchange) from \(remote): no version '1' tunnel with exchange '\(aggressive ? "aggressive" : "main")'"
                 + " for this peer\(otherMode ? " (one expects the other exchange)" : "")")
             notifyInTheClear(message.header, otherMode ? .invalidExchangeType : .noProposalChosen, from: local, to: remote)
@@ -196,7 +196,7 @@ extension IKEv1Engine {
     /// addresses and one for the rest (a flood from others leaves configured peers theirs).
     /// Drops are counted and reported at most every ten seconds.
     func admitHalfOpen(from remote: Endpoint, aggressive: Bool, now: Instant) -> Bool {
-        let configured = configuredPeers.contains(remote.address)
+        let configured = policyIndex.names(remote.address)
         let admission = responders.admission(from: remote.address, configuredPeer: configured, limits)
         let why: String
         if admission == .full {

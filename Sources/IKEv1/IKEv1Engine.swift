@@ -9,10 +9,10 @@ import IKEWire
 /// come out of `takeOutput()`.
 public final class IKEv1Engine: SansIOEngine {
     public var policies: [EnginePolicy] = [] {
-        didSet { configuredPeers = Set(policies.compactMap { $0.remoteAddress }) }
+        didSet { policyIndex = PolicyIndex(policies) }
     }
-    /// The peers' addresses that tunnels name: room is kept for them in a full table.
-    var configuredPeers: Set<IPAddress> = []
+    /// The policies by the peer they name (and the templates).
+    var policyIndex = PolicyIndex()
     public internal(set) var counters = IKEv1Counters()
     /// What an unauthenticated sender may make us hold and compute.
     public var limits = ResponderLimits()

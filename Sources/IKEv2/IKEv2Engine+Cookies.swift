@@ -78,7 +78,7 @@ extension IKEv2Engine {
     /// instead, at a larger share); a full table takes only configured peers. Drops are
     /// counted and reported at most every ten seconds.
     func admitHalfOpen(from remote: Endpoint, proven: Bool, now: Instant) -> Bool {
-        switch responders.admission(from: remote.address, configuredPeer: configuredPeers.contains(remote.address),
+        switch responders.admission(from: remote.address, configuredPeer: policyIndex.names(remote.address),
                                     proven: proven, limits) {
         case .admit:
             return true

@@ -7,7 +7,7 @@ extension IKEv2Engine {
     /// The policies that may apply to a peer: those naming its address first, then the
     /// `remote_address 'any'` templates.
     func candidates(for peer: IPAddress) -> [EnginePolicy] {
-        policies.filter { $0.remoteAddress == peer } + policies.filter { $0.remoteAddress == nil }
+        policyIndex.candidates(for: peer)
     }
 
     func receiveInitRequest(_ message: IKEv2Message, _ raw: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {

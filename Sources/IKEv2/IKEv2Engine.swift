@@ -8,11 +8,10 @@ import IKEWire
 public final class IKEv2Engine: SansIOEngine {
     /// The tunnels it may negotiate, set from the configuration.
     public var policies: [EnginePolicy] = [] {
-        didSet { configuredPeers = Set(policies.compactMap { $0.remoteAddress }) }
+        didSet { policyIndex = PolicyIndex(policies) }
     }
-    /// The peers' addresses that tunnels name: room is kept for them when a flood fills
-    /// the half-open table.
-    var configuredPeers: Set<IPAddress> = []
+    /// The policies by the peer they name (and the templates).
+    var policyIndex = PolicyIndex()
     public internal(set) var counters = IKEv2Counters()
     /// What an unauthenticated sender may make us hold.
     public var limits = ResponderLimits()

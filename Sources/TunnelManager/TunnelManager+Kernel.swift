@@ -61,6 +61,17 @@ extension TunnelManager {
         return TunnelManager.reqidBase + t.number
     }
 
+    /// The tunnel whose SAs carry `reqid` and that `matches`: the tunnel numbered by it,
+    /// or the one of the trap tunnel it names (by its place in the configuration).
+    func tunnel(reqid: UInt32, where matches: (Tunnel) -> Bool) -> Tunnel? {
+        guard TunnelManager.reqidRange.contains(reqid) else { return nil }
+        if let t = table[reqid - TunnelManager.reqidBase], self.reqid(t) == reqid, matches(t) { return t }
+        guard reqid >= TunnelManager.trapReqidBase else { return nil }
+        let place = Int(reqid - TunnelManager.trapReqidBase)
+        guard place < configuration.tunnels.count else { return nil }
+        return table.first(named: configuration.tunnels[place].name, where: { self.reqid($0) == reqid && matches($0) })
+    }
+
     func ipsecMode(_ t: Tunnel) -> IPsecMode {
         switch t.config.mode {
         case .tunnel: return .tunnel

@@ -6,7 +6,7 @@ import UCI
 extension TunnelManager {
     /// Removes the trap policy of a tunnel of the previous configuration that is not up.
     func removeTrapOf(_ config: TunnelConfig, in old: Configuration) {
-        guard waitsForTraffic(config), !table.values.contains(where: { $0.name == config.name && !$0.isFailed }),
+        guard waitsForTraffic(config), table.first(named: config.name, where: { !$0.isFailed }) == nil,
               let local = config.localSubnets.first, let remote = config.remoteSubnets.first else { return }
         try? kernel.deletePolicy(PolicyIdentifier(source: local, destination: remote, direction: .outbound))
     }

@@ -16,22 +16,25 @@ extension TunnelManager {
                 numbers.append(number)
             }
             for name in selection.names {
-                let matching = tunnels.filter { $0.name == name }.map { $0.number }
+                let matching = table.named(name).map { $0.number }.sorted()
                 guard !matching.isEmpty else {
                     return .failure(TunnelError("no tunnel named '\(name)' is in the table; see ike cmd=list"))
                 }
                 numbers += matching
             }
-            for t in tunnels {
-                if let id = selection.remoteID, t.phase1SA?.remoteID == id || t.config.remoteID == id { numbers.append(t.number) }
-                if let pair = selection.addresses, t.phase1SA?.localAddress == pair.local, t.remoteAddress == pair.remote {
-                    numbers.append(t.number)
+            if selection.remoteID != nil || selection.addresses != nil {
+                for t in tunnels {
+                    if let id = selection.remoteID, t.phase1SA?.remoteID == id || t.config.remoteID == id { numbers.append(t.number) }
+                    if let pair = selection.addresses, t.phase1SA?.localAddress == pair.local, t.remoteAddress == pair.remote {
+                        numbers.append(t.number)
+                    }
                 }
             }
             if numbers.isEmpty { return .failure(TunnelError("no tunnel matches; see ike cmd=list")) }
         }
         var removed: [TunnelNumber] = []
-        for number in numbers where !removed.contains(number) {
+        var seen: Set<TunnelNumber> = []
+        for number in numbers where seen.insert(number).inserted {
             if phase == .two { removePhase2(number) } else { removeTunnel(number) }
             removed.append(number)
         }

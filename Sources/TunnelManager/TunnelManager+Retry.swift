@@ -53,7 +53,7 @@ extension TunnelManager {
     /// filter rules, again and again (the board's netem run against charon found that).
     func retry(_ t: Tunnel) {
         if t.phase1SA != nil { process(engine(for: t.config).delete(t.number, phase: .one)) }
-        if let up = table.values.first(where: { $0.number != t.number && $0.name == t.name && $0.remoteAddress == t.remoteAddress && $0.childSA != nil }) {
+        if let up = table.first(named: t.name, where: { $0.number != t.number && $0.remoteAddress == t.remoteAddress && $0.childSA != nil }) {
             table.removeValue(forKey: t.number)
             log.event(.tmd, "\(label(t)): the peer brought the tunnel up (\(label(up))); no further attempt from here")
             return

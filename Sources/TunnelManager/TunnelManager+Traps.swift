@@ -16,7 +16,7 @@ extension TunnelManager {
         guard waitsForTraffic(config), config.mode == .tunnel, let local = config.localSubnets.first,
               let remote = config.remoteSubnets.first, let localAddress = config.localAddress,
               case let .address(remoteAddress) = config.remoteAddress,
-              let index = configuration.tunnels.firstIndex(where: { $0.name == config.name }) else { return nil }
+              let index = configuration.place(of: config.name) else { return nil }
         return Policy(id: PolicyIdentifier(source: local, destination: remote, direction: .outbound),
                       templateSource: localAddress, templateDestination: remoteAddress,
                       reqid: TunnelManager.trapReqidBase + UInt32(index), mode: .tunnel, priority: 1000)
@@ -30,7 +30,7 @@ extension TunnelManager {
     }
 
     func installTrap(_ config: TunnelConfig) {
-        guard table.values.first(where: { $0.name == config.name && !$0.isFailed }) == nil else { return }
+        guard table.first(named: config.name, where: { !$0.isFailed }) == nil else { return }
         guard let trap = trapPolicy(config) else {
             log.error(.tmd, "tunnel '\(config.name)': start 'trap' needs local_address and one local_subnet and remote_subnet")
             return
@@ -63,7 +63,7 @@ extension TunnelManager {
             _ = start(config, wantsPhase2: true)
         case let .expire(id, reqid, hard):
             guard TunnelManager.reqidRange.contains(reqid),
-                  let t = table.values.first(where: { self.reqid($0) == reqid && $0.childSA != nil }) else { return }
+                  let t = tunnel(reqid: reqid, where: { $0.childSA != nil }) else { return }
             if hard {
                 log.information(.tmd, "\(label(t)): kernel SA \(id) reached its hard lifetime")
             } else {
@@ -82,7 +82,7 @@ extension TunnelManager {
     /// (local, remote), the in and fwd ones (remote, local): each reports the same move.
     func migrated(reqid: UInt32, from: KernelEvent.Endpoints, to: KernelEvent.Endpoints) {
         guard TunnelManager.reqidRange.contains(reqid),
-              var t = table.values.first(where: { self.reqid($0) == reqid && $0.phase1SA != nil }),
+              var t = tunnel(reqid: reqid, where: { $0.phase1SA != nil }),
               let p1 = t.phase1SA else { return }
         var local = to.source, remote = to.destination
         if from.source == p1.remoteAddress && from.destination == p1.localAddress {

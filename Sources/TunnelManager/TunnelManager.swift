@@ -13,8 +13,8 @@ public final class TunnelManager {
     let v2: any KeyingEngine
     let kernel: any IPsecKernel
     let log: Logger
-    /// The table, by number; numbers only grow.
-    var table: [TunnelNumber: Tunnel] = [:]
+    /// The table, by number and by name; numbers only grow.
+    var table = TunnelTable()
     /// Tunnels whose peer died with `dpd_action 'hold'`: a trap policy holds their
     /// traffic, and the next packet starts them again, as for `start 'trap'`.
     var holding: Set<String> = []
@@ -131,10 +131,12 @@ public final class TunnelManager {
             }
             configs.append(config)
         }
-        for config in configuration.tunnels {
-            if let id = selection.remoteID, config.remoteID == id { configs.append(config) }
-            if let pair = selection.addresses, config.localAddress == pair.local, config.remoteAddress == .address(pair.remote) {
-                configs.append(config)
+        if selection.remoteID != nil || selection.addresses != nil {
+            for config in configuration.tunnels {
+                if let id = selection.remoteID, config.remoteID == id { configs.append(config) }
+                if let pair = selection.addresses, config.localAddress == pair.local, config.remoteAddress == .address(pair.remote) {
+                    configs.append(config)
+                }
             }
         }
         if selection.isEmpty || selection.autostart {
@@ -146,9 +148,8 @@ public final class TunnelManager {
             }
             return .failure(TunnelError("no configured tunnel matches; see ike check"))
         }
-        var seen: [String] = []
-        for config in configs where !seen.contains(config.name) {
-            seen.append(config.name)
+        var seen: Set<String> = []
+        for config in configs where seen.insert(config.name).inserted {
             if let problem = refusal(config) { return .failure(problem) }
             targets.append(.config(config))
         }
@@ -163,7 +164,7 @@ public final class TunnelManager {
         if config.remoteAddress == .any {
             return TunnelError("tunnel '\(config.name)' only responds (remote_address 'any'); start it from the peer")
         }
-        if let running = table.values.first(where: { $0.name == config.name && $0.role == .initiator && !$0.isFailed }) {
+        if let running = table.first(named: config.name, where: { $0.role == .initiator && !$0.isFailed }) {
             return TunnelError("tunnel '\(config.name)' is already up as tunnel \(running.number); remove it first to restart it")
         }
         return nil
@@ -172,7 +173,7 @@ public final class TunnelManager {
     /// Steps 1 and 2 for a configured tunnel; a failed earlier attempt leaves the table.
     /// A retry (`again`) keeps the failed tunnel's number and counts its attempt.
     func start(_ config: TunnelConfig, wantsPhase2: Bool, persistent: Bool? = nil, again: Tunnel? = nil) -> TunnelNumber {
-        for old in table.values where old.name == config.name && old.isFailed && old.role == .initiator && old.number != again?.number {
+        for old in table.named(config.name) where old.isFailed && old.role == .initiator && old.number != again?.number {
             table.removeValue(forKey: old.number)
         }
         let number: TunnelNumber
@@ -288,8 +289,8 @@ public final class TunnelManager {
         log.event(.tmd, "\(label(t)): phase 2 SA created (\(child.cipher), spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
         // The peer's attempt at this tunnel came up while ours ran: one of the two goes,
         // the same one on both sides.
-        if t.role == .initiator, let started = t.startedAt, let theirs = table.values.first(where: { r in
-            r.number != number && r.role == .responder && r.name == t.name && r.remoteAddress == t.remoteAddress
+        if t.role == .initiator, let started = t.startedAt, let theirs = table.first(named: t.name, where: { r in
+            r.number != number && r.role == .responder && r.remoteAddress == t.remoteAddress
                 && r.childSA != nil && (r.establishedAt.map { $0 >= started } ?? false)
         }) {
             if TunnelManager.ourAttemptWins(p1) {
@@ -331,7 +332,7 @@ public final class TunnelManager {
         // selectors, which the kernel takes once. Our own attempt that crossed the peer's
         // (both sides restarted the tunnel at once) is settled by `ourAttemptWins`; one
         // that still negotiates and wins goes on, and `phase2Created` settles it.
-        let earlier = config.remoteAddress == .any ? [] : table.values.filter { $0.name == name && $0.remoteAddress == p1.remoteAddress }
+        let earlier = config.remoteAddress == .any ? [] : table.named(name).filter { $0.remoteAddress == p1.remoteAddress }
         for f in earlier where crossed(f, p1) {
             if !TunnelManager.ourAttemptWins(p1) {
                 log.event(.tmd, "\(label(f)): crossed the peer's attempt, which stays: it came from the lower address")
@@ -392,8 +393,10 @@ public final class TunnelManager {
         log.error(.tmd, "\(label(t)): the peer does not answer liveness checks; dpd_action '\(t.config.dpdAction.rawValue)'")
         uninstall(t)
         table.removeValue(forKey: number)
-        let replaced = table.values.first { $0.name == t.name && !$0.isFailed && $0.remoteAddress == t.remoteAddress }
-        if t.config.dpdAction == .restart, let other = replaced, t.config.remoteAddress != .any {
+        // (A template's instances share its name by the thousand; they are not restarted.)
+        let replaced = t.config.remoteAddress == .any ? nil
+            : table.first(named: t.name, where: { !$0.isFailed && $0.remoteAddress == t.remoteAddress })
+        if t.config.dpdAction == .restart, let other = replaced {
             // The peer (or we) brought the tunnel up again while this SA waited for its
             // verdict: a restart would make a second one.
             log.event(.tmd, "\(label(t)): removed; \(label(other)) already runs with \(other.remoteAddress.map { $0.description } ?? "the peer")")
@@ -461,7 +464,7 @@ public final class TunnelManager {
             // it up, as when we had started it.
             if t.role == .responder, t.config.start == .auto, t.config.remoteAddress != .any,
                configuration.tunnel(named: t.name) == t.config, refusal(t.config) == nil,
-               !table.values.contains(where: { $0.name == t.name }) {
+               !table.contains(named: t.name) {
                 startLater(t.config, "phase 1 deleted by the peer; start 'auto' brings it back")
             }
         } else if let p1 = t.phase1SA {

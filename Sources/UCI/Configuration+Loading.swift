@@ -30,6 +30,8 @@ struct Loader {
         var globalLine: Int? = nil
         var names: [String: Int] = [:]
         var tunnelIndex = 0
+        // Collected apart and set once: `Configuration` indexes the names on each change.
+        var tunnels: [TunnelConfig] = []
         for section in document.sections {
             switch section.type {
             case "ike":
@@ -49,11 +51,12 @@ struct Loader {
                     continue
                 }
                 names[name] = section.line
-                if let tunnel = loadTunnel(section, name: name) { configuration.tunnels.append(tunnel) }
+                if let tunnel = loadTunnel(section, name: name) { tunnels.append(tunnel) }
             default:
                 error(section.line, "unknown section type '\(section.type)': expected 'ike' or 'tunnel'")
             }
         }
+        configuration.tunnels = tunnels
         return configuration
     }
 
