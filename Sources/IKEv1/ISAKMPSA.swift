@@ -71,65 +71,35 @@ final class ISAKMPSA {
         var expiresAt: Instant
     }
 
-    let initiator: Bool
+    // The stored properties are ordered for packing (Swift lays them out in declaration
+    // order): the word-sized ones first, each nine-byte optional instant followed by
+    // what fits in its padding, then the byte-aligned addresses. The rare ones are held
+    // apart.
+
     let cookieI: UInt64
     var cookieR: UInt64
     var state: State
-    let aggressive: Bool
-    var tunnel: UInt32?
     var policy: EnginePolicy
-    var local: Endpoint
-    var remote: Endpoint
-    /// Where the first message came from (a responder's key in `HalfOpenTable`).
-    let firstAddress: IPAddress
     let createdAt: Instant
     var lastHeard: Instant
-    /// Initiator: a Quick Mode follows phase 1 (false: it waits for `requestPhase2`).
-    var phase2Wanted = true
-    /// When phase 1 completed: a peer's rekey that began before ours was up crossed it.
-    var establishedAt: Instant?
-    /// Our rekey of another ISAKMP SA (initiator).
-    var isRekey = false
-    /// When a responder SA that no tunnel uses (the peer replaced it by a rekey, or ran no
-    /// Quick Mode on it) is let go, whatever the peer does.
-    var retireAt: Instant?
 
     // Phase 1 negotiation.
-    var choice: Phase1Choice?
     var keys: IKEv1Keys?
     var cipher: CBCCipher?
     /// The phase 1 CBC chain; once established, the last block of phase 1.
     var iv: [UInt8] = []
-    var peerID: Identity?
-    var peerNATT = false
-    var peerDPD = false
-    var natDetected = false
-    /// The NAT is in front of us: we send the keepalives (RFC 3948 §4).
-    var behindNAT = false
-    var lifetimeSeconds: UInt32 = 0
-    var rekeyAt: Instant?
-    var expiresAt: Instant?
+    /// When a responder SA that no tunnel uses (the peer replaced it by a rekey, or ran no
+    /// Quick Mode on it) is let go, whatever the peer does.
+    @HeldApart var retireAt: Instant? = nil
     /// This SA replaced an older one (phase 1 rekey) or was replaced by a newer one.
-    var replaces: UInt64?
-    var replacedBy: UInt64?
-    /// The peer deleted this SA while our rekey of it was under way: it holds the tunnel
-    /// until that rekey is up (or fails, and the tunnel with it), and is not used meanwhile.
-    var deletedByPeer = false
+    @HeldApart var replaces: UInt64? = nil
+    @HeldApart var replacedBy: UInt64? = nil
     /// A peer's phase 1 rekey that came up within `IKEv1Engine.crossingWindow` of ours,
     /// which holds the tunnel (this cookie), until the peer shows which it keeps.
-    var contends: UInt64?
+    @HeldApart var contends: UInt64? = nil
 
     // Retransmission and duplicates.
     @HeldApart var pending: Pending? = nil
-    /// Phase 1 is done: what only its messages needed goes with the handshake (the
-    /// Diffie-Hellman private key first), and of our answers only the last stays, for a
-    /// retransmitted last message.
-    func settle() {
-        state = .established
-        keys?.forgetPhase1Keys()
-        if answers.count > 1 { answers.removeFirst(answers.count - 1) }
-    }
-
     /// Our answers to the last messages received, by the received message's digest.
     var answers: [(digest: [UInt8], bytes: [UInt8])] = []
     /// The digests of the last one-way messages taken.
@@ -137,7 +107,7 @@ final class ISAKMPSA {
 
     // Phase 2.
     /// When the first Quick Mode after an Aggressive Mode is to start.
-    var quickModeDue: Instant?
+    @HeldApart var quickModeDue: Instant? = nil
     var quickModes: [UInt32: QuickMode] = [:]
     /// The CBC chain of each exchange with a message ID (Quick Mode, Informational).
     var ivs: [UInt32: [UInt8]] = [:]
@@ -147,14 +117,51 @@ final class ISAKMPSA {
     /// Our Quick Mode rekeys done here whose replaced pairs (inbound SPIs) we delete at
     /// the peer at `replacedDeleteAt` (`IKEv1Engine.replacedDeleteDelay`).
     var replacedToDelete: [UInt32] = []
-    var replacedDeleteAt: Instant?
+    @HeldApart var replacedDeleteAt: Instant? = nil
 
     // Liveness (RFC 3706).
-    var dpdSequence: UInt32 = 0
     /// The R-U-THERE waiting for its ACK; each retry is a new Informational message.
     /// Anything authentic from the peer after its round began answers too.
     @HeldApart var dpdPending: (sequence: UInt32, timing: Retransmission)? = nil
     var lastKeepalive: Instant
+
+    /// When phase 1 completed: a peer's rekey that began before ours was up crossed it.
+    var establishedAt: Instant?
+    let initiator: Bool
+    let aggressive: Bool
+    /// Initiator: a Quick Mode follows phase 1 (false: it waits for `requestPhase2`).
+    var phase2Wanted = true
+    /// Our rekey of another ISAKMP SA (initiator).
+    var isRekey = false
+    var peerNATT = false
+    var peerDPD = false
+    var natDetected = false
+    var rekeyAt: Instant?
+    /// The NAT is in front of us: we send the keepalives (RFC 3948 §4).
+    var behindNAT = false
+    /// The peer deleted this SA while our rekey of it was under way: it holds the tunnel
+    /// until that rekey is up (or fails, and the tunnel with it), and is not used meanwhile.
+    var deletedByPeer = false
+    var lifetimeSeconds: UInt32 = 0
+    var expiresAt: Instant?
+    var dpdSequence: UInt32 = 0
+    var tunnel: UInt32?
+
+    var choice: Phase1Choice?
+    var peerID: Identity?
+    /// Where the first message came from (a responder's key in `HalfOpenTable`).
+    let firstAddress: IPAddress
+    var local: Endpoint
+    var remote: Endpoint
+
+    /// Phase 1 is done: what only its messages needed goes with the handshake (the
+    /// Diffie-Hellman private key first), and of our answers only the last stays, for a
+    /// retransmitted last message.
+    func settle() {
+        state = .established
+        keys?.forgetPhase1Keys()
+        if answers.count > 1 { answers.removeFirst(answers.count - 1) }
+    }
 
     var localCookie: UInt64 { initiator ? cookieI : cookieR }
 

@@ -45,24 +45,16 @@ final class IKESA {
         let isDelete: Bool
     }
 
-    let initiator: Bool
+    // The stored properties are ordered for packing (Swift lays them out in declaration
+    // order): the word-sized ones first, each nine-byte optional instant followed by
+    // what fits in its padding, then the byte-aligned addresses and algorithms. A
+    // hub holds one of these per peer.
+
     let localSPI: UInt64
     var remoteSPI: UInt64 = 0
-    var tunnel: UInt32?
     var policy: EnginePolicy?
-    var local: Endpoint
-    var remote: Endpoint
-    /// Where the first message came from (a responder's key in `HalfOpenTable`), however
-    /// the SA moves later.
-    let firstAddress: IPAddress
     var state: State
     let createdAt: Instant
-
-    var group: DHGroup
-    var chosen: ChosenAlgorithms?
-    /// RFC 7383: both sides announced IKEV2_FRAGMENTATION_SUPPORTED; protected messages
-    /// longer than this many octets go in fragments. nil: never.
-    var fragmentLimit: Int? = nil
     /// The fragments of a protected message being reassembled.
     @HeldApart var reassembly: Reassembly? = nil
     /// A message reassembled from fragments, for `decrypt` to hand on.
@@ -70,39 +62,21 @@ final class IKESA {
     var keys: IKEKeys?
     var outgoing: MessageCipher?
     var incoming: MessageCipher?
-    var natDetected = false
-    /// The NAT is in front of us: we keep its mapping open with keepalives (RFC 3948 §4).
-    var behindNAT = false
-    /// The identity the peer proved in IKE_AUTH.
-    var peerID: Identity?
-
-    var nextRequestID: UInt32 = 0
-    var peerRequestID: UInt32 = 0
     @HeldApart var pending: Pending? = nil
     var lastResponse: (messageID: UInt32, bytes: [UInt8])?
-
-    var childInboundSPI: UInt32 = 0
-    var childOutboundSPI: UInt32 = 0
-    var childEstablished = false
-    /// Initiator: the CHILD_SA IKE_AUTH makes is reported at once (false: it is held
-    /// until `requestPhase2`).
-    var phase2Wanted = true
     /// The CHILD_SA made with IKE_AUTH, held for `requestPhase2` (its keys too).
     var heldChild: HeldChild?
-    /// What the CHILD_SA was negotiated with, for its rekeys.
-    var childChosen: ChosenAlgorithms?
     var childLocal: [TrafficSelector] = []
     var childRemote: [TrafficSelector] = []
-    var childTransport = false
     /// Replaced CHILD_SAs (inbound, outbound SPI) whose deletes are still to come.
     var retiredChildren: [(inbound: UInt32, outbound: UInt32)] = []
     /// Set once this IKE SA was rekeyed: its successor's SPI. Its delete is then expected
     /// and reported to nobody.
-    var rekeyedTo: UInt64?
+    @HeldApart var rekeyedTo: UInt64? = nil
     /// The IKE SA this one replaced, while that one still waits for its delete.
-    var predecessor: UInt64?
+    @HeldApart var predecessor: UInt64? = nil
     /// When a rekeyed IKE SA goes if no delete has taken it (we delete it then).
-    var retireAt: Instant?
+    @HeldApart var retireAt: Instant? = nil
     /// Our own rekey in flight: the new nonce, key exchange and SPI.
     @HeldApart var rekey: RekeyInFlight? = nil
     /// The peer's CHILD_SA rekey that we answered while ours was in flight (§2.8.1);
@@ -112,17 +86,47 @@ final class IKESA {
     var ikeCollision: Crossed<IKESA>?
     /// When anything authentic last came from the peer (liveness, §2.4).
     var lastHeard: Instant
-    /// Lifetimes (§2.8): when to rekey (soft, with jitter) and when the SA ends (hard).
-    var ikeRekeyAt: Instant?
-    var ikeExpiresAt: Instant?
-    var childRekeyAt: Instant?
-    var childExpiresAt: Instant?
-    /// Our rekeys that failed in a row; each retry waits twice as long (§2.8).
-    var rekeyFailures = 0
-    /// A liveness check of ours is in flight.
-    var probing = false
     /// When we last sent a NAT keepalive; the first is due one interval after the start.
     var lastKeepalive: Instant
+    /// Our rekeys that failed in a row; each retry waits twice as long (§2.8).
+    var rekeyFailures = 0
+
+    /// Lifetimes (§2.8): when to rekey (soft, with jitter) and when the SA ends (hard).
+    var ikeRekeyAt: Instant?
+    let initiator: Bool
+    var natDetected = false
+    /// The NAT is in front of us: we keep its mapping open with keepalives (RFC 3948 §4).
+    var behindNAT = false
+    var childEstablished = false
+    /// Initiator: the CHILD_SA IKE_AUTH makes is reported at once (false: it is held
+    /// until `requestPhase2`).
+    var phase2Wanted = true
+    var childTransport = false
+    /// A liveness check of ours is in flight.
+    var probing = false
+    var ikeExpiresAt: Instant?
+    var nextRequestID: UInt32 = 0
+    var childRekeyAt: Instant?
+    var peerRequestID: UInt32 = 0
+    var childExpiresAt: Instant?
+    var childInboundSPI: UInt32 = 0
+    /// RFC 7383: both sides announced IKEV2_FRAGMENTATION_SUPPORTED; protected messages
+    /// longer than this many octets go in fragments. nil: never.
+    var fragmentLimit: Int? = nil
+    var childOutboundSPI: UInt32 = 0
+    var tunnel: UInt32?
+    var group: DHGroup
+
+    /// The identity the peer proved in IKE_AUTH.
+    var peerID: Identity?
+    /// Where the first message came from (a responder's key in `HalfOpenTable`), however
+    /// the SA moves later.
+    let firstAddress: IPAddress
+    var local: Endpoint
+    var remote: Endpoint
+    var chosen: ChosenAlgorithms?
+    /// What the CHILD_SA was negotiated with, for its rekeys.
+    var childChosen: ChosenAlgorithms?
 
     /// A CHILD_SA waiting to be reported: held apart, as it is rare.
     final class HeldChild {
