@@ -4,20 +4,19 @@ import IKEWire
 /// AES-CBC over whole blocks with a caller-kept IV: IKEv1 encrypts its messages this way
 /// and chains the IV from one message to the next (RFC 2409 §5.3, Appendix B).
 public struct CBCCipher {
-    private let evp: OpaquePointer
+    /// The key alone is stored (an ISAKMP SA holds this for its life); its length says
+    /// which AES.
     private let key: SecretBytes
-    public let blockSize = 16
+    public var blockSize: Int { 16 }
 
     /// AES-128 or AES-256 with a key of that length.
     public init(keyBits: UInt16, key: SecretBytes) throws(CryptoError) {
-        switch keyBits {
-        case 128: evp = Algorithms.aes128CBC
-        case 256: evp = Algorithms.aes256CBC
-        default: throw .unsupported("AES-CBC with \(keyBits)-bit keys")
-        }
+        guard keyBits == 128 || keyBits == 256 else { throw .unsupported("AES-CBC with \(keyBits)-bit keys") }
         guard key.count == Int(keyBits) / 8 else { throw .unsupported("AES-CBC-\(keyBits) with a \(key.count)-byte key") }
         self.key = key
     }
+
+    private var evp: OpaquePointer { key.count == 16 ? Algorithms.aes128CBC : Algorithms.aes256CBC }
 
     /// `plaintext` must be whole blocks; the IV for the next message is the last block out.
     public func encrypt(iv: [UInt8], _ plaintext: [UInt8]) throws(CryptoError) -> [UInt8] {

@@ -8,12 +8,16 @@ import IKEWire
 public struct IKEKeys {
     public let prf: PRF
     public let d: SecretBytes
-    public let ai: SecretBytes?
-    public let ar: SecretBytes?
-    public let ei: SecretBytes
-    public let er: SecretBytes
+    /// SK_ei and SK_ai, and SK_er and SK_ar, each pair held by the cipher that uses it.
+    public let initiatorCipher: MessageCipher
+    public let responderCipher: MessageCipher
     public private(set) var pi: SecretBytes
     public private(set) var pr: SecretBytes
+
+    public var ai: SecretBytes? { initiatorCipher.integrityKey }
+    public var ar: SecretBytes? { responderCipher.integrityKey }
+    public var ei: SecretBytes { initiatorCipher.encryptionKey }
+    public var er: SecretBytes { responderCipher.encryptionKey }
 
     /// SK_pi and SK_pr only serve IKE_AUTH: once it is done they go.
     public mutating func forgetAuthenticationKeys() {
@@ -47,12 +51,14 @@ public struct IKEKeys {
         }
         self.prf = prf
         d = take(prf.length)
-        ai = integrityLength > 0 ? take(integrityLength) : nil
-        ar = integrityLength > 0 ? take(integrityLength) : nil
-        ei = take(encryptionLength)
-        er = take(encryptionLength)
+        let ai = integrityLength > 0 ? take(integrityLength) : nil
+        let ar = integrityLength > 0 ? take(integrityLength) : nil
+        let ei = take(encryptionLength)
+        let er = take(encryptionLength)
         pi = take(prf.length)
         pr = take(prf.length)
+        initiatorCipher = try MessageCipher(cipher: cipher, integrity: integrity, encryptionKey: ei, integrityKey: ai)
+        responderCipher = try MessageCipher(cipher: cipher, integrity: integrity, encryptionKey: er, integrityKey: ar)
     }
 
     /// SKEYSEED for the initial exchange: prf(Ni | Nr, g^ir).

@@ -6,10 +6,12 @@ import IKEWire
 /// (RFC 5282) or ChaCha20-Poly1305 (RFC 7634), whose 4-octet salt ends the key.
 public struct MessageCipher {
     public let cipher: Cipher
-    private let integrity: Integrity?
-    private let encryptionKey: SecretBytes
-    private let integrityKey: SecretBytes?
-    private let evp: OpaquePointer
+    /// CBC's integrity algorithm (nil for AEAD); the HMAC and the OpenSSL cipher are
+    /// looked up from the algorithms when used rather than stored: an IKE SA holds two
+    /// of these for its life.
+    private let integrityAlgorithm: IntegrityAlgorithm?
+    public let encryptionKey: SecretBytes
+    public let integrityKey: SecretBytes?
 
     /// Key bytes for `cipher` (with the salt for AEAD ciphers): SK_ei / SK_er length.
     public static func keyLength(_ cipher: Cipher) -> Int? {
@@ -25,25 +27,32 @@ public struct MessageCipher {
         guard let length = MessageCipher.keyLength(cipher), encryptionKey.count == length else {
             throw .unsupported("cipher \(cipher) with a \(encryptionKey.count)-byte key")
         }
-        switch (cipher.algorithm, cipher.keyBits) {
-        case (.aesCBC, 128): evp = Algorithms.aes128CBC
-        case (.aesCBC, _): evp = Algorithms.aes256CBC
-        case (.aesGCM16, 128): evp = Algorithms.aes128GCM
-        case (.aesGCM16, _): evp = Algorithms.aes256GCM
-        default: evp = Algorithms.chacha20Poly1305
-        }
         if cipher.algorithm.isAEAD {
-            self.integrity = nil
+            integrityAlgorithm = nil
         } else {
             guard let integrity, let i = Integrity(integrity), integrityKey?.count == i.keyLength else {
                 throw .unsupported("AES-CBC needs an integrity algorithm and key")
             }
-            self.integrity = i
+            integrityAlgorithm = integrity
         }
         self.cipher = cipher
         self.encryptionKey = encryptionKey
         self.integrityKey = integrityKey
     }
+
+    /// OpenSSL's cipher (fetched once, at start).
+    private var evp: OpaquePointer {
+        switch (cipher.algorithm, cipher.keyBits) {
+        case (.aesCBC, 128): return Algorithms.aes128CBC
+        case (.aesCBC, _): return Algorithms.aes256CBC
+        case (.aesGCM16, 128): return Algorithms.aes128GCM
+        case (.aesGCM16, _): return Algorithms.aes256GCM
+        default: return Algorithms.chacha20Poly1305
+        }
+    }
+
+    /// CBC's HMAC; checked in `init`.
+    private var integrity: Integrity? { integrityAlgorithm.flatMap { Integrity($0) } }
 
     public var isAEAD: Bool { cipher.algorithm.isAEAD }
     public var ivLength: Int { isAEAD ? 8 : 16 }

@@ -3,18 +3,17 @@ import IKEWire
 
 /// An HMAC-based pseudorandom function (RFC 7296 §2.13, RFC 4868) and prf+.
 public struct PRF {
+    /// Only the algorithm is stored; the hash, the HMAC and the output length come from
+    /// the table when used: every IKE SA holds a PRF.
     public let algorithm: PseudorandomFunction
-    private let md: OpaquePointer
-    private let mac: OpaquePointer
-    /// The output length, also the preferred key length (SK_d, SK_pi, SK_pr). Derived,
-    /// not stored: every IKE SA holds a PRF.
+    /// The output length, also the preferred key length (SK_d, SK_pi, SK_pr).
     public var length: Int { PRF.supported(algorithm)!.length }
+    private var md: OpaquePointer { PRF.supported(algorithm)!.md }
+    private var mac: OpaquePointer { PRF.supported(algorithm)!.mac }
 
     public init?(_ algorithm: PseudorandomFunction) {
-        guard let (md, mac, _) = PRF.supported(algorithm) else { return nil }
+        guard PRF.supported(algorithm) != nil else { return nil }
         self.algorithm = algorithm
-        self.md = md
-        self.mac = mac
     }
 
     /// The one table of the PRFs we implement: the hash, its HMAC, the output length.
@@ -83,18 +82,17 @@ func hmac(_ template: OpaquePointer, key: UnsafeRawBufferPointer, data: UnsafeRa
 
 /// An integrity algorithm: HMAC truncated (RFC 2404, RFC 4868).
 public struct Integrity {
+    /// Only the algorithm is stored, as for `PRF`.
     public let algorithm: IntegrityAlgorithm
-    private let mac: OpaquePointer
-    /// The key length (SK_ai, SK_ar): the hash's output (RFC 4868 §2.1.1). Derived, not
-    /// stored, like the ICV's: every IKE SA holds two of these.
+    /// The key length (SK_ai, SK_ar): the hash's output (RFC 4868 §2.1.1).
     public var keyLength: Int { Integrity.supported(algorithm)!.keyLength }
     /// The truncated output, the ICV.
     public var icvLength: Int { Integrity.supported(algorithm)!.icvLength }
+    private var mac: OpaquePointer { Integrity.supported(algorithm)!.mac }
 
     public init?(_ algorithm: IntegrityAlgorithm) {
-        guard let (mac, _, _) = Integrity.supported(algorithm) else { return nil }
+        guard Integrity.supported(algorithm) != nil else { return nil }
         self.algorithm = algorithm
-        self.mac = mac
     }
 
     /// The one table of the integrity algorithms we implement: the HMAC, key and ICV lengths.

@@ -60,8 +60,6 @@ final class IKESA {
     /// A message reassembled from fragments, for `decrypt` to hand on.
     var reassembled: [IKEv2Payload]? = nil
     var keys: IKEKeys?
-    var outgoing: MessageCipher?
-    var incoming: MessageCipher?
     @HeldApart var pending: Pending? = nil
     var lastResponse: (messageID: UInt32, bytes: [UInt8])?
     /// The CHILD_SA made with IKE_AUTH, held for `requestPhase2` (its keys too).
@@ -207,6 +205,10 @@ final class IKESA {
         }
     }
 
+    /// What protects the messages we send, and those we receive (the keys' ciphers).
+    var outgoing: MessageCipher? { keys.map { initiator ? $0.initiatorCipher : $0.responderCipher } }
+    var incoming: MessageCipher? { keys.map { initiator ? $0.responderCipher : $0.initiatorCipher } }
+
     var spiI: UInt64 { initiator ? localSPI : remoteSPI }
     var spiR: UInt64 { initiator ? remoteSPI : localSPI }
 
@@ -234,10 +236,6 @@ final class IKESA {
         let k = try IKEKeys(prf: prf, cipher: chosen.cipher, integrity: chosen.integrity, sharedSecret: shared,
                             nonceI: handshake.nonceI, nonceR: handshake.nonceR, spiI: spiI, spiR: spiR)
         keys = k
-        let initiatorCipher = try MessageCipher(cipher: chosen.cipher, integrity: chosen.integrity, encryptionKey: k.ei, integrityKey: k.ai)
-        let responderCipher = try MessageCipher(cipher: chosen.cipher, integrity: chosen.integrity, encryptionKey: k.er, integrityKey: k.ar)
-        outgoing = initiator ? initiatorCipher : responderCipher
-        incoming = initiator ? responderCipher : initiatorCipher
         handshake.keyExchange = nil
     }
 

@@ -213,10 +213,6 @@ extension IKEv2Engine {
                             nonceI: nonceI, nonceR: nonceR, spiI: successor.spiI, spiR: successor.spiR)
         successor.keys = k
         successor.chosen = chosen
-        let iCipher = try MessageCipher(cipher: chosen.cipher, integrity: chosen.integrity, encryptionKey: k.ei, integrityKey: k.ai)
-        let rCipher = try MessageCipher(cipher: chosen.cipher, integrity: chosen.integrity, encryptionKey: k.er, integrityKey: k.ar)
-        successor.outgoing = successor.initiator ? iCipher : rCipher
-        successor.incoming = successor.initiator ? rCipher : iCipher
     }
 
     /// The CHILD_SA, the tunnel and the policy move to the new IKE SA (§2.18).
