@@ -39,3 +39,12 @@ public enum Selectors {
         inner.allSatisfy { i in outer.contains { o in intersect(i, o) == i } }
     }
 }
+
+extension Selectors {
+    /// `selectors` as `held` (the policy's) when they are the same: a hub's own side is
+    /// the same for each of its thousands of CHILD_SAs, which then share the policy's one
+    /// array instead of holding a copy each.
+    public static func interned(_ selectors: [TrafficSelector], _ held: [TrafficSelector]) -> [TrafficSelector] {
+        selectors == held ? held : selectors
+    }
+}

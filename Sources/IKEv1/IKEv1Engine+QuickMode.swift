@@ -249,7 +249,8 @@ extension IKEv1Engine {
         let child = ChildSA(inboundSPI: qm.inboundSPI, outboundSPI: qm.outboundSPI, algorithms: choice.algorithms,
                             inbound: DirectionKeys(encryption: inbound.0, integrity: inbound.1),
                             outbound: DirectionKeys(encryption: outbound.0, integrity: outbound.1),
-                            localSelectors: qm.local, remoteSelectors: qm.remote, transportMode: transport,
+                            localSelectors: Selectors.interned(qm.local, sa.policy.localSelectors),
+                            remoteSelectors: Selectors.interned(qm.remote, sa.policy.remoteSelectors), transportMode: transport,
                             lifetimeSeconds: qm.lifetimeSeconds,
                             encapsulation: sa.natDetected ? (sa.local.port, sa.remote.port) : nil)
         log(.information, "\(sa.policy.name): IPsec SAs \(Hex.prefixed(qm.inboundSPI)) in, \(Hex.prefixed(qm.outboundSPI)) out with \(sa.remote)"

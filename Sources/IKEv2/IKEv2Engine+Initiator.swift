@@ -293,6 +293,8 @@ extension IKEv2Engine {
         let eR = slice(encryptionLength + integrityLength, encryptionLength)
         let aR: SecretBytes? = integrityLength > 0 ? slice(2 * encryptionLength + integrityLength, integrityLength) : nil
         let initiated = weInitiated ?? sa.initiator
+        let local = Selectors.interned(local, sa.policy?.localSelectors ?? [])
+        let remote = Selectors.interned(remote, sa.policy?.remoteSelectors ?? [])
         sa.childChosen = chosen
         sa.childLocal = local
         sa.childRemote = remote

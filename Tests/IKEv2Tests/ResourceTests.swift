@@ -174,4 +174,26 @@ import Testing
         p.b.tick(now: p.now + Retransmission.answerKept)
         #expect(sa.lastResponse == nil)
     }
+    /// A hub's own side is the same for each of its CHILD_SAs: they hold the policy's
+    /// array of selectors rather than a copy each; a narrowed side has its own.
+    @Test func unnarrowedSelectorsShareThePolicysArray() {
+        let p = Pair()
+        p.b.policies = [Pair.policy("hub", local: "198.51.100.7", remote: nil, localNet: "10.2.0.0/24", remoteNet: "10.0.0.0/8")]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("spoke", local: "192.0.2.1", remote: "198.51.100.7", localNet: "10.1.0.0/24",
+                                                     remoteNet: "10.2.0.0/24"),
+                     remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run()
+        guard let child = p.bEvents.lazy.compactMap({ e -> ChildSA? in
+            if case let .report(.negotiated(_, _, _, c)) = e { return c }
+            return nil
+        }).first else {
+            Issue.record("no CHILD_SA at the hub")
+            return
+        }
+        func storage(_ s: [TrafficSelector]) -> UnsafeRawPointer? { s.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } }
+        #expect(child.localSelectors.map { $0.description } == ["10.2.0.0/24"])
+        #expect(storage(child.localSelectors) == storage(p.b.policies[0].localSelectors))
+        #expect(child.remoteSelectors.map { $0.description } == ["10.1.0.0/24"])
+        #expect(storage(child.remoteSelectors) != storage(p.b.policies[0].remoteSelectors))
+    }
 }
