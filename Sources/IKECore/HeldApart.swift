@@ -1,7 +1,7 @@
 /// A stored property that is rarely set, kept in an object of its own: its owner pays one
 /// pointer for it rather than its whole size (an IKE SA's request in flight is 65 bytes,
-/// and an established SA has none most of the time). Reads and writes are the value's;
-/// a write while it is set reuses its box.
+/// and an established SA has none most of the time). Reads and writes are the value's,
+/// copies too: a write reuses the box only when no copy shares it.
 @propertyWrapper
 public struct HeldApart<Value> {
     private final class Box {
@@ -19,7 +19,7 @@ public struct HeldApart<Value> {
         get { box?.value }
         set {
             guard let newValue else { box = nil; return }
-            if let box { box.value = newValue } else { box = Box(newValue) }
+            if box != nil, isKnownUniquelyReferenced(&box!) { box!.value = newValue } else { box = Box(newValue) }
         }
     }
 }

@@ -38,28 +38,32 @@ public struct Tunnel {
         case failed(Phase1SA?, step: Int, reason: String)
     }
 
-    public let number: TunnelNumber
+    // The stored properties are ordered for packing (a row is held inline in each of
+    // the table's buckets): words, each nine-byte optional instant followed by what fits
+    // in its padding; the rare ones are held apart.
     private let shared: SharedConfig
-    /// What the tunnel was started from (a template's responder instances share one copy).
-    public var config: TunnelConfig { shared.value }
-    public let role: Role
-    /// Whether phase 2 was asked for (a phase 2 row is listed from then on).
-    var wantsPhase2: Bool
     var state: State
-    /// Which negotiation attempt this is, from 1; retries keep the tunnel's number.
-    public internal(set) var attempt: UInt32 = 1
-    /// When a failed tunnel is tried again; nil: it is not (manual, or given up).
-    public internal(set) var nextAttempt: Instant? = nil
-    /// The address a `remote_address` DNS name gave for this attempt.
-    public internal(set) var resolvedAddress: IPAddress? = nil
-    /// Retried until it is up: a `start 'auto'` tunnel, or one restarted after its peer
-    /// died (`dpd_action 'restart'`).
-    var persistent = false
     /// When this attempt began (an initiator's phase 1 request) and when its SAs went
     /// into the kernel: two attempts at one tunnel crossed when each began before the
     /// other was up.
     var startedAt: Instant?
+    public let role: Role
+    /// Whether phase 2 was asked for (a phase 2 row is listed from then on).
+    var wantsPhase2: Bool
+    /// Retried until it is up: a `start 'auto'` tunnel, or one restarted after its peer
+    /// died (`dpd_action 'restart'`).
+    var persistent = false
+    public let number: TunnelNumber
     var establishedAt: Instant?
+    /// Which negotiation attempt this is, from 1; retries keep the tunnel's number.
+    public internal(set) var attempt: UInt32 = 1
+    /// When a failed tunnel is tried again; nil: it is not (manual, or given up).
+    @HeldApart public internal(set) var nextAttempt: Instant? = nil
+    /// The address a `remote_address` DNS name gave for this attempt.
+    @HeldApart public internal(set) var resolvedAddress: IPAddress? = nil
+
+    /// What the tunnel was started from (a template's responder instances share one copy).
+    public var config: TunnelConfig { shared.value }
 
     public var name: String { shared.value.name }
 

@@ -34,6 +34,20 @@ import UCI
         #expect(table.named("dialin").isEmpty && table.named("site_b").map { $0.number } == [3])
     }
 
+    /// A row's rare fields are held apart, and a copy of a row is still a copy.
+    @Test func aRowsCopiesAreIndependent() {
+        let c = Configuration.load(twoTunnels, file: "ike.conf").get()
+        var a = row(1, c.tunnel(named: "site_b")!)
+        a.nextAttempt = Instant(nanoseconds: 5)
+        var b = a
+        b.nextAttempt = Instant(nanoseconds: 9)
+        b.resolvedAddress = remote
+        #expect(a.nextAttempt == Instant(nanoseconds: 5) && a.resolvedAddress == nil)
+        #expect(b.nextAttempt == Instant(nanoseconds: 9) && b.resolvedAddress == remote)
+        b.nextAttempt = nil
+        #expect(b.nextAttempt == nil && a.nextAttempt == Instant(nanoseconds: 5))
+    }
+
     @Test func theConfigurationFindsTunnelsByNameAfterEdits() {
         var c = Configuration.load(twoTunnels, file: "ike.conf").get()
         #expect(c.place(of: "site_c") == 1 && c.tunnel(named: "off")?.name == "off")
