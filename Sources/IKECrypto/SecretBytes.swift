@@ -6,17 +6,19 @@ import COpenSSL
 /// One allocation holds the count and the bytes (a held tunnel keeps three keys: one
 /// chunk each, not an object and a separate buffer).
 public struct SecretBytes: Equatable, CustomStringConvertible {
-    /// The bytes after their count, wiped by the last owner's release.
-    private final class Storage: ManagedBuffer<Int, UInt8> {
+    /// The bytes after their count, wiped by the last owner's release. A 32-bit count
+    /// puts the bytes 4 octets earlier than an `Int`: a 36-byte key (AES-256-GCM's with
+    /// its salt) fits a 64-byte heap chunk instead of 80.
+    private final class Storage: ManagedBuffer<UInt32, UInt8> {
         deinit {
-            withUnsafeMutablePointers { count, bytes in OPENSSL_cleanse(bytes, count.pointee) }
+            withUnsafeMutablePointers { count, bytes in OPENSSL_cleanse(bytes, Int(count.pointee)) }
         }
     }
 
     private let storage: Storage
 
     private init(count: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) {
-        storage = unsafeDowncast(Storage.create(minimumCapacity: max(count, 1)) { _ in count }, to: Storage.self)
+        storage = unsafeDowncast(Storage.create(minimumCapacity: max(count, 1)) { _ in UInt32(count) }, to: Storage.self)
         storage.withUnsafeMutablePointerToElements { fill(UnsafeMutableRawBufferPointer(start: $0, count: count)) }
     }
 
@@ -28,14 +30,14 @@ public struct SecretBytes: Equatable, CustomStringConvertible {
         self.init(count: bytes.count) { target in if bytes.count > 0 { target.copyMemory(from: bytes) } }
     }
 
-    public var count: Int { storage.header }
+    public var count: Int { Int(storage.header) }
 
     /// No bytes, shared: what a key that was handed over or is no longer needed becomes.
     nonisolated(unsafe) public static let none = SecretBytes([])
 
     /// Lends the bytes to a cryptographic operation; they must not escape `body`.
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        storage.withUnsafeMutablePointers { count, bytes in body(UnsafeRawBufferPointer(start: bytes, count: count.pointee)) }
+        storage.withUnsafeMutablePointers { count, bytes in body(UnsafeRawBufferPointer(start: bytes, count: Int(count.pointee))) }
     }
 
     /// Constant-time comparison (CRYPTO_memcmp): no early exit on the first difference.
