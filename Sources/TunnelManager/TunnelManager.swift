@@ -63,6 +63,15 @@ public final class TunnelManager {
 
     public func tunnel(_ number: TunnelNumber) -> Tunnel? { table[number] }
 
+    /// How many tunnels the table holds, and how many in each phase 1 status (`cmd=status`),
+    /// without sorting the table.
+    public var tunnelCount: Int { table.values.count }
+    public var phase1StatusCounts: [PhaseStatus: Int] {
+        var count: [PhaseStatus: Int] = [:]
+        for t in table.values { count[t.phase1Status, default: 0] += 1 }
+        return count
+    }
+
     func engine(for config: TunnelConfig) -> any KeyingEngine {
         switch config.version {
         case .v1: return v1

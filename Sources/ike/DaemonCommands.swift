@@ -151,11 +151,10 @@ extension Daemon {
     /// The counters of `cmd=status`, each with its JSON group and keys (ike(8)).
     private func statusCounters() -> [StatusReport.Counter] {
         typealias C = StatusReport.Counter
-        var count: [PhaseStatus: Int] = [:]
-        for t in manager.tunnels { count[t.phase1Status, default: 0] += 1 }
+        let count = manager.phase1StatusCounts
         let b = broker.counters, v1 = ikev1.engine, v2 = ikev2.engine
         let c1 = v1.counters, c2 = v2.counters
-        let tunnels = [("tunnels", manager.tunnels.count), ("active", count[.active] ?? 0),
+        let tunnels = [("tunnels", manager.tunnelCount), ("active", count[.active] ?? 0),
                        ("negotiating", count[.negotiating] ?? 0), ("failed", count[.failed] ?? 0)]
         let served = UInt64(control?.served ?? 0), malformed = UInt64(control?.malformed ?? 0), abandoned = UInt64(control?.abandoned ?? 0)
         return [
