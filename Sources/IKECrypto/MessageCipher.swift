@@ -47,7 +47,8 @@ public struct MessageCipher {
         case (.aesCBC, _): return Algorithms.aes256CBC
         case (.aesGCM16, 128): return Algorithms.aes128GCM
         case (.aesGCM16, _): return Algorithms.aes256GCM
-        default: return Algorithms.chacha20Poly1305
+        case (.chacha20Poly1305, _): return Algorithms.chacha20Poly1305
+        default: preconditionFailure("cipher \(cipher) passed init's keyLength check")  // a wire value init refuses
         }
     }
 
