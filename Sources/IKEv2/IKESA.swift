@@ -48,46 +48,23 @@ final class IKESA {
     // The stored properties are ordered for packing (Swift lays them out in declaration
     // order): the word-sized ones first, each nine-byte optional instant followed by
     // what fits in its padding, then the byte-aligned addresses and algorithms. A
-    // hub holds one of these per peer.
+    // hub holds one of these per peer; what it holds only now and then is in `occasional`.
 
     let localSPI: UInt64
     var remoteSPI: UInt64 = 0
     var policy: EnginePolicy?
     var state: State
     let createdAt: Instant
-    /// The fragments of a protected message being reassembled.
-    @HeldApart var reassembly: Reassembly? = nil
-    /// A message reassembled from fragments, for `decrypt` to hand on.
-    var reassembled: [IKEv2Payload]? = nil
+    /// nil while none of its fields is set: one pointer rather than eleven.
+    private var occasional: Occasional?
     var keys: IKEKeys?
-    @HeldApart var pending: Pending? = nil
     var lastResponse: (messageID: UInt32, bytes: [UInt8])?
-    /// The CHILD_SA made with IKE_AUTH, held for `requestPhase2` (its keys too).
-    var heldChild: HeldChild?
     var childLocal: [TrafficSelector] = []
     var childRemote: [TrafficSelector] = []
-    /// Replaced CHILD_SAs (inbound, outbound SPI) whose deletes are still to come.
-    var retiredChildren: [(inbound: UInt32, outbound: UInt32)] = []
-    /// Set once this IKE SA was rekeyed: its successor's SPI. Its delete is then expected
-    /// and reported to nobody.
-    @HeldApart var rekeyedTo: UInt64? = nil
-    /// The IKE SA this one replaced, while that one still waits for its delete.
-    @HeldApart var predecessor: UInt64? = nil
-    /// When a rekeyed IKE SA goes if no delete has taken it (we delete it then).
-    @HeldApart var retireAt: Instant? = nil
-    /// Our own rekey in flight: the new nonce, key exchange and SPI.
-    @HeldApart var rekey: RekeyInFlight? = nil
-    /// The peer's CHILD_SA rekey that we answered while ours was in flight (§2.8.1);
-    /// settled when our answer comes: the pair made with the lowest nonce goes.
-    var collision: Crossed<ChildSA>?
-    /// The same for an IKE SA rekey (§2.8.2): the successor made by answering the peer.
-    var ikeCollision: Crossed<IKESA>?
     /// When anything authentic last came from the peer (liveness, §2.4).
     var lastHeard: Instant
     /// When we last sent a NAT keepalive; the first is due one interval after the start.
     var lastKeepalive: Instant
-    /// Our rekeys that failed in a row; each retry waits twice as long (§2.8).
-    var rekeyFailures = 0
 
     /// Lifetimes (§2.8): when to rekey (soft, with jitter) and when the SA ends (hard).
     var ikeRekeyAt: Instant?
@@ -108,12 +85,12 @@ final class IKESA {
     var peerRequestID: UInt32 = 0
     var childExpiresAt: Instant?
     var childInboundSPI: UInt32 = 0
-    /// RFC 7383: both sides announced IKEV2_FRAGMENTATION_SUPPORTED; protected messages
-    /// longer than this many octets go in fragments. nil: never.
-    var fragmentLimit: Int? = nil
     var childOutboundSPI: UInt32 = 0
     var tunnel: UInt32?
     var group: DHGroup
+    /// RFC 7383: both sides announced IKEV2_FRAGMENTATION_SUPPORTED; protected messages
+    /// longer than this many octets go in fragments. nil: never.
+    var fragmentLimit: UInt16? = nil
 
     /// The identity the peer proved in IKE_AUTH.
     var peerID: Identity?
@@ -125,6 +102,107 @@ final class IKESA {
     var chosen: ChosenAlgorithms?
     /// What the CHILD_SA was negotiated with, for its rekeys.
     var childChosen: ChosenAlgorithms?
+
+    /// What an SA holds only now and then: a message in fragments, a request of ours in
+    /// flight, a rekey or its collision, a successor or a predecessor, failed rekeys. An
+    /// established SA that is quiet has none of it, and then no `Occasional` either.
+    private final class Occasional {
+        /// The fragments of a protected message being reassembled.
+        var reassembly: Reassembly?
+        /// A message reassembled from fragments, for `decrypt` to hand on.
+        var reassembled: [IKEv2Payload]?
+        var pending: Pending?
+        var heldChild: HeldChild?
+        var retiredChildren: [(inbound: UInt32, outbound: UInt32)] = []
+        var rekeyedTo: UInt64?
+        var predecessor: UInt64?
+        var retireAt: Instant?
+        var rekey: RekeyInFlight?
+        var collision: Crossed<ChildSA>?
+        var ikeCollision: Crossed<IKESA>?
+        var rekeyFailures = 0
+
+        var isEmpty: Bool {
+            reassembly == nil && reassembled == nil && pending == nil && heldChild == nil && retiredChildren.isEmpty
+                && rekeyedTo == nil && predecessor == nil && retireAt == nil && rekey == nil && collision == nil
+                && ikeCollision == nil && rekeyFailures == 0
+        }
+    }
+
+    /// Sets one of the occasional fields (`isSet`: to something other than its default),
+    /// making the object for the first and dropping it with the last.
+    private func setOccasional(_ isSet: Bool, _ body: (Occasional) -> Void) {
+        if let o = occasional {
+            body(o)
+            if !isSet && o.isEmpty { occasional = nil }
+        } else if isSet {
+            let o = Occasional()
+            body(o)
+            occasional = o
+        }
+    }
+
+    /// The fragments of a protected message being reassembled.
+    var reassembly: Reassembly? {
+        get { occasional?.reassembly }
+        set { setOccasional(newValue != nil) { $0.reassembly = newValue } }
+    }
+    /// A message reassembled from fragments, for `decrypt` to hand on.
+    var reassembled: [IKEv2Payload]? {
+        get { occasional?.reassembled }
+        set { setOccasional(newValue != nil) { $0.reassembled = newValue } }
+    }
+    var pending: Pending? {
+        get { occasional?.pending }
+        set { setOccasional(newValue != nil) { $0.pending = newValue } }
+    }
+    /// The CHILD_SA made with IKE_AUTH, held for `requestPhase2` (its keys too).
+    var heldChild: HeldChild? {
+        get { occasional?.heldChild }
+        set { setOccasional(newValue != nil) { $0.heldChild = newValue } }
+    }
+    /// Replaced CHILD_SAs (inbound, outbound SPI) whose deletes are still to come.
+    var retiredChildren: [(inbound: UInt32, outbound: UInt32)] {
+        get { occasional?.retiredChildren ?? [] }
+        set { setOccasional(!newValue.isEmpty) { $0.retiredChildren = newValue } }
+    }
+    /// Set once this IKE SA was rekeyed: its successor's SPI. Its delete is then expected
+    /// and reported to nobody.
+    var rekeyedTo: UInt64? {
+        get { occasional?.rekeyedTo }
+        set { setOccasional(newValue != nil) { $0.rekeyedTo = newValue } }
+    }
+    /// The IKE SA this one replaced, while that one still waits for its delete.
+    var predecessor: UInt64? {
+        get { occasional?.predecessor }
+        set { setOccasional(newValue != nil) { $0.predecessor = newValue } }
+    }
+    /// When a rekeyed IKE SA goes if no delete has taken it (we delete it then).
+    var retireAt: Instant? {
+        get { occasional?.retireAt }
+        set { setOccasional(newValue != nil) { $0.retireAt = newValue } }
+    }
+    /// Our own rekey in flight: the new nonce, key exchange and SPI.
+    var rekey: RekeyInFlight? {
+        get { occasional?.rekey }
+        set { setOccasional(newValue != nil) { $0.rekey = newValue } }
+    }
+    /// The peer's CHILD_SA rekey that we answered while ours was in flight (§2.8.1);
+    /// settled when our answer comes: the pair made with the lowest nonce goes.
+    var collision: Crossed<ChildSA>? {
+        get { occasional?.collision }
+        set { setOccasional(newValue != nil) { $0.collision = newValue } }
+    }
+    /// The same for an IKE SA rekey (§2.8.2): the successor made by answering the peer.
+    var ikeCollision: Crossed<IKESA>? {
+        get { occasional?.ikeCollision }
+        set { setOccasional(newValue != nil) { $0.ikeCollision = newValue } }
+    }
+    /// Our rekeys that failed in a row; each retry waits twice as long (§2.8).
+    var rekeyFailures: Int {
+        get { occasional?.rekeyFailures ?? 0 }
+        set { setOccasional(newValue != 0) { $0.rekeyFailures = newValue } }
+    }
 
     /// A CHILD_SA waiting to be reported: held apart, as it is rare.
     final class HeldChild {
@@ -263,7 +341,7 @@ final class IKESA {
     /// An encrypted message around an encoded payload chain whose first payload is `first`.
     func seal(_ exchange: ExchangeType, messageID: UInt32, response: Bool, first: PayloadType, chain: [UInt8]) throws(IKEv2Error) -> [UInt8] {
         guard let outgoing else { throw .internalState("no keys to encrypt with") }
-        if let limit = fragmentLimit,
+        if let limit = fragmentLimit.map(Int.init),
            ISAKMPHeader.size + 4 + outgoing.ivLength + chain.count + outgoing.blockSize + outgoing.icvLength > limit {
             return try sealFragments(exchange, messageID: messageID, response: response, first: first, chain: chain, limit: limit)
         }

@@ -16,7 +16,7 @@ extension IKEv2Engine {
     func agreeOnFragmentation(_ sa: IKESA, _ peerPayloads: [IKEv2Payload]) {
         let announced = peerPayloads.contains { if case let .notify(n) = $0 { return n.type == .fragmentationSupported }; return false }
         guard announced else { return }
-        sa.fragmentLimit = fragmentSize - (sa.remote.address.isV4 ? 20 : 40) - 8 - 4
+        sa.fragmentLimit = UInt16(clamping: fragmentSize - (sa.remote.address.isV4 ? 20 : 40) - 8 - 4)
     }
 
     /// Takes one SKF fragment. True when it completed its message (the payloads wait in

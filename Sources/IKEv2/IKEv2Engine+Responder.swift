@@ -273,7 +273,7 @@ extension IKEv2Engine {
     /// clients): there only an SA from the same address is that peer's.
     func replaceOlderSAs(of sa: IKESA, peer: Identity) {
         let shared = sa.policy?.remoteID == .any
-        for spi in byPeer[peer] ?? [] {
+        for spi in byPeer[peer]?.elements ?? [] {
             guard let old = sas[spi], old !== sa, old.isEstablished, old.peerID == peer,
                   !shared || old.remote.address == sa.remote.address else { continue }
             log(.information, "INITIAL_CONTACT from \(peer) at \(sa.remote): IKE SA \(Hex.prefixed(old.localSPI)) with \(old.remote) is replaced")

@@ -34,7 +34,7 @@ public final class IKEv2Engine: SansIOEngine {
     var byTunnel: [UInt32: UInt64] = [:]
     /// Our SPIs of the SAs each authenticated identity holds: INITIAL_CONTACT finds a
     /// peer's older SAs here, not by a scan of every SA (a hub's spokes each send one).
-    var byPeer: [Identity: [UInt64]] = [:]
+    var byPeer: [Identity: OneOrMany<UInt64>] = [:]
     var output: [EngineOutput] = []
     let resolveLocal: (IPAddress) -> IPAddress?
     var cookies = CookieJar()
@@ -136,16 +136,13 @@ public final class IKEv2Engine: SansIOEngine {
     /// The SA has authenticated `peer`.
     func authenticated(_ sa: IKESA, as peer: Identity) {
         sa.peerID = peer
-        byPeer[peer, default: []].append(sa.localSPI)
+        byPeer.insert(sa.localSPI, under: peer)
     }
 
     func remove(_ sa: IKESA) {
         guard sas.removeValue(forKey: sa.localSPI) != nil else { return }
         timers.set(sa.localSPI, at: nil)
-        if let peer = sa.peerID, var mine = byPeer[peer], let i = mine.firstIndex(of: sa.localSPI) {
-            mine.remove(at: i)
-            byPeer[peer] = mine.isEmpty ? nil : mine
-        }
+        if let peer = sa.peerID { byPeer.remove(sa.localSPI, under: peer) }
         if !sa.initiator { responders.removed(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI) }
         if let t = sa.tunnel, byTunnel[t] == sa.localSPI { byTunnel.removeValue(forKey: t) }
     }
