@@ -60,18 +60,19 @@ public enum EngineReport {
     case deleted(TunnelNumber, Phase)
 }
 
-/// A phase 1 SA (ISAKMP SA or IKE SA).
+/// A phase 1 SA (ISAKMP SA or IKE SA). The stored properties are ordered for packing
+/// (each tunnel row holds one): the flag and the lifetime in the first address's padding.
 public struct Phase1SA {
     public var localAddress: IPAddress
+    public var natTraversal: Bool
+    public var lifetimeSeconds: UInt32
     public var remoteAddress: IPAddress
     public var localID: Identity
     public var remoteID: Identity
-    public var initiatorSPI: UInt64
-    public var responderSPI: UInt64
     /// Printed as `ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519`.
     public var algorithms: ChosenAlgorithms
-    public var natTraversal: Bool
-    public var lifetimeSeconds: UInt32
+    public var initiatorSPI: UInt64
+    public var responderSPI: UInt64
     /// When its negotiation began (our first message sent or the peer's received): the
     /// Tunnel Manager tells a peer's restart from an attempt that crossed ours by it.
     public var startedAt: Instant?
@@ -112,16 +113,30 @@ public struct DirectionKeys {
 public struct ChildSA {
     public var inboundSPI: UInt32
     public var outboundSPI: UInt32
-    public var algorithms: ChosenAlgorithms
-    public var inbound: DirectionKeys
-    public var outbound: DirectionKeys
+    /// Both directions' keys until the kernel has them; nil after (`withoutKeys`).
+    private var keys: Keys?
     /// The narrowed traffic selectors.
     public var localSelectors: [TrafficSelector]
     public var remoteSelectors: [TrafficSelector]
-    public var transportMode: Bool
+    public var algorithms: ChosenAlgorithms
     public var lifetimeSeconds: UInt32
+    public var transportMode: Bool
     /// ESP in UDP (RFC 3948) between the IKE SA's ports, when a NAT was detected.
     public var encapsulation: (local: UInt16, remote: UInt16)?
+
+    /// The keys by reference: a pair that has been handed over costs its holders one
+    /// pointer rather than four.
+    private final class Keys {
+        let inbound: DirectionKeys
+        let outbound: DirectionKeys
+        init(_ inbound: DirectionKeys, _ outbound: DirectionKeys) {
+            self.inbound = inbound
+            self.outbound = outbound
+        }
+    }
+
+    public var inbound: DirectionKeys { keys?.inbound ?? .handedOver }
+    public var outbound: DirectionKeys { keys?.outbound ?? .handedOver }
 
     public init(inboundSPI: UInt32, outboundSPI: UInt32, algorithms: ChosenAlgorithms, inbound: DirectionKeys,
                 outbound: DirectionKeys, localSelectors: [TrafficSelector], remoteSelectors: [TrafficSelector],
@@ -129,8 +144,7 @@ public struct ChildSA {
         self.inboundSPI = inboundSPI
         self.outboundSPI = outboundSPI
         self.algorithms = algorithms
-        self.inbound = inbound
-        self.outbound = outbound
+        keys = Keys(inbound, outbound)
         self.localSelectors = localSelectors
         self.remoteSelectors = remoteSelectors
         self.transportMode = transportMode
@@ -158,8 +172,7 @@ public struct ChildSA {
     /// (four fewer allocations per tunnel, and no ESP key left in the daemon).
     public var withoutKeys: ChildSA {
         var c = self
-        c.inbound = .handedOver
-        c.outbound = .handedOver
+        c.keys = nil
         return c
     }
 }
