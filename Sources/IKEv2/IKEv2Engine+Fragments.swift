@@ -27,10 +27,7 @@ extension IKEv2Engine {
         counters.fragmentsReceived += 1
         if !response, let last = sa.lastResponse, last.messageID == id {
             // §2.6.1: a retransmitted request is answered once, on its first fragment.
-            if number == 1 {
-                counters.retransmitsAnswered += 1
-                send(sa, last.bytes)
-            }
+            if number == 1 { answerAgain(sa, last) }
             return false
         }
         guard sa.fragmentLimit != nil, Int(total) <= IKESA.maxFragments else {

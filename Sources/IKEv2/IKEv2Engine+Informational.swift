@@ -71,7 +71,7 @@ extension IKEv2Engine {
            case let .notify(n) = refusal {
             // §2.21.2: the peer's checks of our authentication failed after IKE_AUTH; it
             // has dropped the SA, so ours and the tunnel's go too.
-            if let bytes = try? sa.seal(.informational, messageID: id, response: true, []) { respond(sa, bytes, to: id) }
+            respondEmpty(sa, to: id)
             fail(sa, phase: 1, "the peer refused our authentication after IKE_AUTH (\(n.type)): check local_id, remote_id and psk on both sides")
             return
         }
@@ -94,7 +94,9 @@ extension IKEv2Engine {
                 sa.retiredChildren.remove(at: i)
             }
         }
-        if let bytes = try? sa.seal(.informational, messageID: id, response: true, deleteIKE ? [] : reply) {
+        if deleteIKE || reply.isEmpty {
+            respondEmpty(sa, to: id)
+        } else if let bytes = try? sa.seal(.informational, messageID: id, response: true, reply) {
             respond(sa, bytes, to: id)
         }
         if deleteIKE && sa.rekeyedTo != nil {

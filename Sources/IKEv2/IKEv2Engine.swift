@@ -253,9 +253,7 @@ public final class IKEv2Engine: SansIOEngine {
     func receiveRequest(_ sa: IKESA, _ message: IKEv2Message, _ raw: [UInt8], now: Instant) {
         let id = message.header.messageID
         if let last = sa.lastResponse, last.messageID == id {
-            // §2.1: a retransmitted request gets the same answer again.
-            counters.retransmitsAnswered += 1
-            send(sa, last.bytes)
+            answerAgain(sa, last)
             return
         }
         guard id == sa.peerRequestID else {
@@ -299,6 +297,27 @@ public final class IKEv2Engine: SansIOEngine {
         sa.lastResponse = (id, bytes)
         sa.peerRequestID = id &+ 1
         send(sa, bytes)
+    }
+
+    /// Answers request `id` with an empty INFORMATIONAL (a liveness check's answer, or a
+    /// delete's with nothing to add) and keeps none of it: a retransmitted request gets
+    /// the same empty message sealed anew. A hub whose spokes check liveness then holds
+    /// no answer for them between checks, rather than about 100 bytes each.
+    func respondEmpty(_ sa: IKESA, to id: UInt32) {
+        guard let bytes = try? sa.seal(.informational, messageID: id, response: true, []) else { return }
+        sa.lastResponse = (id, [])
+        sa.peerRequestID = id &+ 1
+        send(sa, bytes)
+    }
+
+    /// §2.1: a retransmitted request gets the same answer again (an empty one, sealed anew).
+    func answerAgain(_ sa: IKESA, _ last: (messageID: UInt32, bytes: [UInt8])) {
+        counters.retransmitsAnswered += 1
+        if !last.bytes.isEmpty {
+            send(sa, last.bytes)
+        } else if let bytes = try? sa.seal(.informational, messageID: last.messageID, response: true, []) {
+            send(sa, bytes)
+        }
     }
 
     // MARK: Time

@@ -27,6 +27,34 @@ import Testing
         #expect(next > p.now + .seconds(30) && next <= p.now + .seconds(32))
     }
 
+    /// A liveness check's answer is the same empty message each time: the responder keeps
+    /// none of its bytes (a hub holds one per spoke between checks), and a retransmitted
+    /// check, its first answer lost, is answered again all the same.
+    @Test func aLivenessCheckIsAnsweredAgainWithoutItsAnswerBeingKept() throws {
+        let p = RekeyTests().established()
+        let held = try #require(p.b.sas.values.first)
+        #expect(held.lastResponse.map { !$0.bytes.isEmpty } == true)
+        // a checks at 30 s; b's first answer is lost; a's retransmission gets the second.
+        p.now = p.now + .seconds(30)
+        var answers = 0
+        // (b checks a at the same time: only b's answers, flagged as responses, count.)
+        p.tickAndDeliver { bytes, fromA in
+            if !fromA, bytes[19] & 0x20 != 0 { answers += 1 }
+            return !fromA && bytes[19] & 0x20 != 0 && answers == 1
+        }
+        let checked = try #require(p.a.sas.values.first)
+        #expect(checked.pending != nil && answers == 1)
+        #expect(held.lastResponse.map { $0.bytes.isEmpty } == true)
+        p.now = p.now + .seconds(3)
+        p.tickAndDeliver { bytes, fromA in
+            if !fromA, bytes[19] & 0x20 != 0 { answers += 1 }
+            return false
+        }
+        #expect(answers == 2 && checked.pending == nil)
+        #expect(p.b.counters.retransmitsAnswered == 1)
+        #expect(p.aEvents.allSatisfy { if case .report(.peerDead) = $0 { return false }; return true })
+    }
+
     @Test func aRetransmissionLeavesAtItsTimeout() throws {
         let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
         let now = Instant(nanoseconds: 1_000_000_000)
