@@ -19,7 +19,8 @@ public struct ResponderLimits: Sendable {
 }
 
 /// The responder's SAs that the initiator's first message created, found by that
-/// initiator's SPI and address (for retransmitted first messages), and its half-open ones
+/// initiator's SPI and address (for retransmitted first messages, and late copies of them
+/// until the SA has moved on: `forget`), and its half-open ones
 /// counted in total and per source address, oldest first. Every operation is O(1) in the
 /// number of SAs (O(`halfOpenPerSource`) at most), so the gate in front of any state or
 /// public-key work stays cheap under a flood.
@@ -96,7 +97,23 @@ public struct HalfOpenTable {
     /// The SA is gone: it is neither half-open nor found by its first message any more.
     public mutating func removed(_ key: Key, ours: UInt64) {
         settled(key, ours: ours)
-        if responders[key] == ours { responders.removeValue(forKey: key) }
+        forget(key, ours: ours)
+    }
+
+    /// A late copy of the SA's first message can no longer come (the peer has sent its
+    /// next request, or has been silent as long as an answer is kept): the SA is no longer
+    /// found by it, and the settled SAs of a hub cost the table nothing (about 65 bytes
+    /// each at 10,000).
+    public mutating func forget(_ key: Key, ours: UInt64) {
+        guard responders[key] == ours else { return }
+        responders.removeValue(forKey: key)
+        // A dictionary keeps its capacity: after a burst (a hub's spokes all coming up at
+        // once) the table is rebuilt to its size once an eighth of it is left.
+        if responders.capacity > 64 && responders.count < responders.capacity / 8 {
+            var smaller: [Key: UInt64] = Dictionary(minimumCapacity: responders.count)
+            for (k, v) in responders { smaller[k] = v }
+            responders = smaller
+        }
     }
 }
 

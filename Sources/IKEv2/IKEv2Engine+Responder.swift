@@ -14,7 +14,7 @@ extension IKEv2Engine {
         let spiI = message.header.initiatorSPI
         if let spi = responders.responder(initiatorSPI: spiI, from: remote.address), let existing = sas[spi], existing.remote == remote {
             // A retransmitted IKE_SA_INIT gets the same answer while IKE_AUTH has not come;
-            // a late copy after that is dropped.
+            // a late copy after that is dropped (until the SA has moved on: `forget`).
             if existing.handshake?.initRequest == raw, let last = existing.lastResponse, last.messageID == 0 {
                 counters.retransmitsAnswered += 1
                 send(existing, last.bytes)

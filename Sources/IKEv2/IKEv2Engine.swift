@@ -260,6 +260,8 @@ public final class IKEv2Engine: SansIOEngine {
             counters.badMessageID += 1
             return
         }
+        // The peer's first request after IKE_AUTH: its IKE_SA_INIT can no longer come late.
+        if id == 2, !sa.initiator { responders.forget(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI) }
         switch (sa.state, message.exchange) {
         case let (.halfOpen(handshake), .ikeAuth): authRequest(sa, handshake, message, raw, now: now)
         case (.established, .informational): informationalRequest(sa, message, raw, now: now)
@@ -344,7 +346,10 @@ public final class IKEv2Engine: SansIOEngine {
             return
         }
         expireReassembly(sa, now: now)
-        if sa.lastResponse != nil, now - sa.lastHeard >= Retransmission.answerKept { sa.lastResponse = nil }
+        if sa.lastResponse != nil, now - sa.lastHeard >= Retransmission.answerKept {
+            sa.lastResponse = nil
+            if !sa.initiator { responders.forget(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI) }
+        }
         if retransmit(sa, now: now) { return }
         if sa.rekeyedTo != nil, sa.pending == nil, let at = sa.retireAt, now >= at {
             retire(sa)

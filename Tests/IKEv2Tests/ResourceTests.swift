@@ -174,6 +174,37 @@ import Testing
         p.b.tick(now: p.now + Retransmission.answerKept)
         #expect(sa.lastResponse == nil)
     }
+
+    /// The responder finds an SA by the initiator's first message (its SPI and address)
+    /// while a late copy of it may come, and drops such a copy; once the peer has sent
+    /// its next request the SA is no longer found by it (a hub's settled SAs cost the
+    /// half-open table nothing).
+    @Test func theFirstMessageIsForgottenOnceThePeerHasMovedOn() throws {
+        let p = Pair()
+        p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
+        p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"),
+                     remote: IPAddress("198.51.100.7")!, now: p.now)
+        let started = p.a.takeOutput()
+        guard let i = started.firstIndex(where: { if case .send = $0 { return true }; return false }),
+              case let .send(first, src, dst) = started[i] else {
+            Issue.record("no IKE_SA_INIT")
+            return
+        }
+        p.b.receive(first, from: src, to: dst, now: p.now)
+        p.run()
+        let initiator = try #require(p.a.sas.values.first)
+        #expect(initiator.isEstablished && p.b.sas.count == 1 && p.b.responders.halfOpen == 0)
+        #expect(p.b.responders.responder(initiatorSPI: initiator.localSPI, from: src.address) != nil)
+        // A late copy of the IKE_SA_INIT is dropped.
+        p.b.receive(first, from: src, to: dst, now: p.now)
+        #expect(p.b.takeOutput().isEmpty && p.b.sas.count == 1)
+        // a's liveness check at 30 s, its first request after IKE_AUTH.
+        p.now = p.now + .seconds(30)
+        p.tickAndDeliver { _, _ in false }
+        #expect(p.b.responders.responder(initiatorSPI: initiator.localSPI, from: src.address) == nil)
+        #expect(p.b.sas.count == 1 && p.a.sas.count == 1 && p.b.responders.halfOpen == 0)
+    }
+
     /// A hub's own side is the same for each of its CHILD_SAs: they hold the policy's
     /// array of selectors rather than a copy each; a narrowed side has its own.
     @Test func unnarrowedSelectorsShareThePolicysArray() {
