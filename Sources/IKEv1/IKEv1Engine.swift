@@ -266,6 +266,12 @@ public final class IKEv1Engine: SansIOEngine {
             return
         }
         if sa.cookieR == 0 && sa.initiator { sa.cookieR = h.responderSPI }
+        if !sa.initiator, sa.isEstablished, message.exchange == .informational {
+            // The peer has moved on from phase 1 (a liveness check, its answer, a delete):
+            // its first message can no longer come late. Not at Quick Mode, which follows
+            // Main Mode at once, while a delayed copy of the first message still may.
+            responders.forget(HalfOpenTable.Key(sa.cookieI, sa.firstAddress), ours: sa.cookieR)
+        }
         switch message.exchange {
         case .main, .aggressive: phase1Message(sa, message, raw, now: now)
         case .quick: quickModeMessage(sa, message, raw, now: now)

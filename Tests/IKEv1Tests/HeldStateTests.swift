@@ -41,4 +41,21 @@ import Testing
         p.b.tick(now: p.now + Retransmission.answerKept)
         #expect(sa.answers.isEmpty && p.b.sas.count == 1)
     }
+
+    /// The responder finds an SA by its first message (Main Mode's, by CKY-I and address)
+    /// through Quick Mode, which follows at once while a delayed copy may still come; once
+    /// an Informational comes (a liveness check here) it no longer does, and holds nothing
+    /// for it.
+    @Test func theFirstMessageIsForgottenAtTheFirstInformational() throws {
+        let p = Pair()
+        p.up(dpd: 10)
+        let responder = try #require(p.b.sas.values.first)
+        let a = IPAddress("192.0.2.1")!
+        #expect(responder.isEstablished && responder.firstAddress == a)
+        #expect(p.b.responders.responder(initiatorSPI: responder.cookieI, from: a) == responder.cookieR)
+        p.now = p.now + .seconds(10)
+        p.tickAndDeliver { _, _ in false }
+        #expect(p.b.responders.responder(initiatorSPI: responder.cookieI, from: a) == nil)
+        #expect(p.b.sas.count == 1 && p.b.responders.halfOpen == 0)
+    }
 }
