@@ -142,7 +142,7 @@ extension IKEv2Engine {
         // second tunnel to the same peer (or one negotiating beside it) would tear down the
         // first. A failed attempt leaves it to the next.
         let address = sa.remote.address
-        if !contacted.contains(address), initialContactInFlight[address].flatMap({ sas[$0] }) == nil {
+        if !contacted.contains(address.hashValue), initialContactInFlight[address].flatMap({ sas[$0] }) == nil {
             initialContactInFlight[address] = sa.localSPI
             payloads.append(.notify(NotifyPayload(.initialContact)))
         }
@@ -226,7 +226,7 @@ extension IKEv2Engine {
             return
         }
         sa.establish()  // the first CHILD_SA's keys take the nonces from `handshake`
-        contacted.insert(sa.remote.address)
+        contacted.insert(sa.remote.address.hashValue)
         authenticated(sa, as: presented)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
         let localID = localIdentity(sa, policy)

@@ -240,7 +240,7 @@ extension IKEv2Engine {
             return
         }
         sa.establish()
-        contacted.insert(sa.remote.address)
+        contacted.insert(sa.remote.address.hashValue)
         responders.settled(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
         let ike = Phase1SA(localAddress: sa.local.address, remoteAddress: sa.remote.address, localID: localID, remoteID: presented,
@@ -273,7 +273,7 @@ extension IKEv2Engine {
     /// clients): there only an SA from the same address is that peer's.
     func replaceOlderSAs(of sa: IKESA, peer: Identity) {
         let shared = sa.policy?.remoteID == .any
-        for spi in byPeer[peer]?.elements ?? [] {
+        for spi in byPeer[peer.hashValue]?.elements ?? [] {
             guard let old = sas[spi], old !== sa, old.isEstablished, old.peerID == peer,
                   !shared || old.remote.address == sa.remote.address else { continue }
             log(.information, "INITIAL_CONTACT from \(peer) at \(sa.remote): IKE SA \(Hex.prefixed(old.localSPI)) with \(old.remote) is replaced")

@@ -17,8 +17,10 @@ public final class IKEv2Engine: SansIOEngine {
     public var limits = ResponderLimits()
     /// Responder SAs by the initiator's SPI, and the half-open ones by source.
     var responders = HalfOpenTable()
-    /// Peers we hold or held an IKE SA with since the start: they get no INITIAL_CONTACT.
-    var contacted: Set<IPAddress> = []
+    /// Peers we hold or held an IKE SA with since the start, by their address's hash (8
+    /// bytes rather than 24 per peer of a hub): they get no INITIAL_CONTACT. Two addresses
+    /// sharing a hash would cost the second its INITIAL_CONTACT, nothing more.
+    var contacted: Set<Int> = []
     /// The IKE SA whose IKE_AUTH carries INITIAL_CONTACT to a peer, while it is in flight.
     var initialContactInFlight: [IPAddress: UInt64] = [:]
     /// Drops at the half-open limits, reported at most every ten seconds.
@@ -32,9 +34,11 @@ public final class IKEv2Engine: SansIOEngine {
     /// Each SA's next deadline, by our SPI.
     var timers = SATimers()
     var byTunnel: [UInt32: UInt64] = [:]
-    /// Our SPIs of the SAs each authenticated identity holds: INITIAL_CONTACT finds a
-    /// peer's older SAs here, not by a scan of every SA (a hub's spokes each send one).
-    var byPeer: [Identity: OneOrMany<UInt64>] = [:]
+    /// Our SPIs of the SAs each authenticated identity holds, under the identity's hash:
+    /// INITIAL_CONTACT finds a peer's older SAs here, not by a scan of every SA (a hub's
+    /// spokes each send one), and checks each SA's identity (two identities may share a
+    /// hash). A hash rather than the identity: 8 bytes of key rather than 24, per peer.
+    var byPeer: [Int: OneOrMany<UInt64>] = [:]
     var output: [EngineOutput] = []
     let resolveLocal: (IPAddress) -> IPAddress?
     var cookies = CookieJar()
@@ -136,13 +140,13 @@ public final class IKEv2Engine: SansIOEngine {
     /// The SA has authenticated `peer`.
     func authenticated(_ sa: IKESA, as peer: Identity) {
         sa.peerID = peer
-        byPeer.insert(sa.localSPI, under: peer)
+        byPeer.insert(sa.localSPI, under: peer.hashValue)
     }
 
     func remove(_ sa: IKESA) {
         guard sas.removeValue(forKey: sa.localSPI) != nil else { return }
         timers.set(sa.localSPI, at: nil)
-        if let peer = sa.peerID { byPeer.remove(sa.localSPI, under: peer) }
+        if let peer = sa.peerID { byPeer.remove(sa.localSPI, under: peer.hashValue) }
         if !sa.initiator { responders.removed(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI) }
         if let t = sa.tunnel, byTunnel[t] == sa.localSPI { byTunnel.removeValue(forKey: t) }
     }
