@@ -11,8 +11,21 @@ public struct IKEKeys {
     /// SK_ei and SK_ai, and SK_er and SK_ar, each pair held by the cipher that uses it.
     public let initiatorCipher: MessageCipher
     public let responderCipher: MessageCipher
-    public private(set) var pi: SecretBytes
-    public private(set) var pr: SecretBytes
+    /// SK_pi and SK_pr, by reference: an established SA holds a nil pointer for them
+    /// rather than two.
+    private var authentication: AuthenticationKeys?
+
+    private final class AuthenticationKeys {
+        let pi: SecretBytes
+        let pr: SecretBytes
+        init(_ pi: SecretBytes, _ pr: SecretBytes) {
+            self.pi = pi
+            self.pr = pr
+        }
+    }
+
+    public var pi: SecretBytes { authentication?.pi ?? .none }
+    public var pr: SecretBytes { authentication?.pr ?? .none }
 
     public var ai: SecretBytes? { initiatorCipher.integrityKey }
     public var ar: SecretBytes? { responderCipher.integrityKey }
@@ -21,8 +34,7 @@ public struct IKEKeys {
 
     /// SK_pi and SK_pr only serve IKE_AUTH: once it is done they go.
     public mutating func forgetAuthenticationKeys() {
-        pi = .none
-        pr = .none
+        authentication = nil
     }
 
     public init(prf: PRF, cipher: Cipher, integrity: IntegrityAlgorithm?, sharedSecret: SecretBytes,
@@ -55,8 +67,8 @@ public struct IKEKeys {
         let ar = integrityLength > 0 ? take(integrityLength) : nil
         let ei = take(encryptionLength)
         let er = take(encryptionLength)
-        pi = take(prf.length)
-        pr = take(prf.length)
+        let pi = take(prf.length)
+        authentication = AuthenticationKeys(pi, take(prf.length))
         initiatorCipher = try MessageCipher(cipher: cipher, integrity: integrity, encryptionKey: ei, integrityKey: ai)
         responderCipher = try MessageCipher(cipher: cipher, integrity: integrity, encryptionKey: er, integrityKey: ar)
     }

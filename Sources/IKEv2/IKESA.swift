@@ -47,8 +47,9 @@ final class IKESA {
 
     // The stored properties are ordered for packing (Swift lays them out in declaration
     // order): the word-sized ones first, each nine-byte optional instant followed by
-    // what fits in its padding, then the byte-aligned addresses and algorithms. A
-    // hub holds one of these per peer; what it holds only now and then is in `occasional`.
+    // what fits in its padding, then the addresses and identities (17 bytes, aligned to
+    // 8) with a 4-byte field in each gap they leave, then the algorithms. A hub holds
+    // one of these per peer; what it holds only now and then is in `occasional`.
 
     let localSPI: UInt64
     var remoteSPI: UInt64 = 0
@@ -58,7 +59,8 @@ final class IKESA {
     /// nil while none of its fields is set: one pointer rather than eleven.
     private var occasional: Occasional?
     var keys: IKEKeys?
-    var lastResponse: (messageID: UInt32, bytes: [UInt8])?
+    /// `lastResponse`'s bytes; its message ID is stored in a gap further down.
+    private var lastResponseBytes: [UInt8]?
     var childLocal: [TrafficSelector] = []
     var childRemote: [TrafficSelector] = []
     /// When anything authentic last came from the peer (liveness, §2.4).
@@ -84,8 +86,6 @@ final class IKESA {
     var childRekeyAt: Instant?
     var peerRequestID: UInt32 = 0
     var childExpiresAt: Instant?
-    var childInboundSPI: UInt32 = 0
-    var childOutboundSPI: UInt32 = 0
     var tunnel: UInt32?
     var group: DHGroup
     /// RFC 7383: both sides announced IKEV2_FRAGMENTATION_SUPPORTED; protected messages
@@ -94,14 +94,27 @@ final class IKESA {
 
     /// The identity the peer proved in IKE_AUTH.
     var peerID: Identity?
+    var childInboundSPI: UInt32 = 0
     /// Where the first message came from (a responder's key in `HalfOpenTable`), however
     /// the SA moves later.
     let firstAddress: IPAddress
+    var childOutboundSPI: UInt32 = 0
     var local: Endpoint
+    private var lastResponseID: UInt32 = 0
     var remote: Endpoint
     var chosen: ChosenAlgorithms?
     /// What the CHILD_SA was negotiated with, for its rekeys.
     var childChosen: ChosenAlgorithms?
+
+    /// Our last answer, for the peer's retransmissions of its request (§2.1); empty bytes
+    /// for an empty INFORMATIONAL, sealed anew when asked again.
+    var lastResponse: (messageID: UInt32, bytes: [UInt8])? {
+        get { lastResponseBytes.map { (lastResponseID, $0) } }
+        set {
+            lastResponseID = newValue?.messageID ?? 0
+            lastResponseBytes = newValue?.bytes
+        }
+    }
 
     /// What an SA holds only now and then: a message in fragments, a request of ours in
     /// flight, a rekey or its collision, a successor or a predecessor, failed rekeys. An
