@@ -113,8 +113,9 @@ public struct DirectionKeys {
 public struct ChildSA {
     public var inboundSPI: UInt32
     public var outboundSPI: UInt32
-    /// Both directions' keys until the kernel has them; nil after (`withoutKeys`).
-    private var keys: Keys?
+    /// Both directions' keys until the kernel has them, held apart (one pointer rather
+    /// than four); nil after (`withoutKeys`).
+    @HeldApart private var keys: (inbound: DirectionKeys, outbound: DirectionKeys)?
     /// The narrowed traffic selectors.
     public var localSelectors: [TrafficSelector]
     public var remoteSelectors: [TrafficSelector]
@@ -123,17 +124,6 @@ public struct ChildSA {
     public var transportMode: Bool
     /// ESP in UDP (RFC 3948) between the IKE SA's ports, when a NAT was detected.
     public var encapsulation: (local: UInt16, remote: UInt16)?
-
-    /// The keys by reference: a pair that has been handed over costs its holders one
-    /// pointer rather than four.
-    private final class Keys {
-        let inbound: DirectionKeys
-        let outbound: DirectionKeys
-        init(_ inbound: DirectionKeys, _ outbound: DirectionKeys) {
-            self.inbound = inbound
-            self.outbound = outbound
-        }
-    }
 
     public var inbound: DirectionKeys { keys?.inbound ?? .handedOver }
     public var outbound: DirectionKeys { keys?.outbound ?? .handedOver }
@@ -144,7 +134,7 @@ public struct ChildSA {
         self.inboundSPI = inboundSPI
         self.outboundSPI = outboundSPI
         self.algorithms = algorithms
-        keys = Keys(inbound, outbound)
+        keys = (inbound, outbound)
         self.localSelectors = localSelectors
         self.remoteSelectors = remoteSelectors
         self.transportMode = transportMode

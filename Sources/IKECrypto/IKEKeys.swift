@@ -11,18 +11,9 @@ public struct IKEKeys {
     /// SK_ei and SK_ai, and SK_er and SK_ar, each pair held by the cipher that uses it.
     public let initiatorCipher: MessageCipher
     public let responderCipher: MessageCipher
-    /// SK_pi and SK_pr, by reference: an established SA holds a nil pointer for them
+    /// SK_pi and SK_pr, held apart: an established SA holds a nil pointer for them
     /// rather than two.
-    private var authentication: AuthenticationKeys?
-
-    private final class AuthenticationKeys {
-        let pi: SecretBytes
-        let pr: SecretBytes
-        init(_ pi: SecretBytes, _ pr: SecretBytes) {
-            self.pi = pi
-            self.pr = pr
-        }
-    }
+    @HeldApart private var authentication: (pi: SecretBytes, pr: SecretBytes)?
 
     public var pi: SecretBytes { authentication?.pi ?? .none }
     public var pr: SecretBytes { authentication?.pr ?? .none }
@@ -68,7 +59,7 @@ public struct IKEKeys {
         let ei = take(encryptionLength)
         let er = take(encryptionLength)
         let pi = take(prf.length)
-        authentication = AuthenticationKeys(pi, take(prf.length))
+        authentication = (pi, take(prf.length))
         initiatorCipher = try MessageCipher(cipher: cipher, integrity: integrity, encryptionKey: ei, integrityKey: ai)
         responderCipher = try MessageCipher(cipher: cipher, integrity: integrity, encryptionKey: er, integrityKey: ar)
     }
