@@ -225,7 +225,7 @@ enum MemoryBenchmark {
         }
         let grown = Int(ike_alloc_live_bytes() - before)
         printChunks("IKEv\(version) with the Tunnel Manager\(livenessChecked ? ", liveness checked" : "")", since: chunksBefore, count: count)
-        let up = manager.tunnels.filter { $0.childSA != nil }.count
+        let up = manager.tunnels.filter { $0.isEstablished }.count
         guard up == count else {
             Process.printError("ike-bench memory: IKEv\(version) with the Tunnel Manager: \(up) of \(count) tunnels up")
             Process.exit(1)

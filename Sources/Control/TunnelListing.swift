@@ -4,9 +4,11 @@ import Kernel
 import TunnelManager
 import UCI
 
-/// One row of `ike cmd=list`: a phase of a tunnel.
+/// One row of `ike cmd=list`: a phase of a tunnel, with its SAs as they are now.
 public struct ListRow {
     public let tunnel: Tunnel
+    public let phase1: Phase1SA?
+    public let child: ChildSA?
     public let phase: Phase
     public let status: PhaseStatus
     public let localID: String
@@ -19,32 +21,34 @@ public enum TunnelListing {
     public static let header = "Phase  Tun Id  Status      Local Id                        Remote Id"
     static let columns = [0, 7, 15, 27, 59]
 
-    /// The rows the options select, in tunnel order, phase 1 before phase 2.
-    public static func rows(_ tunnels: [Tunnel], _ options: ListOptions) -> [ListRow] {
+    /// The rows the options select, in tunnel order, phase 1 before phase 2; an
+    /// established tunnel's SAs come from its engine (`TunnelManager.sas(of:)`).
+    public static func rows(_ manager: TunnelManager, _ options: ListOptions) -> [ListRow] {
         var rows: [ListRow] = []
-        for t in tunnels {
+        for t in manager.tunnels {
             if !options.numbers.isEmpty && !options.numbers.contains(t.number) { continue }
             if !options.names.isEmpty && !options.names.contains(t.name) { continue }
+            let (p1, child) = manager.sas(of: t)
             if options.phases != .two {
-                rows.append(ListRow(tunnel: t, phase: .one, status: t.phase1Status,
-                                    localID: phase1LocalID(t), remoteID: phase1RemoteID(t)))
+                rows.append(ListRow(tunnel: t, phase1: p1, child: child, phase: .one, status: t.phase1Status,
+                                    localID: phase1LocalID(t, p1), remoteID: phase1RemoteID(t, p1)))
             }
             if options.phases != .one, let status = t.phase2Status {
                 let (l, r) = phase2IDs(t)
-                rows.append(ListRow(tunnel: t, phase: .two, status: status, localID: l, remoteID: r))
+                rows.append(ListRow(tunnel: t, phase1: p1, child: child, phase: .two, status: status, localID: l, remoteID: r))
             }
         }
         return rows
     }
 
-    static func phase1LocalID(_ t: Tunnel) -> String {
-        if let p1 = t.phase1SA { return p1.localID.description }
+    static func phase1LocalID(_ t: Tunnel, _ p1: Phase1SA?) -> String {
+        if let p1 { return p1.localID.description }
         if let id = t.config.localID { return id.description }
         return t.config.localAddress?.description ?? "-"
     }
 
-    static func phase1RemoteID(_ t: Tunnel) -> String {
-        if let p1 = t.phase1SA { return p1.remoteID.description }
+    static func phase1RemoteID(_ t: Tunnel, _ p1: Phase1SA?) -> String {
+        if let p1 { return p1.remoteID.description }
         return t.config.remoteID.description
     }
 
@@ -52,9 +56,9 @@ public enum TunnelListing {
     /// subnets, else the endpoints themselves.
     static func phase2IDs(_ t: Tunnel) -> (String, String) {
         func ranges(_ subnets: [Subnet]) -> String { subnets.map { $0.rangeDescription }.joined(separator: ",") }
-        if let child = t.childSA { return (ranges(child.localSubnets), ranges(child.remoteSubnets)) }
+        if let sas = t.installed { return (ranges(sas.localSubnets), ranges(sas.remoteSubnets)) }
         if !t.config.localSubnets.isEmpty { return (ranges(t.config.localSubnets), ranges(t.config.remoteSubnets)) }
-        let l = t.phase1SA?.localAddress ?? t.config.localAddress
+        let l = t.endpoints?.local ?? t.config.localAddress
         let r = t.remoteAddress
         return (l.map { "\($0)-\($0)" } ?? "-", r.map { "\($0)-\($0)" } ?? "-")
     }
@@ -95,7 +99,7 @@ public enum TunnelListing {
         case .one:
             let version = t.config.version == .v1 ? "IKEv1" : "IKEv2"
             let remote = t.remoteAddress?.description ?? "any"
-            if let p1 = t.phase1SA {
+            if let p1 = row.phase1 {
                 add("name \(t.name), \(version), \(t.role.rawValue), \(p1.localAddress) -> \(p1.remoteAddress)")
                 add("algorithms \(p1.algorithms)")
                 let rekey = rekeyIn.phase1.map { ", rekey in \($0)s" } ?? ""
@@ -108,7 +112,7 @@ public enum TunnelListing {
             if let retry = retryText(t, now: now) { add(retry) }
             else if t.attempt > 1 { add("attempt \(t.attempt)") }
         case .two:
-            if let child = t.childSA, let p1 = t.phase1SA {
+            if let child = row.child, let p1 = row.phase1 {
                 let integrity = child.integrity.map { "/\($0)" } ?? ""
                 add("esp \(child.cipher)\(integrity), PFS \(child.group?.description ?? "no"), mode \(child.mode.rawValue)")
                 let rekey = rekeyIn.phase2.map { ", rekey in \($0)s" } ?? ""
@@ -152,11 +156,11 @@ public enum TunnelListing {
                 ("role", JSON.string(t.role.rawValue)),
                 ("local_id", JSON.string(row.localID)),
                 ("remote_id", JSON.string(row.remoteID)),
-                ("local_address", JSON.optional((t.phase1SA?.localAddress ?? t.config.localAddress)?.description)),
+                ("local_address", JSON.optional((t.endpoints?.local ?? t.config.localAddress)?.description)),
                 ("remote_address", JSON.optional(t.remoteAddress?.description)),
             ]
-            if row.phase == .one, let p1 = t.phase1SA { fields.append(("algorithms", JSON.string(p1.algorithms.description))) }
-            if row.phase == .two, let child = t.childSA {
+            if row.phase == .one, let p1 = row.phase1 { fields.append(("algorithms", JSON.string(p1.algorithms.description))) }
+            if row.phase == .two, let child = row.child {
                 fields.append(("spi_in", JSON.string(Hex.prefixed(child.inboundSPI))))
                 fields.append(("spi_out", JSON.string(Hex.prefixed(child.outboundSPI))))
             }
@@ -178,7 +182,7 @@ public enum TunnelListing {
         func proposals(_ list: [Proposal]) -> String { "[" + list.map { JSON.string($0.description) }.joined(separator: ", ") + "]" }
         switch row.phase {
         case .one:
-            if let p1 = t.phase1SA {
+            if let p1 = row.phase1 {
                 fields.append(("spi_i", JSON.string(Hex.prefixed(p1.initiatorSPI))))
                 fields.append(("spi_r", JSON.string(Hex.prefixed(p1.responderSPI))))
                 fields.append(("nat_t", p1.natTraversal ? "true" : "false"))
@@ -188,7 +192,7 @@ public enum TunnelListing {
                 fields.append(("proposals", proposals(t.config.ikeProposals)))
             }
         case .two:
-            if let child = t.childSA, let p1 = t.phase1SA {
+            if let child = row.child, let p1 = row.phase1 {
                 fields.append(("esp", JSON.string(child.cipher.description + (child.integrity.map { "/\($0)" } ?? ""))))
                 fields.append(("pfs", JSON.optional(child.group?.description)))
                 fields.append(("mode", JSON.string(child.mode.rawValue)))

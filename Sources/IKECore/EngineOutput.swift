@@ -154,7 +154,7 @@ public struct ChildSA {
     public var localSubnets: [Subnet] { ChildSA.subnets(localSelectors) }
     public var remoteSubnets: [Subnet] { ChildSA.subnets(remoteSelectors) }
 
-    static func subnets(_ selectors: [TrafficSelector]) -> [Subnet] {
+    public static func subnets(_ selectors: [TrafficSelector]) -> [Subnet] {
         selectors.compactMap { ts in ts.subnet ?? Subnet(address: ts.start, prefixLength: ts.start.isV4 ? 32 : 128) }
     }
 

@@ -33,6 +33,9 @@ public protocol SansIOEngine: AnyObject {
     func takeOutput() -> [EngineOutput]
     /// Seconds until the tunnel's phase 1 and phase 2 rekeys, for `list verbose`.
     func rekeyTimes(tunnel: UInt32, now: Instant) -> (ike: UInt64?, child: UInt64?)
+    /// The tunnel's SAs as they are now, without keys: what `list` shows of an established
+    /// tunnel (the Tunnel Manager keeps only what the kernel holds). nil: none.
+    func sas(tunnel: UInt32) -> (phase1: Phase1SA, child: ChildSA?)?
     /// Phase 1 SAs held, for `cmd=status`.
     var saCount: Int { get }
     /// The earliest SA deadline: when `tick` next has something to do (nil: nothing is

@@ -82,6 +82,11 @@ public final class IKEv1Engine: SansIOEngine {
         return (sa.rekeyAt.map { ($0 - now).milliseconds / 1000 }, sa.child?.rekeyAt.map { ($0 - now).milliseconds / 1000 })
     }
 
+    public func sas(tunnel: UInt32) -> (phase1: Phase1SA, child: ChildSA?)? {
+        guard let c = byTunnel[tunnel], let sa = sas[c], sa.isEstablished, sa.choice != nil else { return nil }
+        return (established(sa), sa.child?.sa)
+    }
+
     public func move(tunnel: UInt32, local: IPAddress, remote: IPAddress) {
         guard let c = byTunnel[tunnel], let sa = sas[c] else { return }
         defer { settle(sa) }

@@ -91,6 +91,19 @@ public final class IKEv2Engine: SansIOEngine {
                 sa.childEstablished ? sa.childRekeyAt.map { ($0 - now).milliseconds / 1000 } : nil)
     }
 
+    public func sas(tunnel: UInt32) -> (phase1: Phase1SA, child: ChildSA?)? {
+        guard let spi = byTunnel[tunnel], let sa = sas[spi], let policy = sa.policy, let chosen = sa.chosen else { return nil }
+        let ike = Phase1SA(localAddress: sa.local.address, remoteAddress: sa.remote.address, localID: localIdentity(sa, policy),
+                           remoteID: sa.peerID ?? policy.remoteID, initiatorSPI: sa.spiI, responderSPI: sa.spiR, algorithms: chosen,
+                           natTraversal: sa.natDetected, lifetimeSeconds: policy.ikeLifetimeSeconds, startedAt: sa.createdAt)
+        guard sa.childEstablished, let childChosen = sa.childChosen else { return (ike, nil) }
+        let child = ChildSA(inboundSPI: sa.childInboundSPI, outboundSPI: sa.childOutboundSPI, algorithms: childChosen,
+                            inbound: .handedOver, outbound: .handedOver, localSelectors: sa.childLocal, remoteSelectors: sa.childRemote,
+                            transportMode: sa.childTransport, lifetimeSeconds: policy.childLifetimeSeconds,
+                            encapsulation: sa.natDetected ? (sa.local.port, sa.remote.port) : nil)
+        return (ike, child.withoutKeys)
+    }
+
     /// The tunnel's IKE SA now runs between new addresses (same ports): its outer
     /// addresses moved under it (a kernel migrate).
     public func move(tunnel: UInt32, local: IPAddress, remote: IPAddress) {

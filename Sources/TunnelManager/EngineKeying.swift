@@ -62,6 +62,10 @@ public final class EngineKeying<Engine: SansIOEngine>: KeyingEngine {
         return []
     }
 
+    public func sas(of tunnel: TunnelNumber) -> (phase1: Phase1SA, child: ChildSA?)? {
+        engine.sas(tunnel: tunnel)
+    }
+
     /// The engine's output: datagrams and log lines for the driver, reports for the
     /// Tunnel Manager. A peer's tunnel the manager refuses is deleted (the engine numbered
     /// it). `keepalive` sends RFC 3948's one 0xFF octet, which carries no non-ESP marker.

@@ -26,6 +26,9 @@ public protocol KeyingEngine: AnyObject {
     /// The tunnel's outer addresses changed (a kernel migrate): its phase 1 SA talks to
     /// the peer between the new ones from now on.
     func migrate(_ tunnel: TunnelNumber, local: IPAddress, remote: IPAddress) -> [EngineReport]
+    /// The tunnel's SAs as the engine holds them now (without keys), for `list`: nil when
+    /// it holds none for the tunnel.
+    func sas(of tunnel: TunnelNumber) -> (phase1: Phase1SA, child: ChildSA?)?
 }
 
 /// What the Tunnel Manager asks an engine to negotiate.

@@ -24,7 +24,7 @@ final class SharedConfig {
 public struct Tunnel {
     /// Where a tunnel is in the seven steps. Each case carries what is valid there,
     /// boxed (indirect): the table holds a row inline in each of its buckets, about 1.6
-    /// per tunnel, so the SAs' 230 B are stored once rather than bucket by bucket.
+    /// per tunnel, so what a state holds is stored once rather than bucket by bucket.
     indirect enum State {
         /// Step 2 done: waiting for step 3.
         case phase1Negotiating
@@ -32,21 +32,22 @@ public struct Tunnel {
         case phase1Active(Phase1SA)
         /// Step 4 done: waiting for step 5.
         case phase2Negotiating(Phase1SA)
-        /// Steps 5 to 7 done.
-        case established(Phase1SA, ChildSA)
+        /// Steps 5 to 7 done: what the kernel holds. The SAs themselves (identities,
+        /// algorithms, lifetimes) the engine holds, and the manager asks it for them
+        /// (`TunnelManager.sas(of:)`), so that a hub's tunnels are not held twice.
+        case established(InstalledSAs)
         /// A step failed; phase 1 may still be up.
         case failed(Phase1SA?, step: Int, reason: String)
     }
 
     // The stored properties are ordered for packing (a row is held inline in each of
-    // the table's buckets): words, each nine-byte optional instant followed by what fits
-    // in its padding; the rare ones are held apart.
+    // the table's buckets, 48 bytes): words, the nine-byte optional instant followed by
+    // what fits in its padding; the rare ones are held apart, together.
     private let shared: SharedConfig
     var state: State
-    /// When this attempt began (an initiator's phase 1 request) and when its SAs went
-    /// into the kernel: two attempts at one tunnel crossed when each began before the
-    /// other was up.
-    var startedAt: Instant?
+    /// When this attempt began until the tunnel is established, then when its SAs went
+    /// into the kernel (`startedAt`, `establishedAt`).
+    private var since: Instant?
     public let role: Role
     /// Whether phase 2 was asked for (a phase 2 row is listed from then on).
     var wantsPhase2: Bool
@@ -54,13 +55,40 @@ public struct Tunnel {
     /// died (`dpd_action 'restart'`).
     var persistent = false
     public let number: TunnelNumber
-    var establishedAt: Instant?
     /// Which negotiation attempt this is, from 1; retries keep the tunnel's number.
     public internal(set) var attempt: UInt32 = 1
+    /// What few rows hold: a failed tunnel's next attempt, a DNS name's address.
+    @HeldApart private var rare: (nextAttempt: Instant?, resolvedAddress: IPAddress?)? = nil
+
+    /// When this attempt began (an initiator's phase 1 request, the peer's first message
+    /// to a responder), until the tunnel is established: two attempts at one tunnel
+    /// crossed when each began before the other was up.
+    var startedAt: Instant? {
+        get { isEstablished ? nil : since }
+        set { since = newValue }
+    }
+
+    /// When the tunnel's SAs went into the kernel; nil until it is established.
+    var establishedAt: Instant? {
+        get { isEstablished ? since : nil }
+        set { since = newValue }
+    }
+
     /// When a failed tunnel is tried again; nil: it is not (manual, or given up).
-    @HeldApart public internal(set) var nextAttempt: Instant? = nil
+    public internal(set) var nextAttempt: Instant? {
+        get { rare?.nextAttempt }
+        set { setRare(newValue, rare?.resolvedAddress) }
+    }
+
     /// The address a `remote_address` DNS name gave for this attempt.
-    @HeldApart public internal(set) var resolvedAddress: IPAddress? = nil
+    public internal(set) var resolvedAddress: IPAddress? {
+        get { rare?.resolvedAddress }
+        set { setRare(rare?.nextAttempt, newValue) }
+    }
+
+    private mutating func setRare(_ nextAttempt: Instant?, _ resolvedAddress: IPAddress?) {
+        rare = nextAttempt == nil && resolvedAddress == nil ? nil : (nextAttempt, resolvedAddress)
+    }
 
     /// What the tunnel was started from (a template's responder instances share one copy).
     public var config: TunnelConfig { shared.value }
@@ -98,17 +126,35 @@ public struct Tunnel {
         }
     }
 
-    public var phase1SA: Phase1SA? {
+    /// The phase 1 SA as the row holds it: until the tunnel is established, and while a
+    /// failed one's phase 1 stays up. An established tunnel's is the engine's
+    /// (`TunnelManager.sas(of:)`).
+    var heldPhase1: Phase1SA? {
         switch state {
-        case .phase1Negotiating: return nil
-        case let .phase1Active(p1), let .phase2Negotiating(p1), let .established(p1, _): return p1
+        case .phase1Negotiating, .established: return nil
+        case let .phase1Active(p1), let .phase2Negotiating(p1): return p1
         case let .failed(p1, _, _): return p1
         }
     }
 
-    public var childSA: ChildSA? {
-        if case let .established(_, child) = state { return child }
+    /// Whether the tunnel's phase 1 SA is up.
+    public var hasPhase1: Bool {
+        if case .established = state { return true }
+        return heldPhase1 != nil
+    }
+
+    /// What the kernel holds for the tunnel: nil until it is established.
+    public var installed: InstalledSAs? {
+        if case let .established(sas) = state { return sas }
         return nil
+    }
+
+    public var isEstablished: Bool { installed != nil }
+
+    /// The outer addresses of its phase 1 SA (which its phase 2 SAs share), once it is up.
+    public var endpoints: (local: IPAddress, remote: IPAddress)? {
+        if let sas = installed { return (sas.localAddress, sas.remoteAddress) }
+        return heldPhase1.map { ($0.localAddress, $0.remoteAddress) }
     }
 
     /// Why the tunnel failed, with the step.
@@ -134,17 +180,44 @@ public struct Tunnel {
         case .phase1Negotiating: return
         case let .phase1Active(p1): state = .phase1Active(moved(p1))
         case let .phase2Negotiating(p1): state = .phase2Negotiating(moved(p1))
-        case let .established(p1, child): state = .established(moved(p1), child)
+        case var .established(sas):
+            sas.localAddress = local
+            sas.remoteAddress = remote
+            state = .established(sas)
         case let .failed(p1, step, reason): state = .failed(p1.map(moved), step: step, reason: reason)
         }
     }
 
     /// The peer's address: configured, or learnt by a responder.
     public var remoteAddress: IPAddress? {
-        if let p1 = phase1SA { return p1.remoteAddress }
+        if let e = endpoints { return e.remote }
         if case let .address(a) = config.remoteAddress { return a }
         return resolvedAddress
     }
+}
+
+/// What an established tunnel put into the kernel, kept to take it out again: the outer
+/// addresses, the SPIs and the selectors (their arrays shared with the engine's SA). 64 B
+/// rather than the two SAs' 210.
+public struct InstalledSAs {
+    public var localAddress: IPAddress
+    public var inboundSPI: UInt32
+    public var remoteAddress: IPAddress
+    public var outboundSPI: UInt32
+    public var localSelectors: [TrafficSelector]
+    public var remoteSelectors: [TrafficSelector]
+
+    init(local: IPAddress, remote: IPAddress, _ child: ChildSA) {
+        localAddress = local
+        remoteAddress = remote
+        inboundSPI = child.inboundSPI
+        outboundSPI = child.outboundSPI
+        localSelectors = child.localSelectors
+        remoteSelectors = child.remoteSelectors
+    }
+
+    public var localSubnets: [Subnet] { ChildSA.subnets(localSelectors) }
+    public var remoteSubnets: [Subnet] { ChildSA.subnets(remoteSelectors) }
 }
 
 extension ChildSA {

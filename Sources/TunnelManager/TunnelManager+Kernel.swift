@@ -9,7 +9,7 @@ import UCI
 extension TunnelManager {
     func install(_ number: TunnelNumber, _ p1: Phase1SA, _ child: ChildSA) {
         guard var t = table[number] else { return }
-        let sas = securityAssociations(t, p1, child)
+        let sas = securityAssociations(t, local: p1.localAddress, remote: p1.remoteAddress, child)
         var installed: [SAIdentifier] = []
         for sa in sas {
             do throws(KernelError) {
@@ -23,7 +23,8 @@ extension TunnelManager {
         }
         log.event(.tmd, "\(label(t)): SAs inserted into the kernel (\(kernel.name): spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
         var inserted: [PolicyIdentifier] = []
-        for policy in policies(t, p1, child) {
+        let installing = InstalledSAs(local: p1.localAddress, remote: p1.remoteAddress, child)
+        for policy in policies(t, installing) {
             do throws(KernelError) {
                 try kernel.addPolicy(policy)
                 inserted.append(policy.id)
@@ -34,11 +35,12 @@ extension TunnelManager {
                 return
             }
         }
-        // The kernel holds the ESP keys now; the tunnel table keeps the SPIs, not them.
-        t.state = .established(p1, child.withoutKeys)
+        // The kernel holds the ESP keys now; the tunnel table keeps the SPIs, not them,
+        // and what else the SAs are the engine holds.
+        t.state = .established(installing)
         t.establishedAt = clock()
         table[number] = t
-        log.event(.tmd, "\(label(t)): filter rules inserted (\(selectorText(child)))")
+        log.event(.tmd, "\(label(t)): filter rules inserted (\(selectorText(installing)))")
     }
 
     /// A phase 2 that cannot be installed is deleted at the peer too.
@@ -48,9 +50,9 @@ extension TunnelManager {
         process(engine(for: t.config).delete(number, phase: .two))
     }
 
-    func selectorText(_ child: ChildSA) -> String {
-        let local = child.localSubnets.map { $0.description }.joined(separator: ",")
-        let remote = child.remoteSubnets.map { $0.description }.joined(separator: ",")
+    func selectorText(_ sas: InstalledSAs) -> String {
+        let local = sas.localSubnets.map { $0.description }.joined(separator: ",")
+        let remote = sas.remoteSubnets.map { $0.description }.joined(separator: ",")
         return "\(local) <-> \(remote)"
     }
 
@@ -80,19 +82,19 @@ extension TunnelManager {
     }
 
     /// The inbound SA first (so the peer's first packet finds it), then the outbound one.
-    func securityAssociations(_ t: Tunnel, _ p1: Phase1SA, _ child: ChildSA) -> [SecurityAssociation] {
+    func securityAssociations(_ t: Tunnel, local: IPAddress, remote: IPAddress, _ child: ChildSA) -> [SecurityAssociation] {
         let hard = child.lifetimeSeconds
         let soft = hard - hard / 10
         // ESP in UDP: from the peer's port to ours inbound, from ours to the peer's outbound.
         let inward = child.encapsulation.map { (source: $0.remote, destination: $0.local) }
         let outward = child.encapsulation.map { (source: $0.local, destination: $0.remote) }
         var inbound = SecurityAssociation(
-            id: SAIdentifier(destination: p1.localAddress, spi: child.inboundSPI), source: p1.remoteAddress,
+            id: SAIdentifier(destination: local, spi: child.inboundSPI), source: remote,
             reqid: reqid(t), mode: ipsecMode(t), cipher: child.cipher, integrity: child.integrity,
             encryptionKey: child.inbound.encryption, integrityKey: child.inbound.integrity,
             encapsulation: inward, softLifetimeSeconds: soft, hardLifetimeSeconds: hard)
         var outbound = SecurityAssociation(
-            id: SAIdentifier(destination: p1.remoteAddress, spi: child.outboundSPI), source: p1.localAddress,
+            id: SAIdentifier(destination: remote, spi: child.outboundSPI), source: local,
             reqid: reqid(t), mode: ipsecMode(t), cipher: child.cipher, integrity: child.integrity,
             encryptionKey: child.outbound.encryption, integrityKey: child.outbound.integrity,
             encapsulation: outward, softLifetimeSeconds: soft, hardLifetimeSeconds: hard)
@@ -101,22 +103,28 @@ extension TunnelManager {
         return [inbound, outbound]
     }
 
+    /// The identifiers of the SA pair `sas` names: inbound, then outbound.
+    func saIdentifiers(_ sas: InstalledSAs) -> [SAIdentifier] {
+        [SAIdentifier(destination: sas.localAddress, spi: sas.inboundSPI),
+         SAIdentifier(destination: sas.remoteAddress, spi: sas.outboundSPI)]
+    }
+
     /// For each local/remote selector pair: out (local to remote), in and fwd (remote to
     /// local), with the tunnel's endpoints as the template.
-    func policies(_ t: Tunnel, _ p1: Phase1SA, _ child: ChildSA) -> [Policy] {
+    func policies(_ t: Tunnel, _ sas: InstalledSAs) -> [Policy] {
         var out: [Policy] = []
-        let remotes = child.remoteSubnets
-        for local in child.localSubnets {
+        let remotes = sas.remoteSubnets
+        for local in sas.localSubnets {
             for remote in remotes where local.address.isV4 == remote.address.isV4 {
                 var outbound = Policy(id: PolicyIdentifier(source: local, destination: remote, direction: .outbound),
-                                      templateSource: p1.localAddress, templateDestination: p1.remoteAddress,
+                                      templateSource: sas.localAddress, templateDestination: sas.remoteAddress,
                                       reqid: reqid(t), mode: ipsecMode(t), priority: 1000)
                 outbound.replacesTrap = waitsForTraffic(t.config) && trapPolicy(t.config)?.id == outbound.id
                 out.append(outbound)
                 for direction in [PolicyDirection.inbound, .forward] {
                     if direction == .forward && t.config.mode == .transport { continue }
                     out.append(Policy(id: PolicyIdentifier(source: remote, destination: local, direction: direction),
-                                      templateSource: p1.remoteAddress, templateDestination: p1.localAddress,
+                                      templateSource: sas.remoteAddress, templateDestination: sas.localAddress,
                                       reqid: reqid(t), mode: ipsecMode(t), priority: 1000))
                 }
             }
@@ -126,15 +134,15 @@ extension TunnelManager {
 
     /// Removes a tunnel's policies, then its SAs; errors are logged, the rest goes on.
     func uninstall(_ t: Tunnel) {
-        guard let p1 = t.phase1SA, let child = t.childSA else { return }
-        for policy in policies(t, p1, child) {
+        guard let sas = t.installed else { return }
+        for policy in policies(t, sas) {
             do throws(KernelError) { try kernel.deletePolicy(policy.id) } catch {
                 log.error(.tmd, "\(label(t)): removing filter rule \(policy.id): \(error)")
             }
         }
-        for sa in securityAssociations(t, p1, child) {
-            do throws(KernelError) { try kernel.deleteSA(sa.id) } catch {
-                log.error(.tmd, "\(label(t)): removing SA \(sa.id): \(error)")
+        for id in saIdentifiers(sas) {
+            do throws(KernelError) { try kernel.deleteSA(id) } catch {
+                log.error(.tmd, "\(label(t)): removing SA \(id): \(error)")
             }
         }
         log.event(.tmd, "\(label(t)): filter rules and SAs removed from the kernel")

@@ -21,7 +21,7 @@ extension TunnelManager {
         for number in numbers {
             guard let t = table[number] else { continue }
             let p = phase ?? .two
-            guard p == .one ? t.phase1SA != nil : t.childSA != nil else {
+            guard p == .one ? t.hasPhase1 : t.isEstablished else {
                 return .failure(TunnelError("tunnel \(number) '\(t.name)' has no active phase \(p) to rekey"))
             }
         }
@@ -38,7 +38,7 @@ extension TunnelManager {
         switch t.state {
         case .phase1Active: t.state = .phase1Active(sa)
         case .phase2Negotiating: t.state = .phase2Negotiating(sa)
-        case let .established(_, child): t.state = .established(sa, child)
+        case .established: break  // the engine holds its phase 1 SA
         case let .failed(old, step, reason): t.state = .failed(old == nil ? nil : sa, step: step, reason: reason)
         case .phase1Negotiating: return
         }
@@ -51,9 +51,9 @@ extension TunnelManager {
             adoptPhase2(number, child)
             return
         }
-        guard var t = table[number], case let .established(p1, old) = t.state else { return }
+        guard var t = table[number], case let .established(old) = t.state else { return }
         var installed: [SAIdentifier] = []
-        for sa in securityAssociations(t, p1, child) {
+        for sa in securityAssociations(t, local: old.localAddress, remote: old.remoteAddress, child) {
             do throws(KernelError) {
                 try kernel.addSA(sa)
                 installed.append(sa.id)
@@ -63,12 +63,12 @@ extension TunnelManager {
                 return
             }
         }
-        for sa in securityAssociations(t, p1, old) {
-            do throws(KernelError) { try kernel.deleteSA(sa.id) } catch {
-                log.error(.tmd, "\(label(t)): removing the rekeyed SA \(sa.id): \(error)")
+        for id in saIdentifiers(old) {
+            do throws(KernelError) { try kernel.deleteSA(id) } catch {
+                log.error(.tmd, "\(label(t)): removing the rekeyed SA \(id): \(error)")
             }
         }
-        t.state = .established(p1, child.withoutKeys)
+        t.state = .established(InstalledSAs(local: old.localAddress, remote: old.remoteAddress, child))
         table[number] = t
         log.event(.tmd, "\(label(t)): phase 2 rekeyed, SAs replaced in the kernel (spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
     }

@@ -24,8 +24,8 @@ extension TunnelManager {
             }
             if selection.remoteID != nil || selection.addresses != nil {
                 for t in tunnels {
-                    if let id = selection.remoteID, t.phase1SA?.remoteID == id || t.config.remoteID == id { numbers.append(t.number) }
-                    if let pair = selection.addresses, t.phase1SA?.localAddress == pair.local, t.remoteAddress == pair.remote {
+                    if let id = selection.remoteID, t.config.remoteID == id || phase1SA(of: t)?.remoteID == id { numbers.append(t.number) }
+                    if let pair = selection.addresses, t.endpoints?.local == pair.local, t.remoteAddress == pair.remote {
                         numbers.append(t.number)
                     }
                 }
@@ -47,7 +47,7 @@ extension TunnelManager {
         uninstall(t)
         table.removeValue(forKey: number)
         defer { dequeue() }
-        if !t.isFailed || t.phase1SA != nil {
+        if !t.isFailed || t.hasPhase1 {
             process(engine(for: t.config).delete(number, phase: .one))
         }
         log.event(.tmd, "\(label(t)): removed")
@@ -61,10 +61,16 @@ extension TunnelManager {
 
     func removePhase2(_ number: TunnelNumber) {
         guard var t = table[number], t.wantsPhase2 else { return }
+        let p1 = phase1SA(of: t)
+        if t.isEstablished && p1 == nil {
+            // Its engine holds no phase 1 for it any more: nothing would be left.
+            removeTunnel(number)
+            return
+        }
         log.event(.tmd, "\(label(t)): removing phase 2")
         uninstall(t)
         t.wantsPhase2 = false
-        if let p1 = t.phase1SA {
+        if let p1 {
             t.state = .phase1Active(p1)
             table[number] = t
             process(engine(for: t.config).delete(number, phase: .two))

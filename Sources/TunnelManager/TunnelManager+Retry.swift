@@ -52,8 +52,8 @@ extension TunnelManager {
     /// address), then failed, and another would only come up beside it and fail on its
     /// filter rules, again and again (the board's netem run against charon found that).
     func retry(_ t: Tunnel) {
-        if t.phase1SA != nil { process(engine(for: t.config).delete(t.number, phase: .one)) }
-        if let up = table.first(named: t.name, where: { $0.number != t.number && $0.remoteAddress == t.remoteAddress && $0.childSA != nil }) {
+        if t.hasPhase1 { process(engine(for: t.config).delete(t.number, phase: .one)) }
+        if let up = table.first(named: t.name, where: { $0.number != t.number && $0.remoteAddress == t.remoteAddress && $0.isEstablished }) {
             table.removeValue(forKey: t.number)
             log.event(.tmd, "\(label(t)): the peer brought the tunnel up (\(label(up))); no further attempt from here")
             return

@@ -63,7 +63,7 @@ extension TunnelManager {
             _ = start(config, wantsPhase2: true)
         case let .expire(id, reqid, hard):
             guard TunnelManager.reqidRange.contains(reqid),
-                  let t = tunnel(reqid: reqid, where: { $0.childSA != nil }) else { return }
+                  let t = tunnel(reqid: reqid, where: { $0.isEstablished }) else { return }
             if hard {
                 log.information(.tmd, "\(label(t)): kernel SA \(id) reached its hard lifetime")
             } else {
@@ -82,17 +82,17 @@ extension TunnelManager {
     /// (local, remote), the in and fwd ones (remote, local): each reports the same move.
     func migrated(reqid: UInt32, from: KernelEvent.Endpoints, to: KernelEvent.Endpoints) {
         guard TunnelManager.reqidRange.contains(reqid),
-              var t = tunnel(reqid: reqid, where: { $0.phase1SA != nil }),
-              let p1 = t.phase1SA else { return }
+              var t = tunnel(reqid: reqid, where: { $0.hasPhase1 }),
+              let p1 = t.endpoints else { return }
         var local = to.source, remote = to.destination
-        if from.source == p1.remoteAddress && from.destination == p1.localAddress {
+        if from.source == p1.remote && from.destination == p1.local {
             swap(&local, &remote)
-        } else if !(from.source == p1.localAddress && from.destination == p1.remoteAddress) {
+        } else if !(from.source == p1.local && from.destination == p1.remote) {
             log.debug(.tmd, "\(label(t)): kernel migrate \(from) => \(to) names other endpoints; ignored")
             return
         }
-        if local == p1.localAddress && remote == p1.remoteAddress { return }
-        log.event(.tmd, "\(label(t)): the kernel moved its SAs from \(p1.localAddress) <-> \(p1.remoteAddress) to \(local) <-> \(remote) (migrate)")
+        if local == p1.local && remote == p1.remote { return }
+        log.event(.tmd, "\(label(t)): the kernel moved its SAs from \(p1.local) <-> \(p1.remote) to \(local) <-> \(remote) (migrate)")
         t.moveEndpoints(local: local, remote: remote)
         table[t.number] = t
         process(engine(for: t.config).migrate(t.number, local: local, remote: remote))

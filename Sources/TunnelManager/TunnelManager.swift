@@ -63,6 +63,16 @@ public final class TunnelManager {
 
     public func tunnel(_ number: TunnelNumber) -> Tunnel? { table[number] }
 
+    /// A tunnel's SAs: as its row holds them until it is established, then as its engine
+    /// does (the row keeps only what the kernel holds). Without keys.
+    public func sas(of t: Tunnel) -> (phase1: Phase1SA?, child: ChildSA?) {
+        guard t.isEstablished else { return (t.heldPhase1, nil) }
+        guard let held = engine(for: t.config).sas(of: t.number) else { return (nil, nil) }
+        return (held.phase1, held.child)
+    }
+
+    func phase1SA(of t: Tunnel) -> Phase1SA? { sas(of: t).phase1 }
+
     /// How many tunnels the table holds, and how many in each phase 1 status (`cmd=status`),
     /// without sorting the table.
     public var tunnelCount: Int { table.values.count }
@@ -223,7 +233,7 @@ public final class TunnelManager {
 
     /// Step 4.
     func startPhase2(_ number: TunnelNumber) {
-        guard var t = table[number], let p1 = t.phase1SA else { return }
+        guard var t = table[number], let p1 = phase1SA(of: t) else { return }
         t.wantsPhase2 = true
         t.state = .phase2Negotiating(p1)
         table[number] = t
@@ -260,7 +270,7 @@ public final class TunnelManager {
         case let .phase2Created(number, child):
             phase2Created(number, child)
         case let .phase2Failed(number, reason):
-            fail(number, step: 5, phase1: table[number]?.phase1SA, "phase 2 failed: \(reason)")
+            fail(number, step: 5, phase1: table[number].flatMap { phase1SA(of: $0) }, "phase 2 failed: \(reason)")
         case let .negotiated(number, name, p1, child):
             return negotiated(number, name, p1, child)
         case let .deleted(number, phase):
@@ -300,7 +310,7 @@ public final class TunnelManager {
         // the same one on both sides.
         if t.role == .initiator, let started = t.startedAt, let theirs = table.first(named: t.name, where: { r in
             r.number != number && r.role == .responder && r.remoteAddress == t.remoteAddress
-                && r.childSA != nil && (r.establishedAt.map { $0 >= started } ?? false)
+                && r.isEstablished && (r.establishedAt.map { $0 >= started } ?? false)
         }) {
             if TunnelManager.ourAttemptWins(p1) {
                 log.event(.tmd, "\(label(t)): the peer's attempt (\(label(theirs))) crossed ours; ours, from the lower address, stays")
@@ -324,7 +334,7 @@ public final class TunnelManager {
     /// or it came up after the peer began (so the peer could not have known of it).
     func crossed(_ f: Tunnel, _ p1: Phase1SA) -> Bool {
         guard f.role == .initiator, !f.isFailed else { return false }
-        guard f.childSA != nil else { return true }
+        guard f.isEstablished else { return true }
         guard let up = f.establishedAt, let began = p1.startedAt else { return false }
         return up >= began
     }
@@ -346,7 +356,7 @@ public final class TunnelManager {
             if !TunnelManager.ourAttemptWins(p1) {
                 log.event(.tmd, "\(label(f)): crossed the peer's attempt, which stays: it came from the lower address")
                 removeTunnel(f.number)
-            } else if f.childSA != nil {
+            } else if f.isEstablished {
                 log.event(.tmd, "\(label(f)): the peer's attempt at '\(name)' crossed ours; ours, from the lower address, stays")
                 return false
             }
@@ -355,7 +365,7 @@ public final class TunnelManager {
             if f.isFailed {
                 table.removeValue(forKey: f.number)
                 log.event(.tmd, "\(label(f)): the peer brought the tunnel up; no further attempt from here")
-            } else if f.childSA != nil {
+            } else if f.isEstablished {
                 log.event(.tmd, "\(label(f)): the peer set the tunnel up again with a new IKE SA; the old one goes")
                 removeTunnel(f.number)
             }
@@ -448,9 +458,13 @@ public final class TunnelManager {
         config.start == .trap || holding.contains(config.name)
     }
 
-    func peerDeleted(_ number: TunnelNumber, _ phase: Phase) {
+    func peerDeleted(_ number: TunnelNumber, _ deleted: Phase) {
         guard let t = table[number] else { return }
-        log.event(.tmd, "\(label(t)): phase \(phase) deleted by the peer or expired")
+        log.event(.tmd, "\(label(t)): phase \(deleted) deleted by the peer or expired")
+        // Phase 2 alone leaves the tunnel at phase 1, as its engine holds it; an engine
+        // that holds no phase 1 for it any more lost both.
+        let p1 = deleted == .two ? phase1SA(of: t) : nil
+        let phase = p1 == nil ? Phase.one : deleted
         uninstall(t)
         if phase == .one, case let .failed(_, step, reason) = t.state {
             // A failed tunnel stays listed with its error; only its phase 1 is gone.
@@ -476,7 +490,7 @@ public final class TunnelManager {
                !table.contains(named: t.name) {
                 startLater(t.config, "phase 1 deleted by the peer; start 'auto' brings it back")
             }
-        } else if let p1 = t.phase1SA {
+        } else if let p1 {
             var updated = t
             updated.wantsPhase2 = false
             updated.state = .phase1Active(p1)

@@ -55,7 +55,7 @@ extension Daemon {
             let rows = ConfiguredListing.rows(manager.configuration, manager.tunnels, names: options.names)
             return options.json ? ConfiguredListing.json(rows) : ConfiguredListing.table(rows)
         }
-        let rows = TunnelListing.rows(manager.tunnels, options)
+        let rows = TunnelListing.rows(manager, options)
         let now = loop.clock.now
         let kernel = self.kernel, v1 = ikev1.engine, v2 = ikev2.engine
         let versions = Dictionary(uniqueKeysWithValues: manager.tunnels.map { ($0.number, $0.config.version) })

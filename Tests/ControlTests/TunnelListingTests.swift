@@ -18,6 +18,9 @@ final class SilentEngine: KeyingEngine {
 
     func delete(_ tunnel: TunnelNumber, phase: Phase) -> [EngineReport] { [] }
     func migrate(_ tunnel: TunnelNumber, local: IPAddress, remote: IPAddress) -> [EngineReport] { [] }
+    /// What the engine holds for each tunnel, as the test sets it.
+    var held: [TunnelNumber: (phase1: Phase1SA, child: ChildSA?)] = [:]
+    func sas(of tunnel: TunnelNumber) -> (phase1: Phase1SA, child: ChildSA?)? { held[tunnel] }
 }
 
 @Suite struct TunnelListingTests {
@@ -38,30 +41,35 @@ final class SilentEngine: KeyingEngine {
             \toption psk 'k'
             """
         guard case let .success(c) = Configuration.load(text, file: "ike.conf") else { throw TunnelError("config") }
-        manager = TunnelManager(configuration: c, ikev1: SilentEngine(), ikev2: SilentEngine(), kernel: kernel,
+        let v2 = SilentEngine()
+        manager = TunnelManager(configuration: c, ikev1: SilentEngine(), ikev2: v2, kernel: kernel,
                                 log: Logger(level: .none, sinks: []))
         var s = Selection()
         s.names = ["site_b"]
         _ = manager.activate(s)
         let local = IPAddress("192.0.2.1")!, remote = IPAddress("198.51.100.7")!
-        manager.handle(.phase1Created(1, Phase1SA(
+        let p1 = Phase1SA(
             localAddress: local, remoteAddress: remote, localID: .address(local), remoteID: .address(remote),
             initiatorSPI: 0x0102_0304_0506_0708, responderSPI: 0x1112_1314_1516_1718,
-            algorithms: ChosenAlgorithms(cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil, prf: .hmacSHA2_256, group: .curve25519), natTraversal: false, lifetimeSeconds: 28800)))
+            algorithms: ChosenAlgorithms(cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil, prf: .hmacSHA2_256, group: .curve25519), natTraversal: false, lifetimeSeconds: 28800)
+        manager.handle(.phase1Created(1, p1))
         guard case let .success(l) = Subnet.parse("10.1.0.0/24"), case let .success(r) = Subnet.parse("10.2.0.0/24") else { return }
-        manager.handle(.phase2Created(1, ChildSA(
+        let child = ChildSA(
             inboundSPI: 0xc1c2_c3c4, outboundSPI: 0xd1d2_d3d4,
             algorithms: ChosenAlgorithms(cipher: Cipher(.aesGCM16, keyBits: 256), integrity: nil, prf: nil, group: .curve25519),
             inbound: DirectionKeys(encryption: SecretBytes([1, 2]), integrity: nil),
             outbound: DirectionKeys(encryption: SecretBytes([3, 4]), integrity: nil),
-            localSelectors: [TrafficSelector(l)], remoteSelectors: [TrafficSelector(r)], transportMode: false, lifetimeSeconds: 3600)))
+            localSelectors: [TrafficSelector(l)], remoteSelectors: [TrafficSelector(r)], transportMode: false, lifetimeSeconds: 3600)
+        manager.handle(.phase2Created(1, child))
+        // Once the tunnel is up, its SAs are the engine's to list.
+        v2.held[1] = (p1, child.withoutKeys)
         s.names = ["site_c"]
         _ = manager.activate(s, phase: .one)
         kernel.traffic[SAIdentifier(destination: local, spi: 0xc1c2_c3c4)] = SACounters(bytes: 8400, packets: 100)
     }
 
     func table(_ options: ListOptions = ListOptions()) -> String {
-        TunnelListing.table(TunnelListing.rows(manager.tunnels, options), verbose: options.verbose,
+        TunnelListing.table(TunnelListing.rows(manager, options), verbose: options.verbose,
                             counters: { self.kernel.counters($0) }, rekeyIn: { $0 == 1 ? (25000, 3100) : (nil, nil) })
     }
 
@@ -120,7 +128,7 @@ final class SilentEngine: KeyingEngine {
     }
 
     @Test func jsonParsesBackWithTheRequiredFields() throws {
-        let text = TunnelListing.json(TunnelListing.rows(manager.tunnels, ListOptions()))
+        let text = TunnelListing.json(TunnelListing.rows(manager, ListOptions()))
         let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]
         let rows = try #require(parsed)
         #expect(rows.count == 3)
@@ -138,7 +146,7 @@ final class SilentEngine: KeyingEngine {
     @Test func verboseJSONCarriesWhatTheVerboseTableShows() throws {
         var o = ListOptions()
         o.verbose = true
-        let text = TunnelListing.json(TunnelListing.rows(manager.tunnels, o), verbose: true,
+        let text = TunnelListing.json(TunnelListing.rows(manager, o), verbose: true,
                                       counters: { self.kernel.counters($0) }, rekeyIn: { $0 == 1 ? (25000, 3100) : (nil, nil) })
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
         #expect(rows.count == 3)

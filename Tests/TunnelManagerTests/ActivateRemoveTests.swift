@@ -9,6 +9,7 @@ import Testing
         _ = f.manager.activate(f.named("site_b"))
         f.manager.handle(.phase1Created(1, phase1()))
         f.manager.handle(.phase2Created(1, child()))
+        f.v2.held[1] = (phase1(), child().withoutKeys)
     }
 
     @Test(arguments: [
@@ -113,6 +114,27 @@ import Testing
         #expect(f.manager.tunnels.map { $0.number } == [1] && f.manager.tunnels[0].isFailed && f.manager.tunnels[0].nextAttempt != nil)
     }
 
+    /// An engine that holds no phase 1 for the tunnel any more (it went with phase 2)
+    /// leaves no row that says Active over an empty kernel: the tunnel is down, and a
+    /// `start 'auto'` one waits for its next attempt.
+    @Test func phase2GoneWithNoPhase1AtTheEngineTakesTheTunnelDown() {
+        let f = Fixture()
+        established(f)
+        f.v2.held[1] = nil
+        f.manager.handle(.deleted(1, .two))
+        #expect(f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
+        #expect(f.manager.tunnels.map { $0.number } == [1] && f.manager.tunnels[0].isFailed && f.manager.tunnels[0].nextAttempt != nil)
+    }
+
+    @Test func removingPhase2WithNoPhase1AtTheEngineRemovesTheTunnel() {
+        let f = Fixture()
+        established(f)
+        f.v2.held[1] = nil
+        #expect(f.manager.remove(f.named("site_b"), phase: .two).get() == [1])
+        #expect(f.manager.tunnels.isEmpty && f.kernel.sas.isEmpty && f.kernel.policies.isEmpty)
+        #expect(f.v2.requests.last == "delete 1 phase 1")
+    }
+
     /// The peer deleted phase 2 (its rekey crossed ours) and then made a new one on the
     /// same phase 1: the tunnel takes it and is Active again.
     @Test(arguments: [true, false]) func aNewPhase2FromThePeerAfterItsDeleteIsTaken(asRekey: Bool) {
@@ -123,7 +145,7 @@ import Testing
         let next = child(in: 0xc000_0031, out: 0xc000_0032)
         f.manager.handle(asRekey ? .phase2Rekeyed(1, next) : .phase2Created(1, next))
         #expect(f.status(1) == "Active/Active")
-        #expect(f.manager.tunnel(1)?.childSA?.inboundSPI == 0xc000_0031)
+        #expect(f.manager.tunnel(1)?.installed?.inboundSPI == 0xc000_0031)
         #expect(f.kernel.sas.count == 2 && f.kernel.policies.count == 3)
     }
 
@@ -142,6 +164,7 @@ import Testing
         _ = f.manager.activate(f.named("site_b"))
         f.manager.handle(.phase1Created(1, phase1()))
         f.manager.handle(.phase2Created(1, child()))
+        f.v2.held[1] = (phase1(), child().withoutKeys)
     }
 
     @Test func restartStartsTheTunnelAgain() {

@@ -49,7 +49,7 @@ import UCI
         // ...until ours is up: the peer's goes (deleted at the peer too), ours is installed.
         #expect(numbers(f) == [1])
         #expect(f.v2.requests.contains("delete 2 phase 1"))
-        #expect(f.manager.tunnel(1)?.childSA?.inboundSPI == 0xc000_0001)
+        #expect(f.manager.tunnel(1)?.installed?.inboundSPI == 0xc000_0001)
         #expect(f.kernel.policies.count == 3 && f.kernel.sas.count == 2, "\(f.kernel.journal)")
     }
 
@@ -70,7 +70,7 @@ import UCI
         #expect(f.phase1Requests.count == requests)
         #expect(numbers(f) == [2])
         #expect(f.sink.lines.contains { $0.hasSuffix("the peer brought the tunnel up (tunnel 2 'site'); no further attempt from here") }, "\(f.sink.lines)")
-        #expect(f.manager.tunnel(2)?.childSA?.inboundSPI == 0xc000_0021 && f.kernel.sas.count == 2)
+        #expect(f.manager.tunnel(2)?.installed?.inboundSPI == 0xc000_0021 && f.kernel.sas.count == 2)
     }
 
     @Test func theLowerSideRefusesThePeersAttemptWhenOursIsUpFirst() {
@@ -81,7 +81,7 @@ import UCI
         // The peer began before ours was up: it could not know of it.
         #expect(f.manager.negotiatedByEngine(tunnelName: "site", sa(from: Self.low, to: Self.high, startedAt: began),
                                              child(in: 0xc000_0021, out: 0xc000_0022)) == nil)
-        #expect(numbers(f) == [1] && f.manager.tunnel(1)?.childSA != nil)
+        #expect(numbers(f) == [1] && f.manager.tunnel(1)?.isEstablished == true)
     }
 
     @Test func theHigherSideGivesUpItsAttemptInFlight() {
@@ -103,7 +103,7 @@ import UCI
         f.clock.now = f.clock.now + .seconds(1)
         #expect(f.manager.negotiatedByEngine(tunnelName: "site", sa(from: Self.high, to: Self.low, startedAt: began),
                                              child(in: 0xc000_0021, out: 0xc000_0022)) == 2)
-        #expect(numbers(f) == [2] && f.manager.tunnel(2)?.childSA?.inboundSPI == 0xc000_0021)
+        #expect(numbers(f) == [2] && f.manager.tunnel(2)?.installed?.inboundSPI == 0xc000_0021)
         #expect(f.kernel.policies.count == 3, "\(f.kernel.journal)")
     }
 

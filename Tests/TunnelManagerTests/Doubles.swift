@@ -44,6 +44,11 @@ final class FakeEngine: KeyingEngine {
         requests.append("migrate \(tunnel) \(local) \(remote)")
         return take()
     }
+
+    /// What the engine holds for each tunnel, as the test sets it.
+    var held: [TunnelNumber: (phase1: Phase1SA, child: ChildSA?)] = [:]
+
+    func sas(of tunnel: TunnelNumber) -> (phase1: Phase1SA, child: ChildSA?)? { held[tunnel] }
 }
 
 final class MemorySink: LogSink {

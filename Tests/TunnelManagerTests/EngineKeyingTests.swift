@@ -12,12 +12,13 @@ import UCI
     final class Site {
         let keying: EngineKeying<IKEv2Engine>
         let manager: TunnelManager
+        let kernel = MemoryKernel()
         let sink = MemorySink()
 
         init(_ address: String, _ configuration: Configuration, engineSees: Configuration? = nil, clock: @escaping () -> Instant) {
             let a = IPAddress(address)!
             keying = EngineKeying(engine: IKEv2Engine { _ in a }, version: .v2, now: clock)
-            manager = TunnelManager(configuration: configuration, ikev1: FakeEngine(), ikev2: keying, kernel: MemoryKernel(),
+            manager = TunnelManager(configuration: configuration, ikev1: FakeEngine(), ikev2: keying, kernel: kernel,
                                     log: Logger(level: .debug, sinks: [sink]), clock: clock)
             if let engineSees { keying.configure(engineSees) }
         }
@@ -95,5 +96,50 @@ import UCI
         var s = Selection()
         s.names = ["out"]
         #expect(try hub.manager.activate(s).get() == [2])
+    }
+
+    static let dialin = config("""
+        config tunnel 'dialin'
+        \toption remote_address 'any'
+        \toption remote_id '%any'
+        \toption psk 'secret secret'
+        """)
+
+    /// The table keeps what the kernel holds; the rest of an established tunnel's SAs
+    /// (identities, algorithms, lifetimes) the manager takes from the engine: both ends
+    /// list the same SAs, each from its own side.
+    @Test func anEstablishedTunnelIsListedFromItsEngine() throws {
+        let now = Instant(nanoseconds: 1_000_000_000)
+        let hub = Site("198.51.100.7", Self.dialin, clock: { now })
+        let (spoke, started) = try connect(to: hub, now: now)
+        let hubRow = try #require(hub.manager.tunnel(1)), spokeRow = try #require(spoke.manager.tunnel(started))
+        let (hubP1, hubChild) = hub.manager.sas(of: hubRow)
+        let (spokeP1, spokeChild) = spoke.manager.sas(of: spokeRow)
+        #expect(hubP1?.remoteID == .address(IPAddress("192.0.2.1")!) && spokeP1?.remoteID == .address(IPAddress("198.51.100.7")!))
+        #expect(hubP1?.initiatorSPI == spokeP1?.initiatorSPI && hubP1?.responderSPI == spokeP1?.responderSPI)
+        #expect(hubP1.map { $0.algorithms.description } == spokeP1.map { $0.algorithms.description })
+        #expect(hubChild?.inboundSPI == spokeChild?.outboundSPI && hubChild?.outboundSPI == spokeChild?.inboundSPI)
+        #expect(hubChild?.inboundSPI == hubRow.installed?.inboundSPI && spokeChild?.inboundSPI == spokeRow.installed?.inboundSPI)
+        #expect(hubChild?.lifetimeSeconds == 3600 && hubChild?.mode == .tunnel)
+    }
+
+    /// The spoke removes phase 2: at both ends the row goes back to phase 1, which the
+    /// engine still holds, and the kernel keeps nothing of the tunnel.
+    @Test func phase2RemovedLeavesTheEnginesPhase1Listed() throws {
+        let now = Instant(nanoseconds: 1_000_000_000)
+        let hub = Site("198.51.100.7", Self.dialin, clock: { now })
+        let (spoke, started) = try connect(to: hub, now: now)
+        #expect(spoke.kernel.sas.count == 2 && hub.kernel.sas.count == 2)
+        var s = Selection()
+        s.numbers = [started]
+        #expect(try spoke.manager.remove(s, phase: .two).get() == [started])
+        run(spoke, hub, now: now)
+        for (site, number) in [(spoke, started), (hub, TunnelNumber(1))] {
+            let row = try #require(site.manager.tunnel(number))
+            #expect(row.phase1Status == .active && row.phase2Status == nil && !row.isEstablished, "\(site.sink.lines)")
+            let (p1, child) = site.manager.sas(of: row)
+            #expect(p1 != nil && child == nil)
+            #expect(site.kernel.sas.isEmpty && site.kernel.policies.isEmpty)
+        }
     }
 }

@@ -171,10 +171,10 @@ import Testing
         #expect(f.kernel.policies == policies)
         #expect(Set(f.kernel.sas.keys.map { $0.spi }) == [0xc000_0011, 0xc000_0012])
         #expect(f.status(1) == "Active/Active")
-        #expect(f.manager.tunnel(1)?.childSA?.inboundSPI == 0xc000_0011)
-        // The kernel has the ESP keys; the tunnel table keeps none.
+        #expect(f.manager.tunnel(1)?.installed?.inboundSPI == 0xc000_0011)
+        // The kernel has the ESP keys; the tunnel table's row holds SPIs and selectors,
+        // no key (`InstalledSAs`).
         #expect(f.kernel.sas.values.allSatisfy { $0.encryptionKey.count > 0 })
-        #expect(f.manager.tunnel(1)?.childSA.map { $0.inbound.encryption.count + $0.outbound.encryption.count } == 0)
         #expect(f.events.last == "event tmd: tunnel 1 'site_b': phase 2 rekeyed, SAs replaced in the kernel (spi in 0xc0000011 out 0xc0000012)")
     }
 
@@ -186,7 +186,7 @@ import Testing
         f.kernel.failNext("addSA", errno: 12, message: "Cannot allocate memory")
         f.manager.handle(.phase2Rekeyed(1, child(in: 0xc000_0011, out: 0xc000_0012)))
         #expect(Set(f.kernel.sas.keys.map { $0.spi }) == [0xc000_0001, 0xc000_0002])
-        #expect(f.manager.tunnel(1)?.childSA?.inboundSPI == 0xc000_0001)
+        #expect(f.manager.tunnel(1)?.installed?.inboundSPI == 0xc000_0001)
         #expect(f.events.last?.hasPrefix("error tmd: tunnel 1 'site_b': phase 2 rekey: kernel SA insertion failed") == true)
     }
 
