@@ -12,17 +12,19 @@ import IKEWire
 /// A binary heap, not the event loop's timer wheel: an SA's deadlines are mostly far
 /// (answers kept 300 s, lifetimes of hours), and the wheel looks at every entry to find
 /// the earliest when none falls within one turn, which a hub's 10,000 SAs made cost
-/// 300 µs per tunnel set up. Here the earliest is always on top; a deadline that changes
-/// leaves its old entry behind, dropped when it surfaces.
+/// 300 µs per tunnel set up. Here the earliest is always on top, and each SA has exactly
+/// one entry: a deadline that changes moves its entry in place (the heap knows where
+/// each SA's is), so a hub holds one 16-byte entry and one index slot per SA however
+/// often its deadlines moved.
 public struct SATimers {
     private struct Entry {
-        let at: Instant
+        var at: Instant
         let key: UInt64
     }
 
     private var heap: [Entry] = []
-    /// Each SA's deadline: an entry of the heap is current when it matches.
-    private var current: [UInt64: Instant] = [:]
+    /// Where each SA's entry is in `heap`.
+    private var position: [UInt64: Int32] = [:]
     /// SAs the current entry point changed, for `settle`.
     private var touched: [UInt64] = []
 
@@ -45,16 +47,21 @@ public struct SATimers {
 
     /// Sets the SA's deadline to `at`; nil cancels it.
     public mutating func set(_ key: UInt64, at: Instant?) {
-        if current[key] == at { return }
-        guard let at else {
-            current.removeValue(forKey: key)
+        guard let i = position[key].map({ Int($0) }) else {
+            guard let at else { return }
+            heap.append(Entry(at: at, key: key))
+            position[key] = Int32(heap.count - 1)
+            siftUp(heap.count - 1)
             return
         }
-        current[key] = at
-        push(Entry(at: at, key: key))
-        // Old entries of changed deadlines are dropped as they surface; when they pile up
-        // (an SA's deadline moved many times before its time), the heap is rebuilt.
-        if heap.count > 2 * current.count + 64 { rebuild() }
+        guard let at else {
+            remove(at: i)
+            return
+        }
+        let old = heap[i].at
+        if old == at { return }
+        heap[i].at = at
+        if at < old { siftUp(i) } else { siftDown(i) }
     }
 
     /// The keys of the SAs whose deadline has come, earliest first; their deadlines are
@@ -62,54 +69,53 @@ public struct SATimers {
     public mutating func due(now: Instant) -> [UInt64] {
         var keys: [UInt64] = []
         while let top = heap.first, top.at <= now {
-            pop()
-            if current[top.key] == top.at {
-                current.removeValue(forKey: top.key)
-                keys.append(top.key)
-            }
+            remove(at: 0)
+            keys.append(top.key)
         }
         return keys
     }
 
     /// The earliest deadline set, nil when none is.
-    public var next: Instant? {
-        mutating get {
-            while let top = heap.first, current[top.key] != top.at { pop() }
-            return heap.first?.at
-        }
-    }
+    public var next: Instant? { heap.first?.at }
 
     /// How many SAs have a deadline.
-    public var count: Int { current.count }
+    public var count: Int { heap.count }
 
-    private mutating func rebuild() {
-        heap = []
-        for (key, at) in current { push(Entry(at: at, key: key)) }
+    private mutating func remove(at i: Int) {
+        position.removeValue(forKey: heap[i].key)
+        let last = heap.removeLast()
+        guard i < heap.count else { return }
+        heap[i] = last
+        position[last.key] = Int32(i)
+        siftDown(i)
+        siftUp(i)
     }
 
-    private mutating func push(_ e: Entry) {
-        heap.append(e)
-        var i = heap.count - 1
+    private mutating func swapEntries(_ i: Int, _ j: Int) {
+        heap.swapAt(i, j)
+        position[heap[i].key] = Int32(i)
+        position[heap[j].key] = Int32(j)
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var i = start
         while i > 0 {
             let parent = (i - 1) / 2
-            guard heap[i].at < heap[parent].at else { break }
-            heap.swapAt(i, parent)
+            guard heap[i].at < heap[parent].at else { return }
+            swapEntries(i, parent)
             i = parent
         }
     }
 
-    private mutating func pop() {
-        let last = heap.removeLast()
-        guard !heap.isEmpty else { return }
-        heap[0] = last
-        var i = 0
+    private mutating func siftDown(_ start: Int) {
+        var i = start
         while true {
             let l = 2 * i + 1, r = l + 1
             var smallest = i
             if l < heap.count, heap[l].at < heap[smallest].at { smallest = l }
             if r < heap.count, heap[r].at < heap[smallest].at { smallest = r }
             if smallest == i { return }
-            heap.swapAt(i, smallest)
+            swapEntries(i, smallest)
             i = smallest
         }
     }

@@ -100,6 +100,32 @@ import Testing
         #expect(timers.due(now: t0 + .seconds(20)) == [9])
     }
 
+    /// Deadlines moved in place, both ways, cancelled and set again at random: what fires
+    /// is what a plain table of each SA's last deadline says, in time order.
+    @Test func movedDeadlinesMatchAPlainTable() {
+        var timers = SATimers()
+        var expected: [UInt64: Instant] = [:]
+        var rng = SystemRandomNumberGenerator()
+        var now = Instant(nanoseconds: 1_000_000_000)
+        var tick: UInt64 = 0
+        for _ in 0..<200 {
+            for _ in 0..<50 {
+                let key = UInt64.random(in: 0..<64, using: &rng)
+                tick += 1
+                // Distinct instants (a unique nanosecond each), so the order is defined.
+                let at: Instant? = Int.random(in: 0..<5, using: &rng) == 0 ? nil
+                    : now + Interval(nanoseconds: UInt64.random(in: 0..<2_000, using: &rng) * 1_000_000 + tick)
+                timers.set(key, at: at)
+                expected[key] = at
+            }
+            now = now + .milliseconds(500)
+            let fired = expected.filter { $0.value <= now }.sorted { $0.value < $1.value }.map { $0.key }
+            #expect(timers.due(now: now) == fired)
+            for key in fired { expected[key] = nil }
+            #expect(timers.count == expected.count && timers.next == expected.values.min())
+        }
+    }
+
     /// Our request (a CHILD_SA rekey) whose answers are all lost for 80 s while the
     /// peer's own requests (its liveness checks) reach us: the peer is alive, so the
     /// request goes on, a round more each time the peer was heard during one, and
