@@ -43,15 +43,19 @@ public struct HalfOpenTable {
         case full
     }
 
-    private var responders: [Key: UInt64] = [:]
+    /// Our SPIs by the key's hash (8 bytes of key rather than 32): the caller checks that
+    /// the SA found is the initiator's. (Two keys of one hash keep the later; the earlier
+    /// SA only stops being found by a late copy of its first message.)
+    private var responders: [Int: UInt64] = [:]
     private var bySource: [IPAddress: [UInt64]] = [:]
     public private(set) var halfOpen = 0
 
     public init() {}
 
-    /// Our SPI of the responder SA that the initiator's `spi` from `address` created.
+    /// Our SPI of the responder SA that the initiator's `spi` from `address` created, or
+    /// of one whose key has the same hash: the caller checks the SA's initiator SPI.
     public func responder(initiatorSPI spi: UInt64, from address: IPAddress) -> UInt64? {
-        responders[Key(spi, address)]
+        responders[Key(spi, address).hashValue]
     }
 
     public func halfOpen(from address: IPAddress) -> Int { bySource[address]?.count ?? 0 }
@@ -81,7 +85,7 @@ public struct HalfOpenTable {
 
     /// A new responder SA, half-open, with our SPI `ours`.
     public mutating func insert(_ key: Key, ours: UInt64) {
-        responders[key] = ours
+        responders[key.hashValue] = ours
         bySource[key.address, default: []].append(ours)
         halfOpen += 1
     }
@@ -105,12 +109,12 @@ public struct HalfOpenTable {
     /// found by it, and the settled SAs of a hub cost the table nothing (about 65 bytes
     /// each at 10,000).
     public mutating func forget(_ key: Key, ours: UInt64) {
-        guard responders[key] == ours else { return }
-        responders.removeValue(forKey: key)
+        guard responders[key.hashValue] == ours else { return }
+        responders.removeValue(forKey: key.hashValue)
         // A dictionary keeps its capacity: after a burst (a hub's spokes all coming up at
         // once) the table is rebuilt to its size once an eighth of it is left.
         if responders.capacity > 64 && responders.count < responders.capacity / 8 {
-            var smaller: [Key: UInt64] = Dictionary(minimumCapacity: responders.count)
+            var smaller: [Int: UInt64] = Dictionary(minimumCapacity: responders.count)
             for (k, v) in responders { smaller[k] = v }
             responders = smaller
         }

@@ -233,7 +233,8 @@ public final class IKEv1Engine: SansIOEngine {
         let h = message.header
         let raw = Array(bytes[0..<Int(h.length)])
         if h.responderSPI == 0 && (message.exchange == .main || message.exchange == .aggressive) && !message.isEncrypted {
-            if let ours = responders.responder(initiatorSPI: h.initiatorSPI, from: remote.address), let sa = sas[ours] {
+            if let ours = responders.responder(initiatorSPI: h.initiatorSPI, from: remote.address), let sa = sas[ours],
+               sa.cookieI == h.initiatorSPI {
                 if let answer = sa.answer(to: raw) {
                     counters.retransmitsAnswered += 1
                     send(sa, answer)

@@ -59,8 +59,8 @@ final class IKESA {
     /// nil while none of its fields is set: one pointer rather than eleven.
     private var occasional: Occasional?
     var keys: IKEKeys?
-    /// `lastResponse`'s bytes; its message ID is stored in a gap further down.
-    private var lastResponseBytes: [UInt8]?
+    /// `lastResponse`'s answer; its message ID is stored in a gap further down.
+    private var lastAnswer: KeptAnswer?
     var childLocal: [TrafficSelector] = []
     var childRemote: [TrafficSelector] = []
     /// When anything authentic last came from the peer (liveness, §2.4).
@@ -106,14 +106,27 @@ final class IKESA {
     /// What the CHILD_SA was negotiated with, for its rekeys.
     var childChosen: ChosenAlgorithms?
 
-    /// Our last answer, for the peer's retransmissions of its request (§2.1); empty bytes
-    /// for an empty INFORMATIONAL, sealed anew when asked again.
-    var lastResponse: (messageID: UInt32, bytes: [UInt8])? {
-        get { lastResponseBytes.map { (lastResponseID, $0) } }
+    /// Our last answer, for the peer's retransmissions of its request (§2.1).
+    var lastResponse: (messageID: UInt32, answer: KeptAnswer)? {
+        get { lastAnswer.map { (lastResponseID, $0) } }
         set {
             lastResponseID = newValue?.messageID ?? 0
-            lastResponseBytes = newValue?.bytes
+            lastAnswer = newValue?.answer
         }
+    }
+
+    /// How an answer is kept for a retransmitted request: as sent, or as what makes it
+    /// again (one pointer either way).
+    enum KeptAnswer {
+        /// The datagram as it was sent.
+        case sealed([UInt8])
+        /// An empty INFORMATIONAL (a liveness check's answer): sealed anew.
+        case empty
+        /// A pre-shared-key IKE_AUTH answer that made the CHILD_SA: its AUTH method,
+        /// the number of the proposal it took, then the AUTH octets (34 bytes with
+        /// SHA-256 rather than a 240-byte datagram). The rest (IDr, SA, TSi, TSr) is the
+        /// SA's own state, and the answer is built and sealed anew.
+        case authentication([UInt8])
     }
 
     /// What an SA holds only now and then: a message in fragments, a request of ours in

@@ -12,12 +12,12 @@ extension IKEv2Engine {
 
     func receiveInitRequest(_ message: IKEv2Message, _ raw: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
         let spiI = message.header.initiatorSPI
-        if let spi = responders.responder(initiatorSPI: spiI, from: remote.address), let existing = sas[spi], existing.remote == remote {
+        if let spi = responders.responder(initiatorSPI: spiI, from: remote.address), let existing = sas[spi],
+           existing.remoteSPI == spiI, existing.remote == remote {
             // A retransmitted IKE_SA_INIT gets the same answer while IKE_AUTH has not come;
             // a late copy after that is dropped (until the SA has moved on: `forget`).
             if existing.handshake?.initRequest == raw, let last = existing.lastResponse, last.messageID == 0 {
-                counters.retransmitsAnswered += 1
-                send(existing, last.bytes)
+                answerAgain(existing, last)
             } else {
                 counters.badMessageID += 1
             }
@@ -210,6 +210,7 @@ extension IKEv2Engine {
         authenticated(sa, as: presented)
         var reply: [IKEv2Payload] = [idr] + certificatePayloads(sa, policy) + [ourAuth]
         var child: ChildSA? = nil
+        var kept: IKESA.KeptAnswer? = nil
         let narrowedI = Selectors.narrow(offered: tsi, allowed: ourSelectors(sa, policy, local: false))
         let narrowedR = Selectors.narrow(offered: tsr, allowed: ourSelectors(sa, policy, local: true))
         if let (proposal, chosen) = Proposals.select(from: proposals, ours: policy.espProposals, protocolID: SecurityProtocol.esp, withGroups: false),
@@ -228,12 +229,17 @@ extension IKEv2Engine {
                 reply.append(.trafficSelectors(initiator: false, narrowedR))
                 child = childSA(sa, chosen, local: narrowedR, remote: narrowedI, transport: transport, lifetime: policy.childLifetimeSeconds,
                                 nonceI: handshake.nonceI, nonceR: handshake.nonceR)
+                // Kept as what makes it again (`authAnswer`) when the SA's state holds
+                // the rest: no certificates in it.
+                if child != nil, policy.certificate == nil, case let .authentication(method, data) = ourAuth {
+                    kept = .authentication([method, proposal.number] + data)
+                }
             }
         } else {
             reply.append(.notify(NotifyPayload(.noProposalChosen)))
         }
         do throws(IKEv2Error) {
-            respond(sa, try sa.seal(.ikeAuth, messageID: id, response: true, reply), to: id)
+            respond(sa, try sa.seal(.ikeAuth, messageID: id, response: true, reply), to: id, keeping: kept)
         } catch {
             log(.error, "building the IKE_AUTH response: \(error)")
             remove(sa)
@@ -264,6 +270,22 @@ extension IKEv2Engine {
             sendOnce(sa, [.delete(protocolID: SecurityProtocol.ike, spis: [])])
             remove(sa)
         }
+    }
+
+    /// A pre-shared-key IKE_AUTH answer made again for a retransmitted request, from what
+    /// `authRequest` kept (the AUTH method, the proposal number, the AUTH octets) and the
+    /// SA's own state: the payloads of the first answer, sealed anew. nil once the SA
+    /// holds no CHILD_SA.
+    func authAnswer(_ sa: IKESA, _ made: [UInt8], messageID: UInt32) -> [UInt8]? {
+        guard made.count > 2, sa.childEstablished, let policy = sa.policy, let chosen = sa.childChosen else { return nil }
+        var reply: [IKEv2Payload] = [Authentication.payload(localIdentity(sa, policy), initiator: false),
+                                     .authentication(method: made[0], data: Array(made[2...]))]
+        if sa.childTransport { reply.append(.notify(NotifyPayload(.useTransportMode))) }
+        let taken = ProposalPayload(number: made[1], protocolID: SecurityProtocol.esp, spi: [], transforms: [])
+        reply.append(.securityAssociation([Proposals.reply(taken, chosen, spi: sa.childInboundSPI.bigEndianBytes)]))
+        reply.append(.trafficSelectors(initiator: true, sa.childRemote))
+        reply.append(.trafficSelectors(initiator: false, sa.childLocal))
+        return try? sa.seal(.ikeAuth, messageID: messageID, response: true, reply)
     }
 
     /// RFC 7296 §2.4: a peer that authenticates with INITIAL_CONTACT has lost its state

@@ -311,9 +311,10 @@ public final class IKEv2Engine: SansIOEngine {
         }
     }
 
-    /// Answers request `id` and keeps the answer for retransmitted requests.
-    func respond(_ sa: IKESA, _ bytes: [UInt8], to id: UInt32) {
-        sa.lastResponse = (id, bytes)
+    /// Answers request `id` and keeps the answer for retransmitted requests: as sent,
+    /// or as `kept` says it is made again.
+    func respond(_ sa: IKESA, _ bytes: [UInt8], to id: UInt32, keeping kept: IKESA.KeptAnswer? = nil) {
+        sa.lastResponse = (id, kept ?? .sealed(bytes))
         sa.peerRequestID = id &+ 1
         send(sa, bytes)
     }
@@ -324,19 +325,22 @@ public final class IKEv2Engine: SansIOEngine {
     /// no answer for them between checks, rather than about 100 bytes each.
     func respondEmpty(_ sa: IKESA, to id: UInt32) {
         guard let bytes = try? sa.seal(.informational, messageID: id, response: true, []) else { return }
-        sa.lastResponse = (id, [])
+        sa.lastResponse = (id, .empty)
         sa.peerRequestID = id &+ 1
         send(sa, bytes)
     }
 
-    /// §2.1: a retransmitted request gets the same answer again (an empty one, sealed anew).
-    func answerAgain(_ sa: IKESA, _ last: (messageID: UInt32, bytes: [UInt8])) {
+    /// §2.1: a retransmitted request gets the same answer again: as it was sent, or
+    /// made and sealed anew (an empty INFORMATIONAL, a pre-shared-key IKE_AUTH answer).
+    func answerAgain(_ sa: IKESA, _ last: (messageID: UInt32, answer: IKESA.KeptAnswer)) {
         counters.retransmitsAnswered += 1
-        if !last.bytes.isEmpty {
-            send(sa, last.bytes)
-        } else if let bytes = try? sa.seal(.informational, messageID: last.messageID, response: true, []) {
-            send(sa, bytes)
+        let bytes: [UInt8]?
+        switch last.answer {
+        case let .sealed(sent): bytes = sent
+        case .empty: bytes = try? sa.seal(.informational, messageID: last.messageID, response: true, [])
+        case let .authentication(made): bytes = authAnswer(sa, made, messageID: last.messageID)
         }
+        if let bytes { send(sa, bytes) }
     }
 
     // MARK: Time

@@ -224,6 +224,32 @@ extension Result {
         #expect(p.a.counters.retransmitsSent == 1)
     }
 
+    /// The responder's IKE_AUTH answer is lost. It kept the answer as what makes it again
+    /// (a PSK answer: its AUTH, the proposal number; the rest is the SA's state), so the
+    /// initiator's retransmission gets the same payloads sealed anew, which it takes: both
+    /// hold the same CHILD_SA, in tunnel or transport mode.
+    @Test(arguments: [false, true]) func aLostIKEAuthAnswerIsMadeAgain(transport: Bool) {
+        let p = Pair()
+        var ours = Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7")
+        var theirs = Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")
+        ours.transportMode = transport
+        theirs.transportMode = transport
+        p.b.policies = [theirs]
+        p.a.initiate(tunnel: 1, policy: ours, remote: IPAddress("198.51.100.7")!, now: p.now)
+        p.run { $0 == 4 }  // the IKE_AUTH answer is lost
+        #expect(!established(p.aEvents).ike && established(p.bEvents).ike)
+        p.now = p.now + .seconds(2)
+        p.a.tick(now: p.now)
+        p.run()
+        #expect(p.a.counters.retransmitsSent == 1 && p.b.counters.retransmitsAnswered == 1)
+        #expect(failures(p.aEvents).isEmpty)
+        let mine = established(p.aEvents).child, peers = established(p.bEvents).child
+        #expect(mine != nil && mine?.inboundSPI == peers?.outboundSPI && mine?.outboundSPI == peers?.inboundSPI)
+        #expect(mine?.localSelectors == peers?.remoteSelectors && mine?.remoteSelectors == peers?.localSelectors)
+        #expect(mine?.transportMode == transport && peers?.transportMode == transport)
+        #expect(mine?.outbound.encryption == peers?.inbound.encryption)
+    }
+
     @Test func noAnswerFailsAfterFiveTransmissions() {
         let p = Pair()
         p.a.initiate(tunnel: 7, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"), remote: IPAddress("198.51.100.7")!, now: p.now)
