@@ -246,7 +246,7 @@ extension IKEv2Engine {
         successor.predecessor = sa.localSPI
         if let t = sa.tunnel, let policy = sa.policy {
             byTunnel[t] = successor.localSPI
-            let localID = policy.localID ?? .address(successor.local.address)
+            let localID = localIdentity(successor, policy)
             output.append(.report(.phase1Rekeyed(t, Phase1SA(
                 localAddress: successor.local.address, remoteAddress: successor.remote.address, localID: localID, remoteID: successor.peerID ?? policy.remoteID,
                 initiatorSPI: successor.spiI, responderSPI: successor.spiR, algorithms: successor.chosen!,

@@ -223,10 +223,7 @@ extension IKEv2Engine {
                 let spi = newInboundSPI(sa)
                 sa.childInboundSPI = spi
                 sa.childOutboundSPI = UInt32(proposal.spi[0]) << 24 | UInt32(proposal.spi[1]) << 16 | UInt32(proposal.spi[2]) << 8 | UInt32(proposal.spi[3])
-                if transport { reply.append(.notify(NotifyPayload(.useTransportMode))) }
-                reply.append(.securityAssociation([Proposals.reply(proposal, chosen, spi: spi.bigEndianBytes)]))
-                reply.append(.trafficSelectors(initiator: true, narrowedI))
-                reply.append(.trafficSelectors(initiator: false, narrowedR))
+                reply += childReply(proposal: proposal.number, chosen, spi: spi, transport: transport, tsi: narrowedI, tsr: narrowedR)
                 child = childSA(sa, chosen, local: narrowedR, remote: narrowedI, transport: transport, lifetime: policy.childLifetimeSeconds,
                                 nonceI: handshake.nonceI, nonceR: handshake.nonceR)
                 // Kept as what makes it again (`authAnswer`) when the SA's state holds
@@ -278,14 +275,20 @@ extension IKEv2Engine {
     /// holds no CHILD_SA.
     func authAnswer(_ sa: IKESA, _ made: [UInt8], messageID: UInt32) -> [UInt8]? {
         guard made.count > 2, sa.childEstablished, let policy = sa.policy, let chosen = sa.childChosen else { return nil }
-        var reply: [IKEv2Payload] = [Authentication.payload(localIdentity(sa, policy), initiator: false),
+        let reply: [IKEv2Payload] = [Authentication.payload(localIdentity(sa, policy), initiator: false),
                                      .authentication(method: made[0], data: Array(made[2...]))]
-        if sa.childTransport { reply.append(.notify(NotifyPayload(.useTransportMode))) }
-        let taken = ProposalPayload(number: made[1], protocolID: SecurityProtocol.esp, spi: [], transforms: [])
-        reply.append(.securityAssociation([Proposals.reply(taken, chosen, spi: sa.childInboundSPI.bigEndianBytes)]))
-        reply.append(.trafficSelectors(initiator: true, sa.childRemote))
-        reply.append(.trafficSelectors(initiator: false, sa.childLocal))
+            + childReply(proposal: made[1], chosen, spi: sa.childInboundSPI, transport: sa.childTransport, tsi: sa.childRemote, tsr: sa.childLocal)
         return try? sa.seal(.ikeAuth, messageID: messageID, response: true, reply)
+    }
+
+    /// The CHILD_SA half of an IKE_AUTH answer: USE_TRANSPORT_MODE when asked, the ESP
+    /// proposal taken (its number, our inbound SPI), and the narrowed selectors.
+    func childReply(proposal number: UInt8, _ chosen: ChosenAlgorithms, spi: UInt32, transport: Bool,
+                    tsi: [TrafficSelector], tsr: [TrafficSelector]) -> [IKEv2Payload] {
+        let taken = ProposalPayload(number: number, protocolID: SecurityProtocol.esp, spi: [], transforms: [])
+        return (transport ? [.notify(NotifyPayload(.useTransportMode))] : [])
+            + [.securityAssociation([Proposals.reply(taken, chosen, spi: spi.bigEndianBytes)]),
+               .trafficSelectors(initiator: true, tsi), .trafficSelectors(initiator: false, tsr)]
     }
 
     /// RFC 7296 §2.4: a peer that authenticates with INITIAL_CONTACT has lost its state
