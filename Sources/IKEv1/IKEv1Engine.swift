@@ -40,7 +40,20 @@ public final class IKEv1Engine: SansIOEngine {
     var output: [EngineOutput] = []
     let resolveLocal: (IPAddress) -> IPAddress?
 
+    /// How long a responder keeps an SA whose peer has sent only its first message: its
+    /// address is unproven (it may be spoofed), so not long.
     public static let halfOpenLifetime: Interval = .seconds(30)
+    /// How long a responder keeps a Main Mode whose peer came back with our cookie (its MM3
+    /// arrived): the peer receives at its address, and may retransmit its MM3 or MM5 while
+    /// our answers are lost for as long as charon retransmits (165 s); an SA gone after 30 s
+    /// would leave those copies unanswered and the peer's whole Main Mode (a rekey, say)
+    /// failed.
+    public static let provenHalfOpenLifetime: Interval = .seconds(180)
+
+    /// When a responder SA still in phase 1 goes.
+    func halfOpenEnd(_ sa: ISAKMPSA) -> Instant {
+        sa.createdAt + (sa.peerCameBack ? IKEv1Engine.provenHalfOpenLifetime : IKEv1Engine.halfOpenLifetime)
+    }
     /// Responder SAs still in phase 1 above which new Main and Aggressive Modes from
     /// addresses no tunnel names are dropped: IKEv1 has no cookie round trip, so this
     /// bounds what a flood can make us keep (and compute) until the half-open SAs expire.
@@ -345,9 +358,10 @@ public final class IKEv1Engine: SansIOEngine {
 
     /// What is due for one SA at `now`.
     private func service(_ sa: ISAKMPSA, now: Instant) {
-        if !sa.isEstablished, now - sa.createdAt >= IKEv1Engine.halfOpenLifetime, !sa.initiator {
+        if !sa.isEstablished, !sa.initiator, now >= halfOpenEnd(sa) {
             counters.halfOpenExpired += 1
             remove(sa)
+            if sa.peerCameBack { peerMainModeAbandoned(sa, now: now) }
             return
         }
         if !sa.answers.isEmpty || !sa.taken.isEmpty, now - sa.lastHeard >= Retransmission.answerKept {
@@ -367,10 +381,23 @@ public final class IKEv1Engine: SansIOEngine {
         if sa.isEstablished { lifetimes(sa, now: now) }
     }
 
+    /// The peer's Main Mode came back with our cookie and then stopped: for a tunnel we
+    /// hold with it, that was its phase 1 rekey, and it failed at the peer. charon moves a
+    /// tunnel's IPsec SAs to its new ISAKMP SA when its reauthentication begins and
+    /// deletes them with it when that fails, without a word to us (it has no SA to say it
+    /// on), so our IPsec SAs would lead nowhere: we rekey phase 1 ourselves, and its Quick
+    /// Mode renews them on both sides.
+    func peerMainModeAbandoned(_ sa: ISAKMPSA, now: Instant) {
+        guard let current = peerSAs(sa.remote.address).first(where: { $0.isEstablished && $0.tunnel != nil
+            && $0.replacedBy == nil && $0.policy.name == sa.policy.name }), let t = current.tunnel else { return }
+        log(.information, "\(sa.policy.name): \(sa.remote) stopped its phase 1 rekey halfway; rekeying phase 1 from here")
+        rekey(tunnel: t, phase: 1, now: now)
+    }
+
     /// When `service` next has something to do for the SA: the conditions are its own.
     func nextDeadline(_ sa: ISAKMPSA) -> Instant? {
         var next = Soonest()
-        if !sa.isEstablished, !sa.initiator { next.add(sa.createdAt + IKEv1Engine.halfOpenLifetime) }
+        if !sa.isEstablished, !sa.initiator { next.add(halfOpenEnd(sa)) }
         if !sa.answers.isEmpty || !sa.taken.isEmpty { next.add(sa.lastHeard + Retransmission.answerKept) }
         if let p = sa.pending { next.add(p.request.due) }
         if sa.tunnel == nil { next.add(sa.retireAt) }

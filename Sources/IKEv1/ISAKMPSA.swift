@@ -189,6 +189,10 @@ final class ISAKMPSA {
         }
     }
 
+    /// A responder's Main Mode whose peer came back with our cookie (MM3 taken): the peer
+    /// receives at its address.
+    var peerCameBack: Bool { step == .mainReplied4 }
+
     /// Phase 1's step while it is under way.
     var step: Step? {
         switch state {
