@@ -195,6 +195,13 @@ extension IKEv1Engine {
         sa.pending = nil
         sa.quickModes.removeValue(forKey: mid)
         reply(sa, to: raw, bytes)
+        // QM3 has no answer, and a lost one may never be made good: charon decrypts a
+        // Quick Mode's messages only while it is one of the last three exchanges on the
+        // ISAKMP SA (its max_ikev1_exchanges), which its liveness checks and our answers
+        // use up within seconds, and after that it takes our QM3 answering its
+        // retransmitted QM2 for garbage (PAYLOAD-MALFORMED) and at last deletes the ISAKMP
+        // SA. So QM3 goes twice; a peer takes the copy for a retransmission.
+        send(sa, bytes)
         sa.ivs.removeValue(forKey: mid)
         var done = qm
         done.nonceR = nonceR

@@ -7,14 +7,15 @@ import Testing
 /// Quick Modes under loss, as charon showed them on a lossy link: IKEv1's last Quick Mode
 /// message (QM3) has no answer, so either side may never learn whether it arrived.
 @Suite struct QuickModeLossTests {
-    /// Our Quick Mode rekey whose QM3 is lost: the peer keeps its pair (no Delete comes
-    /// ahead of it), retransmits QM2, gets QM3 again, and the old pair goes after that.
+    /// Our Quick Mode rekey whose QM3 is lost (both copies): the peer keeps its pair (no
+    /// Delete comes ahead of it), retransmits QM2, gets QM3 again, and the old pair goes
+    /// after that.
     @Test func aLostQM3LeavesThePeerAPair() throws {
         let p = Pair()
         p.up()
         p.a.rekey(tunnel: 1, phase: 2, now: p.now)
         p.sent = 0
-        p.run(drop: { $0 == 3 })  // QM1, QM2, QM3
+        p.run(drop: { $0 == 3 || $0 == 4 })  // QM1, QM2, QM3 and its copy
         #expect(p.b.sas.values.first?.child != nil)
         p.advance(seconds: 40)
         let a = try #require(p.a.sas.values.first?.child), b = try #require(p.b.sas.values.first?.child)
@@ -22,6 +23,20 @@ import Testing
         #expect(p.b.sas.values.allSatisfy { $0.retired.isEmpty })
         #expect(!p.bEvents.contains { if case .report(.deleted) = $0 { return true }; return false }, "\(logs(p.bEvents))")
         #expect(p.b.counters.retransmitsSent >= 1 && p.a.counters.retransmitsAnswered >= 1)
+    }
+
+    /// QM3 goes twice: one lost copy costs nothing, the peer takes its IPsec SAs up at
+    /// once rather than after retransmitting QM2 (which charon cannot decrypt our answer
+    /// to once three other exchanges have passed on the ISAKMP SA).
+    @Test func oneLostQM3CopyCostsNothing() throws {
+        let p = Pair()
+        p.up()
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.sent = 0
+        p.run(drop: { $0 == 3 })  // QM1, QM2, QM3 (lost), its copy
+        let a = try #require(p.a.sas.values.first?.child), b = try #require(p.b.sas.values.first?.child)
+        #expect(a.sa.outboundSPI == b.sa.inboundSPI && a.sa.inboundSPI == b.sa.outboundSPI, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(p.b.counters.retransmitsSent == 0 && p.sent == 4)
     }
 
     /// The same with liveness checks going on meanwhile (the peer's R-U-THEREs and our
@@ -33,7 +48,7 @@ import Testing
         p.up()
         p.a.rekey(tunnel: 1, phase: 2, now: p.now)
         p.sent = 0
-        p.run(drop: { $0 == 3 })  // QM1, QM2, QM3
+        p.run(drop: { $0 == 3 || $0 == 4 })  // QM1, QM2, QM3 and its copy
         let sb = try #require(p.b.sas.values.first)
         for sequence in UInt32(100)..<108 {
             p.b.rUThere(sb, sequence)
