@@ -39,6 +39,20 @@ import Testing
         #expect(p.b.counters.retransmitsSent == 0 && p.sent == 4)
     }
 
+    /// Both QM3 copies lost: the peer's retransmitted QM2 is answered with QM3 twice
+    /// again, so one more lost copy still costs nothing.
+    @Test func aRetransmittedQM2IsAnsweredTwice() throws {
+        let p = Pair()
+        p.up()
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.sent = 0
+        p.run(drop: { $0 == 3 || $0 == 4 })  // QM1, QM2, QM3 and its copy lost
+        p.advance(seconds: 5, drop: { $0 == 6 })  // QM2 again (5), QM3 (6, lost), its copy (7)
+        let a = try #require(p.a.sas.values.first?.child), b = try #require(p.b.sas.values.first?.child)
+        #expect(a.sa.outboundSPI == b.sa.inboundSPI && a.sa.inboundSPI == b.sa.outboundSPI, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(p.b.counters.retransmitsSent == 1 && p.a.counters.retransmitsAnswered == 1 && p.sent == 7)
+    }
+
     /// The same with liveness checks going on meanwhile (the peer's R-U-THEREs and our
     /// ACKs, one-way Informationals): they do not push our QM3 out of what we keep for
     /// the peer's retransmitted QM2, which is answered again, not taken for a new
