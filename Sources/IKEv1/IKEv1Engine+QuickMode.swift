@@ -194,14 +194,8 @@ extension IKEv1Engine {
         let (bytes, _) = try sa.sealed(.quick, messageID: mid, chain, first: .hash, iv: sa.ivs[mid]!)
         sa.pending = nil
         sa.quickModes.removeValue(forKey: mid)
-        reply(sa, to: raw, bytes)
-        // QM3 has no answer, and a lost one may never be made good: charon decrypts a
-        // Quick Mode's messages only while it is one of the last three exchanges on the
-        // ISAKMP SA (its max_ikev1_exchanges), which its liveness checks and our answers
-        // use up within seconds, and after that it takes our QM3 answering its
-        // retransmitted QM2 for garbage (PAYLOAD-MALFORMED) and at last deletes the ISAKMP
-        // SA. So QM3 goes twice; a peer takes the copy for a retransmission.
-        send(sa, bytes)
+        sa.remember(raw, answer: bytes)
+        sendQuickModeAnswer(sa, bytes)
         sa.ivs.removeValue(forKey: mid)
         var done = qm
         done.nonceR = nonceR
@@ -307,6 +301,17 @@ extension IKEv1Engine {
         }
         if let replaced = sa.replaces.flatMap({ sas[$0] }) { deleteISAKMP(replaced, now: now) }
         sa.replaces = nil
+    }
+
+    /// QM3, or our answer to the peer's copy of a Quick Mode message, goes twice. QM3 has
+    /// no answer, and a lost one may never be made good: charon decrypts a Quick Mode's
+    /// messages only while it is one of the last three exchanges on the ISAKMP SA (its
+    /// max_ikev1_exchanges), which its liveness checks and our answers use up within
+    /// seconds; after that it takes our QM3 for garbage (PAYLOAD-MALFORMED) and at last
+    /// deletes the ISAKMP SA. A peer takes the copy for a retransmission.
+    func sendQuickModeAnswer(_ sa: ISAKMPSA, _ bytes: [UInt8]) {
+        send(sa, bytes)
+        send(sa, bytes)
     }
 
     func quickModeFailed(_ sa: ISAKMPSA, _ mid: UInt32, _ reason: String, now: Instant) {

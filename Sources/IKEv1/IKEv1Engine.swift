@@ -278,10 +278,8 @@ public final class IKEv1Engine: SansIOEngine {
             // Informational) dropped.
             if !answer.isEmpty {
                 counters.retransmitsAnswered += 1
-                send(sa, answer)
-                // A Quick Mode answer goes twice again, as the first time (QM3, see
-                // quickModeResponse): the peer's copy shows that it went missing.
-                if message.exchange == .quick { send(sa, answer) }
+                // A Quick Mode answer goes twice again: the peer's copy shows it went missing.
+                if message.exchange == .quick { sendQuickModeAnswer(sa, answer) } else { send(sa, answer) }
                 // A QM2 again: our QM3 may not have arrived, so the replaced pair waits.
                 if sa.replacedDeleteAt != nil { sa.replacedDeleteAt = now + IKEv1Engine.replacedDeleteDelay }
             }

@@ -1,3 +1,5 @@
+import UCI
+
 /// The legacy ipsec.conf(5) with ipsec.secrets(5): `conn` sections (with `%default` and
 /// `also=`), left as the local side, mapped onto ike tunnels.
 enum IPsecConfImport {

@@ -1,3 +1,5 @@
+import UCI
+
 /// swanctl.conf(5): strongSwan's settings syntax (`name { key = value }`), its
 /// `connections` and `secrets` sections mapped onto ike tunnels.
 enum SwanctlImport {
