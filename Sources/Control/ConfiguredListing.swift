@@ -1,4 +1,5 @@
 import IKECore
+import IKEWire
 import TunnelManager
 import UCI
 

@@ -315,16 +315,29 @@ extension IKEv1Engine {
     }
 
     func quickModeFailed(_ sa: ISAKMPSA, _ mid: UInt32, _ reason: String, now: Instant) {
+        let qm = sa.quickModes[mid]
         sa.quickModes.removeValue(forKey: mid)
         sa.ivs.removeValue(forKey: mid)
         sa.pending = nil
-        log(.error, "\(sa.policy.name): phase 2 with \(sa.remote) failed: \(reason)")
-        // The renewal on our phase 1 rekey failed: the ISAKMP SA it replaces goes now
-        // rather than stay without a tunnel.
         if let replaced = sa.replaces.flatMap({ sas[$0] }) {
+            // The renewal on our phase 1 rekey failed: the ISAKMP SA it replaces goes now
+            // rather than stay without a tunnel, and the IPsec SAs made on it with it at
+            // the peer (charon's go with their IKE SA).
             deleteISAKMP(replaced, now: now)
             sa.replaces = nil
+        } else if let qm, qm.rekey, let c = sa.child, now < c.expiresAt {
+            // A phase 2 rekey that failed fails nothing yet: the IPsec SAs in use run on to
+            // their hard lifetime, and the peer holds them too. Ours (we initiated the
+            // renewal) is tried again a minute later; the peer's, the peer tries again.
+            let again = now + IKEv1Engine.rekeyRetry
+            let retry = qm.initiator && again < c.expiresAt ? again : c.rekeyAt
+            sa.child?.rekeyAt = retry
+            touch(sa)
+            let next = !qm.initiator ? "" : retry == nil ? " until their lifetime" : "; tried again in \(IKEv1Engine.rekeyRetry)"
+            log(.error, "\(sa.policy.name): phase 2 rekey with \(sa.remote) failed: \(reason); the current IPsec SAs stay\(next)")
+            return
         }
+        log(.error, "\(sa.policy.name): phase 2 with \(sa.remote) failed: \(reason)")
         if let t = sa.tunnel { output.append(.report(.phase2Failed(t, reason: reason))) }
     }
 

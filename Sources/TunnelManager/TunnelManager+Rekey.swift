@@ -47,10 +47,7 @@ extension TunnelManager {
     }
 
     func phase2Rekeyed(_ number: TunnelNumber, _ child: ChildSA) {
-        if let t = table[number], case .phase1Active = t.state {
-            adoptPhase2(number, child)
-            return
-        }
+        if adoptPhase2(number, child) { return }
         guard var t = table[number], case let .established(old) = t.state else { return }
         var installed: [SAIdentifier] = []
         for sa in securityAssociations(t, local: old.localAddress, remote: old.remoteAddress, child) {
@@ -74,12 +71,26 @@ extension TunnelManager {
     }
 
     /// The peer deleted the tunnel's phase 2 (its rekey crossed ours, say) and then set up
-    /// a new one on the same phase 1: that is the tunnel's phase 2 again.
-    func adoptPhase2(_ number: TunnelNumber, _ child: ChildSA) {
-        guard var t = table[number], case let .phase1Active(p1) = t.state else { return }
+    /// a new one on the same phase 1: that is the tunnel's phase 2 again. So is one the
+    /// engine made after the tunnel failed with its phase 1 still up (a Quick Mode on an
+    /// ISAKMP SA the peer did not have, then one of the peer's on the SA it has): the
+    /// tunnel is up again where the peer's is, not Failed here and Active there.
+    /// False: the tunnel is not waiting for one (it negotiates, or is up).
+    func adoptPhase2(_ number: TunnelNumber, _ child: ChildSA) -> Bool {
+        guard var t = table[number] else { return false }
+        let p1: Phase1SA, how: String
+        switch t.state {
+        case let .phase1Active(sa): (p1, how) = (sa, "created by the peer")
+        case .failed:
+            guard let sa = engine(for: t.config).sas(of: number)?.phase1 else { return false }
+            (p1, how) = (sa, "created after the failure; the tunnel is up again")
+            t.nextAttempt = nil
+        case .phase1Negotiating, .phase2Negotiating, .established: return false
+        }
         t.wantsPhase2 = true
         table[number] = t
-        log.event(.tmd, "\(label(t)): phase 2 SA created by the peer (\(child.cipher), spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
+        log.event(.tmd, "\(label(t)): phase 2 SA \(how) (\(child.cipher), spi in \(Hex.prefixed(child.inboundSPI)) out \(Hex.prefixed(child.outboundSPI)))")
         install(number, p1, child)
+        return true
     }
 }

@@ -297,10 +297,7 @@ public final class TunnelManager {
     }
 
     func phase2Created(_ number: TunnelNumber, _ child: ChildSA) {
-        if let t = table[number], case .phase1Active = t.state {
-            adoptPhase2(number, child)
-            return
-        }
+        if adoptPhase2(number, child) { return }
         guard let t = table[number], case let .phase2Negotiating(p1) = t.state else {
             log.debug(.tmd, "tunnel \(number): phase 2 report for a tunnel not waiting for one; ignored")
             return

@@ -1,4 +1,5 @@
 import Broker
+import CertificateProxy
 import Control
 import IKEWire
 import IKEv1

@@ -25,6 +25,28 @@ import Testing
         #expect(p.b.counters.retransmitsSent >= 1 && p.a.counters.retransmitsAnswered >= 1)
     }
 
+    /// A phase 2 rekey that fails (the network lost everything after the peer had our
+    /// QM1, so the peer's QM2 went unanswered too) fails neither side's tunnel: the IPsec
+    /// SAs in use stay on both, and ours is tried again a minute later, and then succeeds.
+    @Test func aFailedPhase2RekeyKeepsTheTunnelAndIsTriedAgain() throws {
+        let p = Pair()
+        p.up(dpd: 0)
+        let before = try #require(p.a.sas.values.first?.child).sa.inboundSPI
+        p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        p.sent = 0
+        p.run(drop: { $0 > 1 })  // QM1 arrives; QM2 and everything after it is lost
+        p.advance(seconds: 70, drop: { _ in true })
+        #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(logs(p.aEvents).contains { $0.hasSuffix("the current IPsec SAs stay; tried again in 60.000s") }, "\(logs(p.aEvents))")
+        #expect(logs(p.bEvents).contains { $0.hasSuffix("the current IPsec SAs stay") }, "\(logs(p.bEvents))")
+        #expect(p.a.sas.values.first?.child?.sa.inboundSPI == before && p.b.sas.values.first?.child?.sa.outboundSPI == before)
+        // The network is back: the next try goes through.
+        p.advance(seconds: 60)
+        let a = try #require(p.a.sas.values.first?.child), b = try #require(p.b.sas.values.first?.child)
+        #expect(a.sa.inboundSPI != before && a.sa.outboundSPI == b.sa.inboundSPI && a.sa.inboundSPI == b.sa.outboundSPI, "\(logs(p.aEvents))")
+        #expect(p.aEvents.contains { if case .report(.phase2Rekeyed(1, _)) = $0 { return true }; return false })
+    }
+
     /// QM3 goes twice: one lost copy costs nothing, the peer takes its IPsec SAs up at
     /// once rather than after retransmitting QM2 (which charon cannot decrypt our answer
     /// to once three other exchanges have passed on the ISAKMP SA).

@@ -80,6 +80,33 @@ import Testing
         #expect(f.kernel.journal.isEmpty)
     }
 
+    /// A tunnel failed at step 5 whose phase 1 the engine still holds: the phase 2 the
+    /// engine makes on it next (the peer's Quick Mode, or a rekey report) brings the
+    /// tunnel up again, with its SAs in the kernel, and no attempt from scratch follows.
+    @Test(arguments: [false, true]) func aPhase2AfterAFailureAtStep5IsTaken(asRekey: Bool) {
+        let f = Fixture()
+        _ = f.manager.activate(f.named("site_b"))
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Failed(1, reason: "no answer"))
+        #expect(f.status(1) == "Active/Failed")
+        f.v2.held[1] = (phase1(), nil)
+        f.manager.handle(asRekey ? .phase2Rekeyed(1, child(in: 5, out: 6)) : .phase2Created(1, child(in: 5, out: 6)))
+        #expect(f.status(1) == "Active/Active")
+        #expect(f.manager.tunnel(1)?.nextAttempt == nil)
+        #expect(f.kernel.sas.keys.map { $0.spi }.sorted() == [5, 6] && f.kernel.policies.count == 3)
+        #expect(f.events.contains("event tmd: tunnel 1 'site_b': phase 2 SA created after the failure; the tunnel is up again (ENCR_AES_GCM_16_256, spi in 0x00000005 out 0x00000006)"))
+    }
+
+    /// One whose phase 1 is gone too is not: its next attempt starts from the beginning.
+    @Test func aPhase2ReportWithoutPhase1LeavesTheFailure() {
+        let f = Fixture()
+        _ = f.manager.activate(f.named("site_b"))
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Failed(1, reason: "no answer"))
+        f.manager.handle(.phase2Rekeyed(1, child(in: 5, out: 6)))
+        #expect(f.status(1).hasSuffix("/Failed") && f.kernel.sas.isEmpty)
+    }
+
     @Test func failureAtStep6LeavesNothingInTheKernel() {
         let f = Fixture()
         _ = f.manager.activate(f.named("site_b"))
