@@ -140,6 +140,27 @@ extension IKEv1Engine {
         return true
     }
 
+    /// The peer runs Quick Mode on its phase 1 rekey's SA, which ours replaced here since
+    /// (its MM6 reached the peer late: to us the two came in sequence), while our own
+    /// renewal goes unanswered: the peer judged the two crossed and refused ours, as the
+    /// lower address does. The tunnel goes back to the peer's SA, and ours is deleted.
+    /// True when it did.
+    func yieldToThePeersRekey(_ sa: ISAKMPSA, now: Instant) -> Bool {
+        guard !sa.initiator, sa.isEstablished, let ours = sa.replacedBy.flatMap({ sas[$0] }), ours.initiator, ours.isRekey,
+              ours.replaces == sa.localCookie, ours.tunnel != nil, !IKEv1Engine.ourRekeyWins(ours),
+              ours.quickModes.contains(where: { $0.value.initiator && $0.value.rekey }) else { return false }
+        ours.replaces = nil
+        handOver(from: ours, to: sa)
+        sa.replacedBy = nil
+        sa.retireAt = nil
+        sa.rekeyAt = Lifetime.schedule(sa.lifetimeSeconds, from: now).rekey
+        log(.information, "\(sa.policy.name): the peer keeps ISAKMP SA \(Hex.prefixed(sa.localCookie)), which our phase 1 rekey replaced"
+            + " (it took the two for crossed); the tunnel goes back to it")
+        if let t = sa.tunnel { output.append(.report(.phase1Rekeyed(t, established(sa)))) }
+        deleteISAKMP(ours, now: now)
+        return true
+    }
+
     /// When both sides rekey phase 1 at once, the SA the lower address initiated stays on
     /// both (the rule the Tunnel Manager applies to crossed attempts).
     static func ourRekeyWins(_ sa: ISAKMPSA) -> Bool {

@@ -69,7 +69,7 @@ extension IKEv1Engine {
                           next: [UInt8], now: Instant) throws(IKEv1Error) {
         guard verify(sa, plaintext, first: payloads.first, prefix: mid.bigEndianBytes) else { return }
         if sa.contends != nil { takeOver(by: sa, now: now) }
-        guard sa.replacedBy == nil else {
+        guard sa.replacedBy == nil || yieldToThePeersRekey(sa, now: now) else {
             // An ISAKMP SA replaced (a crossed rekey's loser): its tunnel runs elsewhere.
             log(.debug, "Quick Mode \(Hex.prefixed(mid)) on the replaced ISAKMP SA \(Hex.prefixed(sa.localCookie)) ignored")
             return

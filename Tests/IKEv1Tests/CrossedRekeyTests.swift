@@ -157,6 +157,33 @@ import Testing
         #expect(!p.aEvents.contains { if case .report(.deleted) = $0 { return true }; return false }, "\(logs(p.aEvents))")
     }
 
+    /// a's rekey is up at b, whose MM6 to a is lost; b rekeys a's new SA seconds later,
+    /// and b's Main Mode is up at a before a's MM6 comes again. To b the two are in
+    /// sequence; to a they crossed, and a refuses b's SA and ignores its Quick Mode. a's
+    /// renewal on its own SA then shows b that a did not take b's rekey: b hands the
+    /// tunnel back to a's SA and deletes its own. Both end on a's SA, with no failure.
+    @Test(arguments: [500, 1500]) func aRekeyInSequenceThereButCrossedHere(after milliseconds: Int) throws {
+        let p = tunnelUp()
+        let original = try #require(tunnelSA(p.a, 1)).cookieI
+        p.a.rekey(tunnel: 1, phase: 1, now: p.now)
+        p.sent = 0
+        p.run(drop: { $0 == 6 })  // MM1 to MM5 arrive; b's MM6 is lost
+        let ours = try #require(p.a.sas.values.first { $0.initiator && $0.cookieI != original })
+        #expect(!ours.isEstablished && tunnelSA(p.b, 5)?.cookieI == ours.cookieI)
+        p.now = p.now + .milliseconds(UInt64(milliseconds))
+        p.b.rekey(tunnel: 5, phase: 1, now: p.now)
+        p.run()
+        p.advance(seconds: 130)
+        #expect(logs(p.bEvents).contains { $0.contains("(it took the two for crossed); the tunnel goes back to it") })
+        let sa = try #require(tunnelSA(p.a, 1), "\(logs(p.aEvents))")
+        let sb = try #require(tunnelSA(p.b, 5), "\(logs(p.bEvents))")
+        #expect(sa.cookieI == ours.cookieI && sb.cookieI == ours.cookieI && sa.cookieR == sb.cookieR, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(p.a.saCount == 1 && p.b.saCount == 1, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(sa.child != nil && sa.child?.sa.outboundSPI == sb.child?.sa.inboundSPI && sa.child?.sa.inboundSPI == sb.child?.sa.outboundSPI,
+                "\(logs(p.aEvents)) \(logs(p.bEvents))")
+        #expect(failures(p.aEvents).isEmpty && failures(p.bEvents).isEmpty, "\(logs(p.aEvents)) \(logs(p.bEvents))")
+    }
+
     /// Our phase 1 rekey is under way when the tunnel is deleted: when the rekey comes up
     /// it is deleted too, and reported to no tunnel; one that fails, fails no tunnel.
     @Test(arguments: [false, true]) func aRekeyOfAnSAGoneSince(rekeyFails: Bool) throws {
