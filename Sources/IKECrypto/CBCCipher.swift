@@ -34,11 +34,16 @@ public struct CBCCipher {
 
 /// One AES-CBC pass without padding.
 func aesCBC(_ evp: OpaquePointer, key: SecretBytes, encrypt: Bool, iv: [UInt8], input: [UInt8]) throws(CryptoError) -> [UInt8] {
+    let result: Result<[UInt8], CryptoError> = key.withBytes { k in
+        do throws(CryptoError) { return .success(try aesCBC(evp, key: k, encrypt: encrypt, iv: iv, input: input)) } catch { return .failure(error) }
+    }
+    return try result.get()
+}
+
+func aesCBC(_ evp: OpaquePointer, key: UnsafeRawBufferPointer, encrypt: Bool, iv: [UInt8], input: [UInt8]) throws(CryptoError) -> [UInt8] {
     guard let ctx = EVP_CIPHER_CTX_new() else { throw .last("EVP_CIPHER_CTX_new") }
     defer { EVP_CIPHER_CTX_free(ctx) }
-    let ok = key.withBytes { k in
-        EVP_CipherInit_ex(ctx, evp, nil, k.baseAddress?.assumingMemoryBound(to: UInt8.self), iv, encrypt ? 1 : 0)
-    }
+    let ok = EVP_CipherInit_ex(ctx, evp, nil, key.baseAddress?.assumingMemoryBound(to: UInt8.self), iv, encrypt ? 1 : 0)
     guard ok == 1, EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 else { throw .last("EVP_CipherInit_ex") }
     var out = [UInt8](repeating: 0, count: input.count + 16)
     var n: Int32 = 0, m: Int32 = 0

@@ -7,10 +7,13 @@ import IKEWire
 ///         = prf+ (SKEYSEED, Ni | Nr | SPIi | SPIr)
 public struct IKEKeys {
     public let prf: PRF
-    public let d: SecretBytes
-    /// SK_ei and SK_ai, and SK_er and SK_ar, each pair held by the cipher that uses it.
-    public let initiatorCipher: MessageCipher
-    public let responderCipher: MessageCipher
+    /// SK_d | SK_ai | SK_ar | SK_ei | SK_er, one allocation for the SA's life (three, of
+    /// 64 bytes each with AES-GCM, when each key was its own); the message ciphers are
+    /// views of it.
+    private let material: SecretBytes
+    private let cipher: Cipher
+    private let integrity: IntegrityAlgorithm?
+    private let integrityLength: UInt8
     /// SK_pi and SK_pr, held apart: an established SA holds a nil pointer for them
     /// rather than two.
     @HeldApart private var authentication: (pi: SecretBytes, pr: SecretBytes)?
@@ -18,10 +21,31 @@ public struct IKEKeys {
     public var pi: SecretBytes { authentication?.pi ?? .none }
     public var pr: SecretBytes { authentication?.pr ?? .none }
 
-    public var ai: SecretBytes? { initiatorCipher.integrityKey }
-    public var ar: SecretBytes? { responderCipher.integrityKey }
-    public var ei: SecretBytes { initiatorCipher.encryptionKey }
-    public var er: SecretBytes { responderCipher.encryptionKey }
+    private var dLength: Int { prf.length }
+    private var encryptionLength: Int { MessageCipher.keyLength(cipher)! }
+    private func integrityRange(initiator: Bool) -> Range<Int> {
+        let start = dLength + (initiator ? 0 : Int(integrityLength))
+        return start..<(start + Int(integrityLength))
+    }
+    private func encryptionRange(initiator: Bool) -> Range<Int> {
+        let start = dLength + 2 * Int(integrityLength) + (initiator ? 0 : encryptionLength)
+        return start..<(start + encryptionLength)
+    }
+
+    /// SK_ei and SK_ai, and SK_er and SK_ar, as the ciphers that use them.
+    public var initiatorCipher: MessageCipher {
+        MessageCipher(unchecked: cipher, integrity, material, encryptionRange(initiator: true), integrityRange(initiator: true))
+    }
+    public var responderCipher: MessageCipher {
+        MessageCipher(unchecked: cipher, integrity, material, encryptionRange(initiator: false), integrityRange(initiator: false))
+    }
+
+    /// Each key as keys of its own (SK_d for a rekey's SKEYSEED; tests).
+    public var d: SecretBytes { material.copy(0..<dLength) }
+    public var ai: SecretBytes? { integrityLength == 0 ? nil : material.copy(integrityRange(initiator: true)) }
+    public var ar: SecretBytes? { integrityLength == 0 ? nil : material.copy(integrityRange(initiator: false)) }
+    public var ei: SecretBytes { material.copy(encryptionRange(initiator: true)) }
+    public var er: SecretBytes { material.copy(encryptionRange(initiator: false)) }
 
     /// SK_pi and SK_pr only serve IKE_AUTH: once it is done they go.
     public mutating func forgetAuthenticationKeys() {
@@ -45,23 +69,17 @@ public struct IKEKeys {
             integrityLength = i.keyLength
         }
         let seed = nonceI + nonceR + spiI.bigEndianBytes + spiR.bigEndianBytes
-        let total = 3 * prf.length + 2 * integrityLength + 2 * encryptionLength
-        let stream = prf.plus(key: skeyseed, seed: seed, count: total)
-        var offset = 0
-        func take(_ n: Int) -> SecretBytes {
-            defer { offset += n }
-            return stream.withBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + n)])) }
-        }
+        let kept = prf.length + 2 * integrityLength + 2 * encryptionLength
+        let stream = prf.plus(key: skeyseed, seed: seed, count: kept + 2 * prf.length)
         self.prf = prf
-        d = take(prf.length)
-        let ai = integrityLength > 0 ? take(integrityLength) : nil
-        let ar = integrityLength > 0 ? take(integrityLength) : nil
-        let ei = take(encryptionLength)
-        let er = take(encryptionLength)
-        let pi = take(prf.length)
-        authentication = (pi, take(prf.length))
-        initiatorCipher = try MessageCipher(cipher: cipher, integrity: integrity, encryptionKey: ei, integrityKey: ai)
-        responderCipher = try MessageCipher(cipher: cipher, integrity: integrity, encryptionKey: er, integrityKey: ar)
+        self.cipher = cipher
+        self.integrity = cipher.algorithm.isAEAD ? nil : integrity
+        self.integrityLength = UInt8(integrityLength)
+        material = stream.copy(0..<kept)
+        authentication = (stream.copy(kept..<(kept + prf.length)), stream.copy((kept + prf.length)..<(kept + 2 * prf.length)))
+        // Both ciphers checked once, here; the views made later are not.
+        _ = try MessageCipher(cipher: cipher, integrity: integrity, keys: material, encryption: encryptionRange(initiator: true),
+                              integrity: integrityRange(initiator: true))
     }
 
     /// SKEYSEED for the initial exchange: prf(Ni | Nr, g^ir).

@@ -7,11 +7,13 @@ import IKEWire
 public struct MessageCipher {
     public let cipher: Cipher
     /// CBC's integrity algorithm (nil for AEAD); the HMAC and the OpenSSL cipher are
-    /// looked up from the algorithms when used rather than stored: an IKE SA holds two
-    /// of these for its life.
+    /// looked up from the algorithms when used rather than stored.
     private let integrityAlgorithm: IntegrityAlgorithm?
-    public let encryptionKey: SecretBytes
-    public let integrityKey: SecretBytes?
+    /// The key bytes, where they are (an IKE SA's keys are one allocation, `IKEKeys`):
+    /// the encryption key (with the salt for AEAD ciphers), then, at its own offset, the
+    /// integrity key (count 0 for AEAD).
+    private let keys: SecretBytes
+    private let encryptionOffset: UInt8, integrityOffset: UInt8, integrityCount: UInt8
 
     /// Key bytes for `cipher` (with the salt for AEAD ciphers): SK_ei / SK_er length.
     public static func keyLength(_ cipher: Cipher) -> Int? {
@@ -24,21 +26,44 @@ public struct MessageCipher {
     }
 
     public init(cipher: Cipher, integrity: IntegrityAlgorithm?, encryptionKey: SecretBytes, integrityKey: SecretBytes?) throws(CryptoError) {
-        guard let length = MessageCipher.keyLength(cipher), encryptionKey.count == length else {
-            throw .unsupported("cipher \(cipher) with a \(encryptionKey.count)-byte key")
+        let both = SecretBytes(encryptionKey.withBytes { Array($0) } + (integrityKey?.withBytes { Array($0) } ?? []))
+        try self.init(cipher: cipher, integrity: integrity, keys: both, encryption: 0..<encryptionKey.count,
+                      integrity: encryptionKey.count..<both.count)
+    }
+
+    /// The keys at `encryption` and `integrity` (empty for AEAD) in `keys`, checked.
+    init(cipher: Cipher, integrity: IntegrityAlgorithm?, keys: SecretBytes, encryption: Range<Int>, integrity integrityRange: Range<Int>) throws(CryptoError) {
+        guard let length = MessageCipher.keyLength(cipher), encryption.count == length else {
+            throw .unsupported("cipher \(cipher) with a \(encryption.count)-byte key")
         }
         if cipher.algorithm.isAEAD {
-            integrityAlgorithm = nil
+            self.init(unchecked: cipher, nil, keys, encryption, integrityRange.lowerBound..<integrityRange.lowerBound)
         } else {
-            guard let integrity, let i = Integrity(integrity), integrityKey?.count == i.keyLength else {
+            guard let integrity, let i = Integrity(integrity), integrityRange.count == i.keyLength else {
                 throw .unsupported("AES-CBC needs an integrity algorithm and key")
             }
-            integrityAlgorithm = integrity
+            self.init(unchecked: cipher, integrity, keys, encryption, integrityRange)
         }
-        self.cipher = cipher
-        self.encryptionKey = encryptionKey
-        self.integrityKey = integrityKey
     }
+
+    /// Keys `IKEKeys` checked when it made them.
+    init(unchecked cipher: Cipher, _ integrity: IntegrityAlgorithm?, _ keys: SecretBytes, _ encryption: Range<Int>, _ integrityRange: Range<Int>) {
+        self.cipher = cipher
+        self.integrityAlgorithm = cipher.algorithm.isAEAD ? nil : integrity
+        self.keys = keys
+        encryptionOffset = UInt8(encryption.lowerBound)
+        integrityOffset = UInt8(integrityRange.lowerBound)
+        integrityCount = UInt8(integrityRange.count)
+    }
+
+    private var encryptionRange: Range<Int> {
+        Int(encryptionOffset)..<(Int(encryptionOffset) + MessageCipher.keyLength(cipher)!)
+    }
+    private var integrityRange: Range<Int> { Int(integrityOffset)..<(Int(integrityOffset) + Int(integrityCount)) }
+
+    /// The keys as keys of their own (tests, and the IKE SA's `ei`, `ai`...).
+    public var encryptionKey: SecretBytes { keys.copy(encryptionRange) }
+    public var integrityKey: SecretBytes? { integrityAlgorithm == nil ? nil : keys.copy(integrityRange) }
 
     /// OpenSSL's cipher (fetched once, at start).
     private var evp: OpaquePointer {
@@ -73,7 +98,7 @@ public struct MessageCipher {
         }
         let ciphertext = try cbc(encrypt: true, iv: iv, input: plaintext)
         let signed = associated + iv + ciphertext
-        return iv + ciphertext + signed.withUnsafeBytes { integrity!.icv(key: integrityKey!, data: $0) }
+        return iv + ciphertext + signed.withUnsafeBytes { data in keys.withBytes(integrityRange) { integrity!.icv(key: $0, data: data) } }
     }
 
     /// The plaintext (Pad Length octet included) of IV | ciphertext | ICV, after the
@@ -88,7 +113,7 @@ public struct MessageCipher {
         }
         guard body.count % blockSize == 0 else { throw .authenticationFailed }
         let signed = associated + iv + body
-        let expected = signed.withUnsafeBytes { integrity!.icv(key: integrityKey!, data: $0) }
+        let expected = signed.withUnsafeBytes { data in keys.withBytes(integrityRange) { integrity!.icv(key: $0, data: data) } }
         guard SecretBytes(expected) == SecretBytes(icv) else { throw .authenticationFailed }
         return try cbc(encrypt: false, iv: iv, input: body)
     }
@@ -99,18 +124,22 @@ public struct MessageCipher {
     }
 
     private func cbc(encrypt: Bool, iv: [UInt8], input: [UInt8]) throws(CryptoError) -> [UInt8] {
-        try aesCBC(evp, key: encryptionKey, encrypt: encrypt, iv: iv, input: input)
+        let result: Result<[UInt8], CryptoError> = keys.withBytes(encryptionRange) { key in
+            do throws(CryptoError) { return .success(try aesCBC(evp, key: key, encrypt: encrypt, iv: iv, input: input)) } catch { return .failure(error) }
+        }
+        return try result.get()
     }
 
     private func aead(encrypt: Bool, iv: [UInt8], associated: [UInt8], input: [UInt8], tag: [UInt8]?) throws(CryptoError) -> ([UInt8], [UInt8]) {
         let ctx = try context()
         defer { EVP_CIPHER_CTX_free(ctx) }
-        let keyLength = encryptionKey.count - 4
-        var nonce: [UInt8] = encryptionKey.withBytes { Array($0[keyLength...]) } + iv
+        let range = encryptionRange
+        let keyLength = range.count - 4
+        var nonce: [UInt8] = keys.withBytes(range) { Array($0[keyLength...]) } + iv
         defer { wipe(&nonce) }
         guard EVP_CipherInit_ex(ctx, evp, nil, nil, nil, encrypt ? 1 : 0) == 1,
               EVP_CIPHER_CTX_ctrl(ctx, ike_evp_ctrl_gcm_set_ivlen(), 12, nil) == 1 else { throw .last("EVP_CipherInit_ex") }
-        let ok = encryptionKey.withBytes { key in
+        let ok = keys.withBytes(range) { key in
             EVP_CipherInit_ex(ctx, nil, nil, key.baseAddress?.assumingMemoryBound(to: UInt8.self), nonce, encrypt ? 1 : 0)
         }
         guard ok == 1 else { throw .last("EVP_CipherInit_ex") }

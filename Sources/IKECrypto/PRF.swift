@@ -107,7 +107,11 @@ public struct Integrity {
     }
 
     public func icv(key: SecretBytes, data: UnsafeRawBufferPointer) -> [UInt8] {
-        key.withBytes { hmac(mac, key: $0, data: data, outputLength: icvLength) }
+        key.withBytes { icv(key: $0, data: data) }
+    }
+
+    public func icv(key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer) -> [UInt8] {
+        hmac(mac, key: key, data: data, outputLength: icvLength)
     }
 }
 

@@ -40,6 +40,16 @@ public struct SecretBytes: Equatable, CustomStringConvertible {
         storage.withUnsafeMutablePointers { count, bytes in body(UnsafeRawBufferPointer(start: bytes, count: Int(count.pointee))) }
     }
 
+    /// Lends `range` of the bytes, as `withBytes` does.
+    public func withBytes<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+
+    /// `range` of the bytes as keys of their own.
+    public func copy(_ range: Range<Int>) -> SecretBytes {
+        withBytes(range) { SecretBytes(copying: $0) }
+    }
+
     /// Constant-time comparison (CRYPTO_memcmp): no early exit on the first difference.
     public static func == (a: SecretBytes, b: SecretBytes) -> Bool {
         guard a.count == b.count else { return false }
