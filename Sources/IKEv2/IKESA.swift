@@ -65,8 +65,6 @@ final class IKESA {
     var childRemote: [TrafficSelector] = []
     /// When anything authentic last came from the peer (liveness, §2.4).
     var lastHeard: Instant
-    /// When we last sent a NAT keepalive; the first is due one interval after the start.
-    var lastKeepalive: Instant
 
     /// Lifetimes (§2.8): when to rekey (soft, with jitter) and when the SA ends (hard).
     var ikeRekeyAt: Instant?
@@ -95,13 +93,17 @@ final class IKESA {
     /// The identity the peer proved in IKE_AUTH.
     var peerID: Identity?
     var childInboundSPI: UInt32 = 0
-    /// Where the first message came from (a responder's key in `HalfOpenTable`), however
-    /// the SA moves later.
-    let firstAddress: IPAddress
     var childOutboundSPI: UInt32 = 0
     var local: Endpoint
     private var lastResponseID: UInt32 = 0
-    var remote: Endpoint
+    var remote: Endpoint {
+        didSet {
+            // The SA moved: where it began is kept (`firstAddress`), once.
+            if remote.address != oldValue.address, occasional?.firstAddress == nil {
+                setOccasional(true) { $0.firstAddress = oldValue.address }
+            }
+        }
+    }
     var chosen: ChosenAlgorithms?
     /// What the CHILD_SA was negotiated with, for its rekeys.
     var childChosen: ChosenAlgorithms?
@@ -147,11 +149,15 @@ final class IKESA {
         var collision: Crossed<ChildSA>?
         var ikeCollision: Crossed<IKESA>?
         var rekeyFailures = 0
+        /// Where the SA began, once it moved (MOBIKE, a NAT's new mapping).
+        var firstAddress: IPAddress?
+        /// When we last sent a NAT keepalive (only an SA behind a NAT sends them).
+        var lastKeepalive: Instant?
 
         var isEmpty: Bool {
             reassembly == nil && reassembled == nil && pending == nil && heldChild == nil && retiredChildren.isEmpty
                 && rekeyedTo == nil && predecessor == nil && retireAt == nil && rekey == nil && collision == nil
-                && ikeCollision == nil && rekeyFailures == 0
+                && ikeCollision == nil && rekeyFailures == 0 && firstAddress == nil && lastKeepalive == nil
         }
     }
 
@@ -224,6 +230,15 @@ final class IKESA {
         get { occasional?.ikeCollision }
         set { setOccasional(newValue != nil) { $0.ikeCollision = newValue } }
     }
+    /// Where the first message came from (a responder's key in `HalfOpenTable`), however
+    /// the SA moves later: held apart only once it moved.
+    var firstAddress: IPAddress { occasional?.firstAddress ?? remote.address }
+    /// When we last sent a NAT keepalive; the first is due one interval after the start.
+    /// Held apart: only an SA behind a NAT sends them.
+    var lastKeepalive: Instant {
+        get { occasional?.lastKeepalive ?? createdAt }
+        set { setOccasional(true) { $0.lastKeepalive = newValue } }
+    }
     /// Our rekeys that failed in a row; each retry waits twice as long (§2.8).
     var rekeyFailures: Int {
         get { occasional?.rekeyFailures ?? 0 }
@@ -267,12 +282,10 @@ final class IKESA {
         localSPI = spi
         self.local = local
         self.remote = remote
-        firstAddress = remote.address
         self.group = group
         state = initiator ? .initSent(handshake) : .halfOpen(handshake)
         createdAt = now
         lastHeard = now
-        lastKeepalive = now
     }
 
     func startIKELifetime(_ lifetime: UInt32, now: Instant) {

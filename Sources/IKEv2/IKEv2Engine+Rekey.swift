@@ -226,7 +226,7 @@ extension IKEv2Engine {
         successor.tunnel = sa.tunnel
         successor.natDetected = sa.natDetected
         successor.behindNAT = sa.behindNAT
-        successor.lastKeepalive = sa.lastKeepalive
+        if sa.behindNAT { successor.lastKeepalive = sa.lastKeepalive }
         if let peer = sa.peerID { authenticated(successor, as: peer) }
         successor.childInboundSPI = sa.childInboundSPI
         successor.childOutboundSPI = sa.childOutboundSPI
