@@ -22,27 +22,27 @@ final class SharedConfig {
 /// One row of the tunnel table: a configured tunnel (or a responder instance of a
 /// template) on its way through the seed's seven steps.
 public struct Tunnel {
-    /// Where a tunnel is in the seven steps. Each case carries what is valid there,
-    /// boxed (indirect): the table holds a row inline in each of its buckets, about 1.6
-    /// per tunnel, so what a state holds is stored once rather than bucket by bucket.
-    indirect enum State {
+    /// Where a tunnel is in the seven steps. Each case carries what is valid there: the
+    /// state of a tunnel that is up inline (the table holds its rows densely), the rest,
+    /// large and passing, boxed (indirect).
+    enum State {
         /// Step 2 done: waiting for step 3.
         case phase1Negotiating
         /// Step 3 done; phase 2 not requested (activate phase=1).
-        case phase1Active(Phase1SA)
+        indirect case phase1Active(Phase1SA)
         /// Step 4 done: waiting for step 5.
-        case phase2Negotiating(Phase1SA)
+        indirect case phase2Negotiating(Phase1SA)
         /// Steps 5 to 7 done: what the kernel holds. The SAs themselves (identities,
         /// algorithms, lifetimes) the engine holds, and the manager asks it for them
         /// (`TunnelManager.sas(of:)`), so that a hub's tunnels are not held twice.
         case established(InstalledSAs)
         /// A step failed; phase 1 may still be up.
-        case failed(Phase1SA?, step: Int, reason: String)
+        indirect case failed(Phase1SA?, step: Int, reason: String)
     }
 
-    // The stored properties are ordered for packing (a row is held inline in each of
-    // the table's buckets, 48 bytes): words, the nine-byte optional instant followed by
-    // what fits in its padding; the rare ones are held apart, together.
+    // The stored properties are ordered for packing (the table holds the rows in one
+    // array): words, the state, the nine-byte optional instant followed by what fits in
+    // its padding; the rare ones are held apart, together.
     private let shared: SharedConfig
     var state: State
     /// When this attempt began until the tunnel is established, then when its SAs went
