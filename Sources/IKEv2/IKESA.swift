@@ -127,8 +127,9 @@ final class IKESA {
         /// A pre-shared-key IKE_AUTH answer that made the CHILD_SA: its AUTH method,
         /// the number of the proposal it took, then the AUTH octets (34 bytes with
         /// SHA-256 rather than a 240-byte datagram). The rest (IDr, SA, TSi, TSr) is the
-        /// SA's own state, and the answer is built and sealed anew.
-        case authentication([UInt8])
+        /// SA's own state, and the answer is built and sealed anew. Held as key material
+        /// (it is made from the PSK): a 64-byte chunk where an array takes 80.
+        case authentication(SecretBytes)
     }
 
     /// What an SA holds only now and then: a message in fragments, a request of ours in

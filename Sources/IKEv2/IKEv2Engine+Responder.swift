@@ -229,7 +229,7 @@ extension IKEv2Engine {
                 // Kept as what makes it again (`authAnswer`) when the SA's state holds
                 // the rest: no certificates in it.
                 if child != nil, policy.certificate == nil, case let .authentication(method, data) = ourAuth {
-                    kept = .authentication([method, proposal.number] + data)
+                    kept = .authentication(SecretBytes([method, proposal.number] + data))
                 }
             }
         } else {
@@ -273,7 +273,8 @@ extension IKEv2Engine {
     /// `authRequest` kept (the AUTH method, the proposal number, the AUTH octets) and the
     /// SA's own state: the payloads of the first answer, sealed anew. nil once the SA
     /// holds no CHILD_SA.
-    func authAnswer(_ sa: IKESA, _ made: [UInt8], messageID: UInt32) -> [UInt8]? {
+    func authAnswer(_ sa: IKESA, _ kept: SecretBytes, messageID: UInt32) -> [UInt8]? {
+        let made = kept.withBytes { Array($0) }
         guard made.count > 2, sa.childEstablished, let policy = sa.policy, let chosen = sa.childChosen else { return nil }
         let reply: [IKEv2Payload] = [Authentication.payload(localIdentity(sa, policy), initiator: false),
                                      .authentication(method: made[0], data: Array(made[2...]))]
@@ -298,7 +299,7 @@ extension IKEv2Engine {
     /// clients): there only an SA from the same address is that peer's.
     func replaceOlderSAs(of sa: IKESA, peer: Identity) {
         let shared = sa.policy?.remoteID == .any
-        for spi in byPeer[peer.hashValue]?.elements ?? [] {
+        for spi in byPeer.elements(under: peer.hashValue) {
             guard let old = sas[spi], old !== sa, old.isEstablished, old.peerID == peer,
                   !shared || old.remote.address == sa.remote.address else { continue }
             log(.information, "INITIAL_CONTACT from \(peer) at \(sa.remote): IKE SA \(Hex.prefixed(old.localSPI)) with \(old.remote) is replaced")

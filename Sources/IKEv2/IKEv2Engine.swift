@@ -38,7 +38,7 @@ public final class IKEv2Engine: SansIOEngine {
     /// INITIAL_CONTACT finds a peer's older SAs here, not by a scan of every SA (a hub's
     /// spokes each send one), and checks each SA's identity (two identities may share a
     /// hash). A hash rather than the identity: 8 bytes of key rather than 24, per peer.
-    var byPeer: [Int: OneOrMany<UInt64>] = [:]
+    var byPeer = MultiIndex<Int, UInt64>()
     var output: [EngineOutput] = []
     let resolveLocal: (IPAddress) -> IPAddress?
     var cookies = CookieJar()

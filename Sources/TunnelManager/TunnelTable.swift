@@ -12,7 +12,7 @@ import IKECore
 struct TunnelTable {
     private var stored: [Tunnel] = []
     private var index: [TunnelNumber: Int32] = [:]
-    private var byName: [String: OneOrMany<TunnelNumber>] = [:]
+    private var byName = MultiIndex<String, TunnelNumber>()
 
     subscript(number: TunnelNumber) -> Tunnel? {
         get { index[number].map { stored[Int($0)] } }
@@ -66,13 +66,13 @@ struct TunnelTable {
 
     /// The rows of the tunnel named `name`, in no particular order.
     func named(_ name: String) -> [Tunnel] {
-        byName[name]?.elements.compactMap { self[$0] } ?? []
+        byName.elements(under: name).compactMap { self[$0] }
     }
 
     /// The first row of `name` that `matches`, without copying the others.
     func first(named name: String, where matches: (Tunnel) -> Bool) -> Tunnel? {
-        byName[name]?.first { self[$0].map(matches) ?? false }.flatMap { self[$0] }
+        byName.first(under: name) { self[$0].map(matches) ?? false }.flatMap { self[$0] }
     }
 
-    func contains(named name: String) -> Bool { byName[name] != nil }
+    func contains(named name: String) -> Bool { byName.contains(name) }
 }
