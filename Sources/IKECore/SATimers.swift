@@ -49,6 +49,13 @@ public struct SATimers {
     public mutating func set(_ key: UInt64, at: Instant?) {
         guard let i = position[key].map({ Int($0) }) else {
             guard let at else { return }
+            // Grown by a quarter, not doubled: a hub's heap holds an entry per SA.
+            if heap.count == heap.capacity {
+                var grown: [Entry] = []
+                grown.reserveCapacity(heap.count + max(16, heap.count / 4))
+                grown.append(contentsOf: heap)
+                heap = grown
+            }
             heap.append(Entry(at: at, key: key))
             position[key] = Int32(heap.count - 1)
             siftUp(heap.count - 1)
