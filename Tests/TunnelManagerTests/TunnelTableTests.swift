@@ -34,6 +34,39 @@ import UCI
         #expect(table.named("dialin").isEmpty && table.named("site_b").map { $0.number } == [3])
     }
 
+    /// The rows are held densely: a row removed from the middle makes room by moving the
+    /// last one, and every row is still found by its number and its name, whatever the
+    /// order of removals (checked against a plain dictionary).
+    @Test func rowsRemovedInAnyOrderLeaveTheOthersFound() {
+        let c = Configuration.load(twoTunnels, file: "ike.conf").get()
+        let b = c.tunnel(named: "site_b")!, d = c.tunnel(named: "dialin")!
+        var table = TunnelTable()
+        var model: [TunnelNumber: String] = [:]
+        for n in TunnelNumber(1)...600 {
+            table[n] = row(n, n % 3 == 0 ? d : b)
+            model[n] = n % 3 == 0 ? "dialin" : "site_b"
+        }
+        var seed: UInt32 = 7
+        func check() {
+            #expect(table.values.count == model.count)
+            for (n, name) in model { #expect(table[n]?.number == n && table[n]?.name == name) }
+            for name in ["site_b", "dialin"] {
+                #expect(Set(table.named(name).map { $0.number }) == Set(model.filter { $0.value == name }.keys))
+            }
+        }
+        // Half of them, in a scrambled order; then all but ten (the storage shrinks).
+        for target in [300, 10] {
+            while model.count > target {
+                seed = seed &* 1_103_515_245 &+ 12345
+                let n = model.keys.sorted()[Int(seed >> 8) % model.count]
+                #expect(table.removeValue(forKey: n)?.number == n)
+                model[n] = nil
+            }
+            check()
+        }
+        #expect(table.removeValue(forKey: 9999) == nil)
+    }
+
     /// A row's rare fields are held apart, and a copy of a row is still a copy.
     @Test func aRowsCopiesAreIndependent() {
         let c = Configuration.load(twoTunnels, file: "ike.conf").get()
