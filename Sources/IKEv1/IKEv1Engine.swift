@@ -32,7 +32,7 @@ public final class IKEv1Engine: SansIOEngine {
     /// SAs by our own cookie (CKY-I as initiator, CKY-R as responder).
     var sas: [UInt64: ISAKMPSA] = [:]
     /// Each SA's next deadline, by our cookie.
-    var timers = SATimers()
+    var timers = SATimers<ISAKMPSA>()
     var byTunnel: [UInt32: UInt64] = [:]
     /// Our cookies of the SAs with each peer address: a peer's rekey and its INITIAL-CONTACT
     /// look at its own SAs, not at every SA (a hub holds thousands).
@@ -202,7 +202,7 @@ public final class IKEv1Engine: SansIOEngine {
 
     func remove(_ sa: ISAKMPSA) {
         guard sas.removeValue(forKey: sa.localCookie) != nil else { return }
-        timers.set(sa.localCookie, at: nil)
+        timers.set(sa, at: nil)
         unindex(sa, from: sa.remote.address)
         if !sa.initiator { responders.removed(HalfOpenTable.Key(sa.cookieI, sa.firstAddress), ours: sa.cookieR) }
         if let t = sa.tunnel, byTunnel[t] == sa.localCookie { byTunnel.removeValue(forKey: t) }
@@ -348,8 +348,8 @@ public final class IKEv1Engine: SansIOEngine {
     /// Retransmissions, half-open expiry, lifetimes, DPD and NAT keepalives. The driver
     /// calls it at `wakeAt`; only the SAs whose deadline has come are looked at.
     public func tick(now: Instant) {
-        for cookie in timers.due(now: now) {
-            guard let sa = sas[cookie] else { continue }
+        for sa in timers.due(now: now) {
+            guard sas[sa.localCookie] === sa else { continue }
             service(sa, now: now)
             touch(sa)
         }
@@ -420,12 +420,12 @@ public final class IKEv1Engine: SansIOEngine {
     }
 
     /// The SA's deadline may have changed: it is set again before the entry point returns.
-    func touch(_ sa: ISAKMPSA) { timers.touch(sa.localCookie) }
+    func touch(_ sa: ISAKMPSA) { timers.touch(sa) }
 
     /// Sets the deadlines of the SAs touched (and of `sa`), none earlier than `floor`.
     func settle(_ sa: ISAKMPSA? = nil, floor: Instant? = nil) {
         if let sa { touch(sa) }
-        timers.settle(floor: floor) { cookie in sas[cookie].flatMap { nextDeadline($0) } }
+        timers.settle(floor: floor) { sa in sas[sa.localCookie] === sa ? nextDeadline(sa) : nil }
     }
 
     /// A responder SA past `retireGrace` without a tunnel goes: so a peer that rekeys

@@ -5,7 +5,7 @@ import IKEWire
 /// One ISAKMP SA (phase 1) with the Quick Modes running on it and the IPsec SA pair
 /// (phase 2) it keeps for its tunnel. The state says how far phase 1 has come and holds
 /// what only its messages need.
-final class ISAKMPSA {
+final class ISAKMPSA: HeapPlaced {
     enum State {
         /// Phase 1 under way: the last message sent, and the exchange's data.
         case negotiating(Step, Handshake)
@@ -146,6 +146,8 @@ final class ISAKMPSA {
     var expiresAt: Instant?
     var dpdSequence: UInt32 = 0
     var tunnel: UInt32?
+    /// Where the SA's deadline is in the engine's heap (`SATimers`).
+    var heapSlot: Int32 = -1
 
     var choice: Phase1Choice?
     var peerID: Identity?

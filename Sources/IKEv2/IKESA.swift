@@ -5,7 +5,7 @@ import IKEWire
 /// One IKE SA and its first CHILD_SA, from either side. The state says how far the
 /// exchanges have come and holds what only that phase needs; the engine drives the
 /// transitions.
-final class IKESA {
+final class IKESA: HeapPlaced {
     enum State {
         /// Initiator: IKE_SA_INIT request sent.
         case initSent(Handshake)
@@ -94,6 +94,9 @@ final class IKESA {
     var peerID: Identity?
     var childInboundSPI: UInt32 = 0
     var childOutboundSPI: UInt32 = 0
+    /// Where the SA's deadline is in the engine's heap (`SATimers`), in the gap before
+    /// the addresses.
+    var heapSlot: Int32 = -1
     var local: Endpoint
     private var lastResponseID: UInt32 = 0
     var remote: Endpoint {

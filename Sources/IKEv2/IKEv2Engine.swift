@@ -32,7 +32,7 @@ public final class IKEv2Engine: SansIOEngine {
     public let port: UInt16
     var sas: [UInt64: IKESA] = [:]
     /// Each SA's next deadline, by our SPI.
-    var timers = SATimers()
+    var timers = SATimers<IKESA>()
     var byTunnel: [UInt32: UInt64] = [:]
     /// Our SPIs of the SAs each authenticated identity holds, under the identity's hash:
     /// INITIAL_CONTACT finds a peer's older SAs here, not by a scan of every SA (a hub's
@@ -158,7 +158,7 @@ public final class IKEv2Engine: SansIOEngine {
 
     func remove(_ sa: IKESA) {
         guard sas.removeValue(forKey: sa.localSPI) != nil else { return }
-        timers.set(sa.localSPI, at: nil)
+        timers.set(sa, at: nil)
         if let peer = sa.peerID { byPeer.remove(sa.localSPI, under: peer.hashValue) }
         if !sa.initiator { responders.removed(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI) }
         if let t = sa.tunnel, byTunnel[t] == sa.localSPI { byTunnel.removeValue(forKey: t) }
@@ -350,8 +350,8 @@ public final class IKEv2Engine: SansIOEngine {
     /// liveness after `dpd_delay` of silence; sends NAT keepalives. The driver calls it
     /// at `wakeAt`; only the SAs whose deadline has come are looked at.
     public func tick(now: Instant) {
-        for spi in timers.due(now: now) {
-            guard let sa = sas[spi] else { continue }
+        for sa in timers.due(now: now) {
+            guard sas[sa.localSPI] === sa else { continue }
             service(sa, now: now)
             touch(sa)
         }
@@ -402,12 +402,12 @@ public final class IKEv2Engine: SansIOEngine {
     }
 
     /// The SA's deadline may have changed: it is set again before the entry point returns.
-    func touch(_ sa: IKESA) { timers.touch(sa.localSPI) }
+    func touch(_ sa: IKESA) { timers.touch(sa) }
 
     /// Sets the deadlines of the SAs touched (and of `sa`), none earlier than `floor`.
     func settle(_ sa: IKESA? = nil, floor: Instant? = nil) {
         if let sa { touch(sa) }
-        timers.settle(floor: floor) { spi in sas[spi].flatMap { nextDeadline($0) } }
+        timers.settle(floor: floor) { sa in sas[sa.localSPI] === sa ? nextDeadline(sa) : nil }
     }
 
     /// How many rounds of retransmissions a request gets at most when the peer is heard
