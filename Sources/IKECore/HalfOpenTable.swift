@@ -19,8 +19,9 @@ public struct ResponderLimits: Sendable {
 }
 
 /// The responder's SAs that the initiator's first message created, found by that
-/// initiator's SPI and address (for retransmitted first messages, and late copies of them
-/// until the SA has moved on: `forget`), and its half-open ones
+/// initiator's SPI and address (IKEv1, for retransmitted first messages, and late copies
+/// of them until the SA has moved on: `forget`; IKEv2 derives its SPI from them and finds
+/// the SA by that), and its half-open ones
 /// counted in total and per source address, oldest first. Every operation is O(1) in the
 /// number of SAs (O(`halfOpenPerSource`) at most), so the gate in front of any state or
 /// public-key work stays cheap under a flood.
@@ -83,9 +84,10 @@ public struct HalfOpenTable {
         return .admit
     }
 
-    /// A new responder SA, half-open, with our SPI `ours`.
-    public mutating func insert(_ key: Key, ours: UInt64) {
-        responders[key.hashValue] = ours
+    /// A new responder SA, half-open, with our SPI `ours`; `findable`: `responder` finds
+    /// it by its first message (IKEv2 finds its SAs through the SPI it derives instead).
+    public mutating func insert(_ key: Key, ours: UInt64, findable: Bool = true) {
+        if findable { responders[key.hashValue] = ours }
         bySource[key.address, default: []].append(ours)
         halfOpen += 1
     }

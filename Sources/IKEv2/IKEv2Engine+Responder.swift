@@ -12,10 +12,10 @@ extension IKEv2Engine {
 
     func receiveInitRequest(_ message: IKEv2Message, _ raw: [UInt8], from remote: Endpoint, to local: Endpoint, now: Instant) {
         let spiI = message.header.initiatorSPI
-        if let spi = responders.responder(initiatorSPI: spiI, from: remote.address), let existing = sas[spi],
-           existing.remoteSPI == spiI, existing.remote == remote {
+        let derived = responderSPI(spiI, remote.address)
+        if let existing = sas[derived], !existing.initiator, existing.remoteSPI == spiI, existing.remote == remote {
             // A retransmitted IKE_SA_INIT gets the same answer while IKE_AUTH has not come;
-            // a late copy after that is dropped (until the SA has moved on: `forget`).
+            // a late copy after that is dropped, for the SA's life.
             if existing.handshake?.initRequest == raw, let last = existing.lastResponse, last.messageID == 0 {
                 answerAgain(existing, last)
             } else {
@@ -71,7 +71,11 @@ extension IKEv2Engine {
         // displace a half-open SA; before the Diffie-Hellman.
         guard admitHalfOpen(from: remote, proven: proven, now: now) else { return }
         let handshake = IKESA.Handshake()
-        let sa = IKESA(initiator: false, local: local, remote: remote, group: chosen.group!, now: now, handshake: handshake)
+        // Our SPI from the initiator's and its address (`responderSPI`); a random one in the
+        // rare case an SA holds that one already (its late copies then make a half-open SA,
+        // which expires).
+        let sa = IKESA(initiator: false, local: local, remote: remote, group: chosen.group!, now: now,
+                       spi: sas[derived] == nil ? derived : nil, handshake: handshake)
         sa.remoteSPI = spiI
         handshake.candidates = policies
         sa.chosen = chosen
@@ -112,9 +116,23 @@ extension IKEv2Engine {
         }
         sas[sa.localSPI] = sa
         touch(sa)
-        responders.insert(HalfOpenTable.Key(spiI, remote.address), ours: sa.localSPI)
+        responders.insert(HalfOpenTable.Key(spiI, remote.address), ours: sa.localSPI, findable: false)
         log(.debug, "IKE_SA_INIT from \(remote) answered with \(chosen)")
         respond(sa, handshake.initResponse, to: 0)
+    }
+
+    /// Our SPI for the responder SA an initiator's IKE_SA_INIT makes: a hash of its SPI and
+    /// address keyed with this engine's secret (unpredictable without it), so that a
+    /// retransmission or a late copy of that message finds the SA by its SPI, with no
+    /// index beside it (a hub would hold an entry per SA).
+    func responderSPI(_ initiatorSPI: UInt64, _ address: IPAddress) -> UInt64 {
+        var h = Hasher()
+        h.combine(spiSecret.0)
+        h.combine(spiSecret.1)
+        h.combine(initiatorSPI)
+        h.combine(address)
+        let spi = UInt64(bitPattern: Int64(h.finalize()))
+        return spi == 0 ? 1 : spi
     }
 
     /// An unencrypted IKE_SA_INIT error answer; no state is kept (§2.21.1).

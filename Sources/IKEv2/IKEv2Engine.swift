@@ -15,8 +15,11 @@ public final class IKEv2Engine: SansIOEngine {
     public internal(set) var counters = IKEv2Counters()
     /// What an unauthenticated sender may make us hold.
     public var limits = ResponderLimits()
-    /// Responder SAs by the initiator's SPI, and the half-open ones by source.
+    /// The half-open responder SAs, by source (a responder SA is found by its first
+    /// message through its SPI: `responderSPI`).
     var responders = HalfOpenTable()
+    /// The key of `responderSPI`.
+    let spiSecret = (Random.uint64(), Random.uint64())
     /// Peers we hold or held an IKE SA with since the start, by their address's hash (8
     /// bytes rather than 24 per peer of a hub): they get no INITIAL_CONTACT. Two addresses
     /// sharing a hash would cost the second its INITIAL_CONTACT, nothing more.
@@ -277,8 +280,6 @@ public final class IKEv2Engine: SansIOEngine {
             counters.badMessageID += 1
             return
         }
-        // The peer's first request after IKE_AUTH: its IKE_SA_INIT can no longer come late.
-        if id == 2, !sa.initiator { responders.forget(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI) }
         switch (sa.state, message.exchange) {
         case let (.halfOpen(handshake), .ikeAuth): authRequest(sa, handshake, message, raw, now: now)
         case (.established, .informational): informationalRequest(sa, message, raw, now: now)
@@ -369,7 +370,6 @@ public final class IKEv2Engine: SansIOEngine {
         expireReassembly(sa, now: now)
         if sa.lastResponse != nil, now - sa.lastHeard >= Retransmission.answerKept {
             sa.lastResponse = nil
-            if !sa.initiator { responders.forget(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI) }
         }
         if retransmit(sa, now: now) { return }
         if sa.rekeyedTo != nil, sa.pending == nil, let at = sa.retireAt, now >= at {

@@ -176,10 +176,11 @@ import Testing
     }
 
     /// The responder finds an SA by the initiator's first message (its SPI and address)
-    /// while a late copy of it may come, and drops such a copy; once the peer has sent
-    /// its next request the SA is no longer found by it (a hub's settled SAs cost the
-    /// half-open table nothing).
-    @Test func theFirstMessageIsForgottenOnceThePeerHasMovedOn() throws {
+    /// through the SPI it derived from them, with no index beside its SAs (a hub's SAs
+    /// cost the half-open table nothing): a late copy of that message is dropped, before
+    /// the peer's next request and after it, and while the SA is half-open a
+    /// retransmission gets the same answer.
+    @Test func theFirstMessageFindsItsSAWithoutAnIndex() throws {
         let p = Pair()
         p.b.policies = [Pair.policy("site_a", local: "198.51.100.7", remote: "192.0.2.1", localNet: "10.2.0.0/24", remoteNet: "10.1.0.0/24")]
         p.a.initiate(tunnel: 1, policy: Pair.policy("site_b", local: "192.0.2.1", remote: "198.51.100.7"),
@@ -190,18 +191,32 @@ import Testing
             Issue.record("no IKE_SA_INIT")
             return
         }
+        // A retransmission while half-open: the same answer, the same SA.
         p.b.receive(first, from: src, to: dst, now: p.now)
+        let answer = p.b.takeOutput()
+        p.b.receive(first, from: src, to: dst, now: p.now)
+        let again = p.b.takeOutput()
+        guard case let .send(a1, _, _)? = answer.first(where: { if case .send = $0 { return true }; return false }),
+              case let .send(a2, _, _)? = again.first(where: { if case .send = $0 { return true }; return false }) else {
+            Issue.record("no IKE_SA_INIT answer")
+            return
+        }
+        #expect(a1 == a2 && p.b.sas.count == 1 && p.b.responders.halfOpen == 1)
+        for out in answer { if case let .send(bytes, s, d) = out { p.a.receive(bytes, from: s, to: d, now: p.now) } }
         p.run()
         let initiator = try #require(p.a.sas.values.first)
+        let responder = try #require(p.b.sas.values.first)
         #expect(initiator.isEstablished && p.b.sas.count == 1 && p.b.responders.halfOpen == 0)
-        #expect(p.b.responders.responder(initiatorSPI: initiator.localSPI, from: src.address) != nil)
+        #expect(responder.localSPI == p.b.responderSPI(initiator.localSPI, src.address))
+        #expect(p.b.responders.responder(initiatorSPI: initiator.localSPI, from: src.address) == nil)
         // A late copy of the IKE_SA_INIT is dropped.
         p.b.receive(first, from: src, to: dst, now: p.now)
         #expect(p.b.takeOutput().isEmpty && p.b.sas.count == 1)
-        // a's liveness check at 30 s, its first request after IKE_AUTH.
+        // a's liveness check at 30 s, its first request after IKE_AUTH; a copy still is.
         p.now = p.now + .seconds(30)
         p.tickAndDeliver { _, _ in false }
-        #expect(p.b.responders.responder(initiatorSPI: initiator.localSPI, from: src.address) == nil)
+        p.b.receive(first, from: src, to: dst, now: p.now)
+        #expect(p.b.takeOutput().isEmpty)
         #expect(p.b.sas.count == 1 && p.a.sas.count == 1 && p.b.responders.halfOpen == 0)
     }
 
