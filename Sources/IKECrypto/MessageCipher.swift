@@ -26,7 +26,13 @@ public struct MessageCipher {
     }
 
     public init(cipher: Cipher, integrity: IntegrityAlgorithm?, encryptionKey: SecretBytes, integrityKey: SecretBytes?) throws(CryptoError) {
-        let both = SecretBytes(encryptionKey.withBytes { Array($0) } + (integrityKey?.withBytes { Array($0) } ?? []))
+        // Both keys in one allocation; the bytes copied on the way are wiped.
+        var joined: [UInt8] = []
+        joined.reserveCapacity(encryptionKey.count + (integrityKey?.count ?? 0))
+        encryptionKey.withBytes { joined.append(contentsOf: $0) }
+        integrityKey?.withBytes { joined.append(contentsOf: $0) }
+        let both = SecretBytes(joined)
+        wipe(&joined)
         try self.init(cipher: cipher, integrity: integrity, keys: both, encryption: 0..<encryptionKey.count,
                       integrity: encryptionKey.count..<both.count)
     }
