@@ -85,13 +85,13 @@ public struct IKEKeys {
     /// SKEYSEED for the initial exchange: prf(Ni | Nr, g^ir).
     public static func skeyseed(prf: PRF, sharedSecret: SecretBytes, nonceI: [UInt8], nonceR: [UInt8]) -> SecretBytes {
         let key = SecretBytes(nonceI + nonceR)
-        return SecretBytes(sharedSecret.withBytes { s in key.withBytes { prf.compute(key: $0, data: s) } })
+        var out = sharedSecret.withBytes { s in key.withBytes { prf.compute(key: $0, data: s) } }
+        return SecretBytes(wiping: &out)
     }
 
     /// KEYMAT for a CHILD_SA (RFC 7296 §2.17): prf+(SK_d, [g^ir (new) |] Ni | Nr).
     public func childKeyMaterial(sharedSecret: SecretBytes?, nonceI: [UInt8], nonceR: [UInt8], count: Int) -> SecretBytes {
-        var seed: [UInt8] = sharedSecret?.withBytes { Array($0) } ?? []
-        seed += nonceI + nonceR
+        var seed = keyInput(sharedSecret.map { [$0] } ?? [], then: nonceI + nonceR)
         defer { wipe(&seed) }
         return prf.plus(key: d, seed: seed, count: count)
     }

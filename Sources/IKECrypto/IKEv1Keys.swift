@@ -26,16 +26,25 @@ public struct IKEv1Keys {
                 cookieI: UInt64, cookieR: UInt64, encryptionKeyLength: Int, authenticationPRF: PRF? = nil) {
         self.prf = prf
         self.authenticationPRF = authenticationPRF ?? prf
+        let skeyid: SecretBytes
         if let psk {
-            skeyid = SecretBytes(prf.compute(key: psk, data: nonceI + nonceR))
+            var nonces = nonceI + nonceR
+            skeyid = prf.secret(key: psk, wiping: &nonces)
         } else {
-            skeyid = sharedSecret.withBytes { gxy in SecretBytes(prf.compute(key: SecretBytes(nonceI + nonceR), data: Array(gxy))) }
+            var gxy = keyInput([sharedSecret], then: [])
+            skeyid = prf.secret(key: SecretBytes(nonceI + nonceR), wiping: &gxy)
         }
         let cookies = cookieI.bigEndianBytes + cookieR.bigEndianBytes
-        let gxy = sharedSecret.withBytes { Array($0) }
-        d = SecretBytes(prf.compute(key: skeyid, data: gxy + cookies + [0]))
-        a = SecretBytes(prf.compute(key: skeyid, data: d.withBytes { Array($0) } + gxy + cookies + [1]))
-        e = SecretBytes(prf.compute(key: skeyid, data: a.withBytes { Array($0) } + gxy + cookies + [2]))
+        // SKEYID_d, _a, _e: each prf(SKEYID, the previous one | g^xy | CKY-I | CKY-R | n).
+        func next(_ previous: SecretBytes?, _ n: UInt8) -> SecretBytes {
+            var data = keyInput((previous.map { [$0] } ?? []) + [sharedSecret], then: cookies + [n])
+            return prf.secret(key: skeyid, wiping: &data)
+        }
+        let d = next(nil, 0), a = next(d, 1), e = next(a, 2)
+        self.skeyid = skeyid
+        self.d = d
+        self.a = a
+        self.e = e
         encryption = IKEv1Keys.expand(prf, e, count: encryptionKeyLength)
     }
 
@@ -50,12 +59,16 @@ public struct IKEv1Keys {
     static func expand(_ prf: PRF, _ e: SecretBytes, count: Int) -> SecretBytes {
         if e.count >= count { return e.withBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
         var out: [UInt8] = []
+        out.reserveCapacity(count + prf.length)
         var k: [UInt8] = [0]
         while out.count < count {
-            k = prf.compute(key: e, data: k)
+            let block = prf.compute(key: e, data: k)
+            wipe(&k)
+            k = block
             out += k
         }
-        return SecretBytes(Array(out[0..<count]))
+        wipe(&k)
+        return SecretBytes(wiping: &out, count: count)
     }
 
     /// The first IV of the exchange: hash(g^xi | g^xr), cut to the block size.
@@ -87,19 +100,24 @@ public struct IKEv1Keys {
     /// `spi` is the SPI the receiving side chose.
     public func keyMaterial(sharedSecret: SecretBytes?, protocolID: UInt8, spi: UInt32, nonceI: [UInt8], nonceR: [UInt8],
                             count: Int) -> SecretBytes {
-        var seed = sharedSecret?.withBytes { Array($0) } ?? []
-        seed.append(protocolID)
-        seed += spi.bigEndianBytes
-        seed += nonceI + nonceR
+        var seed = keyInput(sharedSecret.map { [$0] } ?? [], then: [protocolID] + spi.bigEndianBytes + nonceI + nonceR)
         var out: [UInt8] = []
+        out.reserveCapacity(count + prf.length)
         var k: [UInt8] = []
+        var input: [UInt8] = []
+        input.reserveCapacity(prf.length + seed.count)
         while out.count < count {
-            k = prf.compute(key: d, data: k + seed)
+            input += k
+            input += seed
+            wipe(&k)
+            k = prf.compute(key: d, data: input)
+            wipe(&input)
+            input.removeAll(keepingCapacity: true)
             out += k
         }
+        wipe(&k)
         wipe(&seed)
-        defer { wipe(&out) }
-        return SecretBytes(Array(out[0..<count]))
+        return SecretBytes(wiping: &out, count: count)
     }
 
 }

@@ -240,11 +240,11 @@ public final class KeyExchange {
         guard EVP_PKEY_derive(ctx, nil, &length) == 1 else { throw .last("EVP_PKEY_derive") }
         var out = [UInt8](repeating: 0, count: length)
         guard EVP_PKEY_derive(ctx, &out, &length) == 1 else { throw .last("EVP_PKEY_derive") }
-        defer { wipe(&out) }
         if case .montgomery = KeyExchange.kind(group), out.allSatisfy({ $0 == 0 }) {
+            wipe(&out)
             throw .invalidPublicValue("\(group) shared secret is all zero")
         }
-        return SecretBytes(Array(out[0..<length]))
+        return SecretBytes(wiping: &out, count: length)
     }
 }
 

@@ -36,6 +36,15 @@ public struct PRF {
         key.withBytes { k in data.withUnsafeBytes { compute(key: k, data: $0) } }
     }
 
+    /// prf(key, data) when the output is itself a key (SKEYSEED, SKEYID and its
+    /// children): no unwiped copy of it is left. `data` is wiped too, as it is made of
+    /// key material (g^xy, SKEYID_d).
+    public func secret(key: SecretBytes, wiping data: inout [UInt8]) -> SecretBytes {
+        var out = compute(key: key, data: data)
+        wipe(&data)
+        return SecretBytes(wiping: &out)
+    }
+
     /// The plain hash under the HMAC: IKEv1 negotiates a hash and uses it bare for its
     /// IVs and NAT-D payloads (RFC 2409 Appendix B, RFC 3947 §3.2).
     public func hash(_ data: [UInt8]) -> [UInt8] { Digest.compute(md, data, length: length) }
@@ -47,18 +56,22 @@ public struct PRF {
         var out: [UInt8] = []
         out.reserveCapacity(count + length)
         var previous: [UInt8] = []
+        var input: [UInt8] = []
+        input.reserveCapacity(length + seed.count + 1)
         var n: UInt8 = 1
         while out.count < count {
-            var input = previous + seed
+            input += previous
+            input += seed
             input.append(n)
+            wipe(&previous)
             previous = compute(key: key, data: input)
             wipe(&input)
+            input.removeAll(keepingCapacity: true)
             out += previous
             n &+= 1
         }
         wipe(&previous)
-        defer { wipe(&out) }
-        return SecretBytes(Array(out[0..<count]))
+        return SecretBytes(wiping: &out, count: count)
     }
 }
 
@@ -77,6 +90,7 @@ func hmac(_ template: OpaquePointer, key: UnsafeRawBufferPointer, data: UnsafeRa
             && EVP_MAC_final(ctx, &out, &length, out.count) == 1
     }
     precondition(ok && length >= outputLength, "HMAC failed")
+    defer { wipe(&out) }  // the output may be a key
     return Array(out[0..<outputLength])
 }
 

@@ -30,6 +30,14 @@ public struct SecretBytes: Equatable, CustomStringConvertible {
         self.init(count: bytes.count) { target in if bytes.count > 0 { target.copyMemory(from: bytes) } }
     }
 
+    /// The first `count` bytes of a temporary (all of them when nil), which is wiped: a
+    /// key computed into an array leaves no copy of itself behind.
+    public init(wiping bytes: inout [UInt8], count: Int? = nil) {
+        let count = count ?? bytes.count
+        self = bytes.withUnsafeBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        wipe(&bytes)
+    }
+
     public var count: Int { Int(storage.header) }
 
     /// No bytes, shared: what a key that was handed over or is no longer needed becomes.
@@ -57,4 +65,15 @@ public struct SecretBytes: Equatable, CustomStringConvertible {
     }
 
     public var description: String { "<redacted>" }
+}
+
+/// A prf input made of keys and then public values (g^xy | CKY-I | CKY-R | 0, g^ir | Ni |
+/// Nr): one allocation sized first, so that no growth leaves a copy of a key behind. The
+/// caller wipes it (`PRF.secret` does).
+public func keyInput(_ secrets: [SecretBytes], then tail: [UInt8]) -> [UInt8] {
+    var input: [UInt8] = []
+    input.reserveCapacity(secrets.reduce(tail.count) { $0 + $1.count })
+    for secret in secrets { secret.withBytes { input.append(contentsOf: $0) } }
+    input += tail
+    return input
 }

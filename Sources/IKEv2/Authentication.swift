@@ -13,7 +13,8 @@ enum Authentication {
 
     static func psk(prf: PRF, psk: SecretBytes, message: [UInt8], nonce: [UInt8], idKey: SecretBytes, idBody: [UInt8]) -> [UInt8] {
         let macedID = prf.compute(key: idKey, data: idBody)
-        let padded = SecretBytes(prf.compute(key: psk, data: keyPad))
+        var pad = keyPad
+        let padded = prf.secret(key: psk, wiping: &pad)
         return prf.compute(key: padded, data: message + nonce + macedID)
     }
 

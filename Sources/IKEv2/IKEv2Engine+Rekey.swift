@@ -207,8 +207,8 @@ extension IKEv2Engine {
     func install(_ successor: IKESA, chosen: ChosenAlgorithms, oldKeys: IKEKeys, shared: SecretBytes,
                  nonceI: [UInt8], nonceR: [UInt8]) throws(CryptoError) {
         guard let prfID = chosen.prf, let prf = PRF(prfID) else { throw .unsupported("no PRF") }
-        let seed = shared.withBytes { Array($0) } + nonceI + nonceR
-        let skeyseed = SecretBytes(oldKeys.prf.compute(key: oldKeys.d, data: seed))
+        var seed = keyInput([shared], then: nonceI + nonceR)
+        let skeyseed = oldKeys.prf.secret(key: oldKeys.d, wiping: &seed)
         let k = try IKEKeys(prf: prf, skeyseed: skeyseed, cipher: chosen.cipher, integrity: chosen.integrity,
                             nonceI: nonceI, nonceR: nonceR, spiI: successor.spiI, spiR: successor.spiR)
         successor.keys = k
