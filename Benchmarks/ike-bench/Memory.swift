@@ -20,12 +20,12 @@ import UCI
 enum MemoryBenchmark {
     static let hub = IPAddress("198.51.100.1")!
 
-    static func policy(version: Int, remote: IPAddress?, local: IPAddress?, localNet: String, remoteNet: String) -> EnginePolicy {
+    static func policy(version: Int, remote: IPAddress?, local: IPAddress?, localID: Identity? = nil, localNet: String, remoteNet: String) -> EnginePolicy {
         let ike = version == 2
             ? AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256)], integrity: [], prfs: [.hmacSHA2_256], groups: [.curve25519])
             : AlgorithmSet(ciphers: [Cipher(.aesCBC, keyBits: 256)], integrity: [.hmacSHA2_256_128], prfs: [.hmacSHA2_256], groups: [.curve25519])
         return EnginePolicy(
-            name: "hub", localAddress: local, remoteAddress: remote, localID: nil,
+            name: "hub", localAddress: local, remoteAddress: remote, localID: localID,
             remoteID: remote.map { .address($0) } ?? .any, psk: SecretBytes(Array("benchmark".utf8)),
             ikeProposals: [ike],
             espProposals: [AlgorithmSet(ciphers: [Cipher(.aesGCM16, keyBits: 256)], integrity: [], prfs: [], groups: [.curve25519])],
@@ -38,6 +38,10 @@ enum MemoryBenchmark {
     static func spoke(_ i: Int) -> (address: IPAddress, net: String) {
         (IPAddress("10.\(64 + i / 65536).\(i / 256 % 256).\(i % 256)")!, "172.\(16 + i / 65536).\(i / 256 % 256).0/24")
     }
+
+    /// The spoke `i`'s identity, as a hub's spokes name themselves (17 octets and more:
+    /// past what a Swift string holds inline).
+    static func spokeID(_ i: Int) -> Identity { .fqdn("spoke\(i).example") }
 
     /// Delivers what each engine sends to the other until both are quiet.
     static func exchange(_ a: any SansIOEngine, _ b: any SansIOEngine, now: Instant,
@@ -90,7 +94,7 @@ enum MemoryBenchmark {
                 let (address, net) = spoke(i)
                 let initiator: any SansIOEngine = version == 2 ? IKEv2Engine { _ in address } : IKEv1Engine { _ in address }
                 initiator.logs = { _ in false }
-                initiator.initiate(tunnel: 1, policy: policy(version: version, remote: hub, local: address, localNet: net, remoteNet: "10.0.0.0/16"),
+                initiator.initiate(tunnel: 1, policy: policy(version: version, remote: hub, local: address, localID: spokeID(i), localNet: net, remoteNet: "10.0.0.0/16"),
                                    remote: hub, now: now)
                 if let r = responder as? IKEv2Engine, let i = initiator as? IKEv2Engine {
                     established += exchange(i, r, now: now,
@@ -204,7 +208,7 @@ enum MemoryBenchmark {
                 let (address, net) = spoke(i)
                 let initiator: any SansIOEngine = version == 2 ? IKEv2Engine { _ in address } : IKEv1Engine { _ in address }
                 initiator.logs = { _ in false }
-                initiator.initiate(tunnel: 1, policy: policy(version: version, remote: hub, local: address, localNet: net, remoteNet: "10.0.0.0/16"),
+                initiator.initiate(tunnel: 1, policy: policy(version: version, remote: hub, local: address, localID: spokeID(i), localNet: net, remoteNet: "10.0.0.0/16"),
                                    remote: hub, now: clock)
                 converse(initiator)
                 initiators.append(initiator)
