@@ -42,14 +42,23 @@ public final class KeyExchange {
         }
     }
 
-    /// A fresh key pair.
-    public init(group: DHGroup) throws(CryptoError) {
+    /// A fresh key pair: one `spares` made ahead when it holds one of the group (each is
+    /// used once), otherwise one generated now.
+    public init(group: DHGroup, spares: KeyPairSpares? = nil) throws(CryptoError) {
         guard let kind = KeyExchange.kind(group) else { throw .unsupported("DH group \(group)") }
         self.group = group
-        let key = try KeyExchange.generate(kind)
-        self.key = key
+        if let spare = spares?.take(group) {
+            (key, publicValue) = spare
+        } else {
+            (key, publicValue) = try KeyExchange.generatePair(kind)
+        }
+    }
+
+    /// A new key pair of `kind` and its public value.
+    static func generatePair(_ kind: Kind) throws(CryptoError) -> (OpaquePointer, [UInt8]) {
+        let key = try generate(kind)
         do throws(CryptoError) {
-            self.publicValue = try KeyExchange.encodePublic(key, kind)
+            return (key, try encodePublic(key, kind))
         } catch {
             EVP_PKEY_free(key)
             throw error

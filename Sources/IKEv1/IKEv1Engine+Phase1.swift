@@ -70,7 +70,7 @@ extension IKEv1Engine {
             if sa.aggressive {
                 // The KE goes with the offer, so every transform must have its group.
                 offer.proposals[0].transforms = offer.proposals[0].transforms.filter { IKEv1Proposals.phase1Choice($0)?.algorithms.group == group }
-                let ke = try KeyExchange(group: group)
+                let ke = try KeyExchange(group: group, spares: keyPairs)
                 handshake.ke = ke
                 handshake.gxi = ke.publicValue
                 handshake.nonceI = Random.bytes(32)
@@ -254,7 +254,7 @@ extension IKEv1Engine {
         sa.peerDPD = message.payloads.contains(.vendorID(IKEv1VendorID.deadPeerDetection))
         guard let group = choice.algorithms.group else { return }
         do throws(CryptoError) {
-            let ke = try KeyExchange(group: group)
+            let ke = try KeyExchange(group: group, spares: keyPairs)
             h.ke = ke
             h.gxi = ke.publicValue
         } catch { throw .crypto(error) }
@@ -439,7 +439,7 @@ extension IKEv1Engine {
             if let ours = h.ke {
                 ke = ours
             } else {
-                ke = try KeyExchange(group: group)
+                ke = try KeyExchange(group: group, spares: keyPairs)
                 h.ke = ke
                 h.gxr = ke.publicValue
                 h.nonceR = Random.bytes(32)

@@ -21,7 +21,7 @@ extension IKEv1Engine {
         let spi = inboundSPI(sa)
         var ke: KeyExchange? = nil
         if let group = policy.espProposals.flatMap({ $0.groups }).first(where: { KeyExchange.isSupported($0) }) {
-            ke = try? KeyExchange(group: group)
+            ke = try? KeyExchange(group: group, spares: keyPairs)
         }
         let local = policy.localSelectors.first ?? Selectors.host(sa.local.address)
         let remote = policy.remoteSelectors.first(where: { $0.start.isV4 == local.start.isV4 }) ?? Selectors.host(sa.remote.address)
@@ -117,7 +117,7 @@ extension IKEv1Engine {
                 return
             }
             do throws(CryptoError) {
-                let k = try KeyExchange(group: group)
+                let k = try KeyExchange(group: group, spares: keyPairs)
                 shared = try k.sharedSecret(peerPublicValue: peerKE)
                 ke = k
             } catch { throw .crypto(error) }

@@ -16,6 +16,9 @@ public final class IKEv1Engine: SansIOEngine {
     public internal(set) var counters = IKEv1Counters()
     /// What an unauthenticated sender may make us hold and compute.
     public var limits = ResponderLimits()
+    /// Key pairs made ahead of the negotiations that take them (the daemon prepares them
+    /// once its answers are out).
+    public let keyPairs = KeyPairSpares()
     /// Responder SAs by CKY-I and address, and the half-open ones by source.
     var responders = HalfOpenTable()
     var limitDrops = DropReport()

@@ -33,7 +33,7 @@ extension IKEv2Engine {
         guard let policy = sa.policy, case let .initSent(handshake) = sa.state else { return }
         let keyExchange: KeyExchange
         do throws(CryptoError) {
-            keyExchange = try KeyExchange(group: sa.group)
+            keyExchange = try KeyExchange(group: sa.group, spares: keyPairs)
         } catch {
             fail(sa, phase: 1, "key exchange \(sa.group): \(error)")
             return

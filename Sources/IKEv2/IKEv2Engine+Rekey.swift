@@ -116,7 +116,7 @@ extension IKEv2Engine {
                 return
             }
             do throws(CryptoError) {
-                let ke = try KeyExchange(group: group)
+                let ke = try KeyExchange(group: group, spares: keyPairs)
                 shared = try ke.sharedSecret(peerPublicValue: value)
                 reply.append(.keyExchange(group: group.rawValue, data: ke.publicValue))
             } catch {
@@ -179,7 +179,7 @@ extension IKEv2Engine {
         let nonceR = Random.bytes(32)
         let ourPublic: [UInt8]
         do throws(CryptoError) {
-            let ke = try KeyExchange(group: group)
+            let ke = try KeyExchange(group: group, spares: keyPairs)
             ourPublic = ke.publicValue
             let shared = try ke.sharedSecret(peerPublicValue: value)
             try install(successor, chosen: chosen, oldKeys: keys, shared: shared, nonceI: nonceI, nonceR: nonceR)
@@ -278,7 +278,7 @@ extension IKEv2Engine {
         let nonce = Random.bytes(32)
         let newSPI = newInboundSPI(sa)
         var ke: KeyExchange? = nil
-        if let group = Proposals.groups(policy.espProposals).first(where: { KeyExchange.isSupported($0) }) { ke = try? KeyExchange(group: group) }
+        if let group = Proposals.groups(policy.espProposals).first(where: { KeyExchange.isSupported($0) }) { ke = try? KeyExchange(group: group, spares: keyPairs) }
         var payloads: [IKEv2Payload] = []
         if policy.transportMode { payloads.append(.notify(NotifyPayload(.useTransportMode))) }
         payloads.append(.securityAssociation(Proposals.encode(policy.espProposals, protocolID: SecurityProtocol.esp, spi: newSPI.bigEndianBytes, withGroups: ke != nil)))
@@ -321,7 +321,7 @@ extension IKEv2Engine {
             let newSPI = newInboundSPI(sa)
             var ke: KeyExchange? = nil
             let groups = Proposals.groups(policy.espProposals)
-            if let group = groups.first(where: { KeyExchange.isSupported($0) }) { ke = try? KeyExchange(group: group) }
+            if let group = groups.first(where: { KeyExchange.isSupported($0) }) { ke = try? KeyExchange(group: group, spares: keyPairs) }
             payloads.append(.notify(NotifyPayload(.rekeySA, protocolID: SecurityProtocol.esp, spi: sa.childInboundSPI.bigEndianBytes)))
             payloads.append(.securityAssociation(Proposals.encode(policy.espProposals, protocolID: SecurityProtocol.esp, spi: newSPI.bigEndianBytes, withGroups: ke != nil)))
             payloads.append(.nonce(nonce))
@@ -331,7 +331,7 @@ extension IKEv2Engine {
             sa.rekey = .child(nonce: nonce, keyExchange: ke, inboundSPI: newSPI)
         } else {
             guard let group = Proposals.groups(policy.ikeProposals).first(where: { KeyExchange.isSupported($0) }),
-                  let ke = try? KeyExchange(group: group) else {
+                  let ke = try? KeyExchange(group: group, spares: keyPairs) else {
                 rekeyFailed(sa, phase: 1, "no key exchange for the IKE SA rekey", now: now)
                 return
             }

@@ -86,7 +86,7 @@ extension IKEv2Engine {
         handshake.peerAsksForCertificate = false  // a CERTREQ counts in IKE_AUTH
         (sa.natDetected, sa.behindNAT) = NATDetection.detected(message, spiI: sa.spiI, spiR: 0, local: local, remote: remote)
         do throws(CryptoError) {
-            let keyExchange = try KeyExchange(group: sa.group)
+            let keyExchange = try KeyExchange(group: sa.group, spares: keyPairs)
             handshake.keyExchange = keyExchange
             try sa.deriveKeys(peerKE: publicValue)
             var payloads: [IKEv2Payload] = [

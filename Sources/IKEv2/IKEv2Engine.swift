@@ -15,6 +15,9 @@ public final class IKEv2Engine: SansIOEngine {
     public internal(set) var counters = IKEv2Counters()
     /// What an unauthenticated sender may make us hold.
     public var limits = ResponderLimits()
+    /// Key pairs made ahead of the negotiations that take them (the daemon prepares them
+    /// once its answers are out).
+    public let keyPairs = KeyPairSpares()
     /// The half-open responder SAs, by source (a responder SA is found by its first
     /// message through its SPI: `responderSPI`).
     var responders = HalfOpenTable()

@@ -137,6 +137,10 @@ final class Daemon {
         flush()
         control?.tunnelsChanged()
         rearm()
+        // The answers are out and the waiting clients told: key pairs for the next
+        // negotiations are made now, off the path of their first message.
+        ikev1.engine.keyPairs.prepare()
+        ikev2.engine.keyPairs.prepare()
     }
 
     /// Sets the loop's timer to the earliest deadline of the engines (retransmissions,

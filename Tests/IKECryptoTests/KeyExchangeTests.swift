@@ -42,6 +42,29 @@ import Testing
         #expect(ab.count == expectedLength[group])
     }
 
+    /// A group gets a spare pair once a negotiation has used it; the pair is taken once,
+    /// agrees with a peer as a fresh one does, and the next is a different pair.
+    @Test(arguments: [DHGroup.curve25519, .ecp256, .modp2048])
+    func sparePairsAreMadeAheadAndUsedOnce(group: DHGroup) throws {
+        let spares = KeyPairSpares()
+        spares.prepare()
+        #expect(spares.count == 0, "no group used yet")
+        let first = try KeyExchange(group: group, spares: spares)
+        spares.prepare()
+        #expect(spares.count == 1)
+        let spare = try KeyExchange(group: group, spares: spares)
+        #expect(spares.count == 0)
+        let made = try KeyExchange(group: group, spares: spares)
+        spares.prepare()
+        let next = try KeyExchange(group: group, spares: spares)
+        let values = [first.publicValue, spare.publicValue, made.publicValue, next.publicValue]
+        #expect(Set(values.map { $0.description }).count == 4, "every pair is new")
+        #expect(try spare.sharedSecret(peerPublicValue: made.publicValue) == made.sharedSecret(peerPublicValue: spare.publicValue))
+        #expect(try KeyExchange(group: .curve448, spares: spares).publicValue.count == 56, "another group is made on the spot")
+        spares.prepare()
+        #expect(spares.count == 2)
+    }
+
     /// RFC 6989 §2.1: 1 < y < p-1 for MODP groups; §2.3: an ECP point must be on the curve;
     /// RFC 8031 §3.1: an all-zero X25519 result is refused.
     @Test func badPublicValuesAreRefused() throws {
