@@ -1,6 +1,7 @@
 import Broker
 import CertificateProxy
 import Control
+import IKECrypto
 import IKEWire
 import IKEv1
 import IKEv2
