@@ -24,6 +24,21 @@ public struct Instant: Comparable, Hashable, CustomStringConvertible, Sendable {
     public var description: String { Interval(nanoseconds: nanoseconds).description }
 }
 
+/// An optional instant in eight bytes where `Instant?` takes nine (sixteen before a word):
+/// zero is none, which no deadline is (a monotonic clock starts far from it). An IKE SA's
+/// four lifetimes take 32 bytes rather than 64.
+@propertyWrapper
+public struct PackedInstant: Sendable {
+    private var nanoseconds: UInt64
+
+    public init(wrappedValue: Instant?) { nanoseconds = wrappedValue?.nanoseconds ?? 0 }
+
+    public var wrappedValue: Instant? {
+        get { nanoseconds == 0 ? nil : Instant(nanoseconds: nanoseconds) }
+        set { nanoseconds = newValue?.nanoseconds ?? 0 }
+    }
+}
+
 /// A non-negative span of time, in nanoseconds.
 public struct Interval: Comparable, Hashable, CustomStringConvertible, Sendable {
     public var nanoseconds: UInt64

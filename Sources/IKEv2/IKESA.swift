@@ -46,10 +46,11 @@ final class IKESA: HeapPlaced {
     }
 
     // The stored properties are ordered for packing (Swift lays them out in declaration
-    // order): the word-sized ones first, each nine-byte optional instant followed by
-    // what fits in its padding, then the addresses and identities (17 bytes, aligned to
-    // 8) with a 4-byte field in each gap they leave, then the algorithms. A hub holds
-    // one of these per peer; what it holds only now and then is in `occasional`.
+    // order): the word-sized ones first, the lifetimes in eight bytes each
+    // (`PackedInstant`), the flags and the 2- and 4-byte fields, then the identity, the
+    // algorithms and the addresses (17, 16 and 20 bytes) with a 4-byte field in each gap
+    // they leave: 296 bytes, a 304-byte heap chunk. A hub holds one of these per peer;
+    // what it holds only now and then is in `occasional`.
 
     let localSPI: UInt64
     var remoteSPI: UInt64 = 0
@@ -67,7 +68,10 @@ final class IKESA: HeapPlaced {
     var lastHeard: Instant
 
     /// Lifetimes (§2.8): when to rekey (soft, with jitter) and when the SA ends (hard).
-    var ikeRekeyAt: Instant?
+    @PackedInstant var ikeRekeyAt: Instant? = nil
+    @PackedInstant var ikeExpiresAt: Instant? = nil
+    @PackedInstant var childRekeyAt: Instant? = nil
+    @PackedInstant var childExpiresAt: Instant? = nil
     let initiator: Bool
     var natDetected = false
     /// The NAT is in front of us: we keep its mapping open with keepalives (RFC 3948 §4).
@@ -79,24 +83,22 @@ final class IKESA: HeapPlaced {
     var childTransport = false
     /// A liveness check of ours is in flight.
     var probing = false
-    var ikeExpiresAt: Instant?
-    var nextRequestID: UInt32 = 0
-    var childRekeyAt: Instant?
-    var peerRequestID: UInt32 = 0
-    var childExpiresAt: Instant?
-    var tunnel: UInt32?
     var group: DHGroup
-    /// RFC 7383: both sides announced IKEV2_FRAGMENTATION_SUPPORTED; protected messages
-    /// longer than this many octets go in fragments. nil: never.
-    var fragmentLimit: UInt16? = nil
+    /// `fragmentLimit`, 0 for none.
+    private var fragmentOctets: UInt16 = 0
+    var nextRequestID: UInt32 = 0
+    var peerRequestID: UInt32 = 0
+    var tunnel: UInt32?
+    /// Where the SA's deadline is in the engine's heap (`SATimers`), in the gap after
+    /// the tunnel.
+    var heapSlot: Int32 = -1
 
     /// The identity the peer proved in IKE_AUTH.
     var peerID: Identity?
-    var childInboundSPI: UInt32 = 0
     var childOutboundSPI: UInt32 = 0
-    /// Where the SA's deadline is in the engine's heap (`SATimers`), in the gap before
-    /// the addresses.
-    var heapSlot: Int32 = -1
+    var chosen: ChosenAlgorithms?
+    /// What the CHILD_SA was negotiated with, for its rekeys.
+    var childChosen: ChosenAlgorithms?
     var local: Endpoint
     private var lastResponseID: UInt32 = 0
     var remote: Endpoint {
@@ -107,9 +109,7 @@ final class IKESA: HeapPlaced {
             }
         }
     }
-    var chosen: ChosenAlgorithms?
-    /// What the CHILD_SA was negotiated with, for its rekeys.
-    var childChosen: ChosenAlgorithms?
+    var childInboundSPI: UInt32 = 0
 
     /// Our last answer, for the peer's retransmissions of its request (§2.1).
     var lastResponse: (messageID: UInt32, answer: KeptAnswer)? {
@@ -176,6 +176,13 @@ final class IKESA: HeapPlaced {
             body(o)
             occasional = o
         }
+    }
+
+    /// RFC 7383: both sides announced IKEV2_FRAGMENTATION_SUPPORTED; protected messages
+    /// longer than this many octets go in fragments. nil: never.
+    var fragmentLimit: UInt16? {
+        get { fragmentOctets == 0 ? nil : fragmentOctets }
+        set { fragmentOctets = newValue ?? 0 }
     }
 
     /// The fragments of a protected message being reassembled.
