@@ -25,17 +25,18 @@ public struct Instant: Comparable, Hashable, CustomStringConvertible, Sendable {
 }
 
 /// An optional instant in eight bytes where `Instant?` takes nine (sixteen before a word):
-/// zero is none, which no deadline is (a monotonic clock starts far from it). An IKE SA's
-/// four lifetimes take 32 bytes rather than 64.
+/// the last instant stands for none. A deadline there is never due either (`+` saturates
+/// to it), while every other instant, the clock's start included, keeps its meaning. An
+/// IKE SA's four lifetimes take 32 bytes rather than 64.
 @propertyWrapper
 public struct PackedInstant: Sendable {
     private var nanoseconds: UInt64
 
-    public init(wrappedValue: Instant?) { nanoseconds = wrappedValue?.nanoseconds ?? 0 }
+    public init(wrappedValue: Instant?) { nanoseconds = wrappedValue?.nanoseconds ?? .max }
 
     public var wrappedValue: Instant? {
-        get { nanoseconds == 0 ? nil : Instant(nanoseconds: nanoseconds) }
-        set { nanoseconds = newValue?.nanoseconds ?? 0 }
+        get { nanoseconds == .max ? nil : Instant(nanoseconds: nanoseconds) }
+        set { nanoseconds = newValue?.nanoseconds ?? .max }
     }
 }
 
