@@ -41,7 +41,7 @@ enum MemoryBenchmark {
 
     /// The spoke `i`'s identity, as a hub's spokes name themselves (17 octets and more:
     /// past what a Swift string holds inline).
-    static func spokeID(_ i: Int) -> Identity { .fqdn("spoke\(i).example") }
+    static func spokeID(_ i: Int) -> Identity { .fqdn(IdentityName("spoke\(i).example")) }
 
     /// Delivers what each engine sends to the other until both are quiet.
     static func exchange(_ a: any SansIOEngine, _ b: any SansIOEngine, now: Instant,

@@ -55,8 +55,8 @@ public final class Certificate {
             if length < 0 { break }
             let bytes = Array(buffer[0..<Int(length)])
             switch type {
-            case 2: names.append(.fqdn(String(decoding: bytes, as: UTF8.self)))
-            case 1: names.append(.rfc822(String(decoding: bytes, as: UTF8.self)))
+            case 2: names.append(.fqdn(IdentityName(octets: bytes)))
+            case 1: names.append(.rfc822(IdentityName(octets: bytes)))
             case 7: if let a = bytes.withUnsafeBytes({ IPAddress(bytes: $0) }) { names.append(.address(a)) }
             default: break
             }
@@ -70,7 +70,7 @@ public final class Certificate {
     public func proves(_ identity: Identity) -> Bool {
         if case .distinguishedName = identity { return identity.accepts(subject) }
         return alternativeNames.contains { name in
-            if case let .fqdn(a) = name, case let .fqdn(b) = identity { return a.asciiLowercased == b.asciiLowercased }
+            if case let .fqdn(a) = name, case let .fqdn(b) = identity { return a.sameHost(as: b) }
             return name == identity
         }
     }

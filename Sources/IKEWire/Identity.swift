@@ -3,8 +3,8 @@
 /// distinguished name `C=.., O=.., CN=..`, `keyid:HEX`, or `%any`.
 public enum Identity: Hashable, CustomStringConvertible, Sendable {
     case address(IPAddress)
-    case fqdn(String)
-    case rfc822(String)
+    case fqdn(IdentityName)
+    case rfc822(IdentityName)
     /// A distinguished name; on the wire it is DER.
     case distinguishedName(DistinguishedName)
     case keyID([UInt8])
@@ -36,8 +36,8 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
     public var data: [UInt8] {
         switch self {
         case let .address(a): return a.bytes
-        case let .fqdn(name): return Array(name.utf8)
-        case let .rfc822(mail): return Array(mail.utf8)
+        case let .fqdn(name): return name.octets
+        case let .rfc822(mail): return mail.octets
         case let .distinguishedName(dn): return dn.der
         case let .keyID(bytes): return bytes
         case .any: return []
@@ -51,8 +51,8 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
         case 1, 5:
             guard let a = data.withUnsafeBytes({ IPAddress(bytes: $0) }), a.isV4 == (idType == 1) else { return nil }
             self = .address(a)
-        case 2: self = .fqdn(String(decoding: data, as: UTF8.self))
-        case 3: self = .rfc822(String(decoding: data, as: UTF8.self))
+        case 2: self = .fqdn(IdentityName(octets: data))
+        case 3: self = .rfc822(IdentityName(octets: data))
         case 9:
             guard let name = DistinguishedName(der: data) else { return nil }
             self = .distinguishedName(name)
@@ -86,17 +86,17 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
         if text.hasPrefix("@") {
             let name = String(text.dropFirst())
             guard isHostName(name) else { return .failure(.init("'\(name)' is not a valid host name")) }
-            return .success(.fqdn(name))
+            return .success(.fqdn(IdentityName(name)))
         }
         if let at = text.firstIndex(of: "@") {
             let user = text[..<at], domain = String(text[text.index(after: at)...])
             guard !user.isEmpty, isHostName(domain) else {
                 return .failure(.init("an e-mail identity is user@domain.example"))
             }
-            return .success(.rfc822(text))
+            return .success(.rfc822(IdentityName(text)))
         }
         guard isHostName(text) else { return .failure(.init("'\(text)' is not an address, host name, user@domain, DN, keyid: or %any")) }
-        return .success(.fqdn(text))
+        return .success(.fqdn(IdentityName(text)))
     }
 
     /// Letters, digits, hyphens and dots; labels 1-63 characters.
@@ -117,12 +117,31 @@ public enum Identity: Hashable, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case let .address(a): return a.description
-        case let .fqdn(name): return "@" + LogText.escaped(name)
-        case let .rfc822(mail): return LogText.escaped(mail)
+        case let .fqdn(name): return "@" + LogText.escaped(name.description)
+        case let .rfc822(mail): return LogText.escaped(mail.description)
         case let .distinguishedName(dn): return LogText.escaped(dn.description)
         case let .keyID(bytes): return "keyid:" + Hex.encode(bytes)
         case .any: return "%any"
         }
+    }
+}
+
+/// The name an FQDN or RFC 822 identity carries, held as the octets of its ID payload: a
+/// hub holds one per spoke, and a 17-byte name takes a 64-byte heap chunk as an array where
+/// a `String` takes 80. Compared octet for octet, as RFC 7296 §3.5 compares identities; a
+/// peer's octets that are not UTF-8 are kept as sent and shown with replacement characters.
+public struct IdentityName: Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public let octets: [UInt8]
+
+    public init(octets: [UInt8]) { self.octets = octets }
+    public init(_ text: String) { octets = Array(text.utf8) }
+    public init(stringLiteral text: String) { self.init(text) }
+
+    public var description: String { String(decoding: octets, as: UTF8.self) }
+
+    /// Whether two host names are the same one (DNS names are case-insensitive, RFC 4343).
+    public func sameHost(as other: IdentityName) -> Bool {
+        description.asciiLowercased == other.description.asciiLowercased
     }
 }
 

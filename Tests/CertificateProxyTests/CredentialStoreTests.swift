@@ -29,7 +29,7 @@ import Testing
         ("ed25519", [5], 14, "Ed25519"),
     ])
     func eachKeySignsWhatThePeerVerifies(leaf: String, hashes: [UInt16], method: UInt8, scheme: String) throws {
-        let (signed, verdict) = try roundTrip(leaf, peerHashes: hashes, identity: .fqdn("\(leaf).ike.test"))
+        let (signed, verdict) = try roundTrip(leaf, peerHashes: hashes, identity: .fqdn(IdentityName("\(leaf).ike.test")))
         #expect(signed.method == method && signed.scheme == scheme)
         #expect(try verdict.get() == "C=CH, O=ike test, CN=\(leaf).ike.test")
     }
@@ -77,7 +77,7 @@ import Testing
     func badPeerCertificatesAreRefusedWithTheirReason(leaf: String, reason: CertificateFailure.Reason) throws {
         let (theirs, _) = try TestPKI.store("p256")
         let chain = [TestPKI.der("\(leaf).pem")] + (leaf == "foreign" ? [] : [TestPKI.der("intermediate.pem")])
-        let verdict = theirs.verify(credential: 0, certificates: chain, identity: .fqdn("\(leaf).ike.test"), octets: [1],
+        let verdict = theirs.verify(credential: 0, certificates: chain, identity: .fqdn(IdentityName("\(leaf).ike.test")), octets: [1],
                                     method: 14, data: [0])
         guard case let .failure(f) = verdict else { Issue.record("\(leaf) accepted"); return }
         #expect(f.reason == reason, "\(f)")
