@@ -74,13 +74,9 @@ public final class TunnelManager {
     func phase1SA(of t: Tunnel) -> Phase1SA? { sas(of: t).phase1 }
 
     /// How many tunnels the table holds, and how many in each phase 1 status (`cmd=status`),
-    /// without sorting the table.
-    public var tunnelCount: Int { table.values.count }
-    public var phase1StatusCounts: [PhaseStatus: Int] {
-        var count: [PhaseStatus: Int] = [:]
-        for t in table.values { count[t.phase1Status, default: 0] += 1 }
-        return count
-    }
+    /// as the table keeps them.
+    public var tunnelCount: Int { table.count }
+    public var phase1StatusCounts: [PhaseStatus: Int] { table.phase1Counts }
 
     func engine(for config: TunnelConfig) -> any KeyingEngine {
         switch config.version {

@@ -34,6 +34,33 @@ import UCI
         #expect(table.named("dialin").isEmpty && table.named("site_b").map { $0.number } == [3])
     }
 
+    /// `cmd=status`'s counts, which the table keeps, agree with a count of its rows as rows
+    /// come, change status and go.
+    @Test func theStatusCountsFollowTheRows() {
+        let c = Configuration.load(twoTunnels, file: "ike.conf").get()
+        let b = c.tunnel(named: "site_b")!
+        var table = TunnelTable()
+        func recount() -> [PhaseStatus: Int] {
+            var n: [PhaseStatus: Int] = [:]
+            for t in table.values { n[t.phase1Status, default: 0] += 1 }
+            return n
+        }
+        for n in TunnelNumber(1)...50 { table[n] = row(n, b) }
+        #expect(table.phase1Counts == [.negotiating: 50] && table.count == 50)
+        for n in stride(from: TunnelNumber(1), through: 50, by: 3) {
+            var t = table[n]!
+            t.state = .failed(nil, step: 3, reason: "no answer")
+            table[n] = t
+        }
+        #expect(table.phase1Counts == [.negotiating: 33, .failed: 17])
+        for n in stride(from: TunnelNumber(2), through: 50, by: 4) { table.removeValue(forKey: n) }
+        table[7] = nil
+        table[10] = row(10, b)
+        #expect(table.phase1Counts == recount() && table.count == 37)
+        for n in TunnelNumber(1)...50 { table[n] = nil }
+        #expect(table.phase1Counts.isEmpty && table.count == 0)
+    }
+
     /// The rows are held densely: a row removed from the middle makes room by moving the
     /// last one, and every row is still found by its number and its name, whatever the
     /// order of removals (checked against a plain dictionary).
