@@ -75,7 +75,13 @@ public struct TimerWheel<Event> {
         slots[slot].swapAt(index, slots[slot].count - 1)
         slots[slot].removeLast()
         count -= 1
-        if case let .some(known) = earliest, known == deadline { earliest = nil }
+        // The daemon moves its one wake-up timer by a cancel and a schedule: with nothing
+        // left, the next deadline is known (none) and the schedule sets it, with no scan.
+        if count == 0 {
+            earliest = .some(nil)
+        } else if case let .some(known) = earliest, known == deadline {
+            earliest = nil
+        }
         return true
     }
 

@@ -46,6 +46,11 @@ final class TestClock {
         #expect(wheel.nextDeadline == t9000)
         wheel.cancel(far)
         #expect(wheel.nextDeadline == nil)
+        // The daemon's wake-up moves by a cancel and a schedule, past one turn of slots.
+        let wake = wheel.schedule(at: ms(5_000), 5)
+        wheel.cancel(wake)
+        _ = wheel.schedule(at: ms(7_000), 6)
+        #expect(wheel.nextDeadline == ms(7_000))
     }
 
     @Test func nothingFiresBeforeItsDeadline() {
