@@ -58,13 +58,17 @@ public struct PRF {
         var previous: [UInt8] = []
         var input: [UInt8] = []
         input.reserveCapacity(length + seed.count + 1)
+        // Every block is keyed by the same K: the key is applied once, and each block
+        // starts from a copy of that keyed state rather than hashing the key pads again.
+        let keyed = key.withBytes { keyedMAC(mac, key: $0) }
+        defer { EVP_MAC_CTX_free(keyed) }
         var n: UInt8 = 1
         while out.count < count {
             input += previous
             input += seed
             input.append(n)
             wipe(&previous)
-            previous = compute(key: key, data: input)
+            previous = input.withUnsafeBytes { finish(keyed, data: $0, outputLength: length) }
             wipe(&input)
             input.removeAll(keepingCapacity: true)
             out += previous
@@ -73,6 +77,33 @@ public struct PRF {
         wipe(&previous)
         return SecretBytes(wiping: &out, count: count)
     }
+}
+
+/// A MAC context from `template` with `key` applied; the caller frees it.
+func keyedMAC(_ template: OpaquePointer, key: UnsafeRawBufferPointer) -> OpaquePointer {
+    guard let ctx = EVP_MAC_CTX_dup(template) else { fatalError("EVP_MAC_CTX_dup failed") }
+    let empty: UInt8 = 0
+    let ok = withUnsafePointer(to: empty) { nothing in
+        EVP_MAC_init(ctx, key.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? nothing, key.count, nil) == 1
+    }
+    precondition(ok, "HMAC key setup failed")
+    return ctx
+}
+
+/// The MAC of `data` under the key of `keyed`, which is left as it was (a copy is used).
+func finish(_ keyed: OpaquePointer, data: UnsafeRawBufferPointer, outputLength: Int) -> [UInt8] {
+    guard let ctx = EVP_MAC_CTX_dup(keyed) else { fatalError("EVP_MAC_CTX_dup failed") }
+    defer { EVP_MAC_CTX_free(ctx) }
+    var out = [UInt8](repeating: 0, count: 64)
+    var length = 0
+    let empty: UInt8 = 0
+    let ok = withUnsafePointer(to: empty) { nothing in
+        EVP_MAC_update(ctx, data.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? nothing, data.count) == 1
+            && EVP_MAC_final(ctx, &out, &length, out.count) == 1
+    }
+    precondition(ok && length >= outputLength, "HMAC failed")
+    defer { wipe(&out) }  // the output may be a key
+    return Array(out[0..<outputLength])
 }
 
 /// HMAC over one buffer, its output cut to `outputLength`: a copy of `template` (an
