@@ -94,6 +94,17 @@ func keyedMAC(_ template: OpaquePointer, key: UnsafeRawBufferPointer) -> OpaqueP
 func finish(_ keyed: OpaquePointer, data: UnsafeRawBufferPointer, outputLength: Int) -> [UInt8] {
     guard let ctx = EVP_MAC_CTX_dup(keyed) else { fatalError("EVP_MAC_CTX_dup failed") }
     defer { EVP_MAC_CTX_free(ctx) }
+    return macFinal(ctx, data: data, outputLength: outputLength)
+}
+
+func hmac(_ template: OpaquePointer, key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer, outputLength: Int) -> [UInt8] {
+    let ctx = keyedMAC(template, key: key)
+    defer { EVP_MAC_CTX_free(ctx) }
+    return macFinal(ctx, data: data, outputLength: outputLength)
+}
+
+/// Feeds `data` to a keyed context and returns the first `outputLength` bytes of its MAC.
+private func macFinal(_ ctx: OpaquePointer, data: UnsafeRawBufferPointer, outputLength: Int) -> [UInt8] {
     var out = [UInt8](repeating: 0, count: 64)
     var length = 0
     let empty: UInt8 = 0
@@ -106,26 +117,6 @@ func finish(_ keyed: OpaquePointer, data: UnsafeRawBufferPointer, outputLength: 
     return Array(out[0..<outputLength])
 }
 
-/// HMAC over one buffer, its output cut to `outputLength`: a copy of `template` (an
-/// `Algorithms` HMAC context) keyed for this one operation, then freed, which wipes it.
-func hmac(_ template: OpaquePointer, key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer, outputLength: Int) -> [UInt8] {
-    guard let ctx = EVP_MAC_CTX_dup(template) else { fatalError("EVP_MAC_CTX_dup failed") }
-    defer { EVP_MAC_CTX_free(ctx) }
-    var out = [UInt8](repeating: 0, count: 64)
-    var length = 0
-    let empty: UInt8 = 0
-    let ok = withUnsafePointer(to: empty) { nothing in
-        let keyBase = key.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? nothing
-        let dataBase = data.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? nothing
-        return EVP_MAC_init(ctx, keyBase, key.count, nil) == 1 && EVP_MAC_update(ctx, dataBase, data.count) == 1
-            && EVP_MAC_final(ctx, &out, &length, out.count) == 1
-    }
-    precondition(ok && length >= outputLength, "HMAC failed")
-    defer { wipe(&out) }  // the output may be a key
-    return Array(out[0..<outputLength])
-}
-
-/// An integrity algorithm: HMAC truncated (RFC 2404, RFC 4868).
 public struct Integrity {
     /// Only the algorithm is stored, as for `PRF`.
     public let algorithm: IntegrityAlgorithm
