@@ -124,6 +124,11 @@ public final class EventLoop {
     private func armTimer() throws(SystemError) {
         let next = timers.nextDeadline
         guard next != armedDeadline else { return }
+        // A deadline that moved later (or went) leaves the timerfd as it is: it wakes the
+        // loop early once, and the wait after that arms the real deadline. A hub moves its
+        // wake-up later with nearly every tunnel it sets up; this spares it a system call
+        // each time.
+        if let armed = armedDeadline, next.map({ $0 > armed }) ?? true { return }
         // A deadline of 0 would disarm the timerfd; one nanosecond is as good as now.
         let result = ike_timerfd_arm(timerFD, next.map { max($0.nanoseconds, 1) } ?? 0)
         guard result == 0 else { throw SystemError("timerfd_settime", result: Int(result)) }

@@ -18,6 +18,28 @@ import Testing
         #expect(loop.clock.now - start >= .milliseconds(30))
     }
 
+    /// A timer moved later fires at its new deadline: the early wake-up it leaves fires
+    /// nothing.
+    @Test func aTimerMovedLaterFiresAtItsNewDeadline() throws {
+        let loop = try EventLoop()
+        let start = loop.clock.now
+        var firedAt: [Interval] = []
+        let early = loop.schedule(after: .milliseconds(10)) { firedAt.append(.milliseconds(0)) }
+        // The loop arms the timerfd for 10 ms, then the timer moves to 40 ms.
+        try loop.runOnce(timeoutMilliseconds: 0)
+        #expect(loop.cancel(early))
+        loop.schedule(after: .milliseconds(40)) { firedAt.append(loop.clock.now - start) }
+        var waits = 0
+        while loop.scheduledTimers > 0 && waits < 10 {
+            try loop.runOnce(timeoutMilliseconds: 1000)
+            waits += 1
+        }
+        #expect(firedAt.count == 1)
+        #expect(firedAt.allSatisfy { $0 >= .milliseconds(40) })
+        // One early wake-up at most, then the real one.
+        #expect(waits <= 2)
+    }
+
     @Test func aTimerCanStopTheLoop() throws {
         let loop = try EventLoop()
         var ran = false
