@@ -97,6 +97,8 @@ func finish(_ keyed: OpaquePointer, data: UnsafeRawBufferPointer, outputLength: 
     return macFinal(ctx, data: data, outputLength: outputLength)
 }
 
+/// HMAC over one buffer, its output cut to `outputLength`: a copy of `template` (an
+/// `Algorithms` HMAC context) keyed for this one operation, then freed, which wipes it.
 func hmac(_ template: OpaquePointer, key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer, outputLength: Int) -> [UInt8] {
     let ctx = keyedMAC(template, key: key)
     defer { EVP_MAC_CTX_free(ctx) }
@@ -117,6 +119,7 @@ private func macFinal(_ ctx: OpaquePointer, data: UnsafeRawBufferPointer, output
     return Array(out[0..<outputLength])
 }
 
+/// An integrity algorithm: HMAC truncated (RFC 2404, RFC 4868).
 public struct Integrity {
     /// Only the algorithm is stored, as for `PRF`.
     public let algorithm: IntegrityAlgorithm
