@@ -186,16 +186,13 @@ public final class TunnelManager {
     }
 
     /// Steps 1 and 2 for a configured tunnel; a failed earlier attempt leaves the table.
-    /// A retry (`again`) keeps the failed tunnel's number and counts its attempt.
-    func start(_ config: TunnelConfig, wantsPhase2: Bool, persistent: Bool? = nil, again: Tunnel? = nil) -> TunnelNumber {
-        for old in table.named(config.name) where old.isFailed && old.role == .initiator && old.number != again?.number {
+    /// A retry (`again`) keeps the failed tunnel's number and counts its attempt; a tunnel
+    /// restarted after its peer died keeps its number (`keeping`) with a fresh count.
+    func start(_ config: TunnelConfig, wantsPhase2: Bool, persistent: Bool? = nil, again: Tunnel? = nil,
+               keeping kept: TunnelNumber? = nil) -> TunnelNumber {
+        let number = again?.number ?? kept ?? numbers.take()
+        for old in table.named(config.name) where old.isFailed && old.role == .initiator && old.number != number {
             table.removeValue(forKey: old.number)
-        }
-        let number: TunnelNumber
-        if let again {
-            number = again.number
-        } else {
-            number = numbers.take()
         }
         var tunnel = Tunnel(number: number, config: config, role: .initiator, wantsPhase2: wantsPhase2,
                             state: .phase1Negotiating)
@@ -397,8 +394,8 @@ public final class TunnelManager {
     }
 
     /// Liveness checks went unanswered: `dpd_action` clear removes the tunnel, restart
-    /// removes it and starts it again (whichever side initiated it, when the tunnel names
-    /// its peer; a template's instances are cleared), hold removes its SAs and leaves a
+    /// removes its SAs and starts it again under its number (whichever side initiated it,
+    /// when the tunnel names its peer; a template's instances are cleared), hold removes its SAs and leaves a
     /// trap policy that drops its traffic until the next packet starts it again.
     func peerDead(_ number: TunnelNumber) {
         guard let t = table[number] else { return }
@@ -417,9 +414,9 @@ public final class TunnelManager {
                 // The peer started this tunnel and, seeing the same silence, most likely
                 // restarts it: starting it from here at the same moment makes two. Wait
                 // one retry delay first; a tunnel the peer brings up meanwhile cancels it.
-                startLater(t.config, "the peer does not answer liveness checks; restarting unless it does")
+                startLater(t.config, "the peer does not answer liveness checks; restarting unless it does", keeping: number)
             } else {
-                _ = start(t.config, wantsPhase2: true, persistent: true)
+                _ = start(t.config, wantsPhase2: true, persistent: true, keeping: number)
             }
         } else if t.config.dpdAction == .hold && t.role == .initiator && configuration.tunnel(named: t.name) == t.config {
             holding.insert(t.name)
@@ -437,8 +434,8 @@ public final class TunnelManager {
 
     /// A tunnel we start ourselves after `retry_delay`, listed as failed until then: a
     /// tunnel the peer brings up meanwhile cancels it (`negotiated`).
-    func startLater(_ config: TunnelConfig, _ reason: String) {
-        let number = numbers.take()
+    func startLater(_ config: TunnelConfig, _ reason: String, keeping kept: TunnelNumber? = nil) {
+        let number = kept ?? numbers.take()
         var w = Tunnel(number: number, config: config, role: .initiator, wantsPhase2: true,
                        state: .failed(nil, step: 1, reason: reason))
         w.persistent = true
@@ -481,7 +478,7 @@ public final class TunnelManager {
             if t.role == .responder, t.config.start == .auto, t.config.remoteAddress != .any,
                configuration.tunnel(named: t.name) == t.config, refusal(t.config) == nil,
                !table.contains(named: t.name) {
-                startLater(t.config, "phase 1 deleted by the peer; start 'auto' brings it back")
+                startLater(t.config, "phase 1 deleted by the peer; start 'auto' brings it back", keeping: number)
             }
         } else if let p1 {
             var updated = t
