@@ -23,7 +23,7 @@ extension IKEv2Engine {
         sa.tunnel = tunnel
         sa.policy = policy
         sa.phase2Wanted = phase2
-        sas[sa.localSPI] = sa
+        insert(sa)
         touch(sa)
         byTunnel[tunnel] = sa.localSPI
         sendInitRequest(sa, now: now)
@@ -142,7 +142,7 @@ extension IKEv2Engine {
         // second tunnel to the same peer (or one negotiating beside it) would tear down the
         // first. A failed attempt leaves it to the next.
         let address = sa.remote.address
-        if !contacted.contains(address.hashValue), initialContactInFlight[address].flatMap({ sas[$0] }) == nil {
+        if contacted[address.hashValue] == nil, initialContactInFlight[address].flatMap({ sas[$0] }) == nil {
             initialContactInFlight[address] = sa.localSPI
             payloads.append(.notify(NotifyPayload(.initialContact)))
         }
@@ -225,8 +225,7 @@ extension IKEv2Engine {
             refuseResponder(sa, "the peer's \(failure)")
             return
         }
-        sa.establish()  // the first CHILD_SA's keys take the nonces from `handshake`
-        contacted.insert(sa.remote.address.hashValue)
+        established(sa)  // the first CHILD_SA's keys take the nonces from `handshake`
         authenticated(sa, as: presented)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
         let localID = localIdentity(sa, policy)

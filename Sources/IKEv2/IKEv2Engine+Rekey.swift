@@ -194,7 +194,7 @@ extension IKEv2Engine {
             successor.establish()
             successor.policy = sa.policy
             successor.lastHeard = now
-            sas[successor.localSPI] = successor
+            insert(successor)
             touch(successor)
             sa.ikeCollision = IKESA.Crossed(successor, [nonceI, nonceR])
             return
@@ -238,7 +238,7 @@ extension IKEv2Engine {
         sa.rekeyedTo = successor.localSPI
         sa.retireAt = now + IKEv2Engine.retireGrace
         sa.childEstablished = false
-        sas[successor.localSPI] = successor
+        insert(successor)
         touch(successor)
         // A tunnel holds at most two IKE SAs: a peer that rekeys again before it deleted
         // the last one it replaced sees that one deleted now (§2.8: the old one must go).
@@ -457,7 +457,7 @@ extension IKEv2Engine {
                     log(.information, "simultaneous IKE SA rekey with \(sa.remote): keeping the peer's")
                     handOver(from: sa, to: theirs, now: now)
                     successor.establish()
-                    sas[successor.localSPI] = successor
+                    insert(successor)
                     touch(successor)
                     successor.rekeyedTo = theirs.localSPI
                     sendDelete(successor, .delete(protocolID: SecurityProtocol.ike, spis: []), now: now)

@@ -114,7 +114,7 @@ extension IKEv2Engine {
                             from: local, to: remote)
             return
         }
-        sas[sa.localSPI] = sa
+        insert(sa)
         touch(sa)
         responders.insert(HalfOpenTable.Key(spiI, remote.address), ours: sa.localSPI, findable: false)
         log(.debug, "IKE_SA_INIT from \(remote) answered with \(chosen)")
@@ -260,8 +260,7 @@ extension IKEv2Engine {
             remove(sa)
             return
         }
-        sa.establish()
-        contacted.insert(sa.remote.address.hashValue)
+        established(sa)
         responders.settled(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI)
         sa.startIKELifetime(policy.ikeLifetimeSeconds, now: now)
         let ike = Phase1SA(localAddress: sa.local.address, remoteAddress: sa.remote.address, localID: localID, remoteID: presented,

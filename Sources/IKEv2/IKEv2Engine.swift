@@ -23,10 +23,14 @@ public final class IKEv2Engine: SansIOEngine {
     var responders = HalfOpenTable()
     /// The key of `responderSPI`.
     let spiSecret = (Random.uint64(), Random.uint64())
-    /// Peers we hold or held an IKE SA with since the start, by their address's hash (8
-    /// bytes rather than 24 per peer of a hub): they get no INITIAL_CONTACT. Two addresses
-    /// sharing a hash would cost the second its INITIAL_CONTACT, nothing more.
-    var contacted: Set<Int> = []
+    /// How many established IKE SAs we hold with each peer, by the hash of the address
+    /// each began at (`firstAddress`; 8 bytes rather than 24 per peer of a hub): a peer
+    /// listed gets no INITIAL_CONTACT, one we hold none with does (RFC 7296 §2.4: it asserts
+    /// that the new SA is the only one, so the peer drops what it still holds with us).
+    /// An entry goes with its peer's last SA (`insert`, `established`, `remove`), so the
+    /// table holds no more than the SAs do. Two addresses sharing a hash would cost one of
+    /// them its INITIAL_CONTACT, nothing more.
+    var contacted: [Int: UInt32] = [:]
     /// The IKE SA whose IKE_AUTH carries INITIAL_CONTACT to a peer, while it is in flight.
     var initialContactInFlight: [IPAddress: UInt64] = [:]
     /// Drops at the half-open limits, reported at most every ten seconds.
@@ -162,8 +166,26 @@ public final class IKEv2Engine: SansIOEngine {
         byPeer.insert(sa.localSPI, under: peer.hashValue)
     }
 
+    /// An SA enters the table; an established one (a rekey's successor) counts its peer
+    /// as contacted.
+    func insert(_ sa: IKESA) {
+        if sas.updateValue(sa, forKey: sa.localSPI) == nil, sa.isEstablished { contacted[sa.firstAddress.hashValue, default: 0] += 1 }
+    }
+
+    /// IKE_AUTH done for an SA in the table: its handshake goes, and its peer counts as
+    /// contacted while it lives.
+    func established(_ sa: IKESA) {
+        guard !sa.isEstablished else { return }
+        sa.establish()
+        contacted[sa.firstAddress.hashValue, default: 0] += 1
+    }
+
     func remove(_ sa: IKESA) {
         guard sas.removeValue(forKey: sa.localSPI) != nil else { return }
+        if sa.isEstablished {
+            let peer = sa.firstAddress.hashValue
+            if let n = contacted[peer] { contacted[peer] = n > 1 ? n - 1 : nil }
+        }
         timers.set(sa, at: nil)
         if let peer = sa.peerID { byPeer.remove(sa.localSPI, under: peer.hashValue) }
         if !sa.initiator { responders.removed(HalfOpenTable.Key(sa.remoteSPI, sa.firstAddress), ours: sa.localSPI) }

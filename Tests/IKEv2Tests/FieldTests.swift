@@ -157,6 +157,38 @@ func exchange(_ a: IKEv2Engine, _ b: IKEv2Engine, now: Instant, aEvents: inout [
         #expect(b.saCount == 2)
     }
 
+    /// INITIAL_CONTACT goes with the first SA we hold with a peer, not the first since we
+    /// started: our tunnel removed while its delete was lost, the peer still holds its SA;
+    /// our next tunnel to it says INITIAL_CONTACT again, and the peer drops the stale one.
+    /// Nothing of a peer stays behind once its last SA is gone.
+    @Test func initialContactReturnsOnceTheLastSAWithThePeerIsGone() throws {
+        let a = IKEv2Engine { _ in IPAddress("192.0.2.1")! }
+        let b = IKEv2Engine { _ in IPAddress("198.51.100.7")! }
+        b.tunnelNumbers = TunnelNumbers(first: 7)
+        let now = Instant(nanoseconds: 1_000_000_000)
+        b.policies = [siteA]
+        var aEvents: [EngineOutput] = [], bEvents: [EngineOutput] = []
+        a.initiate(tunnel: 1, policy: siteB, remote: IPAddress("198.51.100.7")!, now: now)
+        exchange(a, b, now: now, aEvents: &aEvents, bEvents: &bEvents)
+        #expect(try #require(responderTunnel(bEvents)) == 7)
+        #expect(a.contacted.count == 1 && b.contacted.count == 1)
+        // Our delete never arrives; we forget the SA all the same once it gives up.
+        a.delete(tunnel: 1, phase: 1, now: now)
+        let lost = a.takeOutput().filter { if case .send = $0 { return true }; return false }
+        #expect(lost.count == 1)
+        a.tick(now: now + .seconds(600))
+        _ = a.takeOutput()
+        #expect(a.saCount == 0 && a.contacted.isEmpty)
+        #expect(b.saCount == 1)
+        bEvents = []
+        a.initiate(tunnel: 2, policy: siteB, remote: IPAddress("198.51.100.7")!, now: now + .seconds(600))
+        exchange(a, b, now: now + .seconds(600), aEvents: &aEvents, bEvents: &bEvents)
+        #expect(try #require(responderTunnel(bEvents)) == 8)
+        #expect(bEvents.contains { if case .report(.deleted(7, .one)) = $0 { return true }; return false })
+        #expect(a.saCount == 1 && b.saCount == 1)
+        #expect(a.contacted.count == 1 && b.contacted.count == 1)
+    }
+
     /// An IKE SA whose first CHILD_SA failed has no tunnel at the responder: it is
     /// deleted, not left invisible to `ike cmd=list` until its lifetime.
     @Test func anIKESAWithoutItsFirstChildIsDeletedByTheResponder() throws {

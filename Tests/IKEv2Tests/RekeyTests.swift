@@ -55,6 +55,9 @@ import Testing
             #expect(aNew.count == 1 && bNew.count == 1)
             #expect(aNew.first?.initiatorSPI == bNew.first?.initiatorSPI && aNew.first?.responderSPI == bNew.first?.responderSPI)
             #expect(p.a.saCount == 1 && p.b.saCount == 1)
+            // Each side still counts one SA with the other: a tunnel started now sends no
+            // INITIAL_CONTACT, which would tear this one down.
+            #expect(Array(p.a.contacted.values) == [1] && Array(p.b.contacted.values) == [1])
             // The successors are established and keep no handshake (nonces, key exchange).
             #expect((Array(p.a.sas.values) + Array(p.b.sas.values)).allSatisfy { $0.isEstablished && $0.handshake == nil })
             // The new IKE SA works: a CHILD_SA rekey and a delete go through it.
@@ -65,6 +68,7 @@ import Testing
             p.run()
             #expect(p.bEvents.contains { if case .report(.deleted(5, .one)) = $0 { return true }; return false })
             #expect(p.a.saCount == 0 && p.b.saCount == 0)
+            #expect(p.a.contacted.isEmpty && p.b.contacted.isEmpty)
         }
     }
 

@@ -120,6 +120,7 @@ import Testing
         p.now = p.now + IKEv2Engine.retireGrace
         p.b.tick(now: p.now)
         #expect(p.b.saCount == 1)
+        #expect(Array(p.b.contacted.values) == [1])
         // The tunnel still works on what is left: a CHILD_SA rekey goes through.
         _ = p.b.takeOutput()
         p.aEvents = []
