@@ -25,9 +25,6 @@ final class IKESA: HeapPlaced {
     /// 900 bytes of a held IKE SA while it lives).
     final class Handshake {
         var keyExchange: KeyExchange?
-        /// Responder: the initiator's KE value while the keys wait to be derived, after
-        /// our IKE_SA_INIT answer is out (`IKEv2Engine.deriveWaitingKeys`).
-        var peerKE: [UInt8]?
         var nonceI: [UInt8] = []
         var nonceR: [UInt8] = []
         var cookie: [UInt8] = []

@@ -86,14 +86,9 @@ extension IKEv2Engine {
         handshake.peerAsksForCertificate = false  // a CERTREQ counts in IKE_AUTH
         (sa.natDetected, sa.behindNAT) = NATDetection.detected(message, spiI: sa.spiI, spiR: 0, local: local, remote: remote)
         do throws(CryptoError) {
-            guard publicValue.count == KeyExchange.publicValueLength(sa.group) else {
-                throw CryptoError.invalidPublicValue("\(publicValue.count) bytes for \(sa.group)")
-            }
             let keyExchange = try KeyExchange(group: sa.group, spares: keyPairs)
             handshake.keyExchange = keyExchange
-            // The Diffie-Hellman and the keys come once the answer is out, while the
-            // initiator works on it (`deriveWaitingKeys`).
-            handshake.peerKE = publicValue
+            try sa.deriveKeys(peerKE: publicValue)
             var payloads: [IKEv2Payload] = [
                 .securityAssociation([Proposals.reply(proposal, chosen, spi: [])]),
                 .keyExchange(group: sa.group.rawValue, data: keyExchange.publicValue),
@@ -121,7 +116,6 @@ extension IKEv2Engine {
         }
         insert(sa)
         touch(sa)
-        keysWaiting.append(sa.localSPI)
         responders.insert(HalfOpenTable.Key(spiI, remote.address), ours: sa.localSPI, findable: false)
         log(.debug, "IKE_SA_INIT from \(remote) answered with \(chosen)")
         respond(sa, handshake.initResponse, to: 0)

@@ -31,8 +31,6 @@ public final class IKEv2Engine: SansIOEngine {
     /// table holds no more than the SAs do. Two addresses sharing a hash would cost one of
     /// them its INITIAL_CONTACT, nothing more.
     var contacted: [Int: UInt32] = [:]
-    /// Responder SAs whose keys wait for `deriveWaitingKeys`, by our SPI.
-    var keysWaiting: [UInt64] = []
     /// The IKE SA whose IKE_AUTH carries INITIAL_CONTACT to a peer, while it is in flight.
     var initialContactInFlight: [IPAddress: UInt64] = [:]
     /// Drops at the half-open limits, reported at most every ten seconds.
@@ -182,31 +180,6 @@ public final class IKEv2Engine: SansIOEngine {
         contacted[sa.firstAddress.hashValue, default: 0] += 1
     }
 
-    /// Derives the keys of the responder SAs answered since the last call. The driver
-    /// calls it once their IKE_SA_INIT answers are out, so that our Diffie-Hellman runs
-    /// while the initiator works on the answer rather than before it; a message for such
-    /// an SA that comes first derives them then (`receive`).
-    public func deriveWaitingKeys() {
-        guard !keysWaiting.isEmpty else { return }
-        for spi in keysWaiting { if let sa = sas[spi] { _ = deriveWaitingKeys(sa) } }
-        keysWaiting.removeAll(keepingCapacity: true)
-        settle()
-    }
-
-    /// False: the initiator's KE value gave no keys, and the SA is gone (dropped and
-    /// counted as malformed: our answer is out, so the initiator's IKE_AUTH finds none).
-    func deriveWaitingKeys(_ sa: IKESA) -> Bool {
-        guard case let .halfOpen(handshake) = sa.state, let peerKE = handshake.peerKE else { return true }
-        handshake.peerKE = nil
-        do throws(CryptoError) { try sa.deriveKeys(peerKE: peerKE) } catch {
-            counters.malformed += 1
-            log(.information, "IKE_SA_INIT from \(sa.remote): \(error); IKE SA \(Hex.prefixed(sa.localSPI)) dropped")
-            remove(sa)
-            return false
-        }
-        return true
-    }
-
     func remove(_ sa: IKESA) {
         guard sas.removeValue(forKey: sa.localSPI) != nil else { return }
         if sa.isEstablished {
@@ -296,7 +269,6 @@ public final class IKEv2Engine: SansIOEngine {
             sa.remote = remote
             sa.local = local
         }
-        guard deriveWaitingKeys(sa) else { return }
         if case .encryptedFragment? = message.payloads.first {
             guard reassemble(sa, message, bytes, now: now) else { return }
         }

@@ -137,12 +137,9 @@ final class Daemon {
                     log: { [log] level, text in log.log(level, .ikev2d, text) })
         flush()
         control?.tunnelsChanged()
-        // The answers are out: the keys of the IKE SAs they answered are derived now, while
-        // the initiators work on those answers.
-        ikev2.engine.deriveWaitingKeys()
         rearm()
-        // The waiting clients are told: key pairs for the next negotiations are made now,
-        // off the path of their first message.
+        // The answers are out and the waiting clients told: key pairs for the next
+        // negotiations are made now, off the path of their first message.
         ikev1.engine.keyPairs.prepare()
         ikev2.engine.keyPairs.prepare()
     }
