@@ -137,10 +137,10 @@ extension IKEv2Engine {
         sa.childInboundSPI = spi
         var payloads: [IKEv2Payload] = [idPayload] + certificatePayloads(sa, policy)
         if policy.certificate != nil, let request = certificateRequest([policy]) { payloads.append(request) }
-        // §2.4: INITIAL_CONTACT tells the peer to drop every older SA with us: only in the
-        // first IKE SA with that peer since we started, and in one IKE_AUTH at a time, or a
-        // second tunnel to the same peer (or one negotiating beside it) would tear down the
-        // first. A failed attempt leaves it to the next.
+        // §2.4: INITIAL_CONTACT tells the peer to drop every older SA with us: only while we
+        // hold no established IKE SA with that peer (`contacted`), and in one IKE_AUTH at a
+        // time, or a second tunnel to the same peer (or one negotiating beside it) would
+        // tear down the first. A failed attempt leaves it to the next.
         let address = sa.remote.address
         if contacted[address.hashValue] == nil, initialContactInFlight[address].flatMap({ sas[$0] }) == nil {
             initialContactInFlight[address] = sa.localSPI
