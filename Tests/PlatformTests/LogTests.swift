@@ -98,10 +98,18 @@ final class MemorySink: LogSink {
         return fd
     }
 
+    /// The next line this process sent to `fd`, nil when none is queued. `swift test` runs
+    /// the daemon tests alongside, and their `ike daemon` processes log to /dev/log too:
+    /// their lines are read and passed over, as a syslogd's other clients would be.
     private func receive(_ fd: Int32) -> String? {
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+        let ours = "ike[\(getpid())]: "
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            guard n > 0 else { return nil }
+            let line = String(decoding: buffer[0..<n], as: UTF8.self)
+            if line.contains(ours) { return line }
+        }
     }
 
     /// The system log path: with no syslog daemon on the machine (CI), the test plays
