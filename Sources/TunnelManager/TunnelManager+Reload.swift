@@ -59,7 +59,7 @@ extension TunnelManager {
         for config in old.tunnels where waitsForTraffic(config) && new.tunnel(named: config.name) != config {
             removeTrapOf(config, in: old)
             // A changed or removed tunnel is no longer held.
-            holding.remove(config.name)
+            holding.removeValue(forKey: config.name)
         }
         installTraps()
         for config in new.tunnels where old.tunnel(named: config.name) == nil {

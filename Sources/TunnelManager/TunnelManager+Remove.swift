@@ -53,9 +53,9 @@ extension TunnelManager {
         log.event(.tmd, "\(label(t)): removed")
         if t.config.start == .trap, configuration.tunnel(named: t.name) == t.config {
             installTrap(t.config)
-        } else if holding.contains(t.name) {
+        } else if holding[t.name] != nil {
             // Removed by hand: the hold is over.
-            holding.remove(t.name)
+            holding.removeValue(forKey: t.name)
         }
     }
 

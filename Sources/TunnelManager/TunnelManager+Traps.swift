@@ -60,7 +60,8 @@ extension TunnelManager {
             }
             guard refusal(config) == nil else { return }
             log.event(.tmd, "tunnel '\(config.name)': traffic \(source) -> \(destination) starts it (acquire)")
-            _ = start(config, wantsPhase2: true)
+            // A held tunnel comes back under the number it had when its peer died.
+            _ = start(config, wantsPhase2: true, keeping: holding[config.name])
         case let .expire(id, reqid, hard):
             guard TunnelManager.reqidRange.contains(reqid),
                   let t = tunnel(reqid: reqid, where: { $0.isEstablished }) else { return }

@@ -15,9 +15,10 @@ public final class TunnelManager {
     let log: Logger
     /// The table, by number and by name; numbers only grow.
     var table = TunnelTable()
-    /// Tunnels whose peer died with `dpd_action 'hold'`: a trap policy holds their
-    /// traffic, and the next packet starts them again, as for `start 'trap'`.
-    var holding: Set<String> = []
+    /// Tunnels whose peer died with `dpd_action 'hold'`, by name, with the number they
+    /// had: a trap policy holds their traffic, and the next packet starts them again
+    /// under that number, as for `start 'trap'`.
+    var holding: [String: TunnelNumber] = [:]
     /// Tunnel numbers: the engines number the tunnels peers start from the same sequence.
     public let numbers = TunnelNumbers()
     /// The configuration each template's responder instances share (cleared on reload).
@@ -396,7 +397,7 @@ public final class TunnelManager {
     /// Liveness checks went unanswered: `dpd_action` clear removes the tunnel, restart
     /// removes its SAs and starts it again under its number (whichever side initiated it,
     /// when the tunnel names its peer; a template's instances are cleared), hold removes its SAs and leaves a
-    /// trap policy that drops its traffic until the next packet starts it again.
+    /// trap policy that drops its traffic until the next packet starts it again, under its number.
     func peerDead(_ number: TunnelNumber) {
         guard let t = table[number] else { return }
         log.error(.tmd, "\(label(t)): the peer does not answer liveness checks; dpd_action '\(t.config.dpdAction.rawValue)'")
@@ -419,9 +420,9 @@ public final class TunnelManager {
                 _ = start(t.config, wantsPhase2: true, persistent: true, keeping: number)
             }
         } else if t.config.dpdAction == .hold && t.role == .initiator && configuration.tunnel(named: t.name) == t.config {
-            holding.insert(t.name)
+            holding[t.name] = number
             if trapPolicy(t.config) == nil {
-                holding.remove(t.name)
+                holding.removeValue(forKey: t.name)
                 log.event(.tmd, "\(label(t)): removed (dpd_action 'hold' needs local_address, a local_subnet and a remote_subnet to trap traffic)")
                 return
             }
@@ -445,7 +446,7 @@ public final class TunnelManager {
 
     /// Whether traffic starts the tunnel: `start 'trap'`, or held after its peer died.
     func waitsForTraffic(_ config: TunnelConfig) -> Bool {
-        config.start == .trap || holding.contains(config.name)
+        config.start == .trap || holding[config.name] != nil
     }
 
     func peerDeleted(_ number: TunnelNumber, _ deleted: Phase) {

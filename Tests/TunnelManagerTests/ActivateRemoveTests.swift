@@ -308,7 +308,8 @@ import Testing
         """
 
     /// dpd_action 'hold': the dead peer's SAs go, a trap holds the tunnel's traffic, and
-    /// the next packet starts the tunnel again, whose policy takes the selector over.
+    /// the next packet starts the tunnel again under its number, whose policy takes the
+    /// selector over.
     @Test func aDeadPeerLeavesATrapAndTrafficRestartsTheTunnel() throws {
         let f = Fixture(HoldTests.config)
         _ = f.manager.activate(f.named("held"))
@@ -320,14 +321,19 @@ import Testing
         #expect(f.manager.tunnels.isEmpty && f.kernel.sas.isEmpty)
         #expect(f.kernel.policies.count == 1 && f.kernel.policies[out]?.reqid == TunnelManager.reqidBase + 0x7000)
         #expect(f.events.contains("event tmd: tunnel 1 'held': removed; its traffic is held until it starts the tunnel again"))
+        // The traffic starts it again under the number it had (scripts follow tunnel 1).
         f.manager.handle(.acquire(source: out.source, destination: out.destination))
-        #expect(f.v2.requests.last == "phase1 2 held 198.51.100.7")
-        f.manager.handle(.phase1Created(2, phase1()))
-        f.manager.handle(.phase2Created(2, child()))
-        #expect(f.status(2) == "Active/Active")
+        #expect(f.v2.requests.last == "phase1 1 held 198.51.100.7")
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Created(1, child()))
+        #expect(f.status(1) == "Active/Active")
+        #expect(f.manager.tunnels.map(\.number) == [1])
         #expect(f.kernel.policies[out]?.templateDestination == remote && f.kernel.policies.count == 3)
+        // More traffic while it is up starts nothing.
+        f.manager.handle(.acquire(source: out.source, destination: out.destination))
+        #expect(f.manager.tunnels.map(\.number) == [1] && f.v2.requests.filter { $0.hasPrefix("phase1") }.count == 2)
         // Removed by hand, the hold is over: nothing is left in the kernel.
-        _ = f.manager.remove(f.numbered(2))
+        _ = f.manager.remove(f.numbered(1))
         #expect(f.kernel.policies.isEmpty && f.kernel.sas.isEmpty)
         f.manager.handle(.acquire(source: out.source, destination: out.destination))
         #expect(f.manager.tunnels.isEmpty)
