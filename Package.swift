@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["CTestSupport", "Netlink", "Kernel", "IKECrypto", "IKEWire", "UCI"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Platform"]),
-        .testTarget(name: "ikeTests", dependencies: ["ike"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "ikeTests", dependencies: ["ike", "PKITestSupport"], swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )
 

@@ -4,7 +4,8 @@ import IKECore
 import IKEWire
 
 /// The PKI of scripts/test-pki, made once per test run with the openssl command (for
-/// the cpsd, IKEv1 and IKEv2 certificate tests).
+/// the cpsd, IKEv1 and IKEv2 certificate tests, and the daemons' in ikeTests), and
+/// removed when the test process exits.
 public enum TestPKI {
     public static let directory: String = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ike-pki-\(UUID().uuidString)").path
@@ -17,6 +18,7 @@ public enum TestPKI {
         try! p.run()
         p.waitUntilExit()
         precondition(p.terminationStatus == 0, "scripts/test-pki failed")
+        atexit { try? FileManager.default.removeItem(atPath: TestPKI.directory) }
         return dir
     }()
 

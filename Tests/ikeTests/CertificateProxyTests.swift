@@ -1,4 +1,5 @@
 import Foundation
+import PKITestSupport
 import Testing
 
 /// cpsd in the real daemon: two daemons authenticate with certificates (PKI from
@@ -6,13 +7,7 @@ import Testing
 /// starts it again, and tunnels still come up.
 @Suite(.serialized, .enabled(if: isRoot, "network namespaces"))
 struct CertificateProxyProcessTests {
-    static let pki: String = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ike-pki-\(UUID().uuidString)").path
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/test-pki").path
-        _ = try? Ike.run([dir], executable: script)
-        return dir
-    }()
+    static var pki: String { TestPKI.directory }
 
     static func config(leaf: String, local: String, remote: String, peer: String, localNet: String, remoteNet: String,
                        version: Int = 2) -> String {
