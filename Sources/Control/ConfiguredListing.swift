@@ -14,30 +14,40 @@ public enum ConfiguredListing {
     public struct Row {
         public let config: TunnelConfig
         public let tunnels: [Tunnel]
+        /// The number of the tunnel when `dpd_action 'hold'` holds its traffic.
+        public let held: TunnelNumber?
 
-        /// `Disabled`, `Inactive` (nothing in the table), the one tunnel's status (phase 2's
-        /// when it was requested), or how many instances a responder template has.
+        /// `Disabled`, `Held` (its peer died and a trap holds its traffic), `Inactive`
+        /// (nothing in the table), the one tunnel's status (phase 2's when it was
+        /// requested), or how many instances a responder template has.
         public var status: String {
             if !config.enabled { return "Disabled" }
-            guard let first = tunnels.first else { return "Inactive" }
+            guard let first = tunnels.first else { return held == nil ? "Inactive" : "Held" }
             if tunnels.count > 1 { return "\(tunnels.count) tunnels" }
             return (first.phase1Status == .active ? first.phase2Status ?? .active : first.phase1Status).rawValue
         }
     }
 
-    public static func rows(_ configuration: Configuration, _ tunnels: [Tunnel], names: [String]) -> [Row] {
+    public static func rows(_ configuration: Configuration, _ tunnels: [Tunnel], held: [String: TunnelNumber] = [:],
+                            names: [String]) -> [Row] {
         var byName: [String: [Tunnel]] = [:]
         for t in tunnels { byName[t.name, default: []].append(t) }
         return configuration.tunnels.filter { names.isEmpty || names.contains($0.name) }
-            .map { Row(config: $0, tunnels: byName[$0.name] ?? []) }
+            .map { Row(config: $0, tunnels: byName[$0.name] ?? [], held: held[$0.name]) }
+    }
+
+    /// The numbers of what runs of the tunnel now: its tunnels, or the held one.
+    static func numbers(_ row: Row) -> [TunnelNumber] {
+        row.tunnels.isEmpty ? (row.held.map { [$0] } ?? []) : row.tunnels.map { $0.number }
     }
 
     public static func table(_ rows: [Row]) -> String {
         var out = header + "\n"
         for row in rows {
             let c = row.config
-            let numbers = row.tunnels.isEmpty ? "-" : row.tunnels.map { $0.number.description }.joined(separator: ",")
-            out += TunnelListing.line([c.name, c.version.rawValue, c.start.rawValue, c.remoteAddress.description, numbers, row.status],
+            let running = numbers(row)
+            let column = running.isEmpty ? "-" : running.map { $0.description }.joined(separator: ",")
+            out += TunnelListing.line([c.name, c.version.rawValue, c.start.rawValue, c.remoteAddress.description, column, row.status],
                                       columns: columns)
         }
         return out
@@ -54,7 +64,7 @@ public enum ConfiguredListing {
                 ("remote_address", JSON.string(c.remoteAddress.description)),
                 ("local_address", JSON.optional(c.localAddress?.description)),
                 ("remote_id", JSON.string(c.remoteID.description)),
-                ("tunnels", "[" + row.tunnels.map { $0.number.description }.joined(separator: ", ") + "]"),
+                ("tunnels", "[" + numbers(row).map { $0.description }.joined(separator: ", ") + "]"),
                 ("status", JSON.string(row.status)),
             ])
         }

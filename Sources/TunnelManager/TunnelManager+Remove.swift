@@ -5,18 +5,29 @@ import UCI
 extension TunnelManager {
     /// `ike cmd=remove`: deletes the SAs (informing the peer), the kernel SAs and the
     /// policies of the selected tunnels. `phase` 2 keeps phase 1 up. With `all`, every
-    /// tunnel. Returns the numbers removed.
+    /// tunnel. A held tunnel (named, numbered, or `all`) has no SAs: its hold ends, and
+    /// its trap goes. Returns the numbers removed.
     public func remove(_ selection: Selection, phase: Phase? = nil, all: Bool = false) -> Result<[TunnelNumber], TunnelError> {
         var numbers: [TunnelNumber] = []
+        var holds: [String] = []
         if all {
             numbers = tunnels.map { $0.number }
+            holds = holding.keys.filter { table.named($0).isEmpty }.sorted()
         } else {
             for number in selection.numbers {
+                if table[number] == nil, let held = holding.first(where: { $0.value == number }) {
+                    holds.append(held.key)
+                    continue
+                }
                 guard table[number] != nil else { return .failure(TunnelError("no tunnel number \(number); see ike cmd=list")) }
                 numbers.append(number)
             }
             for name in selection.names {
                 let matching = table.named(name).map { $0.number }.sorted()
+                if matching.isEmpty, holding[name] != nil {
+                    holds.append(name)
+                    continue
+                }
                 guard !matching.isEmpty else {
                     return .failure(TunnelError("no tunnel named '\(name)' is in the table; see ike cmd=list"))
                 }
@@ -30,7 +41,7 @@ extension TunnelManager {
                     }
                 }
             }
-            if numbers.isEmpty { return .failure(TunnelError("no tunnel matches; see ike cmd=list")) }
+            if numbers.isEmpty && holds.isEmpty { return .failure(TunnelError("no tunnel matches; see ike cmd=list")) }
         }
         var removed: [TunnelNumber] = []
         var seen: Set<TunnelNumber> = []
@@ -38,7 +49,20 @@ extension TunnelManager {
             if phase == .two { removePhase2(number) } else { removeTunnel(number) }
             removed.append(number)
         }
+        for name in Set(holds).sorted() {
+            if let number = endHold(name) { removed.append(number) }
+        }
         return .success(removed)
+    }
+
+    /// A held tunnel removed by hand: its traffic is no longer held (the trap goes, unless
+    /// the tunnel starts on traffic anyway). The number it had.
+    func endHold(_ name: String) -> TunnelNumber? {
+        guard let number = holding[name] else { return nil }
+        if let config = configuration.tunnel(named: name), config.start != .trap { removeTrap(config) }
+        holding.removeValue(forKey: name)
+        log.event(.tmd, "tunnel \(number) '\(name)': removed; its traffic is no longer held")
+        return number
     }
 
     func removeTunnel(_ number: TunnelNumber) {

@@ -19,6 +19,9 @@ public final class TunnelManager {
     /// had: a trap policy holds their traffic, and the next packet starts them again
     /// under that number, as for `start 'trap'`.
     var holding: [String: TunnelNumber] = [:]
+    /// The held tunnels (`dpd_action 'hold'`), by name, with their numbers: not in the
+    /// table, listed by `list configured`, ended by `remove`.
+    public var heldTunnels: [String: TunnelNumber] { holding }
     /// Tunnel numbers: the engines number the tunnels peers start from the same sequence.
     public let numbers = TunnelNumbers()
     /// The configuration each template's responder instances share (cleared on reload).

@@ -53,7 +53,7 @@ extension Daemon {
             return options.json ? CertificateListing.json(infos) : options.verbose ? CertificateListing.verbose(infos) : CertificateListing.table(infos)
         }
         if options.configured {
-            let rows = ConfiguredListing.rows(manager.configuration, manager.tunnels, names: options.names)
+            let rows = ConfiguredListing.rows(manager.configuration, manager.tunnels, held: manager.heldTunnels, names: options.names)
             return options.json ? ConfiguredListing.json(rows) : ConfiguredListing.table(rows)
         }
         let rows = TunnelListing.rows(manager, options)

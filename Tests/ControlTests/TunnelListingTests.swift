@@ -193,6 +193,15 @@ final class SilentEngine: KeyingEngine {
         #expect(parsed[1]["status"] as? String == "Inactive")
         #expect(parsed[2]["enabled"] as? Bool == false)
         #expect(parsed[1]["local_address"] is NSNull)
+        // A tunnel whose traffic dpd_action 'hold' holds: its number, and Held.
+        let held = ConfiguredListing.rows(c, manager.tunnels, held: ["site_d": 7], names: ["site_d"])
+        #expect(ConfiguredListing.table(held) == """
+            Name                Version  Start   Remote Address            Tun Id  Status
+            site_d              1        auto    203.0.113.20              7       Held
+
+            """)
+        let heldJSON = try #require(try JSONSerialization.jsonObject(with: Data(ConfiguredListing.json(held).utf8)) as? [[String: Any]])
+        #expect(heldJSON[0]["tunnels"] as? [Int] == [7] && heldJSON[0]["status"] as? String == "Held")
     }
 }
 

@@ -338,4 +338,33 @@ import Testing
         f.manager.handle(.acquire(source: out.source, destination: out.destination))
         #expect(f.manager.tunnels.isEmpty)
     }
+
+    /// While it is held the tunnel is in no table row, yet `remove` by its name, its
+    /// number or `all` ends the hold: the trap goes, and traffic starts nothing.
+    @Test(arguments: ["name", "number", "all"])
+    func removeEndsAHoldWhileTheTunnelIsDown(by: String) throws {
+        let f = Fixture(HoldTests.config)
+        _ = f.manager.activate(f.named("held"))
+        f.manager.handle(.phase1Created(1, phase1()))
+        f.manager.handle(.phase2Created(1, child()))
+        f.manager.handle(.peerDead(1))
+        #expect(f.manager.heldTunnels == ["held": 1] && f.kernel.policies.count == 1)
+        let result = switch by {
+        case "name": f.manager.remove(f.named("held"))
+        case "number": f.manager.remove(f.numbered(1))
+        default: f.manager.remove(Selection(), all: true)
+        }
+        #expect(result.get() == [1])
+        #expect(f.manager.heldTunnels.isEmpty && f.kernel.policies.isEmpty)
+        #expect(f.events.contains("event tmd: tunnel 1 'held': removed; its traffic is no longer held"))
+        let out = PolicyIdentifier(source: try Subnet.parse("10.1.0.0/24").get(), destination: try Subnet.parse("10.2.0.0/24").get(),
+                                   direction: .outbound)
+        f.manager.handle(.acquire(source: out.source, destination: out.destination))
+        #expect(f.manager.tunnels.isEmpty)
+        // Nothing is held any more: the same removal now finds nothing.
+        if by != "all" {
+            let again = by == "name" ? f.manager.remove(f.named("held")) : f.manager.remove(f.numbered(1))
+            if case .success = again { Issue.record("a second removal found the hold again") }
+        }
+    }
 }
