@@ -19,8 +19,9 @@ public final class TunnelManager {
     /// had: a trap policy holds their traffic, and the next packet starts them again
     /// under that number, as for `start 'trap'`.
     var holding: [String: TunnelNumber] = [:]
-    /// The held tunnels (`dpd_action 'hold'`), by name, with their numbers: not in the
-    /// table, listed by `list configured`, ended by `remove`.
+    /// The held tunnels (`dpd_action 'hold'`), by name, with their numbers: `list
+    /// configured` shows those not in the table as held, and `remove` ends a hold (a
+    /// name stays while the tunnel its traffic started again is up, until it is removed).
     public var heldTunnels: [String: TunnelNumber] { holding }
     /// Tunnel numbers: the engines number the tunnels peers start from the same sequence.
     public let numbers = TunnelNumbers()
