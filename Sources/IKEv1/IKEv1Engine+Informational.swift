@@ -16,6 +16,12 @@ extension IKEv1Engine {
             settle()
         }
         guard let c = byTunnel[tunnel], let sa = sas[c] else { return }
+        delete(sa, phase: phase, now: now)
+    }
+
+    /// Deletes the IPsec SAs of `sa` at the peer and here, and with `phase` 1 the ISAKMP
+    /// SA too (one not yet established just goes).
+    func delete(_ sa: ISAKMPSA, phase: Int, now: Instant) {
         guard sa.isEstablished else {
             remove(sa)
             return

@@ -194,7 +194,7 @@ extension IKEv1Engine {
         let (bytes, _) = try sa.sealed(.quick, messageID: mid, chain, first: .hash, iv: sa.ivs[mid]!)
         sa.pending = nil
         sa.quickModes.removeValue(forKey: mid)
-        sa.remember(raw, answer: bytes)
+        sa.remember(raw, answer: bytes, counted: now)
         sendQuickModeAnswer(sa, bytes)
         sa.ivs.removeValue(forKey: mid)
         var done = qm
@@ -312,6 +312,24 @@ extension IKEv1Engine {
     func sendQuickModeAnswer(_ sa: ISAKMPSA, _ bytes: [UInt8]) {
         send(sa, bytes)
         send(sa, bytes)
+    }
+
+    /// The peer sent QM2 of our Quick Mode `mid` again `copies` times after our QM3s: it
+    /// cannot take them. charon's case: it decrypts a Quick Mode only while it is one of
+    /// the last three exchanges on the ISAKMP SA, and liveness checks on a lossy link push
+    /// it out before one of our QM3s arrives; then it retransmits QM2 for 165 s and ends
+    /// the ISAKMP SA without a word, while our IPsec SAs, up since QM2, carry traffic into
+    /// nothing. The phase fails now instead: the SAs go at both ends (a Delete, which the
+    /// peer decrypts as a new exchange, ends its waiting Quick Mode with its ISAKMP SA),
+    /// and the tunnel is tried again as after any failure.
+    func quickModeNotTaken(_ sa: ISAKMPSA, _ mid: UInt32, _ copies: Int, now: Instant) {
+        let reason = "\(sa.remote) sent QM2 of Quick Mode \(Hex.prefixed(mid)) \(copies) times more after our QM3; it does not take it"
+        log(.error, "\(sa.policy.name): phase 2 with \(sa.remote) failed: \(reason)")
+        if let t = sa.tunnel { output.append(.report(.phase2Failed(t, reason: reason))) }
+        // After a phase 1 rekey, the ISAKMP SA this one replaces (still here while the
+        // peer may lack our QM3) goes too.
+        if let replaced = sa.replaces.flatMap({ sas[$0] }) { delete(replaced, phase: 1, now: now) }
+        delete(sa, phase: 1, now: now)
     }
 
     func quickModeFailed(_ sa: ISAKMPSA, _ mid: UInt32, _ reason: String, now: Instant) {

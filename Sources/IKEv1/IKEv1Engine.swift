@@ -76,6 +76,10 @@ public final class IKEv1Engine: SansIOEngine {
     /// and while it may be lost the peer must keep the pair it has. Each retransmitted QM2
     /// we answer again starts the wait anew.
     static let replacedDeleteDelay: Interval = .seconds(15)
+    /// The peer's QM2 retransmissions (a second or more apart) after which our QM3 is taken
+    /// for one it cannot accept (`quickModeNotTaken`): charon's come 4, 11 and 24 s after
+    /// its QM2, each answered with two QM3s.
+    static let qm2CopiesGivenUp = 3
 
     public init(port: UInt16 = 500, nattPort: UInt16 = 4500, resolveLocal: @escaping (IPAddress) -> IPAddress?) {
         self.port = port
@@ -251,7 +255,7 @@ public final class IKEv1Engine: SansIOEngine {
         if h.responderSPI == 0 && (message.exchange == .main || message.exchange == .aggressive) && !message.isEncrypted {
             if let ours = responders.responder(initiatorSPI: h.initiatorSPI, from: remote.address), let sa = sas[ours],
                sa.cookieI == h.initiatorSPI {
-                if let answer = sa.answer(to: raw) {
+                if let answer = sa.answer(to: raw, now: now)?.bytes {
                     counters.retransmitsAnswered += 1
                     send(sa, answer)
                 }
@@ -276,7 +280,7 @@ public final class IKEv1Engine: SansIOEngine {
             sa.remote = remote
             sa.local = local
         }
-        if let answer = sa.answer(to: raw) {
+        if let (answer, copies) = sa.answer(to: raw, now: now) {
             // A copy of what we have taken already: answered again, or (a one-way
             // Informational) dropped.
             if !answer.isEmpty {
@@ -285,6 +289,7 @@ public final class IKEv1Engine: SansIOEngine {
                 if message.exchange == .quick { sendQuickModeAnswer(sa, answer) } else { send(sa, answer) }
                 // A QM2 again: our QM3 may not have arrived, so the replaced pair waits.
                 if sa.replacedDeleteAt != nil { sa.replacedDeleteAt = now + IKEv1Engine.replacedDeleteDelay }
+                if let copies, copies >= IKEv1Engine.qm2CopiesGivenUp { quickModeNotTaken(sa, h.messageID, copies, now: now) }
             }
             return
         }

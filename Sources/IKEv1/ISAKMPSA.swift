@@ -101,7 +101,7 @@ final class ISAKMPSA: HeapPlaced {
     // Retransmission and duplicates.
     @HeldApart var pending: Pending? = nil
     /// Our answers to the last messages received, by the received message's digest.
-    var answers: [(digest: [UInt8], bytes: [UInt8])] = []
+    var answers: [Answer] = []
     /// The digests of the last one-way messages taken.
     var taken: [[UInt8]] = []
 
@@ -264,22 +264,43 @@ final class ISAKMPSA: HeapPlaced {
     /// latest); an empty answer marks a one-way message (an Informational) taken, whose
     /// copies are dropped. Those are kept apart: a peer's liveness checks, which come and
     /// go all the time, must not push out the QM3 its retransmitted QM2 still needs.
-    func remember(_ received: [UInt8], answer: [UInt8]) {
+    /// `counted` (our QM3, `at` its first sending): the peer's copies of what it answers
+    /// are counted (`answer(to:now:)`).
+    func remember(_ received: [UInt8], answer: [UInt8], counted at: Instant? = nil) {
         if answer.isEmpty {
             taken.append(Digest.sha1(received))
             if taken.count > 4 { taken.removeFirst() }
             return
         }
-        answers.append((Digest.sha1(received), answer))
+        answers.append(Answer(digest: Digest.sha1(received), bytes: answer, lastCopy: at))
         if answers.count > 4 { answers.removeFirst() }
     }
 
-    /// Our answer to a copy of a message already taken ([] for a one-way one), or nil.
-    func answer(to received: [UInt8]) -> [UInt8]? {
+    /// Our answer to a copy of a message already taken ([] for a one-way one), or nil;
+    /// with, for an answer remembered as counted, the copies the peer has sent of what it
+    /// answers. A copy within a second of the one before (or of our answer) is the
+    /// network's duplicate, not the peer's retransmission, and is not counted.
+    func answer(to received: [UInt8], now: Instant) -> (bytes: [UInt8], copies: Int?)? {
         guard !answers.isEmpty || !taken.isEmpty else { return nil }
         let d = Digest.sha1(received)
-        if let a = answers.first(where: { $0.digest == d }) { return a.bytes }
-        return taken.contains(d) ? [] : nil
+        if let i = answers.firstIndex(where: { $0.digest == d }) {
+            guard let last = answers[i].lastCopy else { return (answers[i].bytes, nil) }
+            if now - last >= .seconds(1) {
+                answers[i].copies += 1
+                answers[i].lastCopy = now
+            }
+            return (answers[i].bytes, answers[i].copies)
+        }
+        return taken.contains(d) ? ([], nil) : nil
+    }
+
+    /// Our answer to a message received, kept for the peer's copies of that message.
+    struct Answer {
+        let digest: [UInt8]
+        let bytes: [UInt8]
+        /// When the last counted copy came (or the answer went); nil: not counted.
+        var lastCopy: Instant?
+        var copies = 0
     }
 }
 

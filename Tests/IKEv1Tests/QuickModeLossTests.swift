@@ -106,14 +106,18 @@ import Testing
         p.up()
         let sb = try #require(p.b.sas.values.first)
         p.b.rekey(tunnel: 5, phase: 2, now: p.now)
+        var qm2Delivered = false
         for second in 1...90 {
             p.now = p.now + .seconds(1)
             if second % 5 == 0 { p.b.rUThere(sb, UInt32(second)) }
             // b's QM3 (the shortest Quick Mode message, 76 bytes: a header and
             // a HASH); without `peerDeletes`, its Delete (92 bytes; an
-            // R-U-THERE is 108).
+            // R-U-THERE is 108). And our retransmitted QM2s, which charon, having sent
+            // another request since, does not answer (b would, and after three would
+            // end the phase: aPeerThatNeverTakesOurQM3FailsThePhase).
             p.tickAndDeliver { bytes, fromA in
-                !fromA && bytes.count < 100 && (bytes[18] == 32 || (!peerDeletes && bytes[18] == 5))
+                if fromA { defer { if bytes[18] == 32 { qm2Delivered = true } }; return bytes[18] == 32 && qm2Delivered }
+                return bytes.count < 100 && (bytes[18] == 32 || (!peerDeletes && bytes[18] == 5))
             }
         }
         let a = try #require(p.a.sas.values.first?.child, "\(logs(p.aEvents))"), b = try #require(sb.child)
@@ -121,5 +125,46 @@ import Testing
         #expect(failures(p.aEvents).isEmpty, "\(logs(p.aEvents))")
         #expect(p.aEvents.contains { if case .report(.phase2Rekeyed(1, _)) = $0 { return true }; return false })
         #expect(!p.aEvents.contains { if case .report(.deleted) = $0 { return true }; return false })
+    }
+
+    /// A peer that never takes our QM3 (charon, once liveness checks have pushed the Quick
+    /// Mode out of the exchanges it can still decrypt) retransmits QM2 until it gives up
+    /// and drops the ISAKMP SA, while our IPsec SAs, up since QM2, carry traffic into
+    /// nothing. At its third retransmission the phase fails here and both ends lose the
+    /// SAs (so the tunnel is tried again at once); the network's duplicates of a QM2 are
+    /// not counted as retransmissions.
+    @Test(arguments: [false, true]) func aPeerThatNeverTakesOurQM3FailsThePhase(rekey: Bool) throws {
+        let p = Pair()
+        if rekey {
+            p.up(dpd: 0)
+            p.a.rekey(tunnel: 1, phase: 2, now: p.now)
+        } else {
+            p.start(p.configure())
+        }
+        p.aEvents = []
+        // QM3 is the shortest Quick Mode message (76 bytes: a header and a HASH).
+        let isQM3 = { (bytes: [UInt8], fromA: Bool) in fromA && bytes[18] == 32 && bytes.count < 100 }
+        var qm2Copies = 0, failedAt: Int? = nil
+        for halfSecond in 1...120 where failedAt == nil {
+            p.now = p.now + .milliseconds(500)
+            p.tickAndDeliver { bytes, fromA in
+                if !fromA && bytes[18] == 32 {
+                    // Every QM2 the peer sends reaches us twice.
+                    qm2Copies += 1
+                    p.a.receive(bytes, from: Endpoint(IPAddress("198.51.100.7")!, 500), to: Endpoint(IPAddress("192.0.2.1")!, 500), now: p.now)
+                }
+                return isQM3(bytes, fromA)
+            }
+            if !failures(p.aEvents).isEmpty { failedAt = halfSecond }
+        }
+        let failed = try #require(failedAt, "\(logs(p.aEvents))")
+        #expect(failures(p.aEvents).count == 1 && failures(p.aEvents)[0].hasSuffix("times more after our QM3; it does not take it"),
+                "\(failures(p.aEvents))")
+        // The peer's first QM2 and its three retransmissions, 2, 6 and 14 s after it, not
+        // the network's copies of the first two.
+        #expect(p.b.counters.retransmitsSent == 3 && qm2Copies == 4 && failed >= 24, "\(failed) \(qm2Copies)")
+        // Our Delete ended the ISAKMP SA and its waiting Quick Mode at the peer.
+        #expect(p.a.sas.isEmpty && p.b.sas.isEmpty, "\(logs(p.bEvents))")
+        #expect(rekey || !p.aEvents.isEmpty && established(p.aEvents).child != nil)
     }
 }
